@@ -1,0 +1,17 @@
+import type { SourceDeclaration } from '../../config/sources';
+
+/** Code officiel géographique: the commune referential every other source is sliced by. */
+export const source: SourceDeclaration = {
+  id: 'cog',
+  title: 'Code officiel géographique (communes, départements, régions, EPCI)',
+  producer: 'INSEE',
+  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  landingPage: 'https://www.insee.fr/fr/information/7766585',
+  format: 'csv',
+  schedule: '0 4 5 1,2,3 *', // early January to March: INSEE publishes the new COG then
+  resources: [
+    // Optional: the referential always comes from @etalab/decoupage-administratif; INSEE files add the history.
+    { name: 'communes', url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_commune_2024.csv', mirrorNames: ['v_commune_2024.csv', 'communes.csv'], optional: true },
+    { name: 'mouvements', url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_mvt_commune_2024.csv', mirrorNames: ['v_mvt_commune_2024.csv', 'mouvements-communes.csv'], optional: true },
+  ],
+};

@@ -1,0 +1,24 @@
+import type { SourceDeclaration } from '../../config/sources';
+
+/**
+ * INSEE populations légales. Millésime N (census of N, in force on 1 January N+3) is published
+ * late December N+2 in the geography of COG N+2; Paris, Lyon and Marseille come only as
+ * arrondissements; Mayotte comes in its own file (census of 2017).
+ */
+export const source: SourceDeclaration = {
+  id: 'populations',
+  title: 'Populations légales des communes',
+  producer: 'INSEE',
+  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  landingPage: 'https://www.insee.fr/fr/statistiques/7739582',
+  format: 'csv',
+  schedule: '0 5 2 1 *', // INSEE publishes at the end of December
+  millesime: '2021',
+  resources: [
+    { name: 'ensemble', url: 'https://www.insee.fr/fr/statistiques/fichier/7739582/ensemble.zip', mirrorNames: ['ensemble.zip', 'donnees_communes.csv'] },
+    { name: 'mayotte', url: 'https://www.insee.fr/fr/statistiques/fichier/7739582/donnees_communes_mayotte.csv', mirrorNames: ['donnees_communes_mayotte.csv'], optional: true },
+  ],
+};
+
+/** Census year of the Mayotte legal populations published alongside (verify at each millésime). */
+export const MAYOTTE_RECENSEMENT = '2017';

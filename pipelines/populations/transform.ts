@@ -1,0 +1,82 @@
+import type { Pool } from 'pg';
+import type { RunContext } from '../../src/engine/pipeline';
+import { stagePassage } from '../../src/communes/recode';
+
+/**
+ * Re-codes staged rows to the current COG and publishes them in one transaction:
+ * communes merged since the file's COG are summed under their commune nouvelle, a split
+ * commune keeps its figure on the commune that kept the code, arrondissements municipaux
+ * are kept as their own rows and summed into Paris, Lyon and Marseille.
+ */
+export async function publishPopulations(ctx: RunContext, staging: string, millesime: string, cog: number, details: Record<string, unknown> = {}): Promise<void> {
+  const passage = await stagePassage(ctx, cog);
+  // Codes that lead to no current commune: quarantined, never silently dropped.
+  const unknown = await ctx.quarantine.addFromSql(
+    `select s.fichier as file, s.line, s.raw, 'column CODCOM: code ' || s.code || ' is neither a commune of COG ' || $1::text || ' nor in its history' as reason
+       from ${staging} s
+      where not exists (select 1 from communes c where c.code = s.code and c.type = 'arrondissement-municipal')
+        and not exists (select 1 from ${passage} p where p.code = s.code)`,
+    [cog],
+  );
+  ctx.counters.loaded -= unknown;
+
+  await ctx.publish(millesime, async (tx) => {
+    await tx.query(`delete from population_legale where millesime = $1`, [millesime]);
+    const { rowCount } = await tx.query(
+      `with s as (select * from ${staging}),
+            arm as (select s.*, c.commune_parent from s join communes c on c.code = s.code and c.type = 'arrondissement-municipal'),
+            com as (select s.* from s where not exists (select 1 from arm where arm.code = s.code)
+                                        and not exists (select 1 from arm where arm.commune_parent = s.code)),
+            p as (select * from ${passage}),
+            mapped as (select p.code_actuel, com.* from com join p on p.code = com.code where p.nb = 1 or p.code_actuel = com.code)
+       insert into population_legale (millesime, code_commune, type, pmun, pcap, ptot, codes_sources, fichier, annee_recensement)
+       select $1, code_actuel, 'commune-actuelle', sum(pmun), sum(pcap), sum(ptot), array_agg(code order by code), min(fichier), min(annee_recensement)
+         from mapped group by code_actuel
+       union all
+       select $1, code, 'arrondissement-municipal', pmun, pcap, ptot, array[code], fichier, annee_recensement from arm
+       union all
+       select $1, commune_parent, 'commune-actuelle', sum(pmun), sum(pcap), sum(ptot), array_agg(code order by code), min(fichier), min(annee_recensement)
+         from arm group by commune_parent`,
+      [millesime],
+    );
+    return rowCount ?? 0;
+  }, { cog, ...details });
+  const missing = await explainMissingPopulations(ctx.db, millesime);
+  if (missing.length) ctx.log(`${missing.length} commune(s) actuelle(s) without a population in millésime ${millesime} (see dotation populations:manquantes)`);
+}
+
+export interface MissingPopulation { code: string; nom: string; raison: string }
+
+/** Every commune actuelle without a population for the millésime, and why. */
+export async function explainMissingPopulations(db: Pool, millesime: string): Promise<MissingPopulation[]> {
+  const { rows: [meta] } = await db.query(`select details from published_datasets where source = 'populations' and millesime = $1`, [millesime]);
+  const cog: number = meta?.details?.cog ?? Number(millesime) + 2;
+  const { rows } = await db.query(
+    `select c.code, c.nom, c.zone, c.departement,
+            (select m.mod || '|' || m.date_eff || '|' || string_agg(distinct m.com_av, ',')
+               from cog_mouvements m
+              where m.com_ap = c.code and m.typecom_ap = 'COM' and m.date_eff > make_date($2::int, 1, 1) and m.com_av <> m.com_ap
+              group by m.mod, m.date_eff order by m.date_eff desc limit 1) as mouvement,
+            exists (select 1 from population_legale p where p.millesime = $1 and p.code_commune like '976%') as mayotte_chargee,
+            (select max(cog) from cog_communes_insee) as cog_insee,
+            exists (select 1 from cog_communes_insee i where i.cog = (select max(cog) from cog_communes_insee) and i.com = c.code and i.typecom = 'COM') as dans_cog_insee
+       from communes c
+      where c.type = 'commune-actuelle'
+        and not exists (select 1 from population_legale p where p.millesime = $1 and p.code_commune = c.code)
+      order by c.code`,
+    [millesime, cog],
+  );
+  const MOD: Record<string, string> = { '20': 'création', '21': 'rétablissement (scission)', '30': 'suppression', '31': 'fusion simple', '32': 'création de commune nouvelle', '33': 'fusion-association', '34': 'transformation de fusion-association en fusion simple', '41': 'changement de code dû à un changement de département' };
+  return rows.map((r) => {
+    let raison: string;
+    if (r.zone === 'com') raison = "collectivité d'outre-mer : hors du champ des populations légales publiées par l'INSEE pour la France métropolitaine et les DROM";
+    else if (r.departement === '976' && !r.mayotte_chargee) raison = 'Mayotte : la population légale est publiée dans un fichier séparé, absent de ce chargement';
+    else if (r.mouvement) {
+      const [mod, date, from] = String(r.mouvement).split('|');
+      raison = `commune issue d'un(e) ${MOD[mod] ?? `mouvement ${mod}`} le ${date} (à partir de ${from}), après la géographie du millésime (COG ${cog}) : sa population paraîtra dans un prochain millésime`;
+    } else if (r.cog_insee && !r.dans_cog_insee) {
+      raison = `commune créée ou rétablie après le COG ${r.cog_insee} de l'INSEE (le plus récent chargé), donc après la géographie du millésime : sa population paraîtra dans un prochain millésime`;
+    } else raison = `absente du fichier de l'INSEE du millésime ${millesime} et d'aucun mouvement connu du COG : à vérifier`;
+    return { code: r.code, nom: r.nom, raison };
+  });
+}

@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import { settings, SettingsError } from '../config/settings';
+import { pipelineOrder, sourceRegistry } from '../config/sources';
+import { closePools, pool } from './db/pool';
+import { ensureDatabase, migrate } from './db/migrate';
+import { terminalProgress } from './engine/progress';
+import { markInterruptedRuns, runSource } from './engine/runner';
+
+const USAGE = `dotation — la dotation de données des communes
+
+Usage:
+  dotation start                      migrate, load every source (mirror, else download, else embedded), build packs, serve
+  dotation migrate                    apply sql/migrations
+  dotation sources                    list the declared sources
+  dotation run <source> [--inline] [--file PATH] [--resource NAME] [--force]
+                                      enqueue a run (or run it here with --inline, with progress bars)
+  dotation runs [--limit N]           recent runs
+  dotation quarantine <run-id>        rejected rows of a run
+  dotation worker                     process queued runs and pack builds
+  dotation scheduler                  enqueue each source on its cron schedule
+  dotation packs build [--commune CODE]
+  dotation serve                      HTTP server (PORT, default 3000)
+  dotation populations:manquantes [--millesime M]
+`;
+
+function table(rows: Record<string, unknown>[]): string {
+  if (!rows.length) return '(none)';
+  const cols = Object.keys(rows[0]);
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString().slice(0, 19).replace('T', ' ') : String(v));
+  const width = cols.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
+  const line = (vals: string[]) => vals.map((v, i) => v.slice(0, width[i]).padEnd(width[i])).join('  ');
+  return [line(cols), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
+}
+
+export async function listRuns(limit = 20): Promise<Record<string, unknown>[]> {
+  const { rows } = await pool().query(
+    `select id, source, status, trigger, attempt, millesime, started_at as started,
+            round(extract(epoch from (coalesce(finished_at, now()) - started_at))::numeric, 1) as seconds,
+            bytes, rows_read as read, rows_loaded as loaded, rows_rejected as rejected, rows_published as published,
+            left(coalesce(error, ''), 80) as error
+       from runs order by id desc limit $1`, [limit]);
+  return rows;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      inline: { type: 'boolean' }, file: { type: 'string' }, resource: { type: 'string' }, force: { type: 'boolean' },
+      limit: { type: 'string' }, commune: { type: 'string' }, millesime: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'no-serve': { type: 'boolean' },
+    },
+  });
+  const [cmd, arg] = positionals;
+  if (!cmd || values.help) { process.stdout.write(USAGE); return cmd ? 0 : 1; }
+  const s = settings();
+  switch (cmd) {
+    case 'migrate': {
+      await ensureDatabase(s.DATABASE_URL);
+      const applied = await migrate(s.DATABASE_URL, (m) => console.log(m));
+      console.log(applied.length ? `${applied.length} migration(s) applied` : 'database is up to date');
+      return 0;
+    }
+    case 'sources': {
+      console.log(table([...sourceRegistry().values()].map((p) => ({ id: p.source.id, title: p.source.title, producer: p.source.producer, schedule: p.source.schedule, licence: p.source.licence.id }))));
+      return 0;
+    }
+    case 'run': {
+      if (!arg) throw new Error('dotation run <source>: which source? (dotation sources)');
+      sourceRegistry().get(arg) ?? (() => { throw new Error(`unknown source '${arg}'; known: ${pipelineOrder().join(', ')}`); })();
+      if (values.inline) {
+        await markInterruptedRuns();
+        const r = await runSource(arg, { file: values.file, resource: values.resource, force: values.force, trigger: 'cli', progress: terminalProgress() });
+        console.log(table([{ run: r.runId, source: r.source, status: r.status, millesime: r.millesime, read: r.read, loaded: r.loaded, rejected: r.rejected, published: r.published }]));
+        return 0;
+      }
+      const { enqueueRun } = await import('./queue/queue');
+      const job = await enqueueRun(arg, { file: values.file, resource: values.resource, force: values.force, trigger: 'cli' });
+      console.log(`enqueued ${arg} as job ${job.id}; a 'dotation worker' runs it (see 'dotation runs')`);
+      return 0;
+    }
+    case 'runs': {
+      await markInterruptedRuns();
+      console.log(table(await listRuns(Number(values.limit ?? 20))));
+      return 0;
+    }
+    case 'quarantine': {
+      const { rows } = await pool().query(`select file, line, reason, left(raw, 80) as raw from quarantine where run_id = $1 order by id limit 500`, [Number(arg)]);
+      console.log(table(rows));
+      return 0;
+    }
+    case 'populations:manquantes': {
+      const { explainMissingPopulations } = await import('../pipelines/populations/transform');
+      const m = values.millesime ?? (await pool().query(`select max(millesime) as m from population_legale`)).rows[0].m;
+      console.log(table((await explainMissingPopulations(pool(), m)) as unknown as Record<string, unknown>[]));
+      return 0;
+    }
+    case 'worker': {
+      const { startWorker } = await import('./queue/worker');
+      await startWorker();
+      return -1; // keeps running
+    }
+    case 'scheduler': {
+      const { startScheduler } = await import('./queue/scheduler');
+      await startScheduler();
+      return -1;
+    }
+    case 'packs': {
+      if (arg !== 'build') throw new Error('dotation packs build [--commune CODE]');
+      const { buildPacks } = await import('./packs/build');
+      const r = await buildPacks({ communes: values.commune ? [values.commune] : undefined, progress: terminalProgress() });
+      console.log(`${r.built} pack(s) built, ${r.unchanged} unchanged, in ${PACKS_DIR_LABEL(s.PACKS_DIR)}`);
+      return 0;
+    }
+    case 'serve': {
+      const { startServer } = await import('./server/app');
+      await startServer();
+      return -1;
+    }
+    case 'start': {
+      const { start } = await import('./start');
+      return start({ serve: !values['no-serve'] });
+    }
+    default:
+      process.stderr.write(`unknown command '${cmd}'\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+const PACKS_DIR_LABEL = (d: string) => d;
+
+if (require.main === module || process.argv[1]?.endsWith('bin/dotation.js')) {
+  main(process.argv.slice(2)).then(
+    async (code) => { if (code >= 0) { await closePools(); process.exit(code); } },
+    async (err) => {
+      console.error(err instanceof SettingsError ? `dotation: ${err.message}` : `dotation: ${(err as Error).message}`);
+      if (process.env.LOG_LEVEL === 'debug') console.error(err);
+      await closePools().catch(() => undefined);
+      process.exit(1);
+    },
+  );
+}

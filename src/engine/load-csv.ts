@@ -1,0 +1,71 @@
+import type { LocalFile, RunContext } from './pipeline';
+import { openText, Encoding } from './decode';
+import { CsvDialect, readCsv, requireColumns } from './csv';
+import type { CopyValue, StagingTable } from './staging';
+
+/** A row the mapper refuses: goes to quarantine with the column and the reason. */
+export interface Reject { reject: string; column?: string }
+export const reject = (reason: string, column?: string): Reject => ({ reject: reason, column });
+const isReject = (x: unknown): x is Reject => typeof x === 'object' && x !== null && 'reject' in x;
+
+export interface CsvLoadSpec<K extends string> {
+  file: LocalFile;
+  /** Entry of a zip archive (case-insensitive name or pattern). */
+  entry?: string | RegExp;
+  encoding?: Encoding;
+  dialect: CsvDialect;
+  /** Columns the header must have; a missing one fails the run before anything is staged. */
+  required: readonly K[];
+  staging: StagingTable;
+  /**
+   * Maps one record to the staging columns, or rejects it. `get` reads a required column.
+   * Returning an array of rows lets a wide record become several long rows.
+   */
+  row(get: (k: K) => string, line: number, values: string[], header: string[]): CopyValue[] | CopyValue[][] | Reject | null;
+  /** Rows whose width differs from the header's are rejected unless this is set. */
+  allowWidthMismatch?: boolean;
+}
+
+/**
+ * The Node path of the load engine, for small or irregular files: decode, parse with
+ * csv-parse, validate and map each record, COPY the good ones into staging and quarantine
+ * the others with their line number. Counts read / loaded / rejected in ctx.counters.
+ * (National-size regular files should stream bytes into COPY instead: see StagingTable.copyCsvBytes.)
+ */
+export async function loadCsv<K extends string>(ctx: RunContext, spec: CsvLoadSpec<K>): Promise<{ label: string; header: string[] }> {
+  const opened = await openText(spec.file.path, {
+    entry: spec.entry, encoding: spec.encoding,
+    onBytes: (n) => ctx.progress.update(n),
+  });
+  ctx.progress.start(`load ${spec.file.resource}`, opened.size, 'bytes');
+  const { header, rows } = await readCsv(opened.text, opened.label, spec.dialect);
+  const idx = requireColumns(opened.label, header, spec.required);
+  const label = opened.label;
+  async function* mapped() {
+    for await (const { values, line } of rows) {
+      ctx.counters.read++;
+      if (!spec.allowWidthMismatch && values.length !== header.length) {
+        await ctx.quarantine.add({ file: label, line, raw: values.join(spec.dialect.delimiter), reason: `expected ${header.length} fields, got ${values.length}` });
+        continue;
+      }
+      const get = (k: K) => values[idx[k]] ?? '';
+      let out: ReturnType<typeof spec.row>;
+      try {
+        out = spec.row(get, line, values, header);
+      } catch (err) {
+        out = reject((err as Error).message);
+      }
+      if (out === null) { ctx.counters.loaded++; continue; } // accepted, nothing to stage (e.g. a total row)
+      if (isReject(out)) {
+        await ctx.quarantine.add({ file: label, line, raw: values.join(spec.dialect.delimiter), reason: out.column ? `column ${out.column}: ${out.reject}` : out.reject });
+        continue;
+      }
+      ctx.counters.loaded++;
+      if (Array.isArray(out[0])) for (const r of out as CopyValue[][]) yield r;
+      else yield out as CopyValue[];
+    }
+  }
+  await spec.staging.copyRows(ctx.db, mapped());
+  ctx.progress.stop();
+  return { label, header };
+}

@@ -1,0 +1,172 @@
+import type { PoolClient } from 'pg';
+import { settings as currentSettings, Settings } from '../../config/settings';
+import { getPipeline } from '../../config/sources';
+import { pool, transaction } from '../db/pool';
+import { resolveResources } from '../harvest/resolve';
+import { MissingResourceError } from './errors';
+import type { LocalFile, RunContext, RunCounters } from './pipeline';
+import { Progress, silentProgress } from './progress';
+import { Quarantine } from './quarantine';
+import { createStaging, dropStaging } from './staging';
+
+export interface RunOptions {
+  file?: string;
+  resource?: string;
+  /** Reload even when every input file is unchanged since the last success. */
+  force?: boolean;
+  trigger?: 'cli' | 'worker' | 'schedule' | 'start' | 'test';
+  jobId?: string;
+  attempt?: number;
+  progress?: Progress;
+  log?: (m: string) => void;
+  settings?: Settings;
+  /** Called with progress figures (the worker forwards them to BullMQ). */
+  onProgress?: (p: Record<string, unknown>) => void;
+}
+
+export interface RunReport extends RunCounters {
+  runId: number;
+  source: string;
+  status: 'succeeded' | 'unchanged' | 'failed';
+  millesime: string | null;
+  bytes: number;
+  files: LocalFile[];
+  error?: string;
+}
+
+/** Raised when a run's counts do not add up: a row was lost somewhere. */
+export class CountMismatchError extends Error {}
+
+/** Marks runs left 'running' by a killed process (no heartbeat for `staleSeconds`) as interrupted. */
+export async function markInterruptedRuns(staleSeconds = 120, url?: string): Promise<number> {
+  const { rowCount } = await pool(url).query(
+    `update runs set status = 'interrupted', finished_at = now(), error = coalesce(error, 'process stopped during the run (no heartbeat)')
+     where status = 'running' and heartbeat_at < now() - make_interval(secs => $1)`,
+    [staleSeconds],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Runs one source end to end: resolve files (file, mirror, download or embedded), skip when
+ * unchanged, load through the pipeline (staging + one publishing transaction), record the run.
+ * The same function serves `dotation run --inline` and the BullMQ worker.
+ */
+export async function runSource(sourceId: string, opts: RunOptions = {}): Promise<RunReport> {
+  const settings = opts.settings ?? currentSettings();
+  const db = pool(settings.DATABASE_URL);
+  const pipeline = getPipeline(sourceId);
+  const log = opts.log ?? ((m: string) => console.error(`[${sourceId}] ${m}`));
+  const progress = opts.progress ?? silentProgress;
+  const { rows: [run] } = await db.query(
+    `insert into runs (source, status, trigger, job_id, attempt, options) values ($1, 'running', $2, $3, $4, $5) returning id`,
+    [sourceId, opts.trigger ?? 'cli', opts.jobId ?? null, opts.attempt ?? 1, JSON.stringify({ file: opts.file, resource: opts.resource, force: opts.force })],
+  );
+  const runId: number = Number(run.id);
+  const counters: RunCounters = { read: 0, loaded: 0, rejected: 0, published: 0 };
+  const quarantine = new Quarantine(db, runId, sourceId);
+  let millesime: string | null = pipeline.source.millesime ?? null;
+  let bytes = 0;
+  let files: LocalFile[] = [];
+  const heartbeat = setInterval(() => {
+    const p = { ...counters, rejected: quarantine.count };
+    opts.onProgress?.(p);
+    db.query(`update runs set heartbeat_at = now(), progress = $2 where id = $1`, [runId, JSON.stringify(p)]).catch(() => undefined);
+  }, 2000);
+  heartbeat.unref();
+  const failAt = process.env.DOTATION_FAIL_AT;
+
+  try {
+    const { files: resolved, missing } = await resolveResources(db, settings, pipeline.source, { file: opts.file, resource: opts.resource, progress, log });
+    files = [...resolved.values()];
+    bytes = files.reduce((s, f) => s + f.bytes, 0);
+    let embedded = false;
+    if (missing.length) {
+      if (!pipeline.embedded || opts.file) throw new MissingResourceError(`${sourceId}: missing ${missing.join('; ')}`);
+      log(`no mirror copy or download for ${missing.length} resource(s): loading the embedded default`);
+      embedded = true;
+    }
+    await db.query(
+      `insert into provenance (run_id, source, resource, origin, url, path, etag, last_modified, sha256, bytes)
+       select $1, $2, r, o, u, p, e, lm, s, b from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+         as t(r, o, u, p, e, lm, s, b)`,
+      [runId, sourceId, files.map((f) => f.resource), files.map((f) => f.origin), files.map((f) => f.url ?? null), files.map((f) => f.path),
+        files.map((f) => f.etag ?? null), files.map((f) => f.lastModified ?? null), files.map((f) => f.sha256), files.map((f) => f.bytes)],
+    );
+
+    if (!opts.force && !embedded && files.length && (await sameAsLastSuccess(db, sourceId, runId, files))) {
+      log('every input file is unchanged since the last successful run: nothing to reload');
+      await db.query(`update runs set status = 'unchanged', finished_at = now(), bytes = $2, millesime = $3 where id = $1`, [runId, bytes, millesime]);
+      return { runId, source: sourceId, status: 'unchanged', millesime, bytes, files, ...counters };
+    }
+
+    const ctx: RunContext = {
+      runId, source: pipeline.source, settings, db, files: embedded ? new Map() : resolved, embedded, counters, quarantine, progress, log,
+      staging: (name, columns) => createStaging(db, sourceId, runId, name, columns),
+      setMillesime: (m) => { millesime = m; },
+      checkpoint: (step) => {
+        if (failAt === `${sourceId}:${step}`) throw new Error(`injected failure at ${sourceId}:${step} (DOTATION_FAIL_AT)`);
+      },
+      publish: async (m, fn, details = {}) => {
+        await quarantine.flush();
+        const client: PoolClient = await db.connect();
+        try {
+          await transaction(client, async () => {
+            const n = await fn(client);
+            counters.published += n;
+            ctx.checkpoint('before-commit');
+            const digest = files.map((f) => `${f.resource}:${f.sha256}`).sort().join(',');
+            await client.query(
+              `insert into published_datasets (source, millesime, run_id, published_at, rows, sha256, details)
+               values ($1, $2, $3, now(), $4, $5, $6)
+               on conflict (source, millesime) do update set run_id = excluded.run_id, published_at = excluded.published_at,
+                 rows = excluded.rows, sha256 = excluded.sha256, details = excluded.details`,
+              [sourceId, m, runId, n, digest || null, JSON.stringify({ ...details, embedded })],
+            );
+          });
+        } finally {
+          client.release();
+        }
+        millesime = millesime ?? m;
+      },
+    };
+    if (embedded) await pipeline.embedded!(ctx);
+    else await pipeline.load(ctx);
+    await quarantine.flush();
+    counters.rejected = quarantine.count;
+    if (counters.read !== counters.loaded + counters.rejected) {
+      throw new CountMismatchError(`rows do not add up: read ${counters.read} ≠ loaded ${counters.loaded} + rejected ${counters.rejected}`);
+    }
+    await db.query(
+      `update runs set status = 'succeeded', finished_at = now(), heartbeat_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4,
+         rows_rejected = $5, rows_published = $6, millesime = $7, progress = '{}' where id = $1`,
+      [runId, bytes, counters.read, counters.loaded, counters.rejected, counters.published, millesime],
+    );
+    log(`done: read ${counters.read}, loaded ${counters.loaded}, rejected ${counters.rejected}, published ${counters.published}${millesime ? ` (millésime ${millesime})` : ''}`);
+    return { runId, source: sourceId, status: 'succeeded', millesime, bytes, files, ...counters };
+  } catch (err) {
+    await quarantine.flush().catch(() => undefined);
+    const message = (err as Error).message ?? String(err);
+    await db.query(
+      `update runs set status = 'failed', finished_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4, rows_rejected = $5, error = $6, millesime = $7 where id = $1`,
+      [runId, bytes, counters.read, counters.loaded, quarantine.count, message, millesime],
+    ).catch(() => undefined);
+    throw err;
+  } finally {
+    clearInterval(heartbeat);
+    progress.stop();
+    await dropStaging(db, sourceId, runId).catch(() => undefined);
+  }
+}
+
+/** True when each file has the same SHA-256 as in the last successful run of the source. */
+async function sameAsLastSuccess(db: import('pg').Pool, source: string, runId: number, files: LocalFile[]): Promise<boolean> {
+  const { rows } = await db.query(
+    `select p.resource, p.sha256 from provenance p
+      where p.run_id = (select id from runs where source = $1 and status = 'succeeded' and id <> $2 order by id desc limit 1)`,
+    [source, runId],
+  );
+  if (!rows.length) return false;
+  const prev = new Map(rows.map((r) => [r.resource, r.sha256]));
+  return prev.size === files.length && files.every((f) => prev.get(f.resource) === f.sha256);
+}

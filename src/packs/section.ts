@@ -1,0 +1,49 @@
+/**
+ * What one source adds to each commune pack: tables (CSV with a Table Schema) and
+ * geographic layers (GeoJSON). Queries take `$1 = text[]` of commune codes (a batch,
+ * typically one département) and return a `code_commune` column first, so the builder
+ * runs one query per batch, never one per commune.
+ */
+export type FieldType = 'string' | 'integer' | 'number' | 'date' | 'datetime' | 'boolean' | 'year';
+
+export interface PackField {
+  /** Column name in the CSV: French, understandable by a secretary of mairie. */
+  name: string;
+  type: FieldType;
+  title: string;
+  description: string;
+  required?: boolean;
+}
+
+export interface PackTable {
+  /** File name without extension: `population` → population.csv. */
+  name: string;
+  title: string;
+  description: string;
+  fields: PackField[];
+  primaryKey?: string[];
+  /** SQL returning `code_commune` then one column per field, in order, for codes `$1`. Ordered for determinism. */
+  query: string;
+}
+
+export interface PackLayer {
+  /** File name without extension: `contour` → contour.geojson. */
+  name: string;
+  title: string;
+  description: string;
+  /** SQL returning `code_commune`, `properties` (jsonb) and `geometry` (GeoJSON text) for codes `$1`. */
+  query: string;
+}
+
+export interface PackSourceInfo {
+  millesime: string;
+  publishedAt: string;
+  details: Record<string, unknown>;
+}
+
+export interface PackSection {
+  tables: PackTable[];
+  layers?: PackLayer[];
+  /** Paragraph of LISEZMOI.md, in plain French: what it is, producer, millésime, licence, how to cite. */
+  readme(info: PackSourceInfo): string;
+}

@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Fastify, { FastifyInstance } from 'fastify';
+import { settings } from '../../config/settings';
+
+/**
+ * The HTTP server. Every file of `src/server/routes/` exports a default Fastify plugin
+ * `(app) => Promise<void>` and is registered here, so routes live beside their topic
+ * (communes and packs, API Territoire, geo.api, catalog, operator side).
+ */
+export async function buildServer(opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    ignoreTrailingSlash: true,
+    ignoreDuplicateSlashes: true,
+    maxParamLength: 500,
+    // Ids of the API Territoire contain '/', ':' and '@': keep the raw path for them.
+    routerOptions: { ignoreTrailingSlash: true },
+  } as Parameters<typeof Fastify>[0]);
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('access-control-allow-origin', '*');
+    return payload;
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ message: `not found: ${req.method} ${req.url}` }));
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) app.log.error(err);
+    reply.code(status).send({ message: status >= 500 ? 'internal error' : err.message });
+  });
+  app.get('/health', async () => ({ status: 'ok' }));
+  const dir = path.join(__dirname, 'routes');
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.ts') && !x.endsWith('.d.ts')).sort()) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path.join(dir, f)) as { default?: (app: FastifyInstance) => Promise<void> };
+    if (typeof mod.default !== 'function') throw new Error(`src/server/routes/${f} must export a default plugin`);
+    await app.register(mod.default);
+  }
+  return app;
+}
+
+export async function startServer(): Promise<FastifyInstance> {
+  const s = settings();
+  const app = await buildServer({ logger: s.LOG_LEVEL !== 'silent' });
+  await app.listen({ port: s.PORT, host: s.HOST });
+  console.error(`dotation: serving on http://${s.HOST}:${s.PORT} (packs from ${s.PACKS_DIR})`);
+  return app;
+}
