@@ -38,23 +38,34 @@ export function sourceRegistry(): Map<string, Pipeline> {
   const found = new Map<string, Pipeline>();
   const dirs = fs.readdirSync(pipelinesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   for (const dir of dirs) {
-    const file = path.join(pipelinesDir, dir, 'index.ts');
-    if (!fs.existsSync(file)) continue;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(file) as { pipeline?: Pipeline };
-    if (!mod.pipeline) throw new Error(`pipelines/${dir}/index.ts must export 'pipeline'`);
-    const parsed = SourceSchema.safeParse(mod.pipeline.source);
-    if (!parsed.success) {
-      throw new Error(`pipelines/${dir}: invalid source declaration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    if (parsed.data.id !== dir) throw new Error(`pipelines/${dir}: source id '${parsed.data.id}' must equal the folder name`);
-    found.set(dir, mod.pipeline);
+    const p = loadPipeline(dir);
+    if (p) found.set(dir, p);
   }
   registry = found;
   return found;
 }
 
+/** Loads and validates `pipelines/<dir>/index.ts`; undefined when the folder has none. */
+function loadPipeline(dir: string): Pipeline | undefined {
+  const file = path.join(pipelinesDir, dir, 'index.ts');
+  if (!fs.existsSync(file)) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(file) as { pipeline?: Pipeline };
+  if (!mod.pipeline) throw new Error(`pipelines/${dir}/index.ts must export 'pipeline'`);
+  const parsed = SourceSchema.safeParse(mod.pipeline.source);
+  if (!parsed.success) {
+    throw new Error(`pipelines/${dir}: invalid source declaration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  if (parsed.data.id !== dir) throw new Error(`pipelines/${dir}: source id '${parsed.data.id}' must equal the folder name`);
+  return mod.pipeline;
+}
+
 export function getPipeline(id: string): Pipeline {
+  // Running one source loads only its own folder: a broken sibling pipeline must not stop it.
+  if (!registry && /^[a-z0-9-]+$/.test(id)) {
+    const own = loadPipeline(id);
+    if (own) return own;
+  }
   const p = sourceRegistry().get(id);
   if (!p) throw new Error(`unknown source '${id}'; known: ${[...sourceRegistry().keys()].join(', ')}`);
   return p;

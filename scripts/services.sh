@@ -41,4 +41,13 @@ if ! redis_up; then
   fi
   redis_up || { hint "Redis is not reachable on $REDIS_HOST_:$REDIS_PORT_"; exit 1; }
 fi
+
+# Geography: ogr2ogr (GeoPackage/FlatGeobuf/Shapefile) and 7z (IGN archives); optional, installed when root.
+if ! command -v ogr2ogr >/dev/null 2>&1 || ! command -v 7z >/dev/null 2>&1; then
+  if can_admin; then
+    echo "dotation: installing gdal-bin and p7zip-full (apt-get)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin p7zip-full >/dev/null \
+      || echo "dotation: apt-get could not install gdal-bin p7zip-full (GeoPackage and .7z inputs unavailable)" >&2
+  fi
+fi
 exit 0

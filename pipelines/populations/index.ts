@@ -24,7 +24,10 @@ async function load(ctx: RunContext): Promise<void> {
   const cog = Number(millesime) + 2;
   const staging = await ctx.staging('populations', STAGING);
   const main = ctx.files.get('ensemble')!;
-  const header = fs.readFileSync(main.path).subarray(0, 4);
+  // The first bytes only (the file may be a national CSV given with --file).
+  const header = Buffer.alloc(4);
+  const fd = fs.openSync(main.path, 'r');
+  try { fs.readSync(fd, header, 0, 4, 0); } finally { fs.closeSync(fd); }
   const zipped = isZip(header);
 
   // Main file: REG;Région;DEP;CODARR;CODCAN;CODCOM;COM;Commune;PMUN;PCAP;PTOT (CRLF, UTF-8).

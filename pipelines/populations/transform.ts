@@ -18,7 +18,19 @@ export async function publishPopulations(ctx: RunContext, staging: string, mille
         and not exists (select 1 from ${passage} p where p.code = s.code)`,
     [cog],
   );
-  ctx.counters.loaded -= unknown;
+  // A code split since into several communes, none of which kept it: the count cannot be divided.
+  const split = await ctx.quarantine.addFromSql(
+    `select s.fichier as file, s.line, s.raw,
+            'column CODCOM: commune ' || s.code || ' of COG ' || $1::text || ' was split since into ' ||
+            (select string_agg(p.code_actuel, ', ' order by p.code_actuel) from ${passage} p where p.code = s.code) ||
+            ', none of which kept its code: its population cannot be divided' as reason
+       from ${staging} s
+      where not exists (select 1 from communes c where c.code = s.code and c.type = 'arrondissement-municipal')
+        and exists (select 1 from ${passage} p where p.code = s.code)
+        and not exists (select 1 from ${passage} p where p.code = s.code and (p.nb = 1 or p.code_actuel = s.code))`,
+    [cog],
+  );
+  ctx.counters.loaded -= unknown + split;
 
   await ctx.publish(millesime, async (tx) => {
     await tx.query(`delete from population_legale where millesime = $1`, [millesime]);

@@ -37,14 +37,20 @@ export interface RunReport extends RunCounters {
 /** Raised when a run's counts do not add up: a row was lost somewhere. */
 export class CountMismatchError extends Error {}
 
-/** Marks runs left 'running' by a killed process (no heartbeat for `staleSeconds`) as interrupted. */
+/**
+ * Marks runs left 'running' by a killed process (no heartbeat for `staleSeconds`) as interrupted,
+ * and drops their staging tables (a killed process never reached its own cleanup).
+ */
 export async function markInterruptedRuns(staleSeconds = 120, url?: string): Promise<number> {
-  const { rowCount } = await pool(url).query(
+  const db = pool(url);
+  const { rows } = await db.query(
     `update runs set status = 'interrupted', finished_at = now(), error = coalesce(error, 'process stopped during the run (no heartbeat)')
-     where status = 'running' and heartbeat_at < now() - make_interval(secs => $1)`,
+     where status = 'running' and heartbeat_at < now() - make_interval(secs => $1)
+     returning id, source`,
     [staleSeconds],
   );
-  return rowCount ?? 0;
+  for (const r of rows) await dropStaging(db, r.source, Number(r.id)).catch(() => undefined);
+  return rows.length;
 }
 
 /**

@@ -62,6 +62,8 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
     } catch (err) {
       lastError = err;
       if (err instanceof DownloadError && (err.offline || !/retryable/.test(err.message))) throw err;
+      // Aborted by the caller: stop, do not retry.
+      if (opts.signal?.aborted) throw err instanceof DownloadError ? err : new DownloadError(url, `aborted: ${(err as Error).message}`);
       if (attempt < attempts) await sleep(base * 2 ** (attempt - 1));
     }
   }
@@ -100,6 +102,13 @@ async function attemptDownload(url: string, dest: string, part: string, partMeta
     const { sha256, bytes } = await sha256File(dest);
     return { status: 'not-modified', path: dest, etag: opts.etag ?? null, lastModified: opts.lastModified ?? null, sha256, bytes };
   }
+  if (res.statusCode === 416 && offset > 0) {
+    // The part no longer fits the remote file (it changed or shrank): start over.
+    await res.body.dump();
+    await fs.promises.rm(part, { force: true });
+    await fs.promises.rm(partMetaFile, { force: true });
+    throw new DownloadError(url, `HTTP 416 on resume from byte ${offset}: restarting (retryable)`);
+  }
   if (res.statusCode === 429 || res.statusCode >= 500) {
     await res.body.dump();
     throw new DownloadError(url, `HTTP ${res.statusCode} (retryable)`);
@@ -111,6 +120,16 @@ async function attemptDownload(url: string, dest: string, part: string, partMeta
   const etag = h('etag');
   const lastModified = h('last-modified');
   const append = res.statusCode === 206 && offset > 0;
+  if (res.statusCode === 206) {
+    // Appending bytes that do not start where the part ends would corrupt the file.
+    const start = Number(/^bytes (\d+)-/.exec(h('content-range') ?? '')?.[1] ?? NaN);
+    if (start !== offset) {
+      await res.body.dump();
+      await fs.promises.rm(part, { force: true });
+      await fs.promises.rm(partMetaFile, { force: true });
+      throw new DownloadError(url, `HTTP 206 from byte ${Number.isNaN(start) ? '?' : start}, expected ${offset}: restarting (retryable)`);
+    }
+  }
   if (!append) offset = 0;
   const length = Number(h('content-length') ?? NaN);
   const total = Number.isFinite(length) ? offset + length : undefined;

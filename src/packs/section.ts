@@ -46,4 +46,10 @@ export interface PackSection {
   layers?: PackLayer[];
   /** Paragraph of LISEZMOI.md, in plain French: what it is, producer, millésime, licence, how to cite. */
   readme(info: PackSourceInfo): string;
+  /** SCDL catalogue THEME (free French text, ≤ 140 characters). Default: 'Données de référence'. */
+  theme?: string;
+  /** SCDL catalogue MOTS_CLES: lower case, no accents. Default: the source id. */
+  keywords?: string[];
+  /** SIRET of the producer (SCDL PRODUCTEUR_SIRET, 14 digits), when known. */
+  producerSiret?: string;
 }

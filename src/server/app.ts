@@ -9,14 +9,11 @@ import { settings } from '../../config/settings';
  * (communes and packs, API Territoire, geo.api, catalog, operator side).
  */
 export async function buildServer(opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
-  const app = Fastify({
+  const app: FastifyInstance = Fastify({
     logger: opts.logger ?? false,
-    ignoreTrailingSlash: true,
-    ignoreDuplicateSlashes: true,
-    maxParamLength: 500,
-    // Ids of the API Territoire contain '/', ':' and '@': keep the raw path for them.
-    routerOptions: { ignoreTrailingSlash: true },
-  } as Parameters<typeof Fastify>[0]);
+    // Ids of the API Territoire contain '/', ':' and '@'; routes answer with and without a trailing slash.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
+  });
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('access-control-allow-origin', '*');
     return payload;

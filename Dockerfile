@@ -1,0 +1,20 @@
+# dotation: API, worker and scheduler share this image (the command differs).
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+# tsx runs the TypeScript sources directly: no build step; dev dependencies are not needed at run time.
+RUN npm ci --omit=dev && npm cache clean --force
+COPY bin ./bin
+COPY config ./config
+COPY pipelines ./pipelines
+COPY sql ./sql
+COPY src ./src
+COPY docs ./docs
+COPY README.md ./
+RUN mkdir -p /app/var/data /app/var/packs && chown -R node:node /app/var
+USER node
+ENV HOST=0.0.0.0 PORT=3000 PACKS_DIR=/app/var/packs DATA_DIR=/app/var/data
+EXPOSE 3000
+ENTRYPOINT ["node", "bin/dotation.js"]
+CMD ["serve"]

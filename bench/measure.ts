@@ -1,0 +1,38 @@
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Wall time and peak RSS of one step (RSS sampled every 100 ms, plus the process maxRSS). */
+export async function measure<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssMb: number }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 100);
+  const t0 = process.hrtime.bigint();
+  try {
+    const result = await fn();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { result, seconds, peakRssMb: peak / 1024 / 1024 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Bytes on disk under `dir` (apparent sizes of files) and file count. */
+export function diskUsage(dir: string): { bytes: number; files: number } {
+  let bytes = 0;
+  let files = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else { bytes += fs.statSync(p).size; files++; }
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return { bytes, files };
+}
+
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} cores (${cpus[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GB RAM, ${os.platform()} ${os.release()}, Node ${process.version}`;
+}

@@ -1,0 +1,68 @@
+import type { PackField, PackSection } from '../../src/packs/section';
+import { BAN_COLUMNS } from './source';
+
+const TITLES: Record<string, [string, string]> = {
+  id: ['Identifiant', "Clé d'interopérabilité de l'adresse (code INSEE, voie, numéro)"],
+  id_fantoir: ['Identifiant FANTOIR', 'Code de la voie dans le fichier FANTOIR de la DGFiP'],
+  numero: ['Numéro', 'Numéro dans la voie'],
+  rep: ['Indice de répétition', 'bis, ter, a, b…'],
+  nom_voie: ['Nom de la voie', 'Nom de la voie ou du lieu-dit'],
+  code_postal: ['Code postal', 'Code postal'],
+  code_insee: ['Code INSEE', "Code INSEE de la commune (de l'arrondissement pour Paris, Lyon et Marseille)"],
+  nom_commune: ['Nom de la commune', "Nom de la commune (de l'arrondissement pour Paris, Lyon et Marseille)"],
+  code_insee_ancienne_commune: ['Code de la commune déléguée', "Code INSEE de l'ancienne commune ou commune déléguée"],
+  nom_ancienne_commune: ['Nom de la commune déléguée', "Nom de l'ancienne commune ou commune déléguée"],
+  x: ['X', 'Coordonnée X dans la projection légale du territoire (Lambert-93 en métropole)'],
+  y: ['Y', 'Coordonnée Y dans la projection légale du territoire'],
+  lon: ['Longitude', 'Longitude en degrés (WGS84)'],
+  lat: ['Latitude', 'Latitude en degrés (WGS84)'],
+  type_position: ['Type de position', 'entrée, bâtiment, parcelle, segment…'],
+  alias: ['Alias', 'Autre nom de la voie'],
+  nom_ld: ['Nom du lieu-dit', 'Lieu-dit complémentaire'],
+  libelle_acheminement: ["Libellé d'acheminement", 'Nom de la commune pour la distribution du courrier'],
+  nom_afnor: ['Nom AFNOR', 'Nom de la voie normalisé (majuscules, 32 caractères)'],
+  source_position: ['Source de la position', 'commune, cadastre, arcep, laposte, insee, sdis, inconnue'],
+  source_nom_voie: ['Source du nom de voie', 'commune, cadastre, arcep, laposte, insee, sdis, inconnue'],
+  certification_commune: ['Certifiée par la commune', "1 quand la commune a certifié l'adresse, 0 sinon"],
+  cad_parcelles: ['Parcelles cadastrales', 'Parcelles cadastrales liées à l’adresse'],
+};
+
+const fields: PackField[] = BAN_COLUMNS.map((c) => ({
+  name: c,
+  type: c === 'lon' || c === 'lat' ? 'number' : 'string',
+  title: TITLES[c][0],
+  description: TITLES[c][1],
+  required: c === 'code_insee' || c === 'lon' || c === 'lat',
+}));
+
+/** Partition pruning: the départements of the batch's communes. */
+const DEPS = `departement = any(array(select distinct geo_departement(c) from unnest($1::text[]) c))`;
+
+export const pack: PackSection = {
+  tables: [{
+    name: 'adresses',
+    title: 'Adresses de la commune (Base Adresse Nationale)',
+    description: "Toutes les adresses de la commune dans la Base Adresse Nationale, colonnes du fichier national : de quoi démarrer ou vérifier la Base Adresse Locale.",
+    fields,
+    query: `select code_commune, ${BAN_COLUMNS.join(', ')} from adresses
+             where code_commune = any($1::text[]) and ${DEPS} order by code_commune, line`,
+  }],
+  layers: [{
+    name: 'adresses',
+    title: 'Adresses (points)',
+    description: "Position de chaque adresse, avec son IRIS et son quartier prioritaire quand elle est dans l'un d'eux.",
+    query: `select code_commune,
+                   jsonb_strip_nulls(jsonb_build_object('id', id, 'numero', numero, 'rep', rep, 'nom_voie', nom_voie, 'code_postal', code_postal,
+                                     'code_insee', code_insee, 'commune_deleguee', code_insee_ancienne_commune, 'code_iris', code_iris, 'code_qp', code_qp)) as properties,
+                   ST_AsGeoJSON(geom, 7) as geometry
+              from adresses where code_commune = any($1::text[]) and ${DEPS} order by code_commune, line`,
+  }],
+  readme: ({ millesime }) => `## Adresses (adresses.csv, adresses.geojson)
+
+Le fichier adresses.csv reprend toutes les adresses de la commune publiées dans la Base Adresse Nationale (BAN) au ${millesime}, avec les colonnes du fichier national. Il peut servir à démarrer ou à vérifier la Base Adresse Locale de la commune (outil « Mes Adresses » sur adresse.data.gouv.fr). Pour Paris, Lyon et Marseille, le fichier contient les adresses de tous les arrondissements. Les colonnes x et y sont dans la projection légale du territoire (Lambert-93 en métropole, une projection locale outre-mer) : pour une carte, utilisez lon et lat. Le fichier adresses.geojson place chaque adresse sur la carte, avec son IRIS et, le cas échéant, son quartier prioritaire.
+
+- Producteur : Base Adresse Nationale (DINUM, IGN), à partir des Bases Adresses Locales des communes
+- Licence : Licence Ouverte / Open Licence version 2.0
+- Citer : « Source : Base Adresse Nationale, ${millesime} »
+`,
+};

@@ -1,0 +1,40 @@
+import type { SourceDeclaration } from '../../config/sources';
+
+/**
+ * INSEE census, bases communales « base-cc-* » (wide, one row per CODGEO, variables prefixed
+ * by the census year: P22_POP, C22_MENPSEUL, P22_LOGVAC) and, optionally, the long Melodi
+ * `DS_*` files (GEO, GEO_OBJECT, TIME_PERIOD, OBS_VALUE + dimensions). Millésime N is
+ * published in the geography of COG N+2. The zip holds an upper-case `.CSV` and its
+ * `meta_*.CSV` (variable labels); files are `;`-separated, Latin-1 for the recent vintages
+ * (read with encoding sniffing), empty cell = secret / not computable (NULL, never 0).
+ */
+export const source: SourceDeclaration = {
+  id: 'recensement',
+  title: 'Recensement de la population : bases communales (population, logement)',
+  producer: 'INSEE',
+  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  landingPage: 'https://www.insee.fr/fr/statistiques/8581696',
+  format: 'csv (zip)',
+  schedule: '0 6 5 7 *', // bases communales: published at the end of June
+  millesime: '2022',
+  resources: [
+    {
+      name: 'evol-struct-pop',
+      url: 'https://www.insee.fr/fr/statistiques/fichier/8581696/base-cc-evol-struct-pop-2022_csv.zip',
+      mirrorNames: ['base-cc-evol-struct-pop-2022_csv.zip', 'base-cc-evol-struct-pop-2022.CSV'],
+    },
+    {
+      name: 'logement',
+      url: 'https://www.insee.fr/fr/statistiques/fichier/8581474/base-cc-logement-2022_csv.zip',
+      mirrorNames: ['base-cc-logement-2022_csv.zip', 'base-cc-logement-2022.CSV'],
+      optional: true,
+    },
+    {
+      // Melodi file (verify the exact file name at each millésime: …_<year>_CSV_FR).
+      name: 'ds-population',
+      url: 'https://api.insee.fr/melodi/file/DS_RP_POPULATION_PRINC/DS_RP_POPULATION_PRINC_2022_CSV_FR',
+      mirrorNames: ['DS_RP_POPULATION_PRINC_2022_CSV_FR.zip', 'DS_RP_POPULATION_PRINC_2022_data.csv'],
+      optional: true,
+    },
+  ],
+};

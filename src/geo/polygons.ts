@@ -1,0 +1,53 @@
+import type { RunContext } from '../engine/pipeline';
+
+/** `staging."t"` + `_p` → `staging."t_p"` (a sibling table of a staging table, dropped with the run's). */
+export function sibling(qualified: string, suffix: string): string {
+  return qualified.endsWith('"') ? `${qualified.slice(0, -1)}${suffix}"` : `${qualified}${suffix}`;
+}
+
+export interface PolygonSpec {
+  /** SQL expression over `p` (the feature's properties, jsonb) giving the code. */
+  code: string;
+  /** SQL expression over `p` giving the name. */
+  nom: string;
+  /** Regex the code must match (else quarantine). */
+  codePattern: string;
+  /** Other columns: name → SQL expression over `p`. */
+  extra?: Record<string, string>;
+}
+
+/**
+ * Parses staged GeoJSON features (from stageFeatures) in SQL into a second staging table
+ * `(line, code, nom, <extra>, geom, raw)` with valid WGS84 MultiPolygons. Features that are not
+ * JSON, have no polygonal geometry or no valid code go to quarantine with their rank;
+ * ctx.counters.loaded gains the accepted ones. Returns the parsed table's name.
+ */
+export async function parseStagedPolygons(ctx: RunContext, staged: string, label: string, spec: PolygonSpec): Promise<string> {
+  const extra = Object.entries(spec.extra ?? {});
+  const parsed = sibling(staged, '_p');
+  await ctx.db.query(`drop table if exists ${parsed}`);
+  await ctx.db.query(
+    `create unlogged table ${parsed} as
+     select line, nullif(trim(${spec.code}), '') as code, nullif(trim(${spec.nom}), '') as nom,
+            ${extra.map(([k, e]) => `${e} as ${k}, `).join('')}
+            geo_multipolygon(geo_try_geojson(f->>'geometry')) as geom, j is not null as json_ok, left(feature, 2000) as raw
+       from (select line, feature, geo_try_jsonb(feature) as j from ${staged}) s
+       cross join lateral (select j as f, coalesce(j->'properties', '{}'::jsonb) as p) x`,
+  );
+  const n = (await ctx.db.query(`select count(*)::int as n from ${parsed}`)).rows[0].n as number;
+  const bad = await ctx.quarantine.addFromSql(
+    `select $1::text as file, line, raw,
+            case when not json_ok then 'feature ' || line || ' is not valid JSON'
+                 when code is null then 'feature ' || line || ': no code in the properties'
+                 when code !~ $2 then 'feature ' || line || ': invalid code ''' || code || ''''
+                 else 'feature ' || line || ': no valid polygon geometry' end as reason
+       from ${parsed} where not json_ok or code is null or code !~ $2 or geom is null`,
+    [label, spec.codePattern],
+  );
+  await ctx.db.query(`delete from ${parsed} where not json_ok or code is null or code !~ $1 or geom is null`, [spec.codePattern]);
+  // Two features with the same code (a commune in two pieces): kept, united by the caller.
+  ctx.counters.loaded += n - bad;
+  await ctx.db.query(`create index on ${parsed} (code)`);
+  await ctx.db.query(`analyze ${parsed}`);
+  return parsed;
+}

@@ -1,0 +1,229 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { Pool } from 'pg';
+import { settings as currentSettings, Settings } from '../../config/settings';
+import { sourceRegistry } from '../../config/sources';
+import { pool } from '../db/pool';
+import type { Progress } from '../engine/progress';
+import { silentProgress } from '../engine/progress';
+import { normalizeValue } from './format';
+import { CommuneData, CommuneRow, PackPlan, SourceMeta, datapackage, planFiles, renderPack } from './content';
+import { computeChanges } from './changes';
+import { publishVersion, readManifestAsync, versionPath } from './store';
+import { readZipEntries, zipFiles, PackFile } from './zip';
+
+export interface BuildOptions {
+  /** Only these communes (codes of communes actuelles or arrondissements municipaux); default: all. */
+  communes?: string[];
+  progress?: Progress;
+  /** Départements processed at once (default 2). */
+  concurrency?: number;
+  /** Rebuild even when the fingerprint is unchanged (the ZIP is still only published if its content differs). */
+  force?: boolean;
+  settings?: Settings;
+  log?: (m: string) => void;
+}
+
+export interface BuildReport {
+  built: number;
+  unchanged: number;
+  failed: number;
+  errors: { code: string; error: string }[];
+  seconds: number;
+}
+
+const PACK_TYPES = ['commune-actuelle', 'arrondissement-municipal'];
+/** Raw text for every column: numbers keep their precision, dates are not shifted by a time zone. */
+const RAW = { getTypeParser: () => (v: string) => v };
+const sha = (s: string | Buffer) => crypto.createHash('sha256').update(s).digest('hex');
+
+/** The sources of the pack: pipelines with a pack section and a published dataset (latest millésime). */
+async function loadPlan(db: Pool, s: Settings): Promise<PackPlan> {
+  const { rows } = await db.query(
+    `select distinct on (source) source, millesime, run_id, to_char(published_at at time zone 'Europe/Paris', 'YYYY-MM-DD') as published, details
+       from published_datasets order by source, millesime desc`);
+  const published = new Map(rows.map((r) => [r.source as string, r]));
+  const meta = (id: string): SourceMeta | null => {
+    const p = sourceRegistry().get(id);
+    const r = published.get(id);
+    if (!p || !r) return null;
+    return { id, pipeline: p, section: p.pack ?? null, millesime: r.millesime, runId: r.run_id === null ? null : Number(r.run_id), publishedAt: r.published, details: r.details ?? {} };
+  };
+  const ordered = [...sourceRegistry().entries()]
+    .sort(([a, pa], [b, pb]) => (pa.order ?? 100) - (pb.order ?? 100) || a.localeCompare(b))
+    .filter(([, p]) => p.pack).map(([id]) => meta(id)).filter((m): m is SourceMeta => m !== null);
+  const { tables, layers } = planFiles(ordered);
+  return { cog: meta('cog'), sources: ordered, tables, layers, baseUrl: s.PUBLIC_BASE_URL.replace(/\/+$/, '') };
+}
+
+async function communeRows(db: Pool, codes: string[]): Promise<CommuneRow[]> {
+  const { rows } = await db.query(
+    `select c.code, c.type, c.nom, c.departement, d.nom as dep_nom, c.region, r.nom as reg_nom, c.epci, e.nom as epci_nom, e.type as epci_type,
+            c.siren, c.codes_postaux, c.anciens_codes, c.commune_parent, p.nom as parent_nom, c.population,
+            (select json_agg(json_build_object('code', x.code, 'nom', x.nom, 'type', x.type) order by x.code, x.type)
+               from communes x where x.commune_parent = c.code and x.type in ('commune-deleguee', 'commune-associee')) as deleguees
+       from communes c
+       left join departements d on d.code = c.departement
+       left join regions r on r.code = c.region
+       left join epci e on e.code = c.epci
+       left join communes p on p.code = c.commune_parent and p.type = 'commune-actuelle'
+      where c.type = any($2::text[]) and c.code = any($1::text[])
+      order by c.code`, [codes, PACK_TYPES]);
+  return rows;
+}
+
+/** Runs every table and layer query of the plan once for the batch, grouped by commune. */
+async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map<string, CommuneData>> {
+  const out = new Map<string, CommuneData>(codes.map((c) => [c, { tables: new Map(), layers: new Map() }]));
+  for (const t of plan.tables) {
+    const { rows } = await db.query({ text: t.table.query, values: [codes], rowMode: 'array', types: RAW })
+      .catch((err: Error) => { throw new Error(`${t.source.id}/${t.file}: ${err.message}`); });
+    const types = t.table.fields.map((f) => f.type);
+    for (const r of rows as (string | null)[][]) {
+      const d = out.get(r[0] as string);
+      if (!d) continue;
+      const cells = types.map((ty, i) => normalizeValue(r[i + 1] ?? null, ty));
+      let list = d.tables.get(t.file);
+      if (!list) d.tables.set(t.file, (list = []));
+      list.push(cells);
+    }
+  }
+  for (const l of plan.layers) {
+    const { rows } = await db.query({ text: l.layer.query, values: [codes], rowMode: 'array', types: RAW })
+      .catch((err: Error) => { throw new Error(`${l.source.id}/${l.file}: ${err.message}`); });
+    for (const r of rows as (string | null)[][]) {
+      const d = out.get(r[0] as string);
+      if (!d) continue;
+      let list = d.layers.get(l.file);
+      if (!list) d.layers.set(l.file, (list = []));
+      list.push(`{"type":"Feature","properties":${r[1] ?? '{}'},"geometry":${r[2] ?? 'null'}}`);
+    }
+  }
+  return out;
+}
+
+async function pool_<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (i < items.length) await fn(items[i++]);
+  }));
+}
+
+interface Latest { version: string; sha256: string; bytes: number; millesime: string }
+interface Outcome { code: string; status: 'built' | 'unchanged'; fingerprint: string; latest: Latest; donnees: Record<string, unknown> }
+interface PrevBuild extends Latest { fingerprint: string }
+
+const exists = (f: string) => fs.promises.access(f).then(() => true, () => false);
+
+/** Builds (or confirms) one commune pack. */
+async function buildOne(s: Settings, plan: PackPlan, c: CommuneRow, data: CommuneData, sourcesKey: string, prevBuild: PrevBuild | undefined, force: boolean): Promise<Outcome | null> {
+  const rendered = renderPack(c, plan, data);
+  const fingerprint = sha(`${sourcesKey}\n${rendered.dataHash}`);
+  // Fast path: same fingerprint as the last build and its ZIP still on disk.
+  if (!force && prevBuild?.fingerprint === fingerprint && (await exists(versionPath(s.PACKS_DIR, c.code, prevBuild.version)))) {
+    return { code: c.code, status: 'unchanged', fingerprint, latest: prevBuild, donnees: rendered.donnees };
+  }
+  const manifest = await readManifestAsync(s.PACKS_DIR, c.code);
+  const latest = manifest?.versions[0];
+  const latestFile = latest ? versionPath(s.PACKS_DIR, c.code, latest.version) : null;
+  const latestExists = latestFile ? await exists(latestFile) : false;
+  if (manifest && latest && latestExists && latest.dataHash === rendered.dataHash) {
+    return { code: c.code, status: 'unchanged', fingerprint, latest, donnees: rendered.donnees };
+  }
+  const prev = latest && latestExists ? await readZipEntries(latestFile!, (n) => n.endsWith('.csv') || n === 'datapackage.json').catch(() => null) : null;
+  const sourcesNow = new Map([plan.cog, ...plan.sources].filter(Boolean).map((m) => [`${m!.pipeline.source.producer} — ${m!.pipeline.source.title}`, m!.millesime]));
+  const changes = computeChanges(prev ? latest!.version : null, prev, rendered.files, plan, sourcesNow);
+  const files: PackFile[] = [...rendered.files];
+  files.splice(files.findIndex((f) => f.name === 'catalogue.csv') + 1, 0, { name: 'changes.json', data: Buffer.from(JSON.stringify(changes, null, 2) + '\n', 'utf8') });
+  const dp: PackFile = { name: 'datapackage.json', data: Buffer.from(datapackage(c, plan, files), 'utf8') };
+  const ordered = [files[0], dp, ...files.slice(1)];
+  const zip = await zipFiles(ordered);
+  const digest = sha(zip);
+  const millesime = plan.cog?.millesime ?? 'v';
+  const next = await publishVersion(s.PACKS_DIR, c.code, zip, {
+    version: `${millesime}.${(manifest?.seq ?? 0) + 1}`, sha256: digest, bytes: zip.length, createdAt: new Date().toISOString(),
+    dataHash: rendered.dataHash, millesime, files: ordered.map((f) => ({ name: f.name, bytes: f.data.length, sha256: sha(f.data) })),
+  }, s.PACK_VERSIONS_KEPT, manifest);
+  return { code: c.code, status: 'built', fingerprint, latest: next.versions[0], donnees: rendered.donnees };
+}
+
+/**
+ * Builds the pack of every commune actuelle and arrondissement municipal (or of `communes`).
+ * One batch per département: each pack query runs once per batch with `$1 = codes`.
+ * A commune whose fingerprint (sources' millésime + run, hash of its rows) is unchanged is not rebuilt.
+ */
+export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> {
+  const t0 = Date.now();
+  const s = opts.settings ?? currentSettings();
+  const db = pool(s.DATABASE_URL);
+  const progress = opts.progress ?? silentProgress;
+  const log = opts.log ?? ((m: string) => console.error(`[packs] ${m}`));
+  const plan = await loadPlan(db, s);
+  const sourcesKey = [plan.cog, ...plan.sources].filter(Boolean).map((m) => `${m!.id}:${m!.millesime}:${m!.runId}`).join(',');
+  const { rows: list } = await db.query(
+    `select code, coalesce(departement, left(code, 2)) as dep from communes
+      where type = any($1::text[]) and ($2::text[] is null or code = any($2::text[])) order by 2, 1`,
+    [PACK_TYPES, opts.communes?.length ? opts.communes : null]);
+  if (opts.communes?.length) {
+    const found = new Set(list.map((r) => r.code));
+    const unknown = opts.communes.filter((c) => !found.has(c));
+    if (unknown.length) log(`not a commune actuelle or arrondissement municipal: ${unknown.join(', ')}`);
+  }
+  const batches = new Map<string, string[]>();
+  for (const r of list) (batches.get(r.dep) ?? batches.set(r.dep, []).get(r.dep)!).push(r.code);
+  await fs.promises.mkdir(s.PACKS_DIR, { recursive: true });
+
+  const report: BuildReport = { built: 0, unchanged: 0, failed: 0, errors: [], seconds: 0 };
+  let done = 0;
+  progress.start('packs', list.length, 'rows');
+  await pool_([...batches.entries()], opts.concurrency ?? 2, async ([dep, codes]) => {
+    let communes: CommuneRow[];
+    let data: Map<string, CommuneData>;
+    let prev: Map<string, PrevBuild>;
+    try {
+      [communes, data, prev] = await Promise.all([
+        communeRows(db, codes),
+        batchData(db, plan, codes),
+        db.query(`select code, fingerprint, version, sha256, bytes, millesime from pack_builds where code = any($1::text[])`, [codes])
+          .then((r) => new Map(r.rows.map((x) => [x.code as string, { ...x, bytes: Number(x.bytes) } as PrevBuild]))),
+      ]);
+    } catch (err) {
+      // A broken pack query fails the batch's packs (reported), never the whole build.
+      const message = `batch ${dep}: ${(err as Error).message}`;
+      log(message);
+      report.failed += codes.length;
+      for (const code of codes) report.errors.push({ code, error: message });
+      done += codes.length;
+      progress.update(done);
+      return;
+    }
+    const outcomes: Outcome[] = [];
+    await pool_(communes, 4, async (c) => {
+      try {
+        const o = await buildOne(s, plan, c, data.get(c.code)!, sourcesKey, prev.get(c.code), !!opts.force);
+        if (o) { outcomes.push(o); report[o.status]++; }
+      } catch (err) {
+        report.failed++;
+        report.errors.push({ code: c.code, error: (err as Error).message });
+        log(`${c.code}: ${(err as Error).message}`);
+      }
+      progress.update(++done);
+    });
+    if (outcomes.length) {
+      outcomes.sort((a, b) => a.code.localeCompare(b.code));
+      await db.query(
+        `insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, donnees, built_at, checked_at)
+         select t.code, t.fp, t.v, t.sha, t.b, t.m, t.d::jsonb, now(), now()
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bool[]) as t(code, fp, v, sha, b, m, d, built)
+         on conflict (code) do update set fingerprint = excluded.fingerprint, version = excluded.version, sha256 = excluded.sha256,
+           bytes = excluded.bytes, millesime = excluded.millesime, donnees = excluded.donnees, checked_at = now(),
+           built_at = case when pack_builds.sha256 = excluded.sha256 then pack_builds.built_at else now() end`,
+        [outcomes.map((o) => o.code), outcomes.map((o) => o.fingerprint), outcomes.map((o) => o.latest.version),
+          outcomes.map((o) => o.latest.sha256), outcomes.map((o) => o.latest.bytes),
+          outcomes.map((o) => o.latest.millesime), outcomes.map((o) => JSON.stringify(o.donnees)), outcomes.map((o) => o.status === 'built')]);
+    }
+  });
+  progress.stop();
+  report.seconds = (Date.now() - t0) / 1000;
+  return report;
+}

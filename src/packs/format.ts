@@ -1,0 +1,126 @@
+import type { FieldType, PackField } from './section';
+
+/**
+ * Values come from PostgreSQL as raw text (no type parsing), so numbers keep their precision
+ * and dates are never shifted by a time zone. This module turns them into CSV cells.
+ */
+export function normalizeValue(raw: string | null, type: FieldType): string {
+  if (raw === null || raw === undefined) return '';
+  switch (type) {
+    case 'boolean':
+      return raw === 't' ? 'true' : raw === 'f' ? 'false' : raw;
+    case 'datetime':
+      // '2024-01-02 10:00:00+00' → '2024-01-02T10:00:00+00:00' (RFC 3339)
+      return raw.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00');
+    default:
+      return raw;
+  }
+}
+
+/** One CSV cell: quoted when it holds the separator, a quote, CR or LF. */
+export function csvCell(v: string): string {
+  return /[;"\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** UTF-8 CSV, `;` separator, CRLF line ends, header = field names. */
+export function toCsv(header: string[], rows: string[][]): string {
+  let out = header.map(csvCell).join(';') + '\r\n';
+  for (const r of rows) out += r.map(csvCell).join(';') + '\r\n';
+  return out;
+}
+
+/** Parses the CSV written by `toCsv` (and any RFC 4180 `;` file). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') { cell += '"'; i += 2; continue; }
+        quoted = false; i++; continue;
+      }
+      cell += c; i++; continue;
+    }
+    if (c === '"') { quoted = true; i++; continue; }
+    if (c === ';') { row.push(cell); cell = ''; i++; continue; }
+    if (c === '\r' && text[i + 1] === '\n') { i++; continue; }
+    if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; i++; continue; }
+    cell += c; i++;
+  }
+  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
+
+export interface TableSchema {
+  fields: { name: string; type: FieldType; title: string; description: string; constraints?: { required?: boolean; enum?: string[]; pattern?: string } }[];
+  missingValues: string[];
+  primaryKey?: string[];
+}
+
+/** Frictionless Table Schema (v2) of a pack table. */
+export function tableSchema(fields: PackField[], primaryKey?: string[]): TableSchema {
+  return {
+    fields: fields.map((f) => ({
+      name: f.name, type: f.type, title: f.title, description: f.description,
+      ...(f.required ? { constraints: { required: true } } : {}),
+    })),
+    missingValues: [''],
+    ...(primaryKey?.length ? { primaryKey } : {}),
+  };
+}
+
+const CHECKS: Record<FieldType, (v: string) => boolean> = {
+  string: () => true,
+  integer: (v) => /^[+-]?\d+$/.test(v),
+  number: (v) => /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v) || ['NaN', 'INF', '-INF'].includes(v),
+  date: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)),
+  datetime: (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.test(v),
+  boolean: (v) => ['true', 'false'].includes(v),
+  year: (v) => /^-?\d{4}$/.test(v),
+};
+
+/**
+ * A small Table Schema validator for what the packs use: header = field names in order,
+ * types, required, enum, pattern, primary key unique. Returns the errors (empty = valid).
+ */
+export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): string[] {
+  const errors: string[] = [];
+  const rows = parseCsv(text);
+  if (!rows.length) return ['empty file (no header)'];
+  const [header, ...data] = rows;
+  const names = schema.fields.map((f) => f.name);
+  if (header.join(';') !== names.join(';')) errors.push(`header '${header.join(';')}' ≠ schema fields '${names.join(';')}'`);
+  const missing = new Set(schema.missingValues);
+  const pk = (schema.primaryKey ?? []).map((k) => names.indexOf(k));
+  const seen = new Set<string>();
+  data.forEach((r, i) => {
+    const line = i + 2;
+    if (r.length !== names.length) { errors.push(`line ${line}: ${r.length} cells, expected ${names.length}`); return; }
+    schema.fields.forEach((f, j) => {
+      const v = r[j];
+      if (missing.has(v)) {
+        if (f.constraints?.required) errors.push(`line ${line}, ${f.name}: required value missing`);
+        return;
+      }
+      if (!CHECKS[f.type](v)) errors.push(`line ${line}, ${f.name}: '${v}' is not a valid ${f.type}`);
+      if (f.constraints?.enum && !f.constraints.enum.includes(v)) errors.push(`line ${line}, ${f.name}: '${v}' not in ${f.constraints.enum.join('|')}`);
+      if (f.constraints?.pattern && !new RegExp(`^(?:${f.constraints.pattern})$`).test(v)) errors.push(`line ${line}, ${f.name}: '${v}' does not match ${f.constraints.pattern}`);
+    });
+    if (pk.length && pk.every((k) => k >= 0)) {
+      const key = pk.map((k) => r[k]).join('\u0000');
+      if (seen.has(key)) errors.push(`line ${line}: duplicate primary key ${pk.map((k) => r[k]).join(',')}`);
+      seen.add(key);
+    }
+  });
+  return errors.slice(0, maxErrors);
+}
+
+/** 'Saint-Étienne-du-Rouvray' → 'saint-etienne-du-rouvray'. */
+export function slugify(s: string): string {
+  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/œ/g, 'oe').replace(/æ/g, 'ae')
+    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'commune';
+}

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { COMMUNE_CODE } from '../communes/codes';
+
+/**
+ * Layout of PACKS_DIR:
+ *   <code>/<version>.zip   one file per kept version (immutable once written)
+ *   <code>/latest.json     the manifest: latest version first, then older kept ones
+ * Every write goes to a temporary file in the same directory, then rename(2): a reader
+ * sees the old file or the new one, never half of one.
+ */
+export interface PackFileInfo { name: string; bytes: number; sha256: string }
+
+export interface PackVersion {
+  version: string;
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** When this version was built (UTC). Not inside the ZIP: the ZIP holds data dates only. */
+  createdAt: string;
+  /** Hash of the data files (everything but changes.json and datapackage.json). */
+  dataHash: string;
+  millesime: string;
+  files: PackFileInfo[];
+}
+
+export interface PackManifest {
+  code: string;
+  latest: string;
+  /** Next version number for this commune. */
+  seq: number;
+  versions: PackVersion[];
+}
+
+export const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/;
+
+export function communeDir(packsDir: string, code: string): string {
+  if (!COMMUNE_CODE.test(code)) throw new Error(`not a commune code: ${code}`);
+  return path.join(packsDir, code);
+}
+
+/** Absolute path of a version's ZIP; refuses anything that is not a plain version name. */
+export function versionPath(packsDir: string, code: string, version: string): string {
+  if (!VERSION_RE.test(version) || version.includes('..')) throw new Error(`not a version: ${version}`);
+  const p = path.join(communeDir(packsDir, code), `${version}.zip`);
+  const root = path.resolve(packsDir) + path.sep;
+  if (!path.resolve(p).startsWith(root)) throw new Error('path outside PACKS_DIR');
+  return p;
+}
+
+export function readManifest(packsDir: string, code: string): PackManifest | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(communeDir(packsDir, code), 'latest.json'), 'utf8')) as PackManifest;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export async function readManifestAsync(packsDir: string, code: string): Promise<PackManifest | null> {
+  try {
+    return JSON.parse(await fs.promises.readFile(path.join(communeDir(packsDir, code), 'latest.json'), 'utf8')) as PackManifest;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Writes `data` to `file` atomically (temp file in the same directory + rename). */
+export async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  await fs.promises.writeFile(tmp, data);
+  try {
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Publishes a new version: ZIP first, then the manifest pointing at it, then removes the
+ * versions beyond `keep` (after the manifest no longer lists them).
+ */
+export async function publishVersion(packsDir: string, code: string, zip: Buffer, v: Omit<PackVersion, 'file'>, keep: number, prev: PackManifest | null): Promise<PackManifest> {
+  const dir = communeDir(packsDir, code);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const file = `${v.version}.zip`;
+  await writeAtomic(versionPath(packsDir, code, v.version), zip);
+  const versions = [{ ...v, file }, ...(prev?.versions ?? []).filter((x) => x.version !== v.version)];
+  const kept = versions.slice(0, keep);
+  const manifest: PackManifest = { code, latest: v.version, seq: (prev?.seq ?? 0) + 1, versions: kept };
+  await writeAtomic(path.join(dir, 'latest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  for (const old of versions.slice(keep)) {
+    await fs.promises.rm(path.join(dir, old.file), { force: true });
+  }
+  return manifest;
+}

@@ -1,0 +1,83 @@
+import { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { settings } from '../../config/settings';
+import { closeRedis, redisConnection } from './connection';
+
+/** The BullMQ queue of source runs. */
+export const RUNS_QUEUE = 'runs';
+
+export type RunTrigger = 'cli' | 'schedule' | 'start' | 'api' | 'test';
+
+export interface RunJobData {
+  source: string;
+  file?: string;
+  resource?: string;
+  force?: boolean;
+  /** Who asked for the run (the runs table records trigger 'worker' with the job id). */
+  trigger: RunTrigger;
+  enqueuedAt: string;
+}
+
+export interface EnqueueOptions {
+  file?: string;
+  resource?: string;
+  force?: boolean;
+  trigger: RunTrigger;
+  /** Deterministic id: BullMQ adds nothing when a job with this id already exists. */
+  jobId?: string;
+  /** Defaults to settings().RUN_ATTEMPTS. */
+  attempts?: number;
+  /** First retry delay of the exponential backoff (default 30 s). */
+  backoffMs?: number;
+}
+
+/** Completed jobs kept in Redis (the runs table is the durable ledger). */
+const KEEP_COMPLETED = { count: 500, age: 14 * 24 * 3600 };
+
+interface OpenQueue { key: string; queue: Queue<RunJobData>; conn: Redis }
+let current: OpenQueue | undefined;
+
+/** The 'runs' queue for the current settings (REDIS_URL, QUEUE_PREFIX), opened on first use. */
+export function runsQueue(): Queue<RunJobData> {
+  const s = settings();
+  const key = `${s.REDIS_URL}|${s.QUEUE_PREFIX}`;
+  if (current?.key === key) return current.queue;
+  if (current) {
+    // Settings changed (tests): let the old queue close in the background
+    // (closeRedisConnections() still reaches its connection until it is closed).
+    const old = current;
+    void old.queue.close().catch(() => undefined).then(() => closeRedis(old.conn));
+  }
+  const conn = redisConnection(s.REDIS_URL);
+  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: conn, prefix: s.QUEUE_PREFIX });
+  queue.on('error', (err) => { if (s.LOG_LEVEL !== 'silent') console.error(`dotation: queue: ${err.message}`); });
+  current = { key, queue, conn };
+  return queue;
+}
+
+/** Enqueues one run of `source`; a worker (`dotation worker`) processes it. */
+export async function enqueueRun(source: string, opts: EnqueueOptions): Promise<Job<RunJobData>> {
+  const data: RunJobData = {
+    source, trigger: opts.trigger, enqueuedAt: new Date().toISOString(),
+    ...(opts.file !== undefined && { file: opts.file }),
+    ...(opts.resource !== undefined && { resource: opts.resource }),
+    ...(opts.force !== undefined && { force: opts.force }),
+  };
+  return runsQueue().add(source, data, {
+    jobId: opts.jobId,
+    attempts: opts.attempts ?? settings().RUN_ATTEMPTS,
+    backoff: { type: 'exponential', delay: opts.backoffMs ?? 30_000 },
+    removeOnComplete: KEEP_COMPLETED,
+    // Failed jobs stay for inspection (the runs table keeps each attempt's error too).
+    removeOnFail: false,
+  });
+}
+
+/** Closes the queue and its Redis connection (end of CLI commands, tests). */
+export async function closeQueues(): Promise<void> {
+  const open = current;
+  current = undefined;
+  if (!open) return;
+  await open.queue.close().catch(() => undefined);
+  await closeRedis(open.conn);
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * What /openapi.json says about a route: written beside the route, with the very zod schema
+ * that validates its query string.
+ */
+export interface RouteDoc {
+  method: 'get';
+  /** OpenAPI path: `/api/1/spatial/zone/{id}`. */
+  path: string;
+  summary: string;
+  tag: string;
+  query?: z.ZodObject;
+  params?: Record<string, string>;
+  /** Content types of the 200 answer (default application/json). */
+  produces?: string[];
+  /** Status codes besides 200, with what they mean. */
+  errors?: Record<number, string>;
+}
+
+export class HttpError extends Error {
+  constructor(public statusCode: number, message: string) { super(message); }
+}
+
+/** Parses a query string with its schema; a bad value is a 400 naming the parameter. */
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
+  const r = schema.safeParse(query ?? {});
+  if (!r.success) {
+    throw new HttpError(400, `invalid query: ${r.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}
+
+/** A boolean flag as udata read it: 1, true, on, yes (any case). */
+export const flag = z.preprocess((v) => (typeof v === 'string' ? ['1', 'true', 'on', 'yes'].includes(v.toLowerCase()) : Boolean(v)), z.boolean());
+
+/** Non-negative integer given as a string. */
+export const intParam = (max: number) => z.string().regex(/^\d+$/, 'must be a non-negative integer').transform(Number).pipe(z.number().int().min(0).max(max));
+
+export const langParam = z.enum(['fr', 'en', 'es']).optional();

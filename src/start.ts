@@ -1,0 +1,75 @@
+import { settings } from '../config/settings';
+import { pipelineOrder, getPipeline } from '../config/sources';
+import { ensureDatabase, migrate } from './db/migrate';
+import { terminalProgress, silentProgress } from './engine/progress';
+import { markInterruptedRuns, runSource } from './engine/runner';
+import { MissingResourceError } from './engine/errors';
+import { buildPacks } from './packs/build';
+
+export interface StartOptions {
+  /** Start the HTTP server at the end (false: load and build only). */
+  serve?: boolean;
+  /** Terminal progress bars (default: when stderr is a TTY or LOG_LEVEL is not silent). */
+  progress?: boolean;
+  log?: (m: string) => void;
+  /** Build the packs of these communes only (tests; default: every commune). */
+  communes?: string[];
+}
+
+export interface StartStep { step: string; status: string; millesime: string; rows: string; seconds: string; note: string }
+
+function table(rows: StartStep[]): string {
+  const cols: (keyof StartStep)[] = ['step', 'status', 'millesime', 'rows', 'seconds', 'note'];
+  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
+  const line = (v: string[]) => v.map((x, i) => x.padEnd(w[i])).join('  ').trimEnd();
+  return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n');
+}
+
+/**
+ * The main job (`dotation start`, `npm start`): database and migrations, every source in
+ * order (mirror, else download, else embedded default; a source that cannot be loaded is
+ * reported and skipped), every commune pack, then the HTTP server.
+ * Returns -1 when serving (the process keeps running), 0 otherwise.
+ */
+export async function start(opts: StartOptions = {}): Promise<number> {
+  const s = settings();
+  const quiet = s.LOG_LEVEL === 'silent';
+  const log = opts.log ?? ((m: string) => { if (!quiet) console.error(m); });
+  const progress = () => (opts.progress ?? !quiet) ? terminalProgress() : silentProgress;
+  const steps: StartStep[] = [];
+  const t0 = Date.now();
+
+  await ensureDatabase(s.DATABASE_URL);
+  const applied = await migrate(s.DATABASE_URL, log);
+  steps.push({ step: 'migrate', status: 'ok', millesime: '', rows: '', seconds: ((Date.now() - t0) / 1000).toFixed(1), note: applied.length ? `${applied.length} applied` : 'up to date' });
+  const interrupted = await markInterruptedRuns(120, s.DATABASE_URL);
+  if (interrupted) log(`${interrupted} run(s) left running by a stopped process marked interrupted`);
+  log(`mirror: ${s.MIRROR_DIR || '(none)'}; network: ${s.NETWORK}`);
+
+  for (const id of pipelineOrder()) {
+    const t = Date.now();
+    try {
+      const r = await runSource(id, { trigger: 'start', progress: progress(), settings: s, log: (m) => log(`[${id}] ${m}`) });
+      const origin = r.files.length ? [...new Set(r.files.map((f) => f.origin))].join('+') : 'embedded';
+      steps.push({ step: id, status: r.status, millesime: r.millesime ?? '', rows: String(r.published), seconds: ((Date.now() - t) / 1000).toFixed(1), note: origin });
+    } catch (err) {
+      const missing = err instanceof MissingResourceError;
+      const message = (err as Error).message;
+      log(`[${id}] ${missing ? 'skipped: no file in the mirror, no download and no embedded default' : 'failed'}: ${message}`);
+      steps.push({ step: id, status: missing ? 'skipped' : 'failed', millesime: '', rows: '', seconds: ((Date.now() - t) / 1000).toFixed(1), note: message.slice(0, 70) });
+      // The referential is required by everything else.
+      if (getPipeline(id).order === 0 && id === 'cog') throw err;
+    }
+  }
+
+  const tp = Date.now();
+  const packs = await buildPacks({ communes: opts.communes, progress: progress(), settings: s, log: (m) => log(`[packs] ${m}`) });
+  steps.push({ step: 'packs', status: packs.failed ? 'partial' : 'ok', millesime: '', rows: String(packs.built + packs.unchanged),
+    seconds: ((Date.now() - tp) / 1000).toFixed(1), note: `${packs.built} built, ${packs.unchanged} unchanged, ${packs.failed} failed` });
+
+  if (!quiet) console.log(`\n${table(steps)}\n\npacks in ${s.PACKS_DIR}; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (opts.serve === false) return 0;
+  const { startServer } = await import('./server/app');
+  await startServer();
+  return -1;
+}

@@ -1,0 +1,276 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import jsonld from 'jsonld';
+import { Parser, Store, Quad, Term } from 'n3';
+import { RdfXmlParser } from 'rdfxml-streaming-parser';
+import { freshDatabase } from './helpers/db';
+import { pool } from '../src/db/pool';
+import { runSource } from '../src/engine/runner';
+import { buildServer } from '../src/server/app';
+import { settings } from '../config/settings';
+import { invalidateReferential } from '../src/server/territoire/referential';
+
+/**
+ * The DCAT catalog as data.gouv.fr's harvester reads it (harvest-and-schemas.md §1.2, §5):
+ * parsed with n3 (Turtle), jsonld (JSON-LD, remote contexts refused) and an RDF/XML parser,
+ * every hydra:next followed, and the DCAT-AP 3 mandatory properties checked with SHACL.
+ */
+const DCAT = 'http://www.w3.org/ns/dcat#';
+const DCT = 'http://purl.org/dc/terms/';
+const HYDRA = 'http://www.w3.org/ns/hydra/core#';
+const SPDX = 'http://spdx.org/rdf/terms#';
+const RDF_TYPE = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#type';
+const XSD = 'http://www.w3.org/2001/XMLSchema#';
+const INSEE_RENNES = 'http://id.insee.fr/geo/commune/00000000-0000-4000-8000-000000035238';
+
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let app: FastifyInstance;
+let base: string;
+let dep35: string[];
+
+function manifest(code: string, version: string, createdAt: string) {
+  const files = [
+    { name: 'population.csv', bytes: 321, sha256: 'a'.repeat(63) + code.slice(-1) },
+    { name: 'LISEZMOI.md', bytes: 2000, sha256: 'b'.repeat(64) },
+  ];
+  return { code, latest: version, seq: 2, versions: [{ version, file: `${version}.zip`, sha256: 'c'.repeat(64), bytes: 4567, createdAt, dataHash: 'd'.repeat(64), millesime: '2026', files }] };
+}
+function writeManifest(code: string, version: string, createdAt: string) {
+  const dir = path.join(settings().PACKS_DIR, code);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(manifest(code, version, createdAt)));
+}
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  await runSource('populations', { trigger: 'test', log: () => undefined });
+  base = settings().PUBLIC_BASE_URL.replace(/\/$/, '');
+  // Packs "built" for every commune of Ille-et-Vilaine: pack_builds rows and manifests as src/packs/store.ts writes them.
+  dep35 = (await pool().query(`select code from communes where departement = '35' and type = 'commune-actuelle' order by code`)).rows.map((r) => r.code);
+  await pool().query(`insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, built_at)
+                      select c, 'fp', '2026.1', repeat('c', 64), 4567, '2026', now() - interval '1 hour' from unnest($1::text[]) c`, [dep35]);
+  for (const c of dep35) writeManifest(c, '2026.1', new Date(Date.now() - 3600_000).toISOString());
+  const box = `st_multi(st_geomfromtext('POLYGON((-1.75 48.08,-1.62 48.08,-1.62 48.14,-1.75 48.14,-1.75 48.08))', 4326))`;
+  await pool().query(`insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier) values ('35238', 'Rennes', '35', ${box}, ${box}, 2026, '{35238}', 'test')`);
+  await pool().query(`insert into insee_geo_uri values ('fr:commune', '35238', $1)`, [INSEE_RENNES]);
+  invalidateReferential();
+  app = await buildServer();
+});
+afterAll(async () => {
+  await app?.close();
+  await db.cleanup();
+});
+
+const local = (u: string) => { const x = new URL(u); return x.pathname + x.search; };
+async function fetchPage(url: string) {
+  const r = await app.inject({ method: 'GET', url: local(url), headers: { 'user-agent': 'uData/0.1 dcat' } });
+  return r;
+}
+/** JSON-LD → quads with every remote context refused. */
+async function jsonldQuads(body: string): Promise<Quad[]> {
+  const documentLoader = async (u: string) => { throw new Error(`remote context fetched: ${u}`); };
+  const nq = await jsonld.toRDF(JSON.parse(body), { format: 'application/n-quads', documentLoader } as jsonld.Options.ToRdf) as unknown as string;
+  return new Parser({ format: 'N-Quads' }).parse(nq);
+}
+function rdfXmlQuads(body: string): Promise<Quad[]> {
+  return new Promise((resolve, reject) => {
+    const out: Quad[] = [];
+    const p = new RdfXmlParser();
+    p.on('data', (q: Quad) => out.push(q)).on('error', reject).on('end', () => resolve(out));
+    p.write(body);
+    p.end();
+  });
+}
+type Subject = string | Term | null;
+const objects = (s: Store, subj: Subject, pred: string) => s.getObjects(subj as Term, pred, null);
+const one = (s: Store, subj: Subject, pred: string) => {
+  const o = objects(s, subj, pred);
+  const label = typeof subj === 'string' ? subj : subj?.value;
+  expect([label, pred, o.length]).toEqual([label, pred, 1]);
+  return o[0];
+};
+/** Triples with blank nodes replaced by a marker, sorted: equal sets ≈ isomorphic graphs here (no bnode-only ambiguity checked). */
+const shape = (qs: Quad[]) => qs.map((q) => [q.subject, q.predicate, q.object]
+  .map((t) => (t.termType === 'BlankNode' ? '_' : t.termType === 'Literal' ? `"${t.value}"@${(t as { language?: string }).language}^${(t as { datatype?: { value: string } }).datatype?.value}` : t.value)).join(' ')).sort();
+
+describe('national catalog', () => {
+  test('every hydra:next is followed: 200, no redirect, one view per page, all datasets exactly once', async () => {
+    let url: string | undefined = `${base}/catalog.jsonld?page_size=60`;
+    const seen = new Set<string>();
+    let pages = 0;
+    let total = -1;
+    while (url) {
+      const r = await fetchPage(url);
+      expect([url, r.statusCode]).toEqual([url, 200]);
+      expect(r.headers['content-type']).toMatch(/^application\/ld\+json/);
+      const store = new Store(await jsonldQuads(r.body));
+      const views = store.getSubjects(RDF_TYPE, `${HYDRA}PartialCollectionView`, null);
+      expect(views).toHaveLength(1);
+      total = Number(one(store, `${base}/catalog`, `${HYDRA}totalItems`).value);
+      for (const d of store.getSubjects(RDF_TYPE, `${DCAT}Dataset`, null)) {
+        expect(seen.has(d.value)).toBe(false);
+        seen.add(d.value);
+        // A dataset's distributions are on its page.
+        for (const dist of objects(store, d.value, `${DCAT}distribution`)) expect(store.getQuads(dist, `${DCAT}downloadURL`, null, null)).toHaveLength(1);
+      }
+      const next = objects(store, views[0].value, `${HYDRA}next`);
+      url = next[0]?.value;
+      pages++;
+      expect(pages).toBeLessThan(50);
+    }
+    // 2 datasets per commune (the pack and the populations section), 30 communes per page of 60.
+    expect(total).toBe(dep35.length * 2);
+    expect(seen.size).toBe(total);
+    expect(pages).toBe(Math.ceil(dep35.length / 30));
+    expect((await fetchPage(`${base}/catalog.jsonld?page=${pages + 1}&page_size=60`)).statusCode).toBe(404);
+    expect((await fetchPage(`${base}/catalog.jsonld?page_size=500`)).statusCode).toBe(400);
+  });
+
+  test('Turtle, JSON-LD and RDF/XML carry the same triples; HEAD answers 200', async () => {
+    const [j, t, x] = await Promise.all(['jsonld', 'ttl', 'rdf'].map((f) => fetchPage(`${base}/catalog.${f}?page=2`)));
+    expect(t.headers['content-type']).toMatch(/^text\/turtle/);
+    expect(x.headers['content-type']).toMatch(/^application\/rdf\+xml/);
+    const jq = await jsonldQuads(j.body);
+    const tq = new Parser({ format: 'Turtle' }).parse(t.body);
+    const xq = await rdfXmlQuads(x.body);
+    // The page IRIs differ by extension: normalise them.
+    const norm = (qs: Quad[]) => shape(qs).map((s) => s.replace(/catalog\.(jsonld|ttl|rdf)\?/g, 'catalog.X?'));
+    expect(norm(tq)).toEqual(norm(jq));
+    expect(norm(xq)).toEqual(norm(jq));
+    expect(jq.length).toBeGreaterThan(100);
+    for (const f of ['jsonld', 'ttl', 'rdf']) {
+      const h = await app.inject({ method: 'HEAD', url: `/catalog.${f}` });
+      expect(h.statusCode).toBe(200);
+    }
+  });
+
+  test('Rennes: the fields udata reads (§1.2)', async () => {
+    const r = await fetchPage(`${base}/communes/35238/catalog.ttl`);
+    expect(r.statusCode).toBe(200);
+    const store = new Store(new Parser({ format: 'Turtle' }).parse(r.body));
+    const datasets = store.getSubjects(RDF_TYPE, `${DCAT}Dataset`, null).map((d) => d.value).sort();
+    expect(datasets).toEqual([`${base}/id/communes/35238/pack`, `${base}/id/communes/35238/populations`]);
+    const ds = `${base}/id/communes/35238/populations`;
+    expect(one(store, ds, `${DCT}identifier`).value).toBe(ds);
+    const title = one(store, ds, `${DCT}title`);
+    expect(title.value).toMatch(/Rennes \(35238\)/);
+    expect((title as { language?: string }).language).toBe('fr');
+    expect(one(store, ds, `${DCT}description`).value.length).toBeGreaterThan(20);
+    expect(one(store, ds, `${DCT}license`).value).toBe('https://www.etalab.gouv.fr/licence-ouverte-open-licence');
+    expect(objects(store, ds, `${DCAT}keyword`).length).toBeGreaterThan(0);
+    for (const p of ['issued', 'modified']) {
+      const d = one(store, ds, `${DCT}${p}`);
+      expect(d.value).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect((d as { datatype: { value: string } }).datatype.value).toBe(`${XSD}dateTime`);
+      expect(Date.parse(d.value)).toBeLessThanOrEqual(Date.now());
+    }
+    expect(one(store, ds, `${DCT}issued`).value <= one(store, ds, `${DCT}modified`).value).toBe(true);
+    const spatial = objects(store, ds, `${DCT}spatial`);
+    expect(spatial.map((s) => s.value)).toContain(INSEE_RENNES);
+    const loc = spatial.find((s) => s.termType === 'BlankNode')!;
+    const bbox = one(store, loc, `${DCAT}bbox`);
+    expect(bbox.value).toMatch(/^POLYGON\(\(-1\.75 48\.08,.*-1\.75 48\.08\)\)$/);
+    expect((bbox as { datatype: { value: string } }).datatype.value).toBe('http://www.opengis.net/ont/geosparql#wktLiteral');
+    const temporal = one(store, ds, `${DCT}temporal`);
+    expect(temporal.termType).toBe('BlankNode');
+    expect(one(store, temporal, `${DCAT}startDate`).value).toMatch(/^\d{4}-01-01$/);
+
+    const dists = objects(store, ds, `${DCAT}distribution`);
+    expect(dists).toHaveLength(1);
+    const dist = dists[0].value;
+    expect(one(store, dist, `${DCAT}downloadURL`).value).toBe(`${base}/communes/35238/fichiers/population.csv`);
+    expect(one(store, dist, `${DCAT}accessURL`).value).toBe(`${base}/communes/35238/fichiers/population.csv`);
+    expect(one(store, dist, `${DCT}format`).value).toBe('http://publications.europa.eu/resource/authority/file-type/CSV');
+    expect(one(store, dist, `${DCAT}mediaType`).value).toBe('https://www.iana.org/assignments/media-types/text/csv');
+    const size = one(store, dist, `${DCAT}byteSize`);
+    expect(size.value).toBe('321');
+    expect((size as { datatype: { value: string } }).datatype.value).toBe(`${XSD}nonNegativeInteger`);
+    const ck = one(store, dist, `${SPDX}checksum`);
+    expect(one(store, ck, `${SPDX}algorithm`).value).toBe(`${SPDX}checksumAlgorithm_sha256`);
+    const value = one(store, ck, `${SPDX}checksumValue`);
+    expect(value.value).toBe('a'.repeat(63) + '8');
+    expect((value as { datatype: { value: string } }).datatype.value).toBe(`${XSD}string`);
+    // The pack dataset: the ZIP with its checksum.
+    const packDist = objects(store, `${base}/id/communes/35238/pack`, `${DCAT}distribution`)[0].value;
+    expect(one(store, packDist, `${DCAT}downloadURL`).value).toBe(`${base}/communes/35238/pack.zip`);
+    expect(one(store, one(store, packDist, `${SPDX}checksum`), `${SPDX}checksumValue`).value).toBe('c'.repeat(64));
+    // A catalog of an unknown commune.
+    expect((await fetchPage(`${base}/communes/99999/catalog.jsonld`)).statusCode).toBe(404);
+  });
+
+  test('identifiers and download URLs are stable across builds; modified follows the content', async () => {
+    const before = new Store(new Parser().parse((await fetchPage(`${base}/communes/35001/catalog.ttl`)).body));
+    writeManifest('35001', '2026.2', new Date().toISOString());
+    await pool().query(`update pack_builds set version = '2026.2', built_at = now() where code = '35001'`);
+    const after = new Store(new Parser().parse((await fetchPage(`${base}/communes/35001/catalog.ttl`)).body));
+    const urls = (s: Store) => s.getObjects(null, `${DCAT}downloadURL`, null).map((o) => o.value).sort();
+    const ids = (s: Store) => s.getObjects(null, `${DCT}identifier`, null).map((o) => o.value).sort();
+    expect(urls(after)).toEqual(urls(before));
+    expect(ids(after)).toEqual(ids(before));
+    expect(urls(after).some((u) => /2026\.\d/.test(u))).toBe(false);
+    // The section dataset's modified is its source's publication: unchanged by a rebuild.
+    const pop = `${base}/id/communes/35001/populations`;
+    expect(after.getObjects(pop, `${DCT}modified`, null)[0].value).toBe(before.getObjects(pop, `${DCT}modified`, null)[0].value);
+  });
+
+  test('DCAT-AP 3 mandatory properties (SHACL, rdf-validate-shacl)', async () => {
+    const ttl = (await fetchPage(`${base}/catalog.ttl?page=1`)).body;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-shacl-'));
+    fs.writeFileSync(path.join(dir, 'data.ttl'), ttl);
+    fs.writeFileSync(path.join(dir, 'shapes.ttl'), SHAPES);
+    // rdf-validate-shacl is an ES module: run it in a plain Node process.
+    const script = `
+      import fs from 'node:fs';
+      import N3 from 'n3';
+      import SHACLValidator from 'rdf-validate-shacl';
+      const [dataFile, shapesFile] = process.argv.slice(1);
+      const parse = (f) => new N3.Parser().parse(fs.readFileSync(f, 'utf8'));
+      const validator = new SHACLValidator(new N3.Store(parse(shapesFile)));
+      const report = await validator.validate(new N3.Store(parse(dataFile)));
+      console.log(JSON.stringify({ conforms: report.conforms, results: report.results.map((r) => ({ focus: r.focusNode?.value, path: r.path?.value, message: r.message.map((m) => m.value) })) }));`;
+    const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['--input-type=module', '-e', script, path.join(dir, 'data.ttl'), path.join(dir, 'shapes.ttl')],
+      { cwd: process.cwd(), maxBuffer: 64 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
+    const report = JSON.parse(out);
+    expect(report.results).toEqual([]);
+    expect(report.conforms).toBe(true);
+    // The shapes do bite: a catalog without a publisher is reported.
+    fs.writeFileSync(path.join(dir, 'data.ttl'), ttl.replace(/dct:publisher <[^>]+>/g, 'dct:creator <urn:x>'));
+    const bad = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['--input-type=module', '-e', script, path.join(dir, 'data.ttl'), path.join(dir, 'shapes.ttl')],
+      { cwd: process.cwd(), maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
+    expect(JSON.parse(bad).conforms).toBe(false);
+  });
+});
+
+/**
+ * DCAT-AP 3.0.1 mandatory properties (sh:minCount 1 of the official shapes.ttl, harvest-and-schemas.md §2),
+ * written here since the official file cannot be fetched offline. Checksum value is checked as a
+ * 64-hex string instead of xsd:hexBinary: udata needs a plain string (§1.2).
+ */
+const SHAPES = `
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> . @prefix spdx: <http://spdx.org/rdf/terms#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix s: <urn:dotation:shapes#> .
+s:Catalog a sh:NodeShape ; sh:targetClass dcat:Catalog ;
+  sh:property [ sh:path dct:title ; sh:minCount 1 ] , [ sh:path dct:description ; sh:minCount 1 ] ,
+              [ sh:path dct:publisher ; sh:minCount 1 ; sh:maxCount 1 ; sh:class foaf:Organization ] ,
+              [ sh:path dcat:dataset ; sh:class dcat:Dataset ] .
+s:Dataset a sh:NodeShape ; sh:targetClass dcat:Dataset ;
+  sh:property [ sh:path dct:title ; sh:minCount 1 ] , [ sh:path dct:description ; sh:minCount 1 ] ,
+              [ sh:path dct:identifier ; sh:minCount 1 ; sh:maxCount 1 ] ,
+              [ sh:path dcat:distribution ; sh:minCount 1 ; sh:class dcat:Distribution ] ,
+              [ sh:path dct:issued ; sh:maxCount 1 ; sh:datatype xsd:dateTime ] , [ sh:path dct:modified ; sh:maxCount 1 ; sh:datatype xsd:dateTime ] ,
+              [ sh:path dct:temporal ; sh:class dct:PeriodOfTime ] , [ sh:path dct:spatial ; sh:nodeKind sh:BlankNodeOrIRI ] .
+s:Distribution a sh:NodeShape ; sh:targetClass dcat:Distribution ;
+  sh:property [ sh:path dcat:accessURL ; sh:minCount 1 ; sh:nodeKind sh:IRI ] , [ sh:path dcat:downloadURL ; sh:nodeKind sh:IRI ] ,
+              [ sh:path dcat:byteSize ; sh:maxCount 1 ; sh:datatype xsd:nonNegativeInteger ] , [ sh:path dct:license ; sh:maxCount 1 ; sh:nodeKind sh:IRI ] ,
+              [ sh:path dct:modified ; sh:maxCount 1 ; sh:datatype xsd:dateTime ] , [ sh:path spdx:checksum ; sh:maxCount 1 ; sh:class spdx:Checksum ] .
+s:Agent a sh:NodeShape ; sh:targetClass foaf:Organization ; sh:property [ sh:path foaf:name ; sh:minCount 1 ] .
+s:Checksum a sh:NodeShape ; sh:targetClass spdx:Checksum ;
+  sh:property [ sh:path spdx:algorithm ; sh:minCount 1 ; sh:maxCount 1 ; sh:nodeKind sh:IRI ] ,
+              [ sh:path spdx:checksumValue ; sh:minCount 1 ; sh:maxCount 1 ; sh:pattern "^[0-9a-f]{64}$" ] .
+s:PeriodOfTime a sh:NodeShape ; sh:targetClass dct:PeriodOfTime ;
+  sh:property [ sh:path dcat:startDate ; sh:maxCount 1 ; sh:datatype xsd:date ] , [ sh:path dcat:endDate ; sh:maxCount 1 ; sh:datatype xsd:date ] .
+`;

@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { freshDatabase } from './helpers/db';
+import { pool } from '../src/db/pool';
+import { runSource } from '../src/engine/runner';
+import { splitGeoJson } from '../src/geo/features';
+import { pipeline as contours } from '../pipelines/contours';
+
+const FIX = path.join(__dirname, 'fixtures', 'contours');
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+const logs: string[] = [];
+beforeAll(async () => { db = await freshDatabase(); });
+afterAll(async () => db.cleanup());
+
+describe('GeoJSON splitter', () => {
+  test('yields each feature of a FeatureCollection cut anywhere, and a single Feature whole', async () => {
+    const doc = JSON.stringify({ type: 'FeatureCollection', bbox: [0, 0, 1, 1], features: [
+      { type: 'Feature', properties: { nom: 'a "quoted" } name [x]' }, geometry: { type: 'Point', coordinates: [1, 2] } },
+      { type: 'Feature', properties: { nom: 'b' }, geometry: null },
+    ] });
+    const chunks = async function* () { for (let i = 0; i < doc.length; i += 7) yield Buffer.from(doc.slice(i, i + 7)); };
+    const got = [];
+    for await (const f of splitGeoJson(chunks(), 't')) got.push(JSON.parse(f.text).properties.nom);
+    expect(got).toEqual(['a "quoted" } name [x]', 'b']);
+    const single = JSON.stringify({ type: 'Feature', properties: { code: '35' }, geometry: { type: 'Point', coordinates: [0, 0] } });
+    const one = [];
+    for await (const f of splitGeoJson([Buffer.from(single)], 't')) one.push(f);
+    expect(one).toHaveLength(1);
+    expect(JSON.parse(one[0].text).properties.code).toBe('35');
+  });
+});
+
+describe('contours pipeline (synthetic COG 2018 file)', () => {
+  test('re-codes 2018 codes to the current COG, unites merged communes, quarantines bad features', async () => {
+    const r = await runSource('contours', { file: path.join(FIX, 'communes-35-cog2018.geojson'), resource: 'communes', trigger: 'test', log: (m) => logs.push(m) });
+    expect(r.status).toBe('succeeded');
+    expect(r.read).toBe(7);
+    expect(r.rejected).toBe(2);
+    const { rows: q } = await pool().query(`select line, reason from quarantine where run_id = $1 order by line`, [r.runId]);
+    expect(q.map((x) => x.line)).toEqual([6, 7]);
+    expect(q[0].reason).toMatch(/35999 is neither a commune of COG 2018/);
+    expect(q[1].reason).toMatch(/no valid polygon geometry/);
+    const { rows } = await pool().query(
+      `select code_commune, codes_sources, cog, ST_SRID(geom) as srid, round(ST_Area(geom)::numeric, 4)::float8 as area,
+              ST_NumGeometries(geom) as parts, ST_IsValid(geom_simple) as ok from commune_contours order by code_commune`);
+    expect(rows.map((x) => x.code_commune)).toEqual(['35051', '35062', '35238', '35281']);
+    const merged = rows.find((x) => x.code_commune === '35062');
+    expect(merged).toMatchObject({ codes_sources: ['35062', '35112'], cog: 2018, srid: 4326, area: 0.02, parts: 1, ok: true });
+    const layer = await pool().query(contours.pack!.layers![0].query, [['35062']]);
+    expect(layer.rows).toHaveLength(1);
+    expect(JSON.parse(layer.rows[0].geometry).type).toBe('MultiPolygon');
+    expect(layer.rows[0].properties.codes_sources).toEqual(['35062', '35112']);
+  });
+
+  test('a single-Feature département file fills departement_contours', async () => {
+    const r = await runSource('contours', { file: path.join(FIX, 'departement-35.geojson'), resource: 'departements', trigger: 'test', log: (m) => logs.push(m) });
+    expect(r.status).toBe('succeeded');
+    const { rows } = await pool().query(`select code, nom, GeometryType(geom) as t from departement_contours`);
+    expect(rows).toEqual([{ code: '35', nom: 'Ille-et-Vilaine', t: 'MULTIPOLYGON' }]);
+    // The commune contours of 35 are untouched by a département-only file.
+    expect((await pool().query(`select count(*)::int as n from commune_contours`)).rows[0].n).toBe(4);
+  });
+});

@@ -1,0 +1,154 @@
+import type { FastifyInstance } from 'fastify';
+import { freshDatabase } from './helpers/db';
+import { pool } from '../src/db/pool';
+import { buildServer } from '../src/server/app';
+import { resetGeometrySources } from '../src/server/geo/geometry';
+import { nameScore } from '../src/server/routes/geo';
+import { readPackageArray } from '../pipelines/cog/embedded';
+
+/** geo.api.gouv.fr-style routes (api-territoire.md §3.1). */
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  app = await buildServer();
+});
+afterAll(async () => {
+  await app?.close();
+  await db.cleanup();
+});
+
+const get = async (url: string) => {
+  const r = await app.inject({ method: 'GET', url });
+  return { status: r.statusCode, type: r.headers['content-type'], body: JSON.parse(r.body) };
+};
+
+describe('/communes', () => {
+  test('default fields of a commune, by code', async () => {
+    const r = await get('/communes?code=35238');
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual([{
+      nom: 'Rennes', code: '35238', codeDepartement: '35', siren: '213502388', codeEpci: '243500139', codeRegion: '53',
+      codesPostaux: ['35000', '35200', '35700'], population: expect.any(Number),
+    }]);
+  });
+  test('codePostal, siren, codeEpci, codeDepartement, codeRegion', async () => {
+    expect((await get('/communes?codePostal=35200')).body.map((c: { code: string }) => c.code)).toContain('35238');
+    expect((await get('/communes?siren=213502388')).body.map((c: { code: string }) => c.code)).toEqual(['35238']);
+    const members = (await get('/communes?codeEpci=243500139&fields=code')).body;
+    expect(members.length).toBe(43);
+    const dep35 = (await get('/communes?codeDepartement=35')).body;
+    const expected = (readPackageArray('communes') as { type: string; departement?: string }[]).filter((c) => c.type === 'commune-actuelle' && c.departement === '35').length;
+    expect(dep35.length).toBe(expected);
+    const reg = (await get('/communes?codeRegion=94&fields=codeDepartement')).body;
+    expect(new Set(reg.map((c: { codeDepartement: string }) => c.codeDepartement))).toEqual(new Set(['2A', '2B']));
+  });
+  test('nom is accent-insensitive and scored', async () => {
+    const r = await get('/communes?nom=evreux&fields=nom,code&limit=3');
+    expect(r.body[0]).toMatchObject({ nom: 'Évreux', code: '27229' });
+    expect(typeof r.body[0]._score).toBe('number');
+    expect(r.body.length).toBeLessThanOrEqual(3);
+    expect(nameScore('rennes', 'rennes')).toBe(1);
+    expect(nameScore('saint malo', 'malo')).toBeGreaterThan(0);
+    expect(nameScore('rennes', 'paris')).toBe(0);
+    const boosted = (await get('/communes?nom=saint&boost=population&limit=2')).body;
+    expect(boosted[0].population).toBeGreaterThanOrEqual(boosted[1].population);
+  });
+  test('type, codeParent, zone, ancienCode', async () => {
+    const arr = (await get('/communes?codeParent=75056')).body;
+    expect(arr).toHaveLength(20);
+    expect((await get('/communes?type=arrondissement-municipal&codeDepartement=13&fields=type')).body.every((c: { type: string }) => c.type === 'arrondissement-municipal')).toBe(true);
+    const com = (await get('/communes?zone=com&fields=zone')).body;
+    expect(com.length).toBeGreaterThan(0);
+    expect(com.every((c: { zone: string }) => c.zone === 'com')).toBe(true);
+    expect((await get('/communes?ancienCode=35112')).body.map((c: { code: string }) => c.code)).toEqual(['35062']);
+    const defaults = (await get('/communes?codeDepartement=75&fields=type')).body;
+    expect(defaults.every((c: { type: string }) => c.type === 'commune-actuelle')).toBe(true);
+  });
+  test('fields: nom and code always, objects for departement/region/epci', async () => {
+    const r = (await get('/communes?code=35238&fields=departement,region,epci,anciensCodes,zone')).body[0];
+    expect(r).toEqual({ nom: 'Rennes', code: '35238', departement: { code: '35', nom: 'Ille-et-Vilaine' }, region: { code: '53', nom: 'Bretagne' },
+      epci: { code: '243500139', nom: expect.stringMatching(/Rennes/) }, anciensCodes: [], zone: 'metro' });
+  });
+  test('400s: bad limit, bad type, unfiltered geojson or contour', async () => {
+    for (const u of ['/communes?limit=-1', '/communes?limit=abc', '/communes?type=village', '/communes?format=geojson', '/communes?fields=contour',
+      '/communes?format=xml', '/communes?codePostal=35', '/communes?geometry=shape&code=35238']) {
+      const r = await get(u);
+      expect([u, r.status]).toEqual([u, 400]);
+      expect(typeof r.body.message).toBe('string');
+    }
+  });
+  test('limit', async () => {
+    expect((await get('/communes?codeDepartement=35&limit=5')).body).toHaveLength(5);
+    expect((await get('/communes?codeDepartement=35&limit=0')).body).toHaveLength(0);
+  });
+  test('format=geojson: FeatureCollection, geometry fields out of properties', async () => {
+    const r = await get('/communes?code=35238&format=geojson&geometry=contour&fields=nom,code,contour,centre');
+    expect(r.type).toMatch(/geo\+json/);
+    expect(r.body.type).toBe('FeatureCollection');
+    expect(r.body.features[0].properties).toEqual({ nom: 'Rennes', code: '35238' });
+    expect(r.body.features[0]).toHaveProperty('geometry');
+  });
+});
+
+describe('geometry from a contour table, when one exists', () => {
+  beforeAll(async () => {
+    // One contour in the table of the geography sources (sql/migrations/200_geo.sql): a box around Rennes.
+    const box = `st_multi(st_geomfromtext('POLYGON((-1.75 48.08,-1.62 48.08,-1.62 48.14,-1.75 48.14,-1.75 48.08))', 4326))`;
+    await pool().query(`insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier)
+                        values ('35238', 'Rennes', '35', ${box}, ${box}, 2026, '{35238}', 'test')`);
+    resetGeometrySources();
+  });
+  afterAll(async () => {
+    await pool().query(`delete from commune_contours where fichier = 'test'`);
+    resetGeometrySources();
+  });
+  test('centre, contour, bbox and surface', async () => {
+    const r = (await get('/communes?code=35238&fields=centre,contour,bbox,surface')).body[0];
+    expect(r.centre.type).toBe('Point');
+    expect(r.centre.coordinates[0]).toBeCloseTo(-1.685, 2);
+    expect(r.contour.type).toBe('MultiPolygon');
+    expect(r.bbox.type).toBe('Polygon');
+    expect(r.surface).toBeGreaterThan(4000);
+    const f = (await get('/communes?code=35238&format=geojson')).body.features[0];
+    expect(f.geometry.type).toBe('Point');
+    const z = (await get('/api/1/spatial/zone/fr:commune:35238')).body;
+    expect(z.geometry.type).toBe('MultiPolygon');
+    expect(z.geometry.coordinates.length).toBeGreaterThanOrEqual(1);
+    expect(z.properties.area).toBeGreaterThan(4000);
+  });
+});
+
+describe('/departements, /regions, /epcis', () => {
+  test('départements: list (metro+drom by default), one, its communes', async () => {
+    const all = (await get('/departements')).body;
+    expect(all).toHaveLength(101);
+    expect(all.find((d: { code: string }) => d.code === '35')).toEqual({ nom: 'Ille-et-Vilaine', code: '35', codeRegion: '53' });
+    expect((await get('/departements/35')).body).toEqual({ nom: 'Ille-et-Vilaine', code: '35', codeRegion: '53' });
+    expect((await get('/departements/2a')).body.code).toBe('2A');
+    expect((await get('/departements/99')).status).toBe(404);
+    const communes = (await get('/departements/35/communes?fields=nom')).body;
+    expect(communes.some((c: { code: string }) => c.code === '35238')).toBe(true);
+    expect((await get('/departements?codeRegion=53')).body.map((d: { code: string }) => d.code)).toEqual(['22', '29', '35', '56']);
+    expect((await get('/departements?nom=ille')).body[0].code).toBe('35');
+    expect((await get('/departements/35/communes?limit=x')).status).toBe(400);
+  });
+  test('régions: list, one, its départements', async () => {
+    expect((await get('/regions')).body).toHaveLength(18);
+    expect((await get('/regions?zone=com')).body.length).toBeGreaterThan(0);
+    expect((await get('/regions/53')).body).toEqual({ nom: 'Bretagne', code: '53' });
+    expect((await get('/regions/53/departements')).body.map((d: { code: string }) => d.code)).toEqual(['22', '29', '35', '56']);
+    expect((await get('/regions/00')).status).toBe(404);
+    expect((await get('/regions?nom=bretagne')).body[0].code).toBe('53');
+  });
+  test('EPCI: list, one, its communes', async () => {
+    const one = (await get('/epcis/243500139')).body;
+    expect(one).toMatchObject({ code: '243500139', codesDepartements: ['35'], codesRegions: ['53'] });
+    expect(typeof one.population).toBe('number');
+    expect((await get('/epcis?codeDepartement=35')).body.some((e: { code: string }) => e.code === '243500139')).toBe(true);
+    expect((await get('/epcis/243500139/communes?fields=nom')).body).toHaveLength(43);
+    expect((await get('/epcis/000000000')).status).toBe(404);
+    expect((await get('/epcis?nom=rennes%20metropole')).body[0].code).toBe('243500139');
+  });
+});

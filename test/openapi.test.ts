@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { freshDatabase } from './helpers/db';
+import { buildServer } from '../src/server/app';
+import { CommunesQuery } from '../src/server/geo/schemas';
+
+/** /openapi.json documents every public route from the zod schemas that validate them. */
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let app: FastifyInstance;
+let spec: { openapi: string; paths: Record<string, Record<string, { parameters: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[]; responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  app = await buildServer();
+  const r = await app.inject({ method: 'GET', url: '/openapi.json' });
+  expect(r.statusCode).toBe(200);
+  spec = JSON.parse(r.body);
+});
+afterAll(async () => {
+  await app?.close();
+  await db.cleanup();
+});
+
+const SAMPLE: Record<string, string> = { id: 'fr:commune:35238', ids: 'fr:commune:35238,fr:departement:35', dataset: 'pack_com', level: 'fr:region', code: '35', name: 'population.csv', file: '2026.1.zip' };
+
+describe('/openapi.json', () => {
+  test('is OpenAPI 3 and lists every route of the API Territoire, geo and catalog', () => {
+    expect(spec.openapi).toMatch(/^3\./);
+    for (const p of ['/api/1/spatial/zone/{id}', '/api/1/spatial/zones/{ids}', '/api/1/spatial/zone/{id}/datasets', '/api/1/spatial/zone/{id}/children',
+      '/api/1/spatial/zones/suggest', '/api/1/spatial/levels', '/api/1/spatial/granularities', '/api/1/spatial/coverage/{level}', '/api/1/territory/suggest',
+      '/api/1/oembeds', '/communes', '/departements', '/departements/{code}', '/departements/{code}/communes', '/regions', '/regions/{code}',
+      '/regions/{code}/departements', '/epcis', '/epcis/{code}', '/epcis/{code}/communes', '/catalog.jsonld', '/catalog.ttl', '/catalog.rdf',
+      '/communes/{code}/catalog.jsonld', '/openapi.json', '/health']) {
+      expect([p, Boolean(spec.paths[p]?.get)]).toEqual([p, true]);
+    }
+  });
+  test('routes registered by other modules are listed too', async () => {
+    const tree = app.printRoutes({ commonPrefix: false });
+    if (tree.includes('/fichiers/:name')) expect(spec.paths['/communes/{code}/fichiers/{name}']?.get).toBeDefined();
+    // Fastify's `:param` never leaks into OpenAPI paths.
+    expect(Object.keys(spec.paths).filter((p) => /\/:/.test(p))).toEqual([]);
+    expect(spec.paths['/communes/{code}']?.get).toBeDefined();
+  });
+  test('query parameters come from the zod schemas', () => {
+    const params = spec.paths['/communes'].get.parameters;
+    const names = params.map((p) => p.name);
+    expect(names.sort()).toEqual(Object.keys(CommunesQuery.shape).sort());
+    const limit = params.find((p) => p.name === 'limit')!;
+    expect(limit).toMatchObject({ in: 'query', required: false });
+    expect(limit.schema.pattern).toBeDefined();
+    const format = params.find((p) => p.name === 'format')!;
+    expect(format.schema.enum).toEqual(['json', 'geojson']);
+    const q = spec.paths['/api/1/spatial/zones/suggest'].get.parameters.find((p) => p.name === 'q')!;
+    expect(q.required).toBe(true);
+    const id = spec.paths['/api/1/spatial/zone/{id}'].get.parameters.find((p) => p.name === 'id')!;
+    expect(id).toMatchObject({ in: 'path', required: true });
+  });
+  test('errors are documented as JSON {message}, and answered so', async () => {
+    const err = spec.paths['/communes'].get.responses['400'];
+    expect(err.content!['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    for (const u of ['/communes?limit=-3', '/api/1/spatial/zones/suggest', '/catalog.jsonld?page=0', '/api/1/spatial/zone/fr:commune:00000', '/departements/XX']) {
+      const r = await app.inject({ method: 'GET', url: u });
+      expect([u, r.statusCode >= 400 && r.statusCode < 500]).toEqual([u, true]);
+      expect(Object.keys(JSON.parse(r.body))).toEqual(['message']);
+    }
+  });
+  test('every documented GET of ours answers with a sample request (never 500)', async () => {
+    for (const [p, ops] of Object.entries(spec.paths)) {
+      if (!ops.get || !/^\/(api\/1|communes$|departements|regions|epcis|catalog|openapi)/.test(p)) continue;
+      const required = ops.get.parameters.filter((x) => x.in === 'query' && x.required).map((x) => `${x.name}=${x.name === 'references' ? 'territory-fr:commune:35238:pack_com' : '35'}`);
+      let url = p.replace(/\{([^}]+)\}/g, (_m, n: string) => SAMPLE[n] ?? 'x');
+      if (p.startsWith('/regions/')) url = url.replace('/35', '/53');
+      if (p.startsWith('/epcis/')) url = url.replace('/35', '/243500139');
+      if (required.length) url += `?${required.join('&')}`;
+      const r = await app.inject({ method: 'GET', url });
+      expect([url, r.statusCode]).toEqual([url, 200]);
+    }
+  });
+});

@@ -1,0 +1,167 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import yauzl from 'yauzl';
+import { freshDatabase } from './helpers/db';
+import { pool } from '../src/db/pool';
+import { runSource } from '../src/engine/runner';
+import { buildPacks } from '../src/packs/build';
+import { settings } from '../config/settings';
+import { readManifest } from '../src/packs/store';
+import { CATALOGUE_SCHEMA } from '../src/packs/catalogue';
+import { parseCsv, validateCsv, TableSchema } from '../src/packs/format';
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'packs', 'donnees_communes.csv');
+const CODES = ['35238', '75056', '75101', '2A004', '35062'];
+
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+beforeAll(async () => {
+  db = await freshDatabase();
+  const r = await runSource('populations', { file: FIXTURE, trigger: 'test', log: () => undefined });
+  expect(r.status).toBe('succeeded');
+});
+afterAll(async () => db.cleanup());
+
+/** Every entry of a ZIP, read with yauzl. */
+async function unzip(file: string): Promise<Map<string, Buffer>> {
+  const zip = await yauzl.openPromise(file, { lazyEntries: true });
+  const out = new Map<string, Buffer>();
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', async (e: yauzl.Entry) => {
+      try {
+        const s = await zip.openReadStreamPromise(e);
+        const chunks: Buffer[] = [];
+        for await (const c of s) chunks.push(c as Buffer);
+        out.set(e.fileName, Buffer.concat(chunks));
+        zip.readEntry();
+      } catch (err) { reject(err); }
+    });
+    zip.on('end', resolve);
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+  return out;
+}
+
+function latestZip(code: string): string {
+  const m = readManifest(settings().PACKS_DIR, code)!;
+  return path.join(settings().PACKS_DIR, code, m.versions[0].file);
+}
+
+const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+describe('commune packs', () => {
+  let first: Awaited<ReturnType<typeof buildPacks>>;
+  beforeAll(async () => { first = await buildPacks({ communes: CODES, log: () => undefined }); });
+
+  test('one pack per commune actuelle and arrondissement municipal requested', async () => {
+    expect(first).toMatchObject({ built: CODES.length, unchanged: 0, failed: 0 });
+    for (const code of CODES) expect(fs.existsSync(latestZip(code))).toBe(true);
+    const { rows } = await pool().query(`select code, version from pack_builds order by code`);
+    expect(rows.map((r) => r.code)).toEqual([...CODES].sort());
+  });
+
+  test('every datapackage resource exists with its declared bytes and sha256, and each CSV follows its Table Schema', async () => {
+    for (const code of CODES) {
+      const files = await unzip(latestZip(code));
+      const dp = JSON.parse(files.get('datapackage.json')!.toString('utf8'));
+      expect(dp.resources.length).toBe(files.size - 1);
+      expect(dp.licenses[0].name).toBe('etalab-2.0');
+      expect(dp.sources.map((s: { version: string }) => s.version)).toContain('2021');
+      for (const r of dp.resources) {
+        const data = files.get(r.path);
+        expect(data).toBeDefined();
+        expect(data!.length).toBe(r.bytes);
+        expect(r.hash).toBe(`sha256:${sha(data!)}`);
+        expect(r.encoding).toBe('utf-8');
+        if (r.format === 'csv') {
+          expect(r.dialect).toEqual({ delimiter: ';' });
+          const text = data!.toString('utf8');
+          expect(validateCsv(text, r.schema as TableSchema)).toEqual([]);
+        }
+      }
+    }
+  });
+
+  test('the validator catches wrong types, missing required values and bad headers', () => {
+    const schema: TableSchema = { fields: [{ name: 'a', type: 'integer', title: 'A', description: '', constraints: { required: true } }, { name: 'b', type: 'year', title: 'B', description: '' }], missingValues: [''] };
+    expect(validateCsv('a;b\r\n1;2021\r\n', schema)).toEqual([]);
+    expect(validateCsv('a;b\r\nx;2021\r\n;21\r\n', schema)).toEqual([
+      "line 2, a: 'x' is not a valid integer", 'line 3, a: required value missing', "line 3, b: '21' is not a valid year"]);
+    expect(validateCsv('a;c\r\n', schema)[0]).toMatch(/header/);
+  });
+
+  test('population.csv holds the INSEE figures, merged communes summed and Paris = its arrondissements', async () => {
+    const rows = (code: string) => unzip(latestZip(code)).then((f) => parseCsv(f.get('population.csv')!.toString('utf8')));
+    expect((await rows('35238'))[1]).toEqual(['2021', '222485', '4434', '226919', '35238', '2021']);
+    expect((await rows('35062'))[1]).toEqual(['2021', '2370', '50', '2420', '35062 35112', '2021']);
+    expect((await rows('75056'))[1].slice(0, 5)).toEqual(['2021', '36819', '486', '37305', '75101 75102']);
+    expect((await rows('75101'))[1].slice(0, 4)).toEqual(['2021', '15919', '186', '16105']);
+  });
+
+  test('catalogue.csv has the SCDL catalogue fields, one row per dataset', async () => {
+    const files = await unzip(latestZip('35238'));
+    const [header, ...rows] = parseCsv(files.get('catalogue.csv')!.toString('utf8'));
+    expect(header).toEqual(['COLL_NOM', 'COLL_SIRET', 'ID', 'TITRE', 'DESCRIPTION', 'THEME', 'PRODUCTEUR_NOM', 'PRODUCTEUR_SIRET', 'COUV_SPAT_MAILLE', 'COUV_SPAT_NOM',
+      'COUV_TEMP_DEBUT', 'COUV_TEMP_FIN', 'DATE_PUBL', 'FREQ_MAJ', 'DATE_MAJ', 'MOTS_CLES', 'LICENCE', 'NOMBRE_RESSOURCES', 'FORMAT_RESSOURCES', 'URL']);
+    expect(header).toEqual(CATALOGUE_SCHEMA.fields.map((f) => f.name));
+    const byId = new Map(rows.map((r) => [r[2], Object.fromEntries(header.map((h, i) => [h, r[i]]))]));
+    expect([...byId.keys()]).toEqual(['35238-cog', '35238-populations']);
+    expect(byId.get('35238-populations')).toMatchObject({ COLL_NOM: 'Rennes', COUV_SPAT_MAILLE: 'Communale', COUV_TEMP_DEBUT: '2021-01-01', LICENCE: 'Licence Ouverte-LO', FREQ_MAJ: 'Annuelle', FORMAT_RESSOURCES: 'csv', NOMBRE_RESSOURCES: '1' });
+    const arr = parseCsv((await unzip(latestZip('75101'))).get('catalogue.csv')!.toString('utf8'));
+    expect(arr[1][8]).toBe('Infracommunale');
+  });
+
+  test('LISEZMOI.md is in French and names the files, the millésime and how to publish', async () => {
+    const md = (await unzip(latestZip('2A004'))).get('LISEZMOI.md')!.toString('utf8');
+    expect(md).toMatch(/^# Données ouvertes de Ajaccio \(2A004\)/);
+    expect(md).toContain('| population.csv |');
+    expect(md).toContain('millésime 2021');
+    expect(md).toContain('data.gouv.fr');
+    const commune = JSON.parse((await unzip(latestZip('2A004'))).get('commune.json')!.toString('utf8'));
+    expect(commune).toMatchObject({ code: '2A004', nom: 'Ajaccio', departement: { code: '2A' }, region: { code: '94' } });
+  });
+
+  test('an unchanged commune is not rebuilt; a forced rebuild from scratch gives a byte-identical ZIP', async () => {
+    const again = await buildPacks({ communes: CODES, log: () => undefined });
+    expect(again).toMatchObject({ built: 0, unchanged: CODES.length, failed: 0 });
+    const before = fs.readFileSync(latestZip('35238'));
+    fs.rmSync(path.join(settings().PACKS_DIR, '35238'), { recursive: true });
+    await pool().query(`delete from pack_builds where code = '35238'`);
+    const rebuilt = await buildPacks({ communes: ['35238'], log: () => undefined });
+    expect(rebuilt.built).toBe(1);
+    const after = fs.readFileSync(latestZip('35238'));
+    expect(sha(after)).toBe(sha(before));
+    expect(after.equals(before)).toBe(true);
+  });
+
+  test('changing one population row rebuilds only that pack, and its changes.json says what changed', async () => {
+    const v1 = readManifest(settings().PACKS_DIR, '35238')!;
+    await pool().query(`update population_legale set pmun = pmun + 1, ptot = ptot + 1 where code_commune = '35238'`);
+    const r = await buildPacks({ communes: CODES, log: () => undefined });
+    expect(r).toMatchObject({ built: 1, unchanged: CODES.length - 1, failed: 0 });
+    const v2 = readManifest(settings().PACKS_DIR, '35238')!;
+    expect(v2.versions.map((v) => v.version)).toEqual([v2.latest, v1.latest]);
+    expect(v2.versions[0].sha256).not.toBe(v1.versions[0].sha256);
+    const files = await unzip(latestZip('35238'));
+    const changes = JSON.parse(files.get('changes.json')!.toString('utf8'));
+    expect(changes).toMatchObject({ versionPrecedente: v1.latest, premiereVersion: false,
+      tables: [{ fichier: 'population.csv', lignesAjoutees: 0, lignesRetirees: 0, lignesModifiees: 1, exemples: { modifiees: ['2021'] } }] });
+    expect(parseCsv(files.get('population.csv')!.toString('utf8'))[1][1]).toBe('222486');
+    // the other packs kept their single version
+    expect(readManifest(settings().PACKS_DIR, '2A004')!.versions).toHaveLength(1);
+  });
+
+  test('only PACK_VERSIONS_KEPT versions stay on disk', async () => {
+    const keep = settings().PACK_VERSIONS_KEPT;
+    for (let i = 0; i < keep + 1; i++) {
+      await pool().query(`update population_legale set pmun = pmun + 1 where code_commune = '2A004'`);
+      await buildPacks({ communes: ['2A004'], log: () => undefined });
+    }
+    const m = readManifest(settings().PACKS_DIR, '2A004')!;
+    expect(m.versions).toHaveLength(keep);
+    const zips = fs.readdirSync(path.join(settings().PACKS_DIR, '2A004')).filter((f) => f.endsWith('.zip')).sort();
+    expect(zips).toEqual(m.versions.map((v) => v.file).sort());
+    expect(fs.readdirSync(path.join(settings().PACKS_DIR, '2A004')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
