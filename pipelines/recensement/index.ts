@@ -53,7 +53,7 @@ async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, 
   const opened = await openText(file.path, { entry: zipped ? /^(?!meta_).*\.csv$/i : undefined, encoding: 'auto', onBytes: (n) => ctx.progress.update(n) });
   ctx.progress.start(`load ${file.resource}`, opened.size, 'bytes');
   const label = opened.label;
-  const fichier = label.split('!').pop()!;
+  const fichier = label; // archive!entry, as in the quarantine
   const { header, rows } = await readCsv(opened.text, label, { delimiter: ';' });
   const columns: { idx: number; variable: string; annee: number }[] = [];
   for (const [idx, h] of header.entries()) {
@@ -71,7 +71,7 @@ async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, 
   const meta = await readMetadata(file, zipped, /^meta_.*\.csv$/i, (b) => [`meta_${b}`]);
   if (meta?.length && 'COD_VAR' in meta[0]) {
     for (const r of meta) if (r.COD_VAR && !labels.has(r.COD_VAR.toUpperCase())) labels.set(r.COD_VAR.toUpperCase(), (r.LIB_VAR_LONG || r.LIB_VAR || '').trim());
-  } else ctx.log(`${fichier}: no metadata file with COD_VAR/LIB_VAR: variables without labels`);
+  } else ctx.log(`${label}: no metadata file with COD_VAR/LIB_VAR: variables without labels`);
   await vars.copyRows(ctx.db, columns.map((c, i) => [fichier, i + 1, c.variable, c.annee, millesime, labels.get(c.variable) || null]));
 
   const width = header.length;
@@ -115,9 +115,10 @@ async function loadMelodi(ctx: RunContext, file: LocalFile, long: StagingTable, 
   const opened = await openText(file.path, { entry: zipped ? /_data\.csv$/i : undefined, encoding: 'auto', onBytes: (n) => ctx.progress.update(n) });
   ctx.progress.start(`load ${file.resource}`, opened.size, 'bytes');
   const label = opened.label;
-  const fichier = label.split('!').pop()!;
-  const dataset = /^(DS_[A-Z0-9_]+?)(?:_(\d{4}))?_data\.csv$/i.exec(fichier);
-  const dsId = dataset?.[1]?.toUpperCase() ?? path.basename(fichier, path.extname(fichier)).toUpperCase();
+  const fichier = label;
+  const entryName = label.split('!').pop()!;
+  const dataset = /^(DS_[A-Z0-9_]+?)(?:_(\d{4}))?_data\.csv$/i.exec(entryName);
+  const dsId = dataset?.[1]?.toUpperCase() ?? path.basename(entryName, path.extname(entryName)).toUpperCase();
   const millesime = dataset?.[2] ?? /_(\d{4})_CSV_FR/i.exec(path.basename(file.path))?.[1] ?? fallbackMillesime;
   const { header, rows } = await readCsv(opened.text, label, { delimiter: ';' });
   const idx = requireColumns(label, header, ['GEO', 'GEO_OBJECT', 'TIME_PERIOD', 'OBS_VALUE'] as const);

@@ -3,7 +3,7 @@ import { stageCommuneMap } from './recode';
 
 /**
  * Publishes every millésime staged, each in one transaction: wide rows are unnested against
- * the variables parsed from the header (vals[idx]), long rows pass through; both are re-coded
+ * the variables parsed once from the header (position in vals = position in vars), long rows pass through; both are re-coded
  * to the current COG and summed per current commune. A sum where one part is unknown (NULL,
  * secret) stays NULL: never a partial figure, never 0.
  */
@@ -31,11 +31,10 @@ export async function publishRecensement(ctx: RunContext, t: { wide: string; var
       await tx.query(`delete from recensement_valeur where millesime = $1`, [millesime]);
       await tx.query(`delete from recensement_commune where millesime = $1`, [millesime]);
       await tx.query(`delete from recensement_variable where millesime = $1`, [millesime]);
-      // Each record's numeric[] is unnested once (WITH ORDINALITY) and matched to the header
-      // variables by position: no per-variable subscript (which would detoast the array each time).
       await tx.query(`set local work_mem = '128MB'`);
       // Each record's numeric[] is unnested once (WITH ORDINALITY) and matched to the header
-      // variables by position. Targets fed by one code only (nearly all) skip the aggregation.
+      // variables by position (a subscript per variable would detoast the array each time).
+      // Targets fed by one code only (nearly all) skip the aggregation.
       const a = await tx.query(
         `insert into recensement_valeur (millesime, code_commune, type, variable, annee, valeur)
          select $1, m.code_actuel, m.type, v.variable, v.annee, u.val
