@@ -16,9 +16,11 @@ Usage:
                                       enqueue a run (or run it here with --inline, with progress bars)
   dotation runs [--limit N]           recent runs
   dotation quarantine <run-id>        rejected rows of a run
-  dotation worker                     process queued runs and pack builds
+  dotation worker [--concurrency N]   process queued runs and pack builds (N jobs of each queue at once)
   dotation scheduler                  enqueue each source on its cron schedule
-  dotation packs build [--commune CODE]
+  dotation packs build [--queue] [--commune CODE]… [--departement DEP]… [--force]
+                                      build packs here, or with --queue enqueue a fan-out (one job per
+                                      département) that every 'dotation worker' shares; prints the parent job id
   dotation serve                      HTTP server (PORT, default 3000)
   dotation populations:manquantes [--millesime M]
 `;
@@ -37,17 +39,37 @@ export async function listRuns(limit = 20): Promise<Record<string, unknown>[]> {
     `select id, source, status, trigger, attempt, millesime, started_at as started,
             round(extract(epoch from (coalesce(finished_at, now()) - started_at))::numeric, 1) as seconds,
             bytes, rows_read as read, rows_loaded as loaded, rows_rejected as rejected, rows_published as published,
-            left(coalesce(error, ''), 80) as error
+            progress, left(coalesce(error, ''), 80) as error
        from runs order by id desc limit $1`, [limit]);
-  return rows;
+  return rows.map(({ progress, error, ...r }) => ({ ...r, progress: progressLabel(r.source as string, r.status as string, progress), error }));
 }
+
+/** Short progress text: for a pack build, départements done / total and packs built; else rows read while running. */
+export function progressLabel(source: string, status: string, p: Record<string, number> | null): string {
+  if (!p || !Object.keys(p).length) return '';
+  if (source === 'packs' && p.departementsTotal !== undefined) {
+    const failing = p.departementsFailing ? `, ${p.departementsFailing} failing` : '';
+    return `dep ${p.departementsDone ?? 0}/${p.departementsTotal}${failing}, built ${p.built ?? 0}/${p.communesTotal ?? '?'}, unchanged ${p.unchanged ?? 0}`;
+  }
+  return status === 'running' && p.read !== undefined ? `read ${p.read}` : '';
+}
+
+/**
+ * Loads a module on first use. require(), not import(): `node -r tsx/cjs` (bin/dotation.js) hooks
+ * require only, and a dynamic import() of a .ts file fails there ("Cannot find module").
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lazy = <T>(id: string): T => require(id) as T;
+
+const list = (v: string[] | undefined) => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
     options: {
       inline: { type: 'boolean' }, file: { type: 'string' }, resource: { type: 'string' }, force: { type: 'boolean' },
-      limit: { type: 'string' }, commune: { type: 'string' }, millesime: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      limit: { type: 'string' }, commune: { type: 'string', multiple: true }, departement: { type: 'string', multiple: true },
+      queue: { type: 'boolean' }, concurrency: { type: 'string' }, millesime: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'no-serve': { type: 'boolean' },
     },
   });
@@ -74,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
         console.log(table([{ run: r.runId, source: r.source, status: r.status, millesime: r.millesime, read: r.read, loaded: r.loaded, rejected: r.rejected, published: r.published }]));
         return 0;
       }
-      const { enqueueRun } = await import('./queue/queue');
+      const { enqueueRun } = lazy<typeof import('./queue/queue')>('./queue/queue');
       const job = await enqueueRun(arg, { file: values.file, resource: values.resource, force: values.force, trigger: 'cli' });
       console.log(`enqueued ${arg} as job ${job.id}; a 'dotation worker' runs it (see 'dotation runs')`);
       return 0;
@@ -90,35 +112,45 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'populations:manquantes': {
-      const { explainMissingPopulations } = await import('../pipelines/populations/transform');
+      const { explainMissingPopulations } = lazy<typeof import('../pipelines/populations/transform')>('../pipelines/populations/transform');
       const m = values.millesime ?? (await pool().query(`select max(millesime) as m from population_legale`)).rows[0].m;
       console.log(table((await explainMissingPopulations(pool(), m)) as unknown as Record<string, unknown>[]));
       return 0;
     }
     case 'worker': {
-      const { startWorker } = await import('./queue/worker');
-      await startWorker();
+      const { startWorker } = lazy<typeof import('./queue/worker')>('./queue/worker');
+      const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+      if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) throw new Error('--concurrency: an integer from 1 to 64');
+      await startWorker({ concurrency });
       return -1; // keeps running
     }
     case 'scheduler': {
-      const { startScheduler } = await import('./queue/scheduler');
+      const { startScheduler } = lazy<typeof import('./queue/scheduler')>('./queue/scheduler');
       await startScheduler();
       return -1;
     }
     case 'packs': {
-      if (arg !== 'build') throw new Error('dotation packs build [--commune CODE]');
-      const { buildPacks } = await import('./packs/build');
-      const r = await buildPacks({ communes: values.commune ? [values.commune] : undefined, progress: terminalProgress() });
-      console.log(`${r.built} pack(s) built, ${r.unchanged} unchanged, in ${PACKS_DIR_LABEL(s.PACKS_DIR)}`);
+      if (arg !== 'build') throw new Error('dotation packs build [--queue] [--commune CODE] [--departement DEP] [--force]');
+      const communes = list(values.commune);
+      const departements = list(values.departement).map((d) => (/^\d$/.test(d) ? `0${d}` : d.toUpperCase()));
+      if (values.queue) {
+        const { enqueuePacksBuild } = lazy<typeof import('./queue/packs')>('./queue/packs');
+        const b = await enqueuePacksBuild({ communes, departements, force: values.force, trigger: 'cli' });
+        console.log(`enqueued packs build as job ${b.jobId} (run ${b.runId}): ${b.departements.length} département job(s), ${b.communes} commune(s); 'dotation worker' processes them (see 'dotation runs')`);
+        return 0;
+      }
+      const { buildPacks } = lazy<typeof import('./packs/build')>('./packs/build');
+      const r = await buildPacks({ communes, departements, force: values.force, progress: terminalProgress() });
+      console.log(`${r.built} pack(s) built, ${r.unchanged} unchanged${r.failed ? `, ${r.failed} failed` : ''}, in ${PACKS_DIR_LABEL(s.PACKS_DIR)}`);
       return 0;
     }
     case 'serve': {
-      const { startServer } = await import('./server/app');
+      const { startServer } = lazy<typeof import('./server/app')>('./server/app');
       await startServer();
       return -1;
     }
     case 'start': {
-      const { start } = await import('./start');
+      const { start } = lazy<typeof import('./start')>('./start');
       return start({ serve: !values['no-serve'] });
     }
     default:

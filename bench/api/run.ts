@@ -4,7 +4,7 @@ import { Client } from 'pg';
 
 /**
  * HTTP bench of the public API: autocannon at 50 connections on one zone of the API Territoire,
- * a /communes list query and a catalog page. Runs against BENCH_DATABASE_URL (default: a private
+ * the commune summary /communes/35238, a /communes list query and a catalog page. Runs against BENCH_DATABASE_URL (default: a private
  * database `dotation_bench_api`, created, migrated and loaded with the referential and the
  * embedded populations when empty). When no pack was built there, pack_builds rows are seeded
  * for one département so the catalog page has datasets to render (no manifests: no checksums).
@@ -16,6 +16,7 @@ export interface BenchResult { name: string; url: string; requestsPerSec: number
 
 const ROUTES = [
   { name: 'zone', path: '/api/1/spatial/zone/fr:commune:35238' },
+  { name: 'commune summary', path: '/communes/35238' },
   { name: 'communes list', path: '/communes?codeDepartement=35&fields=nom,code,population,codesPostaux' },
   { name: 'catalog page', path: '/catalog.jsonld?page=1' },
 ];

@@ -166,10 +166,17 @@ async function stageFile(ctx: RunContext, file: LocalFile, k: number, shadow: Sh
   const insertCols = ['departement', 'code_commune', ...BAN_COLUMNS, 'geom', 'line'];
   const select = ['dep', 'code_actuel', ...BAN_COLUMNS.map((c) => (c === 'lon' || c === 'lat' ? `${c}::float8` : ident(c))),
     'ST_SetSRID(ST_MakePoint(lon::float8, lat::float8), 4326)', 'line'];
-  const inserted = await Promise.all(Array.from({ length: WORKERS }, (_, w) => ctx.db.query(
+  // Workers take disjoint sets of départements (balanced by rows): two backends appending to the
+  // same partition would contend on its extension lock.
+  const buckets: { deps: string[]; rows: number }[] = Array.from({ length: Math.min(WORKERS, deps.length) }, () => ({ deps: [], rows: 0 }));
+  for (const r of [...tally].filter((t) => Number(t.ok) > 0).sort((a, b) => Number(b.ok) - Number(a.ok))) {
+    const b = buckets.reduce((m, x) => (x.rows < m.rows ? x : m), buckets[0]);
+    b.deps.push(r.dep); b.rows += Number(r.ok);
+  }
+  const inserted = await Promise.all(buckets.map((b) => ctx.db.query(
     `insert into ${ident(shadow.parent)} (${insertCols.map(ident).join(', ')})
-     select ${select.join(', ')} from ${view} where reason is null${expectedDep ? '' : ` and dep = any($1::text[])`}${WORKERS > 1 ? ` and line % ${WORKERS} = ${w}` : ''}`,
-    expectedDep ? [] : [deps],
+     select ${select.join(', ')} from ${view} where reason is null and dep = any($1::text[])`,
+    [b.deps],
   )));
   const n = inserted.reduce((s, r) => s + (r.rowCount ?? 0), 0);
   step('insertion_s');
@@ -191,7 +198,7 @@ async function finishShadow(ctx: RunContext, shadow: Shadow): Promise<void> {
     for (let job = queue.shift(); job; job = queue.shift()) {
       const [, p] = job;
       await ctx.db.query(`create index ${ident(`${p}_code_commune`)} on ${ident(p)} (code_commune)`);
-      await ctx.db.query(`analyze ${ident(p)}`);
+      await ctx.db.query(`analyze ${ident(p)} (code_commune)`); // reltuples + the pack key; the geometry histogram is costly
     }
   }));
 }

@@ -4,7 +4,8 @@ import { isZip, openText } from '../../src/engine/decode';
 import { readCsv, requireColumns, parseDecimal, INVALID } from '../../src/engine/csv';
 import { normalizeCommuneCode, departementOf } from '../../src/communes/codes';
 import type { CopyValue } from '../../src/engine/staging';
-import { head, stageCommuneMap } from '../recensement/recode';
+import { stageCommuneMap } from '../../src/communes/recode';
+import { readHead as head } from '../../src/engine/decode';
 import { source } from './source';
 import { pack } from './pack';
 

@@ -4,7 +4,8 @@ import { parseCount, INVALID } from '../../src/engine/csv';
 import { isZip, zipEntries } from '../../src/engine/decode';
 import { normalizeCommuneCode } from '../../src/communes/codes';
 import path from 'node:path';
-import { head, stageCommuneMap } from '../recensement/recode';
+import { stageCommuneMap } from '../../src/communes/recode';
+import { readHead as head } from '../../src/engine/decode';
 import { source } from './source';
 import { pack } from './pack';
 

@@ -2,12 +2,11 @@ import type { Pipeline, RunContext } from '../../src/engine/pipeline';
 import { loadCsv, reject } from '../../src/engine/load-csv';
 import { parseCount, INVALID } from '../../src/engine/csv';
 import { communeCode, CommuneCodeError } from '../../src/communes/codes';
-import { isZip } from '../../src/engine/decode';
+import { isZip, readHead } from '../../src/engine/decode';
 import { readPackageArray, packageInfo, PackageCommune } from '../cog/embedded';
 import { source, MAYOTTE_RECENSEMENT } from './source';
 import { publishPopulations } from './transform';
 import { pack } from './pack';
-import fs from 'node:fs';
 
 const STAGING = { code: 'text', pmun: 'int', pcap: 'int', ptot: 'int', fichier: 'text', line: 'bigint', raw: 'text', annee_recensement: 'text' };
 
@@ -24,11 +23,7 @@ async function load(ctx: RunContext): Promise<void> {
   const cog = Number(millesime) + 2;
   const staging = await ctx.staging('populations', STAGING);
   const main = ctx.files.get('ensemble')!;
-  // The first bytes only (the file may be a national CSV given with --file).
-  const header = Buffer.alloc(4);
-  const fd = fs.openSync(main.path, 'r');
-  try { fs.readSync(fd, header, 0, 4, 0); } finally { fs.closeSync(fd); }
-  const zipped = isZip(header);
+  const zipped = isZip(readHead(main.path));
 
   // Main file: REG;Région;DEP;CODARR;CODCAN;CODCOM;COM;Commune;PMUN;PCAP;PTOT (CRLF, UTF-8).
   const { label } = await loadCsv(ctx, {

@@ -10,7 +10,7 @@ import type { CopyValue, StagingTable } from '../../src/engine/staging';
 import { source } from './source';
 import { pack } from './pack';
 import { publishRecensement } from './transform';
-import { head } from './recode';
+import { readHead as head } from '../../src/engine/decode';
 
 export { head };
 

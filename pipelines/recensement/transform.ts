@@ -1,5 +1,5 @@
 import type { RunContext } from '../../src/engine/pipeline';
-import { stageCommuneMap } from './recode';
+import { stageCommuneMap } from '../../src/communes/recode';
 
 /**
  * Publishes every millésime staged, each in one transaction: wide rows are unnested against

@@ -26,6 +26,18 @@ export interface OpenedFile {
   size: number;
 }
 
+/** First bytes of a file (magic number), without reading it whole. */
+export function readHead(file: string, n = 4): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    const r = fs.readSync(fd, b, 0, n, 0);
+    return b.subarray(0, r);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 async function magic(file: string): Promise<Buffer> {
   const fd = await fs.promises.open(file, 'r');
   try {

@@ -15,6 +15,10 @@ import { readZipEntries, zipFiles, PackFile } from './zip';
 export interface BuildOptions {
   /** Only these communes (codes of communes actuelles or arrondissements municipaux); default: all. */
   communes?: string[];
+  /** Only the communes of these départements (combined with `communes` when both are given). */
+  departements?: string[];
+  /** Called once per commune considered, with what became of its pack (the queue's per-commune ledger). */
+  onCommune?: (o: CommuneOutcome) => void;
   progress?: Progress;
   /** Départements processed at once (default 2). */
   concurrency?: number;
@@ -22,6 +26,15 @@ export interface BuildOptions {
   force?: boolean;
   settings?: Settings;
   log?: (m: string) => void;
+}
+
+export interface CommuneOutcome {
+  code: string;
+  departement: string;
+  status: 'built' | 'unchanged' | 'failed';
+  /** Latest version after this build (absent when failed). */
+  version?: string;
+  error?: string;
 }
 
 export interface BuildReport {
@@ -162,11 +175,12 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   const sourcesKey = [plan.cog, ...plan.sources].filter(Boolean).map((m) => `${m!.id}:${m!.millesime}:${m!.runId}`).join(',');
   const { rows: list } = await db.query(
     `select code, coalesce(departement, left(code, 2)) as dep from communes
-      where type = any($1::text[]) and ($2::text[] is null or code = any($2::text[])) order by 2, 1`,
-    [PACK_TYPES, opts.communes?.length ? opts.communes : null]);
+      where type = any($1::text[]) and ($2::text[] is null or code = any($2::text[]))
+        and ($3::text[] is null or coalesce(departement, left(code, 2)) = any($3::text[])) order by 2, 1`,
+    [PACK_TYPES, opts.communes?.length ? opts.communes : null, opts.departements?.length ? opts.departements : null]);
   if (opts.communes?.length) {
     const found = new Set(list.map((r) => r.code));
-    const unknown = opts.communes.filter((c) => !found.has(c));
+    const unknown = opts.departements?.length ? [] : opts.communes.filter((c) => !found.has(c));
     if (unknown.length) log(`not a commune actuelle or arrondissement municipal: ${unknown.join(', ')}`);
   }
   const batches = new Map<string, string[]>();
@@ -192,7 +206,10 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
       const message = `batch ${dep}: ${(err as Error).message}`;
       log(message);
       report.failed += codes.length;
-      for (const code of codes) report.errors.push({ code, error: message });
+      for (const code of codes) {
+        report.errors.push({ code, error: message });
+        opts.onCommune?.({ code, departement: dep, status: 'failed', error: message });
+      }
       done += codes.length;
       progress.update(done);
       return;
@@ -201,10 +218,15 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
     await pool_(communes, 4, async (c) => {
       try {
         const o = await buildOne(s, plan, c, data.get(c.code)!, sourcesKey, prev.get(c.code), !!opts.force);
-        if (o) { outcomes.push(o); report[o.status]++; }
+        if (o) {
+          outcomes.push(o);
+          report[o.status]++;
+          opts.onCommune?.({ code: o.code, departement: dep, status: o.status, version: o.latest.version });
+        }
       } catch (err) {
         report.failed++;
         report.errors.push({ code: c.code, error: (err as Error).message });
+        opts.onCommune?.({ code: c.code, departement: dep, status: 'failed', error: (err as Error).message });
         log(`${c.code}: ${(err as Error).message}`);
       }
       progress.update(++done);

@@ -5,6 +5,7 @@ import { closePools } from '../db/pool';
 import { markInterruptedRuns, runSource } from '../engine/runner';
 import { closeRedis, redisConnection } from './connection';
 import { closeQueues, RUNS_QUEUE, RunJobData } from './queue';
+import { PACKS_QUEUE, PacksWorker, startPacksWorker } from './packs';
 
 export interface RunJobResult {
   runId: number;
@@ -19,6 +20,10 @@ export interface RunJobResult {
 export interface WorkerOptions {
   /** Jobs run at once (default settings().WORKER_CONCURRENCY). */
   concurrency?: number;
+  /** Pack jobs (one département each) run at once (default: `concurrency`). */
+  packsConcurrency?: number;
+  /** Also consume the 'packs' queue (default true). */
+  packs?: boolean;
   /** Close gracefully and exit on SIGTERM/SIGINT (default true; tests pass false). */
   handleSignals?: boolean;
   log?: (m: string) => void;
@@ -26,6 +31,8 @@ export interface WorkerOptions {
 
 export interface RunWorker {
   worker: Worker<RunJobData, RunJobResult>;
+  /** The worker of the 'packs' queue (fan-out pack builds), unless `packs: false`. */
+  packs?: PacksWorker;
   /** Waits for the jobs in progress, then closes the worker and its Redis connection. */
   close: () => Promise<void>;
 }
@@ -58,6 +65,9 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
     prefix: s.QUEUE_PREFIX,
     concurrency: opts.concurrency ?? s.WORKER_CONCURRENCY,
   });
+  const packs = (opts.packs ?? true)
+    ? await startPacksWorker({ concurrency: opts.packsConcurrency ?? opts.concurrency ?? s.WORKER_CONCURRENCY, log })
+    : undefined;
   const started = new Map<string, number>();
   const label = (job: Job<RunJobData>) => `job ${job.id} ${job.data.source} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`;
   worker.on('active', (job) => {
@@ -83,7 +93,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
     closing ??= (async () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      await worker.close();
+      await Promise.all([worker.close(), packs?.close()]);
       await closeRedis(conn);
     })();
     return closing;
@@ -101,5 +111,6 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
   }
   await worker.waitUntilReady();
   log(`processing '${RUNS_QUEUE}' (prefix ${s.QUEUE_PREFIX}, concurrency ${worker.opts.concurrency})`);
-  return { worker, close };
+  if (packs) log(`processing '${PACKS_QUEUE}' (prefix ${s.QUEUE_PREFIX}, concurrency ${packs.worker.opts.concurrency})`);
+  return { worker, packs, close };
 }

@@ -16,7 +16,10 @@ const KNOWN: Partial<Record<Level, Source>> = {
 };
 
 const CODE_COLUMNS = ['code', 'code_commune', 'code_insee', 'insee', 'code_departement', 'code_region', 'code_epci', 'siren'];
-let detected: { url: string; at: number; sources: Partial<Record<Level, Source>> } | undefined;
+let detected: { url: string; at: number; sources: Partial<Record<Level, Source>>; key: string } | undefined;
+/** Moves when the detected contour tables change (or on reset): part of the cache stamp (territoire/cache.ts). */
+let generation = 0;
+export function geometryGeneration(): number { return generation; }
 
 function levelOfTable(name: string): Level | undefined {
   if (!/contour/.test(name)) return undefined;
@@ -53,7 +56,9 @@ async function sources(): Promise<Partial<Record<Level, Source>>> {
     const code = CODE_COLUMNS.find((c) => t.cols.includes(c));
     if (level && t.geom && code && !found[level]) found[level] = { table, geom: t.geom, code };
   }
-  detected = { url, at: Date.now(), sources: found };
+  const key = JSON.stringify(found);
+  if (detected && detected.key !== key) generation++;
+  detected = { url, at: Date.now(), sources: found, key };
   return found;
 }
 
@@ -105,4 +110,5 @@ export async function geometries(level: Level, codes: string[], want: { contour?
 /** Test hook: forget the detected tables. */
 export function resetGeometrySources(): void {
   detected = undefined;
+  generation++;
 }

@@ -4,10 +4,13 @@ import { CatalogFormat, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, buildCatalogPage } fro
 import { toJsonLd, toRdfXml, toTurtle } from '../../catalog/rdf';
 import { HttpError, RouteDoc, parseQuery } from '../territoire/docs';
 import { referential } from '../territoire/referential';
+import { ResponseCache, cachedBody, sendCached, stampWith } from '../territoire/cache';
 
 /**
  * DCAT catalogs for data.gouv.fr's DCAT harvester: national (/catalog.{jsonld,ttl,rdf}) and per
  * commune (/communes/{code}/catalog.{jsonld,ttl,rdf}), Hydra-paged, 200 on every page, no redirect.
+ * A rendered page (60–100 ms of CPU) is kept as bytes per (format, commune, page, page size) until
+ * the packs or the publications change (territoire/cache.ts), and carries an ETag (304).
  */
 export const CatalogQuery = z.object({
   page: z.string().regex(/^\d+$/, 'page must be an integer ≥ 1').transform(Number).pipe(z.number().int().min(1)).optional(),
@@ -26,18 +29,24 @@ export const docs: RouteDoc[] = FORMATS.flatMap((f) => [
   { method: 'get' as const, path: `/communes/{code}/catalog.${f}`, tag: 'catalog', summary: `DCAT catalog of one commune (${f})`, params: { code: 'commune code' }, query: CatalogQuery, produces: [TYPES[f].split(';')[0]], errors: { 400: 'bad page or page_size', 404: 'unknown commune or page beyond the last' } },
 ]);
 
+const CACHE_CONTROL = { 'cache-control': 'public, max-age=300' };
+const pages = new ResponseCache(128 << 20, 16 << 20);
+
+async function render(format: CatalogFormat, code: string | undefined, page: number, pageSize: number) {
+  const out = await buildCatalogPage({ code, page, pageSize, format });
+  if ('error' in out) throw new HttpError(out.error, out.message);
+  const body = format === 'jsonld' ? JSON.stringify(toJsonLd(out.graph)) : format === 'ttl' ? await toTurtle(out.graph) : toRdfXml(out.graph);
+  return cachedBody(body, TYPES[format], CACHE_CONTROL);
+}
+
 async function serve(req: FastifyRequest, reply: FastifyReply, format: CatalogFormat, code?: string) {
   const { page, page_size } = parseQuery(CatalogQuery, req.query);
-  if (code) {
-    const ref = await referential();
-    if (!ref.current.has(code)) throw new HttpError(404, `unknown commune '${code}'`);
-  }
-  const out = await buildCatalogPage({ code, page: page ?? 1, pageSize: page_size ?? DEFAULT_PAGE_SIZE, format });
-  if ('error' in out) throw new HttpError(out.error, out.message);
-  reply.type(TYPES[format]).header('cache-control', 'public, max-age=300');
-  if (format === 'jsonld') return reply.send(JSON.stringify(toJsonLd(out.graph)));
-  if (format === 'ttl') return reply.send(await toTurtle(out.graph));
-  return reply.send(toRdfXml(out.graph));
+  const ref = await referential();
+  if (code && !ref.current.has(code)) throw new HttpError(404, `unknown commune '${code}'`);
+  const p = page ?? 1;
+  const size = page_size ?? DEFAULT_PAGE_SIZE;
+  const c = await pages.fetch(await stampWith(ref), `${format}|${code ?? ''}|${p}|${size}`, () => render(format, code, p, size));
+  return sendCached(req, reply, c);
 }
 
 export default async function catalog(app: FastifyInstance): Promise<void> {

@@ -6,10 +6,16 @@ import { COMMUNE_CODE } from '../../communes/codes';
 import { slugify } from '../../packs/format';
 import { PackManifest, PackVersion, VERSION_RE, readManifestAsync, versionPath } from '../../packs/store';
 import { openZipEntry } from '../../packs/zip';
+import { COMMUNE, contentType, render } from '../geo/render';
+import { OneQuery } from '../geo/schemas';
+import { parseQuery } from '../territoire/docs';
+import { invalidateReferential, referential } from '../territoire/referential';
+import { ResponseCache, cachedBody, rawQuery, sendCached, stampWith } from '../territoire/cache';
 
 /**
  * Communes and their packs:
- *   GET /communes/:code                     summary (geo.api-compatible fields + type, pack, donnees)
+ *   GET /communes/:code                     summary: the geo.api answer (fields, format=geojson, geometry; rendered
+ *                                           by src/server/geo/render.ts) + type, pack, donnees when no `fields`
  *   GET /communes/:code/pack.zip            latest pack (ETag, 304, Range)
  *   GET /communes/:code/pack                versions and files of the pack (JSON)
  *   GET /communes/:code/pack/:version.zip   one kept version
@@ -118,17 +124,35 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     reply.code(status).send({ message: status >= 500 ? 'internal error' : err.message });
   });
 
+  const summaries = new ResponseCache(32 << 20);
   app.get<{ Params: { code: string } }>('/communes/:code', async (req, reply) => {
-    const c = await resolve(req, reply);
-    if (!c) return reply;
-    const { rows: [b] } = await pool().query(`select version, sha256, bytes, millesime, donnees from pack_builds where code = $1`, [c.code]);
-    const base = settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
-    return {
-      nom: c.nom, code: c.code, codeDepartement: c.departement, siren: c.siren, codeEpci: c.epci, codeRegion: c.region,
-      codesPostaux: c.codes_postaux ?? [], population: c.population, type: c.type,
-      pack: b ? { url: `${base}/communes/${c.code}/pack.zip`, sha256: b.sha256, bytes: Number(b.bytes), millesime: b.millesime, version: b.version } : null,
-      donnees: b?.donnees ?? {},
-    };
+    // geo.api parameters, validated as on the list route (400 before anything else).
+    const q = parseQuery(OneQuery, req.query);
+    let ref = await referential();
+    let rec = ref.current.get(req.params.code.toUpperCase());
+    if (!rec) {
+      // Malformed (404), old code (301) or unknown (404); a row the cached referential does not have yet reloads it.
+      const c = await resolve(req, reply);
+      if (!c) return reply;
+      invalidateReferential();
+      ref = await referential();
+      rec = ref.current.get(c.code);
+      if (!rec) throw new HttpError(404, `no commune with code ${c.code}`);
+    }
+    const code = rec.code;
+    const found = rec;
+    const cached = await summaries.fetch(await stampWith(ref), `${code}?${rawQuery(req)}`, async () => {
+      const { rows: [b] } = await pool().query(`select version, sha256, bytes, millesime, donnees from pack_builds where code = $1`, [code]);
+      const base = settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
+      const extra = {
+        pack: b ? { url: `${base}/communes/${code}/pack.zip`, sha256: b.sha256, bytes: Number(b.bytes), millesime: b.millesime, version: b.version } : null,
+        donnees: b?.donnees ?? {},
+      };
+      // Without `fields`: the geo.api defaults, then type, pack and donnees (pack and donnees may also be asked by name).
+      const body = await render(COMMUNE, [{ rec: found }], { ...q, defaults: [...COMMUNE.defaults, 'type', 'pack', 'donnees'] }, ref, true, extra);
+      return cachedBody(JSON.stringify(body), contentType(q.format));
+    });
+    return sendCached(req, reply, cached);
   });
 
   app.get<{ Params: { code: string } }>('/communes/:code/pack.zip', async (req, reply) => {
