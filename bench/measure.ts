@@ -36,3 +36,18 @@ export function machine(): string {
   const cpus = os.cpus();
   return `${cpus.length} cores (${cpus[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GB RAM, ${os.platform()} ${os.release()}, Node ${process.version}`;
 }
+
+/**
+ * Replaces (or appends) the section `id` of BENCHMARKS.md, delimited by HTML comments, so each
+ * benchmark rewrites only its own figures.
+ */
+export function writeBenchmarkSection(id: string, markdown: string, file = path.resolve(__dirname, '..', 'BENCHMARKS.md')): void {
+  const begin = `<!-- bench:${id} -->`;
+  const end = `<!-- /bench:${id} -->`;
+  const block = `${begin}\n${markdown.trim()}\n${end}`;
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  const next = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+  fs.writeFileSync(file, next);
+}

@@ -12,6 +12,9 @@ import { runSource } from '../src/engine/runner';
 import { buildServer } from '../src/server/app';
 import { settings } from '../config/settings';
 import { invalidateReferential } from '../src/server/territoire/referential';
+import { resetDataStamp } from '../src/server/territoire/cache';
+import { buildCatalogPage } from '../src/catalog/build';
+import { toJsonLd, toRdfXml, toTurtle } from '../src/catalog/rdf';
 
 /**
  * The DCAT catalog as data.gouv.fr's harvester reads it (harvest-and-schemas.md §1.2, §5):
@@ -214,6 +217,31 @@ describe('national catalog', () => {
     // The section dataset's modified is its source's publication: unchanged by a rebuild.
     const pop = `${base}/id/communes/35001/populations`;
     expect(after.getObjects(pop, `${DCT}modified`, null)[0].value).toBe(before.getObjects(pop, `${DCT}modified`, null)[0].value);
+  });
+
+  test('pages are cached: the bytes of a fresh rendering, ETag and 304; a new build shows once the stamp is read again', async () => {
+    for (const [format, ser] of [['jsonld', async (g: never) => JSON.stringify(toJsonLd(g))], ['ttl', toTurtle], ['rdf', toRdfXml]] as const) {
+      const url = `/communes/35002/catalog.${format}?page=1`;
+      const a = await app.inject({ method: 'GET', url });
+      const b = await app.inject({ method: 'GET', url });
+      expect(b.body).toBe(a.body);
+      const fresh = await buildCatalogPage({ code: '35002', page: 1, pageSize: 100, format });
+      if ('error' in fresh) throw new Error(fresh.message);
+      expect(a.body).toBe(await ser(fresh.graph as never));
+      expect(a.headers.etag).toMatch(/^"[\w-]+"$/);
+      expect(b.headers.etag).toBe(a.headers.etag);
+      expect(a.headers['cache-control']).toBe('public, max-age=300');
+      const nm = await app.inject({ method: 'GET', url, headers: { 'if-none-match': `W/${a.headers.etag}, "other"` } });
+      expect(nm.statusCode).toBe(304);
+      expect(nm.body).toBe('');
+    }
+    const before = await app.inject({ method: 'GET', url: '/communes/35002/catalog.ttl' });
+    writeManifest('35002', '2026.3', new Date(Date.now() + 1000).toISOString());
+    await pool().query(`update pack_builds set version = '2026.3', built_at = now(), checked_at = now() where code = '35002'`);
+    resetDataStamp();
+    const after = await app.inject({ method: 'GET', url: '/communes/35002/catalog.ttl' });
+    expect(after.body).not.toBe(before.body);
+    expect(after.headers.etag).not.toBe(before.headers.etag);
   });
 
   test('DCAT-AP 3 mandatory properties (SHACL, rdf-validate-shacl)', async () => {

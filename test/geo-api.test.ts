@@ -92,6 +92,57 @@ describe('/communes', () => {
   });
 });
 
+describe('/communes/{code}: the geo.api parameters on the single commune', () => {
+  test('without fields: the list route\'s defaults, then type, pack and donnees', async () => {
+    const one = await get('/communes/35238');
+    expect(one.status).toBe(200);
+    const [listed] = (await get('/communes?code=35238')).body;
+    expect(Object.keys(one.body)).toEqual([...Object.keys(listed), 'type', 'pack', 'donnees']);
+    expect(one.body).toMatchObject({ ...listed, type: 'commune-actuelle' });
+  });
+  test('fields: nom and code always, same values as the list route; pack and donnees by name', async () => {
+    const fields = 'departement,region,epci,anciensCodes,zone,population,type';
+    const one = (await get(`/communes/35238?fields=${fields}`)).body;
+    expect(one).toEqual((await get(`/communes?code=35238&fields=${fields}`)).body[0]);
+    expect(Object.keys(one).slice(0, 2)).toEqual(['nom', 'code']);
+    expect(one).not.toHaveProperty('pack');
+    expect(Object.keys((await get('/communes/35238?fields=code,donnees,pack')).body)).toEqual(['nom', 'code', 'donnees', 'pack']);
+  });
+  test('format=geojson: one Feature, geometry out of properties; geometry=contour|bbox|centre', async () => {
+    const f = await get('/communes/35238?format=geojson&fields=nom,code,centre');
+    expect(f.type).toMatch(/geo\+json/);
+    expect(f.body).toEqual({ type: 'Feature', geometry: null, properties: { nom: 'Rennes', code: '35238' } });
+    for (const g of ['centre', 'contour', 'bbox']) expect((await get(`/communes/35238?format=geojson&geometry=${g}`)).body.type).toBe('Feature');
+    expect((await get('/communes/35238?format=geojson')).body.properties).toMatchObject({ nom: 'Rennes', code: '35238', type: 'commune-actuelle' });
+  });
+  test('400s as on the list route; 404 and 301 (query kept) as before', async () => {
+    for (const u of ['/communes/35238?format=xml', '/communes/35238?geometry=shape', '/communes/35238?format=']) {
+      const r = await get(u);
+      expect([u, r.status]).toEqual([u, 400]);
+      expect(typeof r.body.message).toBe('string');
+    }
+    expect((await get('/communes/99999?fields=nom')).status).toBe(404);
+    expect((await get('/communes/abc')).status).toBe(404);
+    const old = await app.inject({ method: 'GET', url: '/communes/35112?fields=nom&format=geojson' });
+    expect(old.statusCode).toBe(301);
+    expect(old.headers.location).toBe('/communes/35062?fields=nom&format=geojson');
+    expect((await get('/communes/2a004?fields=nom')).body).toEqual({ nom: 'Ajaccio', code: '2A004' });
+  });
+  test('cached answers: same bytes, ETag and 304', async () => {
+    const a = await app.inject({ method: 'GET', url: '/communes?codeDepartement=35&fields=nom,code,population' });
+    const b = await app.inject({ method: 'GET', url: '/communes?codeDepartement=35&fields=nom,code,population' });
+    expect(b.body).toBe(a.body);
+    expect(a.headers.etag).toMatch(/^"[\w-]+"$/);
+    expect(b.headers.etag).toBe(a.headers.etag);
+    const nm = await app.inject({ method: 'GET', url: '/communes?codeDepartement=35&fields=nom,code,population', headers: { 'if-none-match': a.headers.etag as string } });
+    expect(nm.statusCode).toBe(304);
+    expect(nm.body).toBe('');
+    const one = await app.inject({ method: 'GET', url: '/communes/35238' });
+    const again = await app.inject({ method: 'GET', url: '/communes/35238', headers: { 'if-none-match': one.headers.etag as string } });
+    expect(again.statusCode).toBe(304);
+  });
+});
+
 describe('geometry from a contour table, when one exists', () => {
   beforeAll(async () => {
     // One contour in the table of the geography sources (sql/migrations/200_geo.sql): a box around Rennes.
@@ -113,6 +164,12 @@ describe('geometry from a contour table, when one exists', () => {
     expect(r.surface).toBeGreaterThan(4000);
     const f = (await get('/communes?code=35238&format=geojson')).body.features[0];
     expect(f.geometry.type).toBe('Point');
+    // The single commune: same geometries, in a Feature or as fields (answers cached before the contour are not served).
+    expect((await get('/communes/35238?format=geojson')).body.geometry.type).toBe('Point');
+    expect((await get('/communes/35238?format=geojson&geometry=contour')).body.geometry.type).toBe('MultiPolygon');
+    expect((await get('/communes/35238?format=geojson&geometry=bbox')).body.geometry.type).toBe('Polygon');
+    const one = (await get('/communes/35238?fields=centre,bbox,surface')).body;
+    expect(one).toEqual({ nom: 'Rennes', code: '35238', centre: r.centre, bbox: r.bbox, surface: r.surface });
     const z = (await get('/api/1/spatial/zone/fr:commune:35238')).body;
     expect(z.geometry.type).toBe('MultiPolygon');
     expect(z.geometry.coordinates.length).toBeGreaterThanOrEqual(1);

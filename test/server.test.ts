@@ -41,6 +41,20 @@ describe('GET /communes/:code and its pack', () => {
     expect(body.pack.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  test('summary: geo.api fields, format=geojson and geometry; 400 on a bad value; 301 keeps the query', async () => {
+    const res = await app.inject({ method: 'GET', url: '/communes/35238?fields=population,pack' });
+    expect(res.statusCode).toBe(200);
+    expect(Object.keys(res.json())).toEqual(['nom', 'code', 'population', 'pack']);
+    expect(res.json().pack.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const f = await app.inject({ method: 'GET', url: '/communes/35238?format=geojson&geometry=bbox' });
+    expect(f.headers['content-type']).toMatch(/^application\/geo\+json/);
+    expect(f.json()).toMatchObject({ type: 'Feature', properties: { nom: 'Rennes', code: '35238', type: 'commune-actuelle', donnees: { populations: { millesime: '2021' } } } });
+    for (const url of ['/communes/35238?format=csv', '/communes/35238?geometry=polygon']) expect((await app.inject({ method: 'GET', url })).statusCode).toBe(400);
+    const old = await app.inject({ method: 'GET', url: '/communes/35112?fields=nom' });
+    expect(old.statusCode).toBe(301);
+    expect(old.headers.location).toBe('/communes/35062?fields=nom');
+  });
+
   test('pack.zip: 200 with ETag = sha256 of the bytes, attachment name, then 304 on If-None-Match', async () => {
     const res = await app.inject({ method: 'GET', url: '/communes/35238/pack.zip' });
     expect(res.statusCode).toBe(200);

@@ -4,14 +4,12 @@
  * into a scratch database (migrations + referential), reports rows, seconds and peak RSS.
  * Run: `npx tsx bench/parsers/arcep.ts`.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
+import { inScratchDb } from './harness';
 import { readPackageArray } from '../../pipelines/cog/embedded';
 
-const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const HEADER = 'code_op;nom_op;num_site;id_site_partage;id_station_anfr;x;y;latitude;longitude;nom_reg;nom_dep;insee_dep;nom_com;insee_com;site_2g;site_3g;site_4g;site_5g;mes_4g_trim;site_ZB;site_DCC;site_strategique;site_capa_240mbps;date_ouverturecommerciale_5g;site_5g_700_m_hz;site_5g_800_m_hz;site_5g_1800_m_hz;site_5g_2100_m_hz;site_5g_3500_m_hz';
 const OPS = [['20801', 'Orange'], ['20810', 'SFR'], ['20815', 'Free Mobile'], ['20820', 'Bouygues Telecom']];
 
@@ -36,32 +34,10 @@ export async function bench(rows = 110_000): Promise<{ name: string; rows: numbe
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-arcep-'));
   const file = path.join(dir, '2024_T3_sites_Metropole.csv');
   generate(file, rows);
-  const name = `dotation_bench_arcep_${crypto.randomBytes(3).toString('hex')}`;
-  const admin = new Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const u = new URL(ADMIN); u.pathname = `/${name}`;
-  Object.assign(process.env, { DATABASE_URL: u.toString(), NETWORK: 'never', MIRROR_DIR: '', DATA_DIR: path.join(dir, 'data') });
-  const { resetSettings } = await import('../../config/settings');
-  resetSettings();
-  const { migrate } = await import('../../src/db/migrate');
-  const { runSource } = await import('../../src/engine/runner');
-  const { closePools } = await import('../../src/db/pool');
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
   try {
-    await migrate(u.toString());
-    await runSource('cog', { trigger: 'test', log: () => undefined });
-    peak = process.memoryUsage().rss;
-    const t0 = process.hrtime.bigint();
-    const r = await runSource('arcep', { file, trigger: 'test', log: () => undefined });
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { name: 'arcep', rows: r.read, seconds: Math.round(seconds * 100) / 100, peakRssMb: Math.round(peak / 1048576) };
+    const r = await inScratchDb('arcep', dir, async (runSource) => (await runSource('arcep', { file, trigger: 'test', log: () => undefined })).read);
+    return { name: 'arcep', ...r };
   } finally {
-    clearInterval(sampler);
-    await closePools();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

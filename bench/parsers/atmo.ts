@@ -4,14 +4,12 @@
  * stream-json. Loads into a scratch database (migrations + referential) and reports rows,
  * seconds and peak RSS. Run: `npx tsx bench/parsers/atmo.ts`.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
+import { inScratchDb } from './harness';
 import { readPackageArray } from '../../pipelines/cog/embedded';
 
-const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const LABELS = ['Indisponible', 'Bon', 'Moyen', 'Dégradé', 'Mauvais', 'Très mauvais', 'Extrêmement mauvais', 'Événement'];
 
 function generate(file: string, days: number): number {
@@ -41,32 +39,10 @@ export async function bench(days = 3): Promise<{ name: string; rows: number; sec
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-atmo-'));
   const file = path.join(dir, 'ind_atmo_2021.geojson');
   generate(file, days);
-  const name = `dotation_bench_atmo_${crypto.randomBytes(3).toString('hex')}`;
-  const admin = new Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const u = new URL(ADMIN); u.pathname = `/${name}`;
-  Object.assign(process.env, { DATABASE_URL: u.toString(), NETWORK: 'never', MIRROR_DIR: '', DATA_DIR: path.join(dir, 'data') });
-  const { resetSettings } = await import('../../config/settings');
-  resetSettings();
-  const { migrate } = await import('../../src/db/migrate');
-  const { runSource } = await import('../../src/engine/runner');
-  const { closePools } = await import('../../src/db/pool');
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
   try {
-    await migrate(u.toString());
-    await runSource('cog', { trigger: 'test', log: () => undefined });
-    peak = process.memoryUsage().rss;
-    const t0 = process.hrtime.bigint();
-    const r = await runSource('atmo', { file, trigger: 'test', log: () => undefined });
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { name: 'atmo', rows: r.read, seconds: Math.round(seconds * 100) / 100, peakRssMb: Math.round(peak / 1048576) };
+    const r = await inScratchDb('atmo', dir, async (runSource) => (await runSource('atmo', { file, trigger: 'test', log: () => undefined })).read);
+    return { name: 'atmo', ...r };
   } finally {
-    clearInterval(sampler);
-    await closePools();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

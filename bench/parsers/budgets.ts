@@ -3,14 +3,12 @@
  * for 10 blocks of real communes (codes taken from the package, so every copy is re-coded).
  * Reports rows, seconds and peak RSS. Run: `npx tsx bench/parsers/budgets.ts`.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
+import { inScratchDb } from './harness';
 import { readPackageArray } from '../../pipelines/cog/embedded';
 
-const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const FIX = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'budgets');
 const TIMES = 10;
 
@@ -40,34 +38,10 @@ export async function bench(): Promise<{ name: string; rows: number; seconds: nu
     if (!k) return l;
     const f = l.split(';'); const c = pick(k, i); f[1] = '0' + c.slice(0, 2); f[2] = c.slice(2); return f.join(';');
   });
-  const name = `dotation_bench_budgets_${crypto.randomBytes(3).toString('hex')}`;
-  const admin = new Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const u = new URL(ADMIN); u.pathname = `/${name}`;
-  Object.assign(process.env, { DATABASE_URL: u.toString(), NETWORK: 'never', MIRROR_DIR: dir, DATA_DIR: path.join(dir, 'data') });
-  const { resetSettings } = await import('../../config/settings');
-  resetSettings();
-  const { migrate } = await import('../../src/db/migrate');
-  const { runSource } = await import('../../src/engine/runner');
-  const { closePools } = await import('../../src/db/pool');
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
   try {
-    await migrate(u.toString());
-    await runSource('cog', { trigger: 'test', log: () => undefined });
-    peak = process.memoryUsage().rss;
-    const t0 = process.hrtime.bigint();
-    const r = await runSource('budgets', { trigger: 'test', log: () => undefined });  // both files from MIRROR_DIR
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.read !== r.loaded + r.rejected) throw new Error('counts do not add up');
-    console.error(`budgets bench: read ${r.read}, rejected ${r.rejected}, published ${r.published}`);
-    return { name: 'budgets (OFGL + DGFiP, 10× fixtures)', rows: r.read, seconds: Math.round(seconds * 100) / 100, peakRssMb: Math.round(peak / 1048576) };
+    const r = await inScratchDb('budgets', dir, async (runSource) => (await runSource('budgets', { trigger: 'test', log: () => undefined })).read, { MIRROR_DIR: dir });
+    return { name: 'budgets (OFGL + DGFiP, 10× fixtures)', ...r };
   } finally {
-    clearInterval(sampler);
-    await closePools();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -4,14 +4,12 @@
  * percentages). Loads into a scratch database (migrations + referential) and reports rows,
  * seconds and peak RSS. Run: `npx tsx bench/parsers/elections.ts`.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
+import { inScratchDb } from './harness';
 import { readPackageArray } from '../../pipelines/cog/embedded';
 
-const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const LISTS = 38;
 
 function generate(file: string): number {
@@ -43,34 +41,10 @@ export async function bench(): Promise<{ name: string; rows: number; seconds: nu
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-elections-'));
   const file = path.join(dir, 'resultats-definitifs-par-commune.csv');
   generate(file);
-  const name = `dotation_bench_elections_${crypto.randomBytes(3).toString('hex')}`;
-  const admin = new Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const u = new URL(ADMIN); u.pathname = `/${name}`;
-  Object.assign(process.env, { DATABASE_URL: u.toString(), NETWORK: 'never', MIRROR_DIR: '', DATA_DIR: path.join(dir, 'data') });
-  const { resetSettings } = await import('../../config/settings');
-  resetSettings();
-  const { migrate } = await import('../../src/db/migrate');
-  const { runSource } = await import('../../src/engine/runner');
-  const { closePools } = await import('../../src/db/pool');
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
   try {
-    await migrate(u.toString());
-    await runSource('cog', { trigger: 'test', log: () => undefined });
-    peak = process.memoryUsage().rss;
-    const t0 = process.hrtime.bigint();
-    const r = await runSource('elections', { file, resource: 'europeennes-2024', trigger: 'test', log: () => undefined });
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.read !== r.loaded + r.rejected) throw new Error('counts do not add up');
-    console.error(`elections bench: ${(fs.statSync(file).size / 1048576).toFixed(0)} MB, read ${r.read}, rejected ${r.rejected}, published ${r.published}`);
-    return { name: 'elections (européennes 2024 layout)', rows: r.read, seconds: Math.round(seconds * 100) / 100, peakRssMb: Math.round(peak / 1048576) };
+    const r = await inScratchDb('elections', dir, async (runSource) => (await runSource('elections', { file, resource: 'europeennes-2024', trigger: 'test', log: () => undefined })).read);
+    return { name: 'elections (européennes 2024 layout)', ...r };
   } finally {
-    clearInterval(sampler);
-    await closePools();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import iconv from 'iconv-lite';
-import { BenchResult, communeCodes, inScratchDb, zipFiles } from './recensement';
+import { BenchResult, communeCodes, inScratchDb, zipFiles } from './harness';
 import { BPE24_COLUMNS, bpe24Line } from '../../test/fixtures/equipements/make-fixtures';
 
 const ROWS = 300_000;

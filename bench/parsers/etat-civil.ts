@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BenchResult, communeCodes, inScratchDb, zipFiles } from './recensement';
+import { BenchResult, communeCodes, inScratchDb, zipFiles } from './harness';
 
 function generate(file: string, measure: string): void {
   const codes = communeCodes();
