@@ -289,3 +289,24 @@ describe('conformance (§5.4)', () => {
     expect(r.body.features[0].properties).not.toHaveProperty('contour');
   });
 });
+
+describe('cached zone answers', () => {
+  test('same bytes and ETag, 304 on If-None-Match, X-Fields and ids kept apart', async () => {
+    const url = '/api/1/spatial/zone/fr:commune:35238';
+    const a = await app.inject({ method: 'GET', url });
+    const b = await app.inject({ method: 'GET', url });
+    expect(b.body).toBe(a.body);
+    expect(a.headers.etag).toMatch(/^"[\w-]+"$/);
+    expect(b.headers.etag).toBe(a.headers.etag);
+    expect((await app.inject({ method: 'GET', url, headers: { 'if-none-match': a.headers.etag as string } })).statusCode).toBe(304);
+    const masked = await get(url, { 'x-fields': 'id,properties{code}' });
+    expect(masked.body).toEqual({ id: 'fr:commune:35238', properties: { code: '35238' } });
+    expect((await get(url)).body.properties.name).toBe('Rennes');
+    expect((await get('/api/1/spatial/zone/fr:commune:35062')).body.id).toBe('fr:commune:35062');
+    const gz = await app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers.vary).toBe('accept-encoding');
+    expect(gz.headers.etag).not.toBe(a.headers.etag);
+    expect(require('node:zlib').gunzipSync(gz.rawPayload).toString()).toBe(a.body);
+  });
+});

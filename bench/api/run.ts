@@ -3,6 +3,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Client } from 'pg';
+import { machine, writeBenchmarkSection } from '../measure';
 
 /**
  * HTTP bench of the public API: autocannon at 50 connections on one zone of the API Territoire,
@@ -13,7 +14,8 @@ import { Client } from 'pg';
  * The server runs in a child process, as in production: autocannon in the same event loop would
  * measure its own HTTP parsing (it capped 27 KB answers at ~650 req/s).
  *
- *   npx tsx bench/api/run.ts            # prints a table and the JSON
+ *   npx tsx bench/api/run.ts            # prints the markdown section, a table and the JSON
+ *   npx tsx bench/api/run.ts --write    # also writes the "API" section of BENCHMARKS.md
  *   BENCH_DURATION=20 npx tsx bench/api/run.ts
  */
 export interface BenchResult { name: string; url: string; requestsPerSec: number; p99Ms: number; p50Ms: number; non2xx: number; errors: number; bytesPerSec: number }
@@ -23,7 +25,8 @@ const ROUTES = [
   { name: 'commune summary', path: '/communes/35238' },
   { name: 'communes list', path: '/communes?codeDepartement=35&fields=nom,code,population,codesPostaux' },
   { name: 'catalog page', path: '/catalog.jsonld?page=1' },
-];
+  { name: 'catalog page (gzip)', path: '/catalog.jsonld?page=1', headers: { 'accept-encoding': 'gzip' } },
+] as { name: string; path: string; headers?: Record<string, string> }[];
 
 async function prepareDatabase(url: string): Promise<void> {
   const u = new URL(url);
@@ -55,9 +58,9 @@ async function prepareDatabase(url: string): Promise<void> {
   }
 }
 
-function run(url: string, connections: number, duration: number): Promise<autocannon.Result> {
+function run(url: string, connections: number, duration: number, headers?: Record<string, string>): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration, pipelining: 1 }, (err, res) => (err ? reject(err) : resolve(res)));
+    autocannon({ url, connections, duration, pipelining: 1, headers }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
 
@@ -97,10 +100,10 @@ export async function bench(opts: { connections?: number; duration?: number; dat
   try {
     for (const r of ROUTES) {
       // Warm-up: loads the referential cache and JIT-compiles the path.
-      const warm = await fetch(base + r.path);
+      const warm = await fetch(base + r.path, { headers: r.headers });
       if (!warm.ok) throw new Error(`${r.path}: HTTP ${warm.status} before the bench`);
       await warm.arrayBuffer();
-      const res = await run(base + r.path, connections, duration);
+      const res = await run(base + r.path, connections, duration, r.headers);
       out.push({
         name: r.name, url: r.path, requestsPerSec: Math.round(res.requests.average), p50Ms: res.latency.p50, p99Ms: res.latency.p99,
         non2xx: res.non2xx, errors: res.errors, bytesPerSec: Math.round(res.throughput.average),
@@ -114,17 +117,37 @@ export async function bench(opts: { connections?: number; duration?: number; dat
   return out;
 }
 
-/** Load average and cores, to print beside the figures (the machine may be shared). */
-export function machine(): string {
-  return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GB, Node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+
+/** The "API" section of BENCHMARKS.md. */
+export function markdown(rows: BenchResult[], loadBefore: string, loadAfter: string, duration: number): string {
+  const date = new Date().toISOString().slice(0, 10);
+  return [
+    '## API',
+    '',
+    `Measured by \`npx tsx bench/api/run.ts --write\` (bench/api/run.ts) on ${date}: autocannon, 50 connections, ${duration} s per route, server in a child process on 127.0.0.1.`,
+    '',
+    `- Machine: ${machine()}.`,
+    `- Conditions: shared machine, other build and test processes were running (load average ${loadBefore} before, ${loadAfter} after; 1/5/15 min); PostgreSQL on the same host; autocannon on the same 2 cores as the server.`,
+    '- Database: dotation_bench_api (referential + embedded populations; pack_builds seeded for département 35 when empty).',
+    '',
+    '| Route | URL | req/s | p50 ms | p99 ms | MB/s | non-2xx | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.name} | \`${r.url}\` | ${r.requestsPerSec.toLocaleString('en')} | ${r.p50Ms} | ${r.p99Ms} | ${(r.bytesPerSec / 1e6).toFixed(1)} | ${r.non2xx} | ${r.errors} |`),
+    '',
+    'Goal (issue 6): ≥ 2,000 req/s and p99 < 50 ms on the JSON routes at 50 connections.',
+  ].join('\n');
 }
 
 if (require.main === module && process.env.BENCH_API_CHILD) {
   serveChild().catch((err) => { console.error(err); process.exit(1); });
 } else if (require.main === module) {
-  console.log(`before: ${machine()}`);
-  bench().then((rows) => {
-    console.log(`after: ${machine()}`);
+  const loadBefore = load();
+  const duration = Number(process.env.BENCH_DURATION ?? 10);
+  bench({ duration }).then((rows) => {
+    const md = markdown(rows, loadBefore, load(), duration);
+    if (process.argv.includes('--write')) writeBenchmarkSection('api', md);
+    console.log(md);
     console.table(rows.map((r) => ({ route: r.name, 'req/s': r.requestsPerSec, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, non2xx: r.non2xx, errors: r.errors })));
     console.log(JSON.stringify(rows));
     process.exit(0);

@@ -5,6 +5,7 @@ import { HttpError, RouteDoc, flag, intParam, langParam, parseQuery } from '../t
 import { ADMIN_LEVEL, ZoneLevel, levelAlias, parseZoneId, zoneId } from '../territoire/ids';
 import { applyMask, parseMask } from '../territoire/mask';
 import { referential } from '../territoire/referential';
+import { ResponseCache, cachedBody, sendCached, stampWith } from '../territoire/cache';
 import {
   Zone, ZoneError, childrenOf, featureCollection, featureOf, resolveParsed, resolveZone, suggestZones, territorySuggest, zonesOfLevel,
 } from '../territoire/zones';
@@ -104,6 +105,8 @@ function parseTerritoryReference(rest: string): { zone: string; dataset: string 
   return undefined;
 }
 
+const zoneCache = new ResponseCache(32 << 20);
+
 export default async function territoire(app: FastifyInstance): Promise<void> {
   app.get(`${P}/spatial/zone/*`, async (req, reply) => {
     const rest = rawRest(req, '/spatial/zone/');
@@ -133,7 +136,17 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
       return send(req, reply, await featureCollection(childrenOf(await referential(), zone), zone.level !== 'fr:departement' && zone.level !== 'country'));
     }
     parseQuery(LangQuery, req.query);
-    return send(req, reply, await featureOf(await resolveZone(rest)));
+    // One zone: the Feature is kept as bytes (per id, X-Fields and day) until the data changes.
+    const zone = await resolveZone(rest);
+    const header = req.headers['x-fields'];
+    const fields = typeof header === 'string' ? header.trim() : '';
+    const key = `${rest}\n${fields}\n${new Date().toISOString().slice(0, 10)}`;
+    const c = await zoneCache.fetch(await stampWith(await referential()), key, async () => {
+      const body = await featureOf(zone);
+      const mask = fields ? parseMask(fields) : undefined;
+      return cachedBody(JSON.stringify(mask ? applyMask(body, mask) : body), 'application/json; charset=utf-8');
+    });
+    return sendCached(req, reply, c);
   });
 
   const suggest = async (req: FastifyRequest, reply: FastifyReply) => {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { settings } from '../../../config/settings';
 import { pool } from '../../db/pool';
@@ -59,6 +60,8 @@ export interface CachedBody {
   type: string;
   /** Extra headers (cache-control…). */
   headers?: Record<string, string>;
+  /** The gzip variant, made on the first request that accepts it. */
+  gzip?: Buffer;
 }
 
 export function cachedBody(body: string | Buffer, type: string, headers?: Record<string, string>): CachedBody {
@@ -123,17 +126,30 @@ export class ResponseCache {
   }
 }
 
-function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+function matches(ifNoneMatch: string | undefined, etags: string[]): boolean {
   if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((x) => { const t = x.trim(); return t === '*' || t === etag || t === `W/${etag}`; });
+  return ifNoneMatch.split(',').some((x) => { const t = x.trim().replace(/^W\//, ''); return t === '*' || etags.includes(t); });
 }
 
-/** Sends cached bytes with their ETag; 304 when If-None-Match names them. */
+/** Bodies from this size on are sent gzipped to clients that accept it (DCAT harvesters do). */
+const GZIP_FROM = 1024;
+const acceptsGzip = (h: string | string[] | undefined) => typeof h === 'string' && /\bgzip\b/i.test(h) && !/\bgzip\s*;\s*q=0(\.0*)?\s*(,|$)/i.test(h);
+
+/**
+ * Sends cached bytes with their ETag (the gzip variant has its own, suffixed -gz); 304 when
+ * If-None-Match names either.
+ */
 export function sendCached(req: FastifyRequest, reply: FastifyReply, c: CachedBody): FastifyReply {
-  reply.header('etag', c.etag).type(c.type);
+  const big = c.body.length >= GZIP_FROM;
+  const gz = big && acceptsGzip(req.headers['accept-encoding']);
+  const etag = gz ? `${c.etag.slice(0, -1)}-gz"` : c.etag;
+  reply.header('etag', etag).type(c.type);
+  if (big) reply.header('vary', 'accept-encoding');
   if (c.headers) for (const [k, v] of Object.entries(c.headers)) reply.header(k, v);
-  if (matches(req.headers['if-none-match'] as string | undefined, c.etag)) return reply.code(304).send();
-  return reply.send(c.body);
+  if (matches(req.headers['if-none-match'] as string | undefined, [etag])) return reply.code(304).send();
+  if (!gz) return reply.send(c.body);
+  c.gzip ??= zlib.gzipSync(c.body, { level: 6 });
+  return reply.header('content-encoding', 'gzip').send(c.gzip);
 }
 
 /** The raw query string of a request ('' when none): the cache key of a rendered answer. */
