@@ -122,7 +122,7 @@ Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench
 |---|---:|---:|---:|---:|---:|
 ${rows.map(fmt).join('\n')}
 
-Rebuilding only the touched département costs time proportional to its communes (ms per pack built is flat across 2A, 35 and 62); the full rescan reads every commune's rows to compare fingerprints, so its time is that of the whole country whatever was touched.
+Rebuilding only the touched département grows linearly with the communes touched (see the seconds of 2A, 35 and 62); a rebuilt pack costs more than a first-build one because it reads the previous ZIP to write changes.json. The full rescan reads every commune's rows to compare fingerprints: its time is that of the whole country, whatever was touched.
 `;
   console.log(md);
 }

@@ -25,6 +25,8 @@ export const SourceSchema = z.object({
     /** Names the file may have in MIRROR_DIR (the upstream archive first, then its entries). */
     mirrorNames: z.array(z.string()).min(1),
     optional: z.boolean().optional(),
+    /** Looked up in MIRROR_DIR only, never downloaded (per-département copies of a national file). */
+    mirrorOnly: z.boolean().optional(),
   })),
 });
 export type SourceDeclaration = z.infer<typeof SourceSchema>;

@@ -69,7 +69,9 @@ export async function start(opts: StartOptions = {}): Promise<number> {
 
   if (!quiet) console.log(`\n${table(steps)}\n\npacks in ${s.PACKS_DIR}; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (opts.serve === false) return 0;
-  const { startServer } = await import('./server/app');
+  // require, not import(): the CLI also runs under `node -r tsx/cjs` (bin/dotation.js), which hooks require only.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startServer } = require('./server/app') as typeof import('./server/app');
   await startServer();
   return -1;
 }

@@ -103,6 +103,8 @@ export async function bench(opts: { connections?: number; duration?: number; dat
       const warm = await fetch(base + r.path, { headers: r.headers });
       if (!warm.ok) throw new Error(`${r.path}: HTTP ${warm.status} before the bench`);
       await warm.arrayBuffer();
+      // 2 s of load first, not counted: JIT and first-render costs stay out of the figures.
+      await run(base + r.path, connections, 2, r.headers);
       const res = await run(base + r.path, connections, duration, r.headers);
       out.push({
         name: r.name, url: r.path, requestsPerSec: Math.round(res.requests.average), p50Ms: res.latency.p50, p99Ms: res.latency.p99,
@@ -125,7 +127,7 @@ export function markdown(rows: BenchResult[], loadBefore: string, loadAfter: str
   return [
     '## API',
     '',
-    `Measured by \`npx tsx bench/api/run.ts --write\` (bench/api/run.ts) on ${date}: autocannon, 50 connections, ${duration} s per route, server in a child process on 127.0.0.1.`,
+    `Measured by \`npx tsx bench/api/run.ts --write\` (bench/api/run.ts) on ${date}: autocannon, 50 connections, ${duration} s per route after 2 s of warm-up load, server in a child process on 127.0.0.1.`,
     '',
     `- Machine: ${machine()}.`,
     `- Conditions: shared machine, other build and test processes were running (load average ${loadBefore} before, ${loadAfter} after; 1/5/15 min); PostgreSQL on the same host; autocannon on the same 2 cores as the server.`,

@@ -65,3 +65,86 @@ function anyDrain(feeds: PassThrough[]): Promise<void> {
     for (const f of feeds) f.on('drain', on);
   });
 }
+
+interface Lane { client: PoolClient; dep: string | null; feed: PassThrough | null; done: Promise<void> | null; copy: { rowCount: number } | null }
+
+/**
+ * COPY lanes routed by département: `lanes` connections, each running at most one COPY at a
+ * time into the table of one département (`sqlFor(dep)`). A buffer goes to a lane already
+ * copying its département that is not asking to drain, else to an idle lane, else a lane
+ * copying another département is finished and reopened on this one (sorted input: the
+ * previous département is done), else it waits for a drain. With the BAN sorted by commune,
+ * both lanes end up copying the current département, so the two backends parse in parallel
+ * while Node only ever holds a few buffers per lane.
+ */
+export class DepartementLanes {
+  private readonly lanes: Lane[] = [];
+  private failed: unknown = null;
+  private failure: Promise<never>;
+  private fail!: (e: unknown) => void;
+  /** Rows the backends reported copied. */
+  copied = 0;
+
+  constructor(private readonly db: Pool, private readonly count: number, private readonly sqlFor: (dep: string) => string) {
+    this.failure = new Promise<never>((_r, reject) => { this.fail = reject; });
+    this.failure.catch(() => undefined);
+  }
+
+  private async lane(i: number): Promise<Lane> {
+    while (this.lanes.length <= i) this.lanes.push({ client: await this.db.connect(), dep: null, feed: null, done: null, copy: null });
+    return this.lanes[i];
+  }
+
+  private open(l: Lane, dep: string): void {
+    const feed = new PassThrough({ highWaterMark: 1 << 20 });
+    const copy = l.client.query(copyFrom(this.sqlFor(dep)));
+    l.dep = dep; l.feed = feed; l.copy = copy;
+    l.done = pipeline(feed, copy);
+    l.done.catch((e) => { if (!this.failed) { this.failed = e; this.fail(e); } });
+  }
+
+  private async close(l: Lane): Promise<void> {
+    if (!l.feed) return;
+    if (!l.feed.writableEnded) l.feed.end();
+    await Promise.race([l.done, this.failure]);
+    this.copied += l.copy?.rowCount ?? 0;
+    l.dep = null; l.feed = null; l.done = null; l.copy = null;
+  }
+
+  async write(dep: string, buf: Buffer): Promise<void> {
+    for (;;) {
+      if (this.failed) throw this.failed;
+      let target: Lane | undefined = this.lanes.find((l) => l.dep === dep && !l.feed!.writableNeedDrain);
+      if (!target && this.lanes.length < this.count) target = await this.lane(this.lanes.length);
+      if (!target) target = this.lanes.find((l) => l.dep === null);
+      if (!target) {
+        const other = this.lanes.find((l) => l.dep !== dep);
+        if (other) { await this.close(other); target = other; }
+      }
+      if (target) {
+        if (target.dep === null) this.open(target, dep);
+        target.feed!.write(buf);
+        return;
+      }
+      await Promise.race([anyDrain(this.lanes.map((l) => l.feed!)), this.failure]);
+    }
+  }
+
+  /** Ends every COPY (waits for the backends). */
+  async end(): Promise<void> {
+    for (const l of this.lanes) if (l.feed && !l.feed.writableEnded) l.feed.end();
+    for (const l of this.lanes) await this.close(l);
+    if (this.failed) throw this.failed;
+  }
+
+  /** Releases the connections (a failed run's are discarded, not returned to the pool). */
+  release(err?: unknown): Promise<void> {
+    const broken = Boolean(err || this.failed);
+    if (broken) for (const l of this.lanes) l.feed?.destroy((err ?? this.failed) as Error);
+    const pending = this.lanes.map((l) => l.done).filter(Boolean) as Promise<void>[];
+    return Promise.allSettled(pending).then(() => {
+      for (const l of this.lanes) l.client.release(broken ? true : undefined);
+      this.lanes.length = 0;
+    });
+  }
+}

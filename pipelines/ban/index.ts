@@ -7,10 +7,9 @@ import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline'
 import { FormatError, MissingResourceError } from '../../src/engine/errors';
 import { ident } from '../../src/db/pool';
 import { enrichDepartements } from '../../src/geo/enrich';
-import { sibling } from '../../src/geo/polygons';
 import { BAN_COLUMNS, BAN_REQUIRED, source } from './source';
-import { LineChecker, BadLine } from './lines';
-import { copyChunksParallel } from './copy';
+import { BanSplitter, BadLine } from './lines';
+import { DepartementLanes } from './copy';
 import { pack } from './pack';
 
 /** Parallel COPY streams and SQL workers (the machine has 2 cores; PostgreSQL does the parsing). */
@@ -65,9 +64,18 @@ export function fileDepartement(file: string): string | null {
   return m ? m[1].toUpperCase() : null;
 }
 
-interface Shadow { parent: string; partitions: Map<string, string> }
+interface Shadow {
+  /** Prefix of the run's new tables: `adresses_n<run>`; a département's is `adresses_n<run>_<dep>`. */
+  prefix: string;
+  /** Département → new table (plain, shaped like a partition of `adresses`, CHECK on its département). */
+  partitions: Map<string, string>;
+  /** Département → file that filled it. */
+  owner: Map<string, string>;
+  /** Column definitions of `adresses` (from the catalog), geom generated from lon/lat. */
+  columns: string;
+}
 
-/** Drops shadow tables a killed run left behind (never the published partitions, never a running run's). */
+/** Drops tables a killed run left behind (never the published partitions, never a running run's). */
 async function dropOrphanShadows(db: Pool): Promise<void> {
   const { rows } = await db.query(
     `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -79,121 +87,133 @@ async function dropOrphanShadows(db: Pool): Promise<void> {
   for (const r of rows) await db.query(`drop table if exists ${ident(r.relname)} cascade`);
 }
 
+/** Column definitions of `adresses` as in the catalog (type, collation, not null), the geometry generated from lon/lat. */
+async function partitionColumns(db: Pool, point: string): Promise<string> {
+  const { rows } = await db.query(
+    `select a.attname, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull,
+            case when a.attcollation <> 0 and a.attcollation <> t.typcollation then (select quote_ident(collname) from pg_collation where oid = a.attcollation) end as coll
+       from pg_attribute a join pg_type t on t.oid = a.atttypid
+      where a.attrelid = 'adresses'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`);
+  // The geometry is computed by the backend during the COPY; the column keeps its place so the
+  // new table has the partitioned table's exact layout (no tuple conversion once attached).
+  return rows.map((r) => `${ident(r.attname)} ${r.type}${r.coll ? ` collate ${r.coll}` : ''}${r.attnotnull ? ' not null' : ''}`
+    + (r.attname === 'geom' ? ` generated always as (${point}) stored` : '')).join(', ');
+}
+
 /**
- * One BAN file: bytes → gunzip → line checker → COPY (WORKERS streams) into an UNLOGGED
- * staging table → validation in SQL (quarantine) → a shadow partitioned table holding one new
- * partition per département, indexed. Publication swaps them in later.
+ * code_insee as published → current commune: communes and arrondissements of the referential,
+ * then codes of former communes merged into exactly one current commune.
  */
-async function stageFile(ctx: RunContext, file: LocalFile, k: number, shadow: Shadow, log: Record<string, unknown>, timings: Record<string, number>, counts: Map<string, number>): Promise<void> {
+async function communeCodes(db: Pool): Promise<Map<string, string>> {
+  const { rows } = await db.query(`select distinct on (code) code, code_actuel from (
+      select c.code, case when c.type = 'arrondissement-municipal' then c.commune_parent else c.code end as code_actuel, 0 as prio
+        from communes c where c.type in ('commune-actuelle', 'arrondissement-municipal')
+      union all
+      select r.code, r.code_actuel, 1 from (select code, code_actuel, count(*) over (partition by code) as nb from commune_correspondance) r where r.nb = 1
+    ) x where code_actuel is not null order by code, prio`);
+  return new Map(rows.map((r) => [r.code as string, r.code_actuel as string]));
+}
+
+/** Bytes of the file after its header line. */
+async function* afterHeader(bytes: Readable): AsyncGenerator<Buffer> {
+  let inHeader = true;
+  for await (const c of bytes) {
+    let chunk = c as Buffer;
+    if (inHeader) {
+      const i = chunk.indexOf(0x0a);
+      if (i < 0) continue;
+      inHeader = false;
+      chunk = chunk.subarray(i + 1);
+    }
+    if (chunk.length) yield chunk;
+  }
+}
+
+/**
+ * One BAN file, in one pass: bytes → gunzip → splitter (field count, quotes, code_insee, lon/lat
+ * checked in Node; bad lines to the quarantine with their line number) → COPY, over WORKERS
+ * lanes, straight into one new plain table per département shaped like its partition (the
+ * geometry is a generated column during the COPY, turned into a plain column afterwards; a
+ * CHECK constraint matches the partition bound). Publication attaches them later.
+ */
+async function stageFile(ctx: RunContext, file: LocalFile, shadow: Shadow, codes: Map<string, string>, log: Record<string, unknown>, timings: Record<string, number>, counts: Map<string, number>): Promise<void> {
   const label = path.basename(file.path);
   const expectedDep = fileDepartement(file.path);
   const header = (await firstLine(file.path)).split(';').map((h) => h.trim().replace(/^"|"$/g, ''));
   const missing = BAN_REQUIRED.filter((c) => !header.includes(c));
   if (missing.length) throw new FormatError(label, `missing column(s) ${missing.join(', ')} in the header (got ${header.join(';')})`);
   const known = new Set<string>(BAN_COLUMNS);
-  // Unknown columns are staged under neutral names and ignored; absent known columns stay null.
-  const stagedCols = header.map((h, i) => (known.has(h) && header.indexOf(h) === i ? h : `extra_${i}`));
-  const cols: Record<string, string> = { line: 'bigint' };
-  for (const c of stagedCols) cols[c] = 'text';
-  for (const c of BAN_COLUMNS) cols[c] ??= 'text';
-  const staging = await ctx.staging(`lignes_${k}`, cols);
+  // Unknown columns are copied into extra columns dropped after the load; absent known columns stay null.
+  const copyCols = header.map((h, i) => (known.has(h) && header.indexOf(h) === i ? h : `extra_${i}`));
+  const extras = copyCols.filter((c) => !known.has(c));
 
   const bad: BadLine[] = [];
-  const checker = new LineChecker(0x3b, (h) => h.length, (b) => bad.push(b));
-  ctx.progress.start(`load ${label}`, file.bytes, 'bytes');
-  const bytes = rawBytes(file.path, (n) => ctx.progress.update(n));
-  bytes.on('error', (e) => checker.destroy(new FormatError(label, `truncated or corrupt gzip file (${e.message})`)));
-  const chunks = bytes.pipe(checker);
-  const sql = `COPY ${staging.qualified} (${['line', ...stagedCols].map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER false)`;
+  const splitter = new BanSplitter({ delimiter: 0x3b, header: copyCols, lookup: (c) => codes.get(c), expectedDep, onBad: (b) => bad.push(b) });
   const flushBad = async () => {
-    while (bad.length) { const b = bad.shift()!; await ctx.quarantine.add({ file: label, line: b.line, raw: b.raw, reason: b.reason }); }
+    for (const b of bad.splice(0)) await ctx.quarantine.add({ file: label, line: b.line, raw: b.raw, reason: b.reason });
   };
+  const ensured = new Map<string, Promise<void>>();
+  const ensure = (dep: string): Promise<void> => {
+    let p = ensured.get(dep);
+    if (!p) {
+      const owner = shadow.owner.get(dep);
+      if (owner !== undefined && owner !== label) throw new FormatError(label, `département ${dep} is in two files of the run`);
+      const t = `${shadow.prefix}_${dep.toLowerCase()}`;
+      shadow.owner.set(dep, label);
+      shadow.partitions.set(dep, t);
+      p = ctx.db.query(`create table ${ident(t)} (${shadow.columns},
+          ${extras.map((c) => `${ident(c)} text, `).join('')}
+          constraint ${ident(`${t}_dep`)} check (departement = ${literal(dep)}))`).then(() => undefined);
+      ensured.set(dep, p);
+    }
+    return p;
+  };
+  const lanes = new DepartementLanes(ctx.db, WORKERS, (dep) =>
+    `COPY ${ident(`${shadow.prefix}_${dep.toLowerCase()}`)} (${['line', 'departement', 'code_commune', ...copyCols].map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER false)`);
+  ctx.progress.start(`load ${label}`, file.bytes, 'bytes');
   let t0 = Date.now();
   const step = (name: string) => { timings[name] = (timings[name] ?? 0) + (Date.now() - t0) / 1000; t0 = Date.now(); };
-  await copyChunksParallel(ctx.db, sql, chunks, WORKERS, flushBad);
+  const send = async (out: { dep: string; buf: Buffer }[]) => {
+    for (const o of out) { await ensure(o.dep); await lanes.write(o.dep, o.buf); }
+    await flushBad();
+  };
+  const bytes = rawBytes(file.path, (n) => ctx.progress.update(n));
+  try {
+    try {
+      for await (const chunk of afterHeader(bytes)) await send(splitter.scan(chunk));
+    } catch (e) {
+      if (String((e as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) {
+        throw new FormatError(label, `truncated or corrupt gzip file (${(e as Error).message})`);
+      }
+      throw e;
+    }
+    await send(splitter.end());
+    await lanes.end();
+  } catch (e) {
+    bytes.destroy();
+    await lanes.release(e);
+    throw e;
+  }
+  await lanes.release();
   await flushBad();
   ctx.progress.stop();
-  ctx.counters.read += checker.good + checker.bad;
-  ctx.counters.loaded += checker.good;
+  ctx.counters.read += splitter.good + splitter.bad;
+  ctx.counters.loaded += splitter.good;
+  if (lanes.copied !== splitter.good) throw new Error(`BAN ${label}: ${lanes.copied} rows copied, ${splitter.good} expected`);
+  for (const [d, n] of splitter.counts) counts.set(d, (counts.get(d) ?? 0) + n);
+  // The geometry becomes a plain column (catalog only, no rewrite), like the partitioned table's.
+  for (const d of splitter.counts.keys()) {
+    await ctx.db.query(`alter table ${ident(shadow.partitions.get(d)!)} alter column geom drop expression${extras.map((c) => `, drop column ${ident(c)}`).join('')}`);
+  }
   step('copy_s');
-
-  // Validation in SQL: code_insee → current commune; lon/lat numbers in range; département of the file.
-  const t = staging.qualified;
-  const codes = sibling(t, "_codes");
-  await ctx.db.query(`create unlogged table ${codes} as
-    select distinct on (code) code, code_actuel from (
-      select c.code, case when c.type = 'arrondissement-municipal' then c.commune_parent else c.code end as code_actuel, 0 as prio
-        from communes c where c.type in ('commune-actuelle', 'arrondissement-municipal')
-      union all
-      select r.code, r.code_actuel, 1 from (select code, code_actuel, count(*) over (partition by code) as nb from commune_correspondance) r where r.nb = 1
-    ) x order by code, prio`);
-  await ctx.db.query(`create unique index on ${codes} (code)`);
-  await ctx.db.query(`analyze ${codes}`);
-  const NUM = `'^-?[0-9]{1,3}(\\.[0-9]+)?$'`;
-  const view = sibling(t, "_v");
-  await ctx.db.query(`create view ${view} as
-    select s.*, k.code_actuel, geo_departement(s.code_insee) as dep,
-           case when s.code_insee is null then 'column code_insee: empty'
-                when k.code is null then 'column code_insee: ''' || s.code_insee || ''' is not a current commune or arrondissement'
-                when s.lon is null or s.lat is null or s.lon !~ ${NUM} or s.lat !~ ${NUM} then 'columns lon/lat: not a number (''' || coalesce(s.lon, '') || ''', ''' || coalesce(s.lat, '') || ''')'
-                when s.lon::float8 not between -180 and 180 or s.lat::float8 not between -90 and 90 or (s.lon::float8 = 0 and s.lat::float8 = 0)
-                  then 'columns lon/lat: out of range (' || s.lon || ', ' || s.lat || ')'
-                ${expectedDep ? `when geo_departement(s.code_insee) <> '${expectedDep}' then 'column code_insee: ' || s.code_insee || ' is not in département ${expectedDep} of the file'` : ''}
-           end as reason
-      from ${t} s left join ${codes} k on k.code = s.code_insee`);
-  try {
-  // One scan counts valid rows per département and rejected rows; the quarantine scan runs only when some were rejected.
-  const { rows: tally } = await ctx.db.query(
-    `select dep, count(*) filter (where reason is null)::bigint as ok, count(*) filter (where reason is not null)::bigint as bad from ${view} group by dep`);
-  for (const r of tally) if (Number(r.ok) > 0) counts.set(r.dep, (counts.get(r.dep) ?? 0) + Number(r.ok));
-  const rejected = tally.some((r) => Number(r.bad) > 0) ? await ctx.quarantine.addFromSql(
-    `select $1::text as file, line, concat_ws(';', ${BAN_COLUMNS.map((c) => `coalesce(${ident(c)}, '')`).join(', ')}) as raw, reason from ${view} where reason is not null`,
-    [label],
-  ) : 0;
-  ctx.counters.loaded -= rejected;
-  step('validation_s');
-
-  // One partition per département of the file in the shadow table; CHECK constraints let the
-  // later ATTACH to `adresses` skip its validation scan.
-  const deps: string[] = tally.filter((r) => Number(r.ok) > 0).map((r) => r.dep as string).sort();
-  for (const d of deps) {
-    if (shadow.partitions.has(d)) throw new FormatError(label, `département ${d} is in two files of the run`);
-    const p = `${shadow.parent}_${d.toLowerCase()}`;
-    await ctx.db.query(`create table ${ident(p)} (like adresses, constraint ${ident(`${p}_dep`)} check (departement = '${d}'))`);
-    await ctx.db.query(`alter table ${ident(shadow.parent)} attach partition ${ident(p)} for values in ('${d}')`);
-    shadow.partitions.set(d, p);
-  }
-  const insertCols = ['departement', 'code_commune', ...BAN_COLUMNS, 'geom', 'line'];
-  const select = ['dep', 'code_actuel', ...BAN_COLUMNS.map((c) => (c === 'lon' || c === 'lat' ? `${c}::float8` : ident(c))),
-    'ST_SetSRID(ST_MakePoint(lon::float8, lat::float8), 4326)', 'line'];
-  // Workers take disjoint sets of départements (balanced by rows): two backends appending to the
-  // same partition would contend on its extension lock.
-  const buckets: { deps: string[]; rows: number }[] = Array.from({ length: Math.min(WORKERS, deps.length) }, () => ({ deps: [], rows: 0 }));
-  for (const r of [...tally].filter((t) => Number(t.ok) > 0).sort((a, b) => Number(b.ok) - Number(a.ok))) {
-    const b = buckets.reduce((m, x) => (x.rows < m.rows ? x : m), buckets[0]);
-    b.deps.push(r.dep); b.rows += Number(r.ok);
-  }
-  const inserted = await Promise.all(buckets.map((b) => ctx.db.query(
-    `insert into ${ident(shadow.parent)} (${insertCols.map(ident).join(', ')})
-     select ${select.join(', ')} from ${view} where reason is null and dep = any($1::text[])`,
-    [b.deps],
-  )));
-  const n = inserted.reduce((s, r) => s + (r.rowCount ?? 0), 0);
-  step('insertion_s');
-  if (n !== ctx.counters.loaded - Number(log.loadedBefore ?? 0)) {
-    // A valid row of a département absent from the referential list: cannot happen (codes come from it), but never lose rows silently.
-    throw new Error(`BAN ${label}: ${n} rows inserted, ${ctx.counters.loaded - Number(log.loadedBefore ?? 0)} expected`);
-  }
-  log[label] = { lignes: checker.good + checker.bad, rejetees_noeud: checker.bad, rejetees_sql: rejected, inserees: n };
-  } finally {
-    await ctx.db.query(`drop view if exists ${view}`);
-    await ctx.db.query(`drop table if exists ${codes}`);
-  }
+  log[label] = { lignes: splitter.good + splitter.bad, rejetees: splitter.bad, inserees: splitter.good };
 }
 
-/** Builds the indexes of the shadow partitions (WORKERS at a time) and analyzes them. */
-async function finishShadow(ctx: RunContext, shadow: Shadow): Promise<void> {
-  const queue = [...shadow.partitions.entries()];
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** Builds the indexes of the new tables (WORKERS at a time, largest first) and analyzes them. */
+async function finishShadow(ctx: RunContext, shadow: Shadow, counts: Map<string, number>): Promise<void> {
+  const queue = [...shadow.partitions.entries()].sort((a, b) => (counts.get(b[0]) ?? 0) - (counts.get(a[0]) ?? 0));
   await Promise.all(Array.from({ length: WORKERS }, async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       const [, p] = job;
@@ -220,29 +240,29 @@ async function load(ctx: RunContext): Promise<void> {
   const millesime = dataDate(files);
   ctx.setMillesime(millesime);
   await dropOrphanShadows(ctx.db);
-  const shadow: Shadow = { parent: `adresses_n${ctx.runId}`, partitions: new Map() };
-  await ctx.db.query(`create table ${ident(shadow.parent)} (like adresses) partition by list (departement)`);
+  const { rows: [fn] } = await ctx.db.query(`select to_regprocedure('st_point(double precision, double precision, integer)') is not null as ok`);
+  // ST_Point(x, y, srid) (PostGIS ≥ 3.2) is one call instead of two: measurably cheaper per row.
+  const point = fn.ok ? 'ST_Point(lon, lat, 4326)' : 'ST_SetSRID(ST_MakePoint(lon, lat), 4326)';
+  const shadow: Shadow = { prefix: `adresses_n${ctx.runId}`, partitions: new Map(), owner: new Map(), columns: await partitionColumns(ctx.db, point) };
+  const codes = await communeCodes(ctx.db);
   const log: Record<string, unknown> = {};
   const timings: Record<string, number> = {};
   const counts = new Map<string, number>();
   const lap = (name: string, t: number) => { timings[name] = (Date.now() - t) / 1000; };
   try {
-    for (const [k, f] of files.entries()) {
-      log.loadedBefore = ctx.counters.loaded;
-      await stageFile(ctx, f, k, shadow, log, timings, counts);
-    }
-    delete log.loadedBefore;
+    for (const f of files) await stageFile(ctx, f, shadow, codes, log, timings, counts);
     let t = Date.now();
-    await finishShadow(ctx, shadow);
+    await finishShadow(ctx, shadow, counts);
     lap('index_s', t);
     t = Date.now();
     ctx.checkpoint('after-staging');
     const fichier = Object.fromEntries(files.map((f) => [fileDepartement(f.path) ?? '*', path.basename(f.path)]));
     await ctx.publish(millesime, async (tx) => {
       let n = 0;
-      for (const [d, p] of shadow.partitions) {
+      // One transaction: each old partition is detached and dropped, the new table takes its name
+      // and is attached (its CHECK constraint spares ATTACH the validation scan).
+      for (const [d, p] of [...shadow.partitions].sort()) {
         const published = partitionName(d);
-        await tx.query(`alter table ${ident(shadow.parent)} detach partition ${ident(p)}`);
         const { rowCount } = await tx.query(`select 1 from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'adresses'::regclass and c.relname = $1`, [published]);
         if (rowCount) {
           await tx.query(`alter table adresses detach partition ${ident(published)}`);
@@ -273,7 +293,8 @@ async function load(ctx: RunContext): Promise<void> {
     if (enriched.length) ctx.log(`enrichment (IRIS, QPV) of ${enriched.length} département(s): ${updated} address(es) updated`);
     ctx.log(`timings (s): ${Object.entries(timings).map(([k, v]) => `${k.replace(/_s$/, '')} ${v.toFixed(1)}`).join(', ')}`);
   } finally {
-    await ctx.db.query(`drop table if exists ${ident(shadow.parent)} cascade`).catch(() => undefined);
+    // The new tables of a failed run (published ones were renamed: nothing left to drop).
+    for (const p of shadow.partitions.values()) await ctx.db.query(`drop table if exists ${ident(p)}`).catch(() => undefined);
   }
 }
 

@@ -1,3 +1,4 @@
+import { MissingResourceError } from '../../src/engine/errors';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -123,7 +124,7 @@ async function loadDgfip(ctx: RunContext, file: LocalFile): Promise<void> {
 }
 
 async function load(ctx: RunContext): Promise<void> {
-  if (!ctx.files.size) throw new Error(`budgets: no accounts file found (resources: ${source.resources.map((r) => `${r.name} = ${r.mirrorNames.join(' or ')}`).join('; ')})`);
+  if (!ctx.files.size) throw new MissingResourceError(`budgets: no accounts file found (resources: ${source.resources.map((r) => `${r.name} = ${r.mirrorNames.join(' or ')}`).join('; ')})`);
   const ofgl = ctx.files.get('ofgl');
   const dgfip = ctx.files.get('dgfip');
   // Every header is checked before anything is published: a bad file fails the whole run.

@@ -1,4 +1,21 @@
 import type { SourceDeclaration } from '../../config/sources';
+import { readPackageArray } from '../cog/embedded';
+
+const FRANCE_GEOJSON = 'https://raw.githubusercontent.com/gregoiredavid/france-geojson/master';
+
+/** france-geojson folder slug of a département: 'Ille-et-Vilaine' → 'ille-et-vilaine', "Côtes-d'Armor" → 'cotes-d-armor'. */
+export function departementSlug(nom: string): string {
+  return nom.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+/** Per-département files of the same redistribution (`departements/35-ille-et-vilaine/communes-35-ille-et-vilaine.geojson`): read from the mirror only. */
+const perDepartement = (readPackageArray('departements') as { code: string; nom: string }[]).flatMap(({ code, nom }) => {
+  const dir = `${code}-${departementSlug(nom)}`;
+  return [
+    { name: `communes-${code}`, url: `${FRANCE_GEOJSON}/departements/${dir}/communes-${dir}.geojson`, mirrorNames: [`communes-${dir}.geojson`], optional: true, mirrorOnly: true },
+    { name: `departement-${code}`, url: `${FRANCE_GEOJSON}/departements/${dir}/departement-${dir}.geojson`, mirrorNames: [`departement-${dir}.geojson`], optional: true, mirrorOnly: true },
+  ];
+});
 
 /**
  * Commune and département polygons. Default: the GeoJSON redistribution of IGN ADMIN EXPRESS
@@ -28,6 +45,7 @@ export const source: SourceDeclaration = {
       mirrorNames: ['departements.geojson', 'departements-version-simplifiee.geojson'],
       optional: true,
     },
+    ...perDepartement,
   ],
 };
 

@@ -62,6 +62,8 @@ export async function resolveResources(db: Pool, settings: Settings, source: Sou
   const files = new Map<string, LocalFile>();
   const missing: string[] = [];
   let manual: Resource | undefined;
+  // After one download finds the machine offline (no DNS, no route), do not try the others.
+  let offline = false;
   if (opts.file) {
     if (!fs.existsSync(opts.file)) throw new MissingResourceError(`--file ${opts.file}: no such file`);
     manual = resourceForFile(source, opts.file, opts.resource);
@@ -74,7 +76,7 @@ export async function resolveResources(db: Pool, settings: Settings, source: Sou
       files.set(r.name, { resource: r.name, path: mirrored, origin: 'mirror', url: r.url, ...(await sha256File(mirrored)) });
       continue;
     }
-    if (settings.NETWORK !== 'never' && !opts.file) {
+    if (settings.NETWORK !== 'never' && !opts.file && !offline && !r.mirrorOnly) {
       const dest = path.join(settings.DATA_DIR, 'raw', source.id, decodeURIComponent(path.basename(new URL(r.url).pathname)) || r.name);
       const prev = (await db.query(
         `select etag, last_modified from provenance where source = $1 and resource = $2 and path = $3 order by fetched_at desc limit 1`,
@@ -89,8 +91,9 @@ export async function resolveResources(db: Pool, settings: Settings, source: Sou
         files.set(r.name, { resource: r.name, path: res.path, origin: res.status === 'not-modified' ? 'not-modified' : 'download', url: r.url, etag: res.etag, lastModified: res.lastModified, sha256: res.sha256, bytes: res.bytes });
         continue;
       } catch (err) {
-        opts.log(`${source.id}/${r.name}: download failed: ${(err as Error).message}`);
         if (!(err instanceof DownloadError)) throw err;
+        offline = err.offline;
+        opts.log(`${source.id}/${r.name}: download failed: ${err.message}${offline ? ' (offline: no further download tried)' : ''}`);
       } finally {
         opts.progress.stop();
       }

@@ -88,8 +88,21 @@ function geojson(features: string[]): string {
   return `{"type":"FeatureCollection","features":[\n${features.join(',\n')}\n]}\n`;
 }
 
-function yearBounds(m: string): [string, string] {
-  return /^\d{4}$/.test(m) ? [`${m}-01-01`, `${m}-12-31`] : ['', ''];
+/**
+ * Temporal coverage of a millésime: a year (2021), a quarter (2024_T3), or any label holding a
+ * year (presidentielle-2022-t2); else the day the source was published.
+ */
+export function yearBounds(m: string, publishedAt = ''): [string, string] {
+  if (/^\d{4}$/.test(m)) return [`${m}-01-01`, `${m}-12-31`];
+  const q = /^(\d{4})[_-]?T([1-4])$/i.exec(m);
+  if (q) {
+    const first = (Number(q[2]) - 1) * 3 + 1;
+    const last = new Date(Date.UTC(Number(q[1]), first + 2, 0)).getUTCDate();
+    return [`${q[1]}-${String(first).padStart(2, '0')}-01`, `${q[1]}-${String(first + 2).padStart(2, '0')}-${last}`];
+  }
+  const y = /(?:^|\D)((?:19|20)\d{2})(?:\D|$)/.exec(m)?.[1];
+  if (y) return [`${y}-01-01`, `${y}-12-31`];
+  return [publishedAt, publishedAt];
 }
 
 function catalogueCsv(c: CommuneRow, plan: PackPlan): string {
@@ -107,7 +120,7 @@ function catalogueCsv(c: CommuneRow, plan: PackPlan): string {
       keywords: s.section?.keywords ?? [s.id], siret: s.section?.producerSiret ?? '' });
   }
   for (const d of datasets) {
-    const [debut, fin] = yearBounds(d.meta.millesime);
+    const [debut, fin] = yearBounds(d.meta.millesime, d.meta.publishedAt);
     const formats = [...new Set(d.files.map((f) => f.split('.').pop()!))].join(';');
     rows.push([
       c.nom, '', `${c.code}-${d.meta.id}`, `${d.title} : ${c.nom} (${c.code}), millésime ${d.meta.millesime}`, d.description || d.title, d.theme,

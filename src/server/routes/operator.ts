@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { settings } from '../../../config/settings';
 import { sourceRegistry } from '../../../config/sources';
 import { pool } from '../../db/pool';
+import { enqueueRun } from '../../queue/queue';
 
 /**
  * The operator side: sources with their schedule and last run, recent runs, a run's rejected
@@ -79,7 +80,6 @@ export default async function operator(app: FastifyInstance): Promise<void> {
     if (!sourceRegistry().has(source)) return reply.code(404).send({ message: `unknown source '${source}'` });
     const body = EnqueueBody.safeParse(req.body ?? {});
     if (!body.success) return bad(reply, body.error);
-    const { enqueueRun } = await import('../../queue/queue');
     const job = await enqueueRun(source, { force: body.data.force, trigger: 'api' });
     return reply.code(202).send({ job: job.id, source });
   });
