@@ -3,6 +3,7 @@
  * fixture, or national size) one after the other and writes the "Parsers" section of
  * BENCHMARKS.md. Run: `npx tsx bench/parsers/run.ts [name …]`.
  */
+import os from 'node:os';
 import { machine, writeBenchmarkSection } from '../measure';
 
 const BENCHES: Record<string, () => Promise<{ default?: unknown; bench: () => Promise<{ name: string; rows: number; seconds: number; peakRssMb: number }> }>> = {
@@ -18,6 +19,7 @@ const BENCHES: Record<string, () => Promise<{ default?: unknown; bench: () => Pr
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
   const rows: string[] = [];
+  const loadBefore = os.loadavg()[0].toFixed(1);
   for (const id of wanted) {
     const load = BENCHES[id];
     if (!load) throw new Error(`unknown bench '${id}' (${Object.keys(BENCHES).join(', ')})`);
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
   }
   writeBenchmarkSection('parsers', `## Parsers (one pipeline each, generated input at about ten times the fixture or national size)
 
-Measured by \`npx tsx bench/parsers/run.ts\` on ${new Date().toISOString().slice(0, 10)}; machine: ${machine()}.
+Measured by \`npx tsx bench/parsers/run.ts\` on ${new Date().toISOString().slice(0, 10)}; machine: ${machine()}; load average ${loadBefore} at start and ${os.loadavg()[0].toFixed(1)} at the end (other processes share the machine: figures are pessimistic).
 Each run: scratch database, referential loaded, then the timed run (decode → parse → COPY into staging → SQL transform → publish). Peak RSS is sampled every 50 ms during the timed run; flat memory means the input was streamed.
 
 | Pipeline | Rows read | Seconds | Rows/s | Peak RSS (MB) |
