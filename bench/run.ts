@@ -13,7 +13,7 @@ import { closePools } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
 import { runSource } from '../src/engine/runner';
 import { buildPacks } from '../src/packs/build';
-import { diskUsage, machine, measure } from './measure';
+import { diskUsage, machine, measure, writeBenchmarkSection } from './measure';
 
 const ROOT = path.resolve(__dirname, '..');
 const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   fs.rmSync(packsDir, { recursive: true, force: true });
 
   const fmt = (r: Row) => `| ${r.step} | ${r.seconds.toFixed(1)} | ${r.rate} | ${r.peakRssMb.toFixed(0)} | ${r.note} |`;
-  const md = `# Benchmarks
+  const md = `## Referential + populations load, and every commune's pack
 
 Measured by \`npm run bench\` (bench/run.ts) on ${started.toISOString().slice(0, 10)}.
 
@@ -97,7 +97,7 @@ Process maxRSS over the whole run: ${(process.resourceUsage().maxRSS / 1024).toF
 
 Goal: every pack in less than 10 minutes (${(35000 / 600).toFixed(0)} packs/s).
 `;
-  fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
+  writeBenchmarkSection('load-and-packs', md, path.join(ROOT, 'BENCHMARKS.md'));
   console.log(md);
 }
 
