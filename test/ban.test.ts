@@ -3,7 +3,10 @@ import { PassThrough } from 'node:stream';
 import { freshDatabase } from './helpers/db';
 import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
-import { LineChecker, BadLine } from '../pipelines/ban/lines';
+import fs from 'node:fs';
+import os from 'node:os';
+import zlib from 'node:zlib';
+import { LineChecker, BadLine, BanSplitter } from '../pipelines/ban/lines';
 import { pipeline as ban } from '../pipelines/ban';
 
 const FIX = path.join(__dirname, 'fixtures', 'ban');
@@ -32,6 +35,65 @@ describe('BAN line checker', () => {
     expect(Buffer.concat(out).toString()).toBe('2;1;"x;y";3\n5;4;5;6\n');
     expect(bad.map((b) => [b.line, b.reason])).toEqual([[3, 'expected 3 fields, got 2'], [4, 'unbalanced double quote']]);
     void PassThrough;
+  });
+});
+
+describe('BAN splitter (one Node pass)', () => {
+  const header = ['id', 'code_insee', 'lon', 'lat', 'nom'];
+  const codes = new Map([['35238', '35238'], ['75112', '75056'], ['97411', '97411'], ['2A004', '2A004']]);
+  const split = (input: string, expectedDep: string | null = null, step = 7) => {
+    const bad: BadLine[] = [];
+    const s = new BanSplitter({ delimiter: 0x3b, header, lookup: (c) => codes.get(c), expectedDep, onBad: (b) => bad.push(b), chunkBytes: 64 });
+    const out: { dep: string; buf: Buffer }[] = [];
+    for (let i = 0; i < input.length; i += step) out.push(...s.scan(Buffer.from(input.slice(i, i + step))));
+    out.push(...s.end());
+    const byDep: Record<string, string> = {};
+    for (const o of out) byDep[o.dep] = (byDep[o.dep] ?? '') + o.buf.toString();
+    return { s, bad, byDep };
+  };
+
+  test('validates code_insee, lon/lat and field count; prefixes line, département, current commune', () => {
+    const { s, bad, byDep } = split([
+      'a;35238;-1.6;48.1;x', // 2 good
+      'b;75112;2.38;48.84;"Rue; cour"', // 3 good: arrondissement → 75056, quoted ;
+      'c;99999;1;2;x', // 4 unknown commune
+      'd;;1;2;x', // 5 empty code
+      'e;35238;abc;48;x', // 6 not a number
+      'f;35238;200;48;x', // 7 out of range
+      'g;35238;0;0;x', // 8 null island
+      'h;35238;1;2', // 9 field count
+      'i;"97411";55.448;-20.879;x\r', // 10 good, quoted code, CRLF
+      'j;2A004;8.7;41.9;"open', // 11 unbalanced quote
+      'k;2A004;8.7;41.9;x', // 12 good, Corsica
+      'l;3523;1;2;x', // 13 malformed code
+    ].join('\n'));
+    expect(bad.map((b) => [b.line, b.reason])).toEqual([
+      [4, "column code_insee: '99999' is not a current commune or arrondissement"],
+      [5, 'column code_insee: empty'],
+      [6, "columns lon/lat: not a number ('abc', '48')"],
+      [7, 'columns lon/lat: out of range (200, 48)'],
+      [8, 'columns lon/lat: out of range (0, 0)'],
+      [9, 'expected 5 fields, got 4'],
+      [11, 'unbalanced double quote'],
+      [13, "column code_insee: '3523' is not a current commune or arrondissement"],
+    ]);
+    expect([s.good, s.bad, s.lines]).toEqual([4, 8, 13]);
+    expect(byDep).toEqual({
+      35: '2;35;35238;a;35238;-1.6;48.1;x\n',
+      75: '3;75;75056;b;75112;2.38;48.84;"Rue; cour"\n',
+      974: '10;974;97411;i;"97411";55.448;-20.879;x\n',
+      '2A': '12;2A;2A004;k;2A004;8.7;41.9;x\n',
+    });
+    expect(Object.fromEntries(s.counts)).toEqual({ 35: 1, 75: 1, 974: 1, '2A': 1 });
+  });
+
+  test('département file: a commune of another département is rejected; unsorted input keeps every line', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => (i % 2 ? `x${i};35238;-1.6;48.1;n` : `y${i};75112;2.3;48.8;n`));
+    const { s, bad, byDep } = split(lines.join('\n') + '\n', '35', 13);
+    expect(s.good).toBe(25);
+    expect(bad).toHaveLength(25);
+    expect(bad[0]).toMatchObject({ line: 2, reason: 'column code_insee: 75112 is not in département 35 of the file' });
+    expect(byDep['35'].split('\n').filter(Boolean).map((l) => Number(l.split(';')[0]))).toEqual(Array.from({ length: 25 }, (_, i) => 3 + 2 * i));
   });
 });
 
@@ -92,5 +154,52 @@ describe('ban pipeline', () => {
     expect((await pool().query(`select run_id from adresses_departements where departement = '35'`)).rows[0].run_id).toBe(published);
     expect((await pool().query(`select count(*)::int as n from pg_class where relname ~ '^adresses_n[0-9]'`)).rows[0].n).toBe(0);
     expect((await partitions()).map((p) => p.relname)).toEqual(['adresses_d_35', 'adresses_d_75', 'adresses_d_974']);
+  });
+
+  test('a file of several départements, unsorted, with an unknown column: one new partition each, nothing left behind', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ban-'));
+    const src = zlib.gunzipSync(fs.readFileSync(path.join(FIX, 'adresses-35.csv.gz'))).toString().split('\n').filter(Boolean);
+    const head = src[0] + ';colonne_inconnue';
+    const row = (id: string, code: string, lon: string, lat: string) =>
+      `${id};;1;;Rue;00000;${code};Nom;;;1;2;${lon};${lat};entrée;;;NOM;RUE;commune;commune;1;;extra`;
+    const body = [row('a', '35238', '-1.6', '48.1'), row('b', '75101', '2.34', '48.86'), row('c', '35051', '-1.59', '48.11'), row('d', '97411', '55.4', '-20.9'), row('e', '75112', '2.39', '48.84')];
+    const file = path.join(dir, 'adresses-france.csv.gz');
+    fs.writeFileSync(file, zlib.gzipSync([head, ...body].join('\n') + '\n'));
+    try {
+      const r = await runSource('ban', { file, trigger: 'test', log: (m) => logs.push(m) });
+      expect(r.status).toBe('succeeded');
+      expect([r.read, r.loaded, r.rejected, r.published]).toEqual([5, 5, 0, 5]);
+      const { rows } = await pool().query(`select departement, id, line::int as line, code_commune, ST_AsText(geom) as g from adresses where id = any($1::text[]) order by line`, [['a', 'b', 'c', 'd', 'e']]);
+      expect(rows.map((x) => [x.departement, x.id, x.line, x.code_commune])).toEqual([
+        ['35', 'a', 2, '35238'], ['75', 'b', 3, '75056'], ['35', 'c', 4, '35051'], ['974', 'd', 5, '97411'], ['75', 'e', 6, '75056']]);
+      expect(rows[0].g).toBe('POINT(-1.6 48.1)');
+      expect((await partitions()).map((p) => p.relname)).toEqual(['adresses_d_35', 'adresses_d_75', 'adresses_d_974']);
+      expect((await pool().query(`select count(*)::int as n from pg_class where relname ~ '^adresses_n[0-9]'`)).rows[0].n).toBe(0);
+      // The attached partitions have the partitioned table's layout: a plain geometry, no leftover column, the CHECK of their bound.
+      const { rows: cols } = await pool().query(
+        `select count(*) filter (where attgenerated <> '')::int as generated, count(*) filter (where attisdropped)::int as dropped
+           from pg_attribute where attrelid = 'adresses_d_35'::regclass and attnum > 0`);
+      expect(cols[0]).toEqual({ generated: 0, dropped: 1 });
+      const { rows: [chk] } = await pool().query(`select pg_get_constraintdef(oid) as def from pg_constraint where conrelid = 'adresses_d_35'::regclass and contype = 'c'`);
+      expect(chk.def).toMatch(/departement = '35'/);
+      expect((await pool().query(`select rows::int from adresses_departements where departement = '974'`)).rows[0].rows).toBe(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a truncated gzip fails the run and publishes nothing', async () => {
+    const before = (await pool().query(`select run_id from adresses_departements order by 1`)).rows;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ban-'));
+    const full = fs.readFileSync(path.join(FIX, 'adresses-35.csv.gz'));
+    const file = path.join(dir, 'adresses-35.csv.gz');
+    fs.writeFileSync(file, full.subarray(0, full.length - 20));
+    try {
+      await expect(runSource('ban', { file, trigger: 'test', log: (m) => logs.push(m) })).rejects.toThrow(/truncated or corrupt gzip/);
+      expect((await pool().query(`select run_id from adresses_departements order by 1`)).rows).toEqual(before);
+      expect((await pool().query(`select count(*)::int as n from pg_class where relname ~ '^adresses_n[0-9]'`)).rows[0].n).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

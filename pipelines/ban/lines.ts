@@ -112,20 +112,48 @@ export class LineChecker extends Transform {
   }
 }
 
-/** What the BAN splitter needs to know about a commune code: its current commune and département. */
-export interface CodeInfo { actuel: string; dep: string; prefix: Buffer }
+/** Département output of the BAN splitter: pending COPY lines and the count of good lines. */
+interface DepOut { dep: string; b: Buffer; pos: number; count: number }
+
+/** What the BAN splitter knows about a commune code: its current commune and département. */
+interface CodeInfo { out: DepOut; prefix: Uint8Array }
 
 /** Département of a commune code: 3 characters overseas (97x, 98x), else 2 (SQL geo_departement). */
 export const departementOf = (code: string) => (code.charCodeAt(0) === 0x39 && (code.charCodeAt(1) === 0x37 || code.charCodeAt(1) === 0x38) ? code.slice(0, 3) : code.slice(0, 2));
 
-const NUMBER = /^-?[0-9]{1,3}(\.[0-9]+)?$/;
 const CODE = /^([0-9]{5}|2[AB][0-9]{3})$/;
+const NUMBER = /^-?[0-9]{1,3}(\.[0-9]+)?$/;
+const EMPTY = Buffer.alloc(0);
+const ZERO = 0x30, NINE = 0x39, MINUS = 0x2d, DOT = 0x2e;
+
+/**
+ * Value of an unquoted coordinate `-?[0-9]{1,3}(\.[0-9]+)?` read from bytes, NaN when it does
+ * not match (no string is made: this runs twice per line).
+ */
+function coordinate(buf: Buffer, s: number, e: number): number {
+  let i = s;
+  let sign = 1;
+  if (i < e && buf[i] === MINUS) { sign = -1; i++; }
+  let int = 0;
+  const i0 = i;
+  while (i < e && buf[i] >= ZERO && buf[i] <= NINE) { int = int * 10 + buf[i] - ZERO; i++; }
+  if (i === i0 || i - i0 > 3) return NaN;
+  if (i === e) return sign * int;
+  if (buf[i] !== DOT) return NaN;
+  i++;
+  const f0 = i;
+  let frac = 0;
+  let scale = 1;
+  while (i < e && buf[i] >= ZERO && buf[i] <= NINE) { if (scale < 1e15) { frac = frac * 10 + buf[i] - ZERO; scale *= 10; } i++; }
+  if (i === f0 || i !== e) return NaN;
+  return sign * (int + frac / scale);
+}
 
 export interface SplitterOptions {
   delimiter: number;
-  /** Header fields → expected field count and the indexes of code_insee, lon, lat. */
+  /** Header fields (the expected field count; code_insee, lon, lat located by name). */
   header: string[];
-  /** code_insee (as published) → current commune; null when unknown (the line is rejected). */
+  /** code_insee (as published) → current commune; undefined when unknown (the line is rejected). */
   lookup: (code: string) => string | undefined;
   /** Département the file must hold (département files), or null (national file). */
   expectedDep: string | null;
@@ -138,27 +166,29 @@ export interface SplitterOptions {
  * The one Node pass of the BAN load: a byte scan (never a CSV parse) that checks each line's
  * field count and quotes, validates the three fields that matter (code_insee is a current
  * commune or arrondissement — of the file's département for a département file —, lon/lat are
- * numbers in range) and routes good lines to per-département COPY-ready buffers prefixed with
- * `line;departement;code_commune;`. Bad lines go to `onBad` with their line number and reason
- * (the same reasons the former SQL validation gave). `scan` returns the buffers to send.
+ * numbers in range) and routes good lines to per-département COPY-ready buffers, each line
+ * prefixed with `line;departement;code_commune;`. Bad lines go to `onBad` with their line number
+ * and reason (the reasons the former SQL validation gave). The hot path makes no string: the
+ * code is looked up by a numeric key of its 5 bytes, coordinates are read from bytes.
+ * `scan` returns the buffers ready to send.
  */
 export class BanSplitter {
-  lines = 0;
+  /** Physical lines (header included). */
+  lines = 1;
   good = 0;
   bad = 0;
-  /** Good lines per département. */
-  readonly counts = new Map<string, number>();
   private carry: Buffer | null = null;
   private readonly expected: number;
   private readonly iCode: number;
   private readonly iLon: number;
   private readonly iLat: number;
   private readonly starts: Int32Array;
-  private readonly cache = new Map<string, CodeInfo | null>();
-  private readonly bufs = new Map<string, { b: Buffer; pos: number }>();
+  private readonly byKey = new Map<number, CodeInfo | null>();
+  private readonly byCode = new Map<string, CodeInfo | null>();
+  private readonly outs = new Map<string, DepOut>();
   private readonly ready: { dep: string; buf: Buffer }[] = [];
   private readonly chunkBytes: number;
-  private lastDep = '';
+  private last: DepOut | null = null;
   private run = 0;
 
   constructor(private readonly o: SplitterOptions) {
@@ -168,26 +198,39 @@ export class BanSplitter {
     this.iLat = o.header.indexOf('lat');
     this.starts = new Int32Array(this.expected + 2);
     this.chunkBytes = o.chunkBytes ?? 1 << 19;
-    this.lines = 1; // the header, read beforehand
+  }
+
+  /** Good lines per département. */
+  get counts(): Map<string, number> {
+    return new Map([...this.outs.values()].filter((d) => d.count > 0).map((d) => [d.dep, d.count]));
   }
 
   private info(code: string): CodeInfo | null {
-    let i = this.cache.get(code);
+    let i = this.byCode.get(code);
     if (i === undefined) {
       const actuel = CODE.test(code) ? this.o.lookup(code) : undefined;
-      const dep = departementOf(code);
-      i = actuel === undefined ? null : { actuel, dep, prefix: Buffer.from(`${dep};${actuel};`, 'latin1') };
-      this.cache.set(code, i);
+      if (actuel === undefined) i = null;
+      else {
+        const dep = departementOf(code);
+        let out = this.outs.get(dep);
+        if (!out) { out = { dep, b: EMPTY, pos: 0, count: 0 }; this.outs.set(dep, out); }
+        i = { out, prefix: Buffer.from(`${dep};${actuel};`, 'latin1') };
+      }
+      this.byCode.set(code, i);
     }
     return i;
   }
 
-  /** Text of field `f` of the line (quotes removed). */
+  private fieldEnd(f: number, end: number): number {
+    return f + 1 < this.expected ? this.starts[f + 1] - 1 : end;
+  }
+
+  /** Text of field `f` of the line (quotes removed): the slow path. */
   private field(buf: Buffer, f: number, end: number): string {
     const s = this.starts[f];
-    const e = f + 1 < this.expected ? this.starts[f + 1] - 1 : end;
+    const e = this.fieldEnd(f, end);
     if (e > s && buf[s] === QUOTE) return buf.toString('utf8', s + 1, e - 1).replace(/""/g, '"');
-    return buf.toString('latin1', s, e);
+    return buf.toString('utf8', s, e);
   }
 
   private reject(buf: Buffer, start: number, end: number, n: number, reason: string): void {
@@ -203,63 +246,104 @@ export class BanSplitter {
       this.reject(buf, start, end, n, quoted ? 'unbalanced double quote' : `expected ${this.expected} fields, got ${fields}`);
       return;
     }
-    const code = this.field(buf, this.iCode, end);
-    if (code === '') { this.reject(buf, start, end, n, 'column code_insee: empty'); return; }
-    const info = this.info(code);
-    if (!info) { this.reject(buf, start, end, n, `column code_insee: '${code}' is not a current commune or arrondissement`); return; }
-    const lon = this.field(buf, this.iLon, end);
-    const lat = this.field(buf, this.iLat, end);
-    if (!NUMBER.test(lon) || !NUMBER.test(lat)) { this.reject(buf, start, end, n, `columns lon/lat: not a number ('${lon}', '${lat}')`); return; }
-    const x = Number(lon);
-    const y = Number(lat);
-    if (x < -180 || x > 180 || y < -90 || y > 90 || (x === 0 && y === 0)) { this.reject(buf, start, end, n, `columns lon/lat: out of range (${lon}, ${lat})`); return; }
-    if (this.o.expectedDep && info.dep !== this.o.expectedDep) {
-      this.reject(buf, start, end, n, `column code_insee: ${code} is not in département ${this.o.expectedDep} of the file`);
+    // code_insee: numeric key of its 5 bytes (fast path), else its text.
+    const cs = this.starts[this.iCode];
+    const ce = this.fieldEnd(this.iCode, end);
+    let info: CodeInfo | null | undefined;
+    if (ce - cs === 5 && buf[cs] !== QUOTE) {
+      const key = buf[cs] * 4294967296 + buf[cs + 1] * 16777216 + buf[cs + 2] * 65536 + buf[cs + 3] * 256 + buf[cs + 4];
+      info = this.byKey.get(key);
+      if (info === undefined) { info = this.info(buf.toString('latin1', cs, ce)); this.byKey.set(key, info); }
+    } else {
+      const code = this.field(buf, this.iCode, end);
+      if (code === '') { this.reject(buf, start, end, n, 'column code_insee: empty'); return; }
+      info = this.info(code);
+    }
+    if (!info) { this.reject(buf, start, end, n, `column code_insee: '${this.field(buf, this.iCode, end)}' is not a current commune or arrondissement`); return; }
+    // lon/lat: read from bytes; quoted values (never in the BAN) take the text path.
+    const xs = this.starts[this.iLon];
+    const ys = this.starts[this.iLat];
+    const x = buf[xs] === QUOTE ? textCoordinate(this.field(buf, this.iLon, end)) : coordinate(buf, xs, this.fieldEnd(this.iLon, end));
+    const y = buf[ys] === QUOTE ? textCoordinate(this.field(buf, this.iLat, end)) : coordinate(buf, ys, this.fieldEnd(this.iLat, end));
+    if (x !== x || y !== y) { // NaN
+      this.reject(buf, start, end, n, `columns lon/lat: not a number ('${this.field(buf, this.iLon, end)}', '${this.field(buf, this.iLat, end)}')`);
+      return;
+    }
+    if (x < -180 || x > 180 || y < -90 || y > 90 || (x === 0 && y === 0)) {
+      this.reject(buf, start, end, n, `columns lon/lat: out of range (${this.field(buf, this.iLon, end)}, ${this.field(buf, this.iLat, end)})`);
+      return;
+    }
+    const out = info.out;
+    if (this.o.expectedDep && out.dep !== this.o.expectedDep) {
+      this.reject(buf, start, end, n, `column code_insee: ${this.field(buf, this.iCode, end)} is not in département ${this.o.expectedDep} of the file`);
       return;
     }
     this.good++;
-    const dep = info.dep;
-    this.counts.set(dep, (this.counts.get(dep) ?? 0) + 1);
-    if (dep !== this.lastDep) {
+    out.count++;
+    if (out !== this.last) {
       // Sorted input (the BAN is sorted by commune): hand out the finished département at once.
-      if (this.run >= 256) this.hand(this.lastDep);
-      this.lastDep = dep; this.run = 0;
+      if (this.last && this.run >= 256) this.hand(this.last);
+      this.last = out; this.run = 0;
     }
     this.run++;
-    let o = this.bufs.get(dep);
+    const prefix = info.prefix;
     const len = end - start;
-    const need = len + info.prefix.length + 24;
-    if (!o) { o = { b: Buffer.allocUnsafe(Math.max(this.chunkBytes + 1024, need)), pos: 0 }; this.bufs.set(dep, o); }
-    else if (o.pos + need > o.b.length) { this.hand(dep); o = this.bufs.get(dep)!; if (need > o.b.length) o.b = Buffer.allocUnsafe(need); }
-    o.pos += o.b.write(String(n), o.pos, 'latin1');
-    o.b[o.pos++] = this.o.delimiter;
-    o.pos += info.prefix.copy(o.b, o.pos);
-    o.pos += buf.copy(o.b, o.pos, start, end);
-    o.b[o.pos++] = NL;
-    if (o.pos >= this.chunkBytes) this.hand(dep);
+    const need = len + prefix.length + 24;
+    if (out.pos + need > out.b.length) {
+      this.hand(out);
+      out.b = Buffer.allocUnsafeSlow(Math.max(this.chunkBytes + 1024, need));
+    }
+    const b = out.b;
+    let p = out.pos;
+    // Line number, in decimal.
+    let digits = 1;
+    for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+    for (let k = digits - 1, v = n; k >= 0; k--, v = Math.floor(v / 10)) b[p + k] = ZERO + (v % 10);
+    p += digits;
+    b[p++] = this.o.delimiter;
+    for (let k = 0; k < prefix.length; k++) b[p++] = prefix[k];
+    p += buf.copy(b, p, start, end);
+    b[p++] = NL;
+    out.pos = p;
+    if (p >= this.chunkBytes) this.hand(out);
   }
 
-  /** Moves a département's pending lines to the ready list. */
-  private hand(dep: string): void {
-    const o = this.bufs.get(dep);
-    if (!o || o.pos === 0) return;
-    this.ready.push({ dep, buf: Buffer.from(o.b.subarray(0, o.pos)) });
-    o.pos = 0;
+  /** Moves a département's pending lines to the ready list (the buffer itself: the next lines go to a new one). */
+  private hand(out: DepOut): void {
+    if (out.pos === 0) return;
+    this.ready.push({ dep: out.dep, buf: out.b.subarray(0, out.pos) });
+    out.b = EMPTY; // allocated again by the département's next line: a finished département holds nothing
+    out.pos = 0;
   }
 
   /** Scans a chunk of the file (header excluded) and returns the buffers now ready. */
   scan(chunk: Buffer): { dep: string; buf: Buffer }[] {
-    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
-    this.carry = null;
+    let from = 0;
+    if (this.carry) {
+      // The line cut by the previous chunk: completed alone, the chunk itself is never copied.
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) { this.carry = Buffer.concat([this.carry, chunk]); return this.ready.splice(0); }
+      const line = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      this.carry = null;
+      this.scanFrom(line, 0);
+      from = nl + 1;
+    }
+    this.scanFrom(chunk, from);
+    return this.ready.splice(0);
+  }
+
+  private scanFrom(buf: Buffer, from: number): void {
     const d = this.o.delimiter;
     const starts = this.starts;
     const max = this.expected;
-    let start = 0;
+    let start = from;
     let fields = 1;
     let quoted = false;
-    starts[0] = 0;
-    for (let i = 0; i < buf.length; i++) {
+    starts[0] = from;
+    const len = buf.length;
+    for (let i = from; i < len; i++) {
       const b = buf[i];
+      if (b > QUOTE && b !== d) continue; // most bytes: letters, digits
       if (b === QUOTE) quoted = !quoted;
       else if (b === d) { if (!quoted) { if (fields < max) starts[fields] = i + 1; fields++; } }
       else if (b === NL) {
@@ -268,8 +352,7 @@ export class BanSplitter {
         start = i + 1; fields = 1; quoted = false;
       }
     }
-    if (start < buf.length) this.carry = Buffer.from(buf.subarray(start));
-    return this.ready.splice(0);
+    if (start < len) this.carry = Buffer.from(buf.subarray(start));
   }
 
   /** End of the file: the last line (no final line feed) and every pending buffer. */
@@ -285,8 +368,12 @@ export class BanSplitter {
       }
       this.handleLine(buf, 0, buf.length, fields, quoted);
     }
-    for (const dep of this.bufs.keys()) this.hand(dep);
-    this.bufs.clear();
+    for (const out of this.outs.values()) this.hand(out);
     return this.ready.splice(0);
   }
+}
+
+/** A quoted coordinate's text, checked like the unquoted bytes. */
+function textCoordinate(t: string): number {
+  return NUMBER.test(t) ? Number(t) : NaN;
 }
