@@ -13,7 +13,7 @@ import { readPackageArray } from '../../pipelines/cog/embedded';
 const HEADER = 'code_op;nom_op;num_site;id_site_partage;id_station_anfr;x;y;latitude;longitude;nom_reg;nom_dep;insee_dep;nom_com;insee_com;site_2g;site_3g;site_4g;site_5g;mes_4g_trim;site_ZB;site_DCC;site_strategique;site_capa_240mbps;date_ouverturecommerciale_5g;site_5g_700_m_hz;site_5g_800_m_hz;site_5g_1800_m_hz;site_5g_2100_m_hz;site_5g_3500_m_hz';
 const OPS = [['20801', 'Orange'], ['20810', 'SFR'], ['20815', 'Free Mobile'], ['20820', 'Bouygues Telecom']];
 
-function generate(file: string, rows: number): void {
+export function generate(file: string, rows: number): void {
   const communes = (readPackageArray('communes') as { code: string; type: string; nom: string; departement?: string }[])
     .filter((c) => c.type === 'commune-actuelle' && !/^9[78]/.test(c.code));
   const out = fs.openSync(file, 'w');

@@ -12,7 +12,7 @@ import { readPackageArray } from '../../pipelines/cog/embedded';
 
 const LABELS = ['Indisponible', 'Bon', 'Moyen', 'Dégradé', 'Mauvais', 'Très mauvais', 'Extrêmement mauvais', 'Événement'];
 
-function generate(file: string, days: number): number {
+export function generate(file: string, days: number): number {
   const communes = (readPackageArray('communes') as { code: string; type: string; nom: string }[])
     .filter((c) => c.type === 'commune-actuelle' && !/^9[78]/.test(c.code));
   const epcis = (readPackageArray('epci') as { code: string; nom: string }[]).slice(0, 200);

@@ -12,7 +12,7 @@ import { readPackageArray } from '../../pipelines/cog/embedded';
 
 const LISTS = 38;
 
-function generate(file: string): number {
+export function generate(file: string): number {
   const communes = (readPackageArray('communes') as { code: string; type: string; nom: string; departement: string }[])
     .filter((c) => c.type === 'commune-actuelle');
   const gen = ['Code département', 'Libellé département', 'Code commune', 'Libellé commune', 'Inscrits', 'Votants', '% Votants', 'Abstentions', '% Abstentions', 'Exprimés', '% Exprimés/inscrits', '% Exprimés/votants', 'Blancs', '% Blancs/inscrits', '% Blancs/votants', 'Nuls', '% Nuls/inscrits', '% Nuls/votants'];

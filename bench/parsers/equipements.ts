@@ -10,10 +10,10 @@ import iconv from 'iconv-lite';
 import { BenchResult, communeCodes, inScratchDb, zipFiles } from './harness';
 import { BPE24_COLUMNS, bpe24Line } from '../../test/fixtures/equipements/make-fixtures';
 
-const ROWS = 300_000;
+export const ROWS = 300_000;
 const TYPES = ['D265', 'D307', 'D277', 'D281', 'C108', 'C201', 'A206', 'B207', 'B105', 'A504'];
 
-function generate(file: string): void {
+export function generate(file: string): void {
   const codes = communeCodes().filter((c) => !/^97/.test(c));
   const out = fs.openSync(file, 'w');
   let buf = BPE24_COLUMNS.join(';') + '\r\n';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BenchResult, communeCodes, inScratchDb, zipFiles } from './harness';
 
-function generate(file: string, measure: string): void {
+export function generate(file: string, measure: string): void {
   const codes = communeCodes();
   const out = fs.openSync(file, 'w');
   let buf = '\ufeffEC_MEASURE;FREQ;GEO;GEO_OBJECT;OBS_STATUS;TIME_PERIOD;OBS_VALUE\n';

@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { BenchResult, communeCodes, inScratchDb, zipFiles } from './harness';
 
-const VARS = 100;
+export const VARS = 100;
 
-function generate(dir: string): { csv: string; meta: string } {
+export function generate(dir: string): { csv: string; meta: string } {
   const codes = communeCodes();
   const names = Array.from({ length: VARS }, (_, i) => (i < 60 ? `P22_V${i}` : i < 90 ? `C22_V${i}` : `P16_V${i}`));
   names[0] = 'P22_POP';

@@ -1,0 +1,278 @@
+/**
+ * Issue 5 performance line: the pack of every commune with every source loaded at national size.
+ * One scratch database (create, migrate, referential), then every source loaded through the
+ * runner from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts) or
+ * from the real files of ../shared/data when present (populations, contours), then buildPacks()
+ * over every commune actuelle and arrondissement municipal (first build, then again with nothing
+ * changed): time, packs/s, peak RSS, disk. Writes the `packs-national` section of BENCHMARKS.md,
+ * drops the database and the generated files.
+ *
+ *   npx tsx bench/packs-national.ts            (BENCH_BAN_ROWS=3000000 by default; BENCH_KEEP=1 keeps the database)
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { resetSettings } from '../config/settings';
+import { closePools, pool } from '../src/db/pool';
+import { migrate } from '../src/db/migrate';
+import { runSource, RunOptions, RunReport } from '../src/engine/runner';
+import { buildPacks, BuildReport } from '../src/packs/build';
+import { diskUsage, machine, measure, writeBenchmarkSection } from './measure';
+import { zipFiles } from './parsers/harness';
+import { generate as genRecensement, VARS as RECENSEMENT_VARS } from './parsers/recensement';
+import { generate as genEtatCivil } from './parsers/etat-civil';
+import { generate as genEquipements, ROWS as EQUIPEMENTS_ROWS } from './parsers/equipements';
+import { generate as genElections } from './parsers/elections';
+import { generate as genBudgets } from './parsers/budgets';
+import { generate as genArcep } from './parsers/arcep';
+import { generate as genAtmo } from './parsers/atmo';
+import { generate as genBan } from './ban/generate';
+
+const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SHARED = path.resolve(__dirname, '..', '..', 'shared', 'data');
+const BAN_ROWS = Number(process.env.BENCH_BAN_ROWS ?? 3_000_000);
+const ARCEP_ROWS = 110_000;
+const ATMO_DAYS = 3;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
+
+interface Input { file?: string; resource?: string; mirror?: string; input: string; cleanup?: string[] }
+interface LoadRow { id: string; input: string; genSeconds: number; seconds: number; peakRssMb: number; report?: RunReport; error?: string }
+
+const mb = (bytes: number) => (bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(bytes < 10 * 1048576 ? 1 : 0)} MB`);
+const size = (f: string) => fs.statSync(f).size;
+const fmt = (n: number) => n.toLocaleString('en-US');
+const loadavg = () => os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+const log = (m: string) => console.error(`${new Date().toISOString()} ${m}`);
+
+async function setEnv(env: Record<string, string>): Promise<void> {
+  Object.assign(process.env, env);
+  resetSettings();
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const loadBefore = loadavg();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-packs-national-'));
+  const packsDir = path.join(work, 'packs');
+  const name = `dotation_bench_packs_national_${crypto.randomBytes(3).toString('hex')}`;
+  const admin = new Client({ connectionString: ADMIN });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const u = new URL(ADMIN); u.pathname = `/${name}`;
+  const url = u.toString();
+  log(`database ${name}, work dir ${work}`);
+  await setEnv({ DATABASE_URL: url, NETWORK: 'never', MIRROR_DIR: '', DATA_DIR: path.join(work, 'data'), PACKS_DIR: packsDir, LOG_LEVEL: 'silent' });
+
+  const loads: LoadRow[] = [];
+  let full: { result: BuildReport; seconds: number; peakRssMb: number } | undefined;
+  let again: { result: BuildReport; seconds: number; peakRssMb: number } | undefined;
+  let disk = { bytes: 0, files: 0 };
+  let packStats: Record<string, string> = {};
+  let dbBytes = 0;
+  let fatal: string | undefined;
+  let migrateSeconds = 0;
+
+  /** Generates the input (timed apart), loads it through the runner (timed, peak RSS), deletes the generated files. */
+  const load = async (id: string, gen: () => Promise<Input>, extra: Partial<RunOptions> = {}) => {
+    const g = await measure(gen);
+    const inp = g.result;
+    await setEnv({ MIRROR_DIR: inp.mirror ?? '' });
+    log(`${id}: generated in ${g.seconds.toFixed(1)} s (${inp.input}); loading…`);
+    const row: LoadRow = { id, input: inp.input, genSeconds: g.seconds, seconds: 0, peakRssMb: 0 };
+    const t0 = Date.now();
+    try {
+      const m = await measure(() => runSource(id, { file: inp.file, resource: inp.resource, trigger: 'test', log: (x) => log(`[${id}] ${x}`), ...extra }));
+      Object.assign(row, { seconds: m.seconds, peakRssMb: m.peakRssMb, report: m.result });
+      log(`${id}: ${m.result.status} in ${m.seconds.toFixed(1)} s, read ${m.result.read}, loaded ${m.result.loaded}, rejected ${m.result.rejected}, published ${m.result.published}`);
+    } catch (err) {
+      row.seconds = (Date.now() - t0) / 1000;
+      row.error = (err as Error).message;
+      log(`${id}: FAILED: ${(err as Error).stack}`);
+    }
+    loads.push(row);
+    for (const f of inp.cleanup ?? []) fs.rmSync(f, { recursive: true, force: true });
+  };
+  const dirFor = (id: string) => { const d = path.join(work, 'in', id); fs.mkdirSync(d, { recursive: true }); return d; };
+
+  try {
+    const mg = await measure(() => migrate(url));
+    migrateSeconds = mg.seconds;
+    await load('cog', async () => ({ input: 'embedded (@etalab/decoupage-administratif)' }));
+
+    const realPop = fs.existsSync(path.join(SHARED, 'population', 'donnees_communes.csv'));
+    await load('populations', async () => realPop
+      ? { mirror: SHARED, input: `real: ../shared/data/population/donnees_communes.csv (${mb(size(path.join(SHARED, 'population', 'donnees_communes.csv')))}), populations légales 2021` }
+      : { input: 'embedded (@etalab/decoupage-administratif)' });
+
+    await load('recensement', async () => {
+      const d = dirFor('recensement');
+      const { csv, meta } = genRecensement(d);
+      const file = path.join(d, 'base-cc-evol-struct-pop-2022_csv.zip');
+      await zipFiles(file, { 'base-cc-evol-struct-pop-2022.CSV': csv, 'meta_base-cc-evol-struct-pop-2022.CSV': meta });
+      return { file, resource: 'evol-struct-pop', cleanup: [d], input: `generated base-cc, every commune and arrondissement × ${RECENSEMENT_VARS} variables: ${mb(size(csv))} CSV, ${mb(size(file))} zip` };
+    });
+
+    await load('etat-civil', async () => {
+      const d = dirFor('etat-civil');
+      const mirror = path.join(d, 'mirror');
+      fs.mkdirSync(mirror);
+      let csvBytes = 0, zipBytes = 0;
+      for (const [kind, m] of [['NAIS', 'LVB'], ['DECES', 'DTH']]) {
+        const csv = path.join(d, `DS_ETAT_CIVIL_${kind}_COMMUNES_data.csv`);
+        genEtatCivil(csv, m);
+        const zip = path.join(mirror, `DS_ETAT_CIVIL_${kind}_COMMUNES_CSV_FR.zip`);
+        await zipFiles(zip, { [path.basename(csv)]: csv });
+        csvBytes += size(csv); zipBytes += size(zip);
+      }
+      return { mirror, cleanup: [d], input: `generated naissances + décès 2008–2024, every commune: ${mb(csvBytes)} CSV, ${mb(zipBytes)} zip` };
+    });
+
+    await load('equipements', async () => {
+      const d = dirFor('equipements');
+      const csv = path.join(d, 'BPE24.csv');
+      genEquipements(csv);
+      const file = path.join(d, 'BPE24.zip');
+      await zipFiles(file, { 'BPE24.csv': csv });
+      return { file, cleanup: [d], input: `generated BPE24 layout, ${fmt(EQUIPEMENTS_ROWS)} equipments (≈ 1/10 of the national file): ${mb(size(csv))} CSV, ${mb(size(file))} zip` };
+    });
+
+    await load('elections', async () => {
+      const d = dirFor('elections');
+      const file = path.join(d, 'resultats-definitifs-par-commune.csv');
+      const n = genElections(file);
+      return { file, resource: 'europeennes-2024', cleanup: [d], input: `generated européennes 2024 per-commune layout, ${fmt(n)} communes × 38 lists: ${mb(size(file))}` };
+    });
+
+    await load('budgets', async () => {
+      const d = dirFor('budgets');
+      const g = genBudgets(d);
+      return { mirror: d, cleanup: [d], input: `generated OFGL + DGFiP at 10× the fixtures (the only generator there is; not national size): ${g.rows} rows, ${mb(size(g.ofgl) + size(g.dgfip))}` };
+    });
+
+    await load('arcep', async () => {
+      const d = dirFor('arcep');
+      const file = path.join(d, '2024_T3_sites_Metropole.csv');
+      genArcep(file, ARCEP_ROWS);
+      return { file, cleanup: [d], input: `generated sites file, ${fmt(ARCEP_ROWS)} sites: ${mb(size(file))}` };
+    });
+
+    await load('atmo', async () => {
+      const d = dirFor('atmo');
+      const file = path.join(d, 'ind_atmo_2021.geojson');
+      const n = genAtmo(file, ATMO_DAYS);
+      return { file, cleanup: [d], input: `generated GeoJSON, every metropolitan commune × ${ATMO_DAYS} days + 200 EPCI: ${fmt(n)} features, ${mb(size(file))}` };
+    });
+
+    const realGeo = fs.existsSync(path.join(SHARED, 'geo'));
+    if (realGeo) {
+      await load('contours', async () => {
+        const files = fs.readdirSync(path.join(SHARED, 'geo'));
+        const bytes = files.reduce((s, f) => s + size(path.join(SHARED, 'geo', f)), 0);
+        return { mirror: SHARED, input: `real: ../shared/data/geo, ${files.length} files (${mb(bytes)}): communes of 35, 2A, 75 (75056 only), 974 + outline of 35 — no national contour file here` };
+      });
+    } else {
+      loads.push({ id: 'contours', input: 'absent (no ../shared/data/geo)', genSeconds: 0, seconds: 0, peakRssMb: 0, error: 'not loaded' });
+    }
+
+    await load('ban', async () => {
+      const d = dirFor('ban');
+      const file = path.join(d, 'adresses-france.csv.gz');
+      const r = await genBan(BAN_ROWS, file);
+      return { file, cleanup: [d], input: `generated national layout, ${fmt(r.rows)} addresses over every commune (by population) — ${((100 * r.rows) / 26_000_000).toFixed(0)} % of the national 26 M: ${mb(r.bytes)} CSV, ${mb(r.gzBytes)} gz` };
+    });
+
+    // Packs: first build into an empty PACKS_DIR, then again with nothing changed.
+    await setEnv({ MIRROR_DIR: '' });
+    let last = Date.now();
+    const progress = (label: string) => ({
+      start() {}, stop() {},
+      update(n: number) { if (Date.now() - last > 15000) { last = Date.now(); log(`${label}: ${n} communes done`); } },
+    });
+    const errLog = (m: string) => log(`[packs] ${m}`);
+    log(`packs: first build (load average ${loadavg()})`);
+    full = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('first build') }));
+    log(`packs: first build ${full.seconds.toFixed(1)} s: built ${full.result.built}, unchanged ${full.result.unchanged}, failed ${full.result.failed}`);
+    disk = diskUsage(packsDir);
+    const { rows: [st] } = await pool().query(
+      `select count(*)::int as n, avg(bytes)::bigint as avg, percentile_cont(0.5) within group (order by bytes)::bigint as p50,
+              percentile_cont(0.99) within group (order by bytes)::bigint as p99, max(bytes)::bigint as max,
+              (array_agg(code order by bytes desc))[1] as max_code from pack_builds`);
+    packStats = Object.fromEntries(Object.entries(st).map(([k, v]) => [k, String(v)]));
+    dbBytes = Number((await pool().query(`select pg_database_size(current_database()) as b`)).rows[0].b);
+    log(`packs: again (nothing changed)`);
+    last = Date.now();
+    again = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('again') }));
+    log(`packs: again ${again.seconds.toFixed(1)} s: built ${again.result.built}, unchanged ${again.result.unchanged}, failed ${again.result.failed}`);
+  } catch (err) {
+    fatal = (err as Error).stack ?? String(err);
+    log(`FATAL: ${fatal}`);
+  } finally {
+    await closePools().catch(() => undefined);
+    if (process.env.BENCH_KEEP !== '1') await admin.query(`drop database if exists ${name} with (force)`).catch((e) => log(`drop failed: ${e}`));
+    await admin.end();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+
+  // ---- report
+  const loadAfter = loadavg();
+  const loadRows = loads.map((r) => {
+    const p = r.report;
+    const status = r.error ? `**failed**: ${r.error.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 300)}` : p!.status;
+    const rate = p && r.seconds > 0 ? fmt(Math.round(p.read / r.seconds)) : '–';
+    return `| ${r.id} | ${r.input} | ${r.genSeconds.toFixed(1)} | ${r.seconds.toFixed(1)} | ${rate} | ${p ? fmt(p.read) : '–'} | ${p ? fmt(p.rejected) : '–'} | ${p ? fmt(p.published) : '–'} | ${r.peakRssMb.toFixed(0)} | ${status} |`;
+  });
+  const totalLoad = loads.reduce((s, r) => s + r.seconds, 0);
+  const totalGen = loads.reduce((s, r) => s + r.genSeconds, 0);
+  const packRow = (label: string, m: typeof full, note: string) => m
+    ? `| ${label} | ${m.seconds.toFixed(1)} | ${((m.result.built + m.result.unchanged + m.result.failed) / m.seconds).toFixed(0)} | ${fmt(m.result.built)} | ${fmt(m.result.unchanged)} | ${fmt(m.result.failed)} | ${m.peakRssMb.toFixed(0)} | ${note} |`
+    : `| ${label} | – | – | – | – | – | – | not run |`;
+  const failures = (m: typeof full, label: string) => {
+    if (!m || !m.result.failed) return '';
+    const byMsg = new Map<string, number>();
+    for (const e of m.result.errors) byMsg.set(e.error, (byMsg.get(e.error) ?? 0) + 1);
+    return `\nFailed packs (${label}), by error:\n\n${[...byMsg.entries()].map(([e, n]) => `- ${n} communes: \`${e.replace(/`/g, "'").slice(0, 500)}\``).join('\n')}\n`;
+  };
+  const n = full ? full.result.built + full.result.unchanged + full.result.failed : 0;
+  const goal = full ? (full.seconds <= 600 ? `**met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)` : `**not met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)`) : 'not measured';
+  const md = `## Every pack, every source at national size (bench/packs-national.ts)
+
+Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts\` (BAN rows: ${fmt(BAN_ROWS)}).
+
+- Machine: ${machine()}. **Shared machine**: other build and test processes were running (load average before ${loadBefore}, after ${loadAfter}; 1/5/15 min); PostgreSQL on the same host; figures are indicative.
+- One scratch database (migrations ${migrateSeconds.toFixed(1)} s), every source loaded through the runner (\`runSource\`), inputs from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts) or real files of ../shared/data; generated files deleted after their load. NETWORK=never.
+- **BAN at reduced size**: ${fmt(BAN_ROWS)} addresses spread over every commune in proportion to population (${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of the national ≈ 26 M), to keep the run within ~20 minutes on this shared machine. The BAN dominates pack content (every address as CSV and GeoJSON), so the first build at national BAN size will take longer than measured here.
+- Not at national size: équipements (${fmt(EQUIPEMENTS_ROWS)} equipments, ≈ 1/10), budgets (10× the fixtures), contours (only the real files of ../shared/data/geo). Not loaded: iris, qpv (no generator; their pack sections are absent).
+- Packs: ${CONCURRENCY} départements at once, 4 communes at once per département, into an empty PACKS_DIR.
+
+### Loads
+
+| Source | Input | Generation (s) | Load (s) | Rows/s | Read | Rejected | Published | Peak RSS (MB) | Status |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---|
+${loadRows.join('\n')}
+
+Total load time ${totalLoad.toFixed(0)} s (${(totalLoad / 60).toFixed(1)} min), plus ${totalGen.toFixed(0)} s generating inputs.
+
+### Packs
+
+| Step | Seconds | Packs/s | Built | Unchanged | Failed | Peak RSS (MB) | Notes |
+|---|---:|---:|---:|---:|---:|---:|---|
+${packRow('build every pack (first build)', full, `${mb(disk.bytes)} in ${fmt(disk.files)} files`)}
+${packRow('build every pack again (nothing changed)', again, 'fingerprints only')}
+
+- Disk: packs ${mb(disk.bytes)} in ${fmt(disk.files)} files (ZIP + manifest per commune); pack size avg ${mb(Number(packStats.avg ?? 0))}, median ${mb(Number(packStats.p50 ?? 0))}, p99 ${mb(Number(packStats.p99 ?? 0))}, max ${mb(Number(packStats.max ?? 0))} (${packStats.max_code ?? '–'}). Database after the loads: ${mb(dbBytes)}.
+- Process maxRSS over the whole run: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.
+- Goal (issue 5): every pack (≈ 35,000) in under 10 minutes on this 2-core machine: ${goal}${BAN_ROWS < 26_000_000 ? `, with the BAN at ${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of its national size` : ''}.
+${failures(full, 'first build')}${failures(again, 'again')}${fatal ? `\n**The run stopped on an error**: \`${fatal.split('\n')[0]}\`\n` : ''}`;
+  writeBenchmarkSection('packs-national', md);
+  console.log(md);
+  console.log(JSON.stringify({ loads: loads.map((l) => ({ ...l, report: l.report && { ...l.report, files: undefined } })), full, again, disk, packStats, dbBytes, fatal }, null, 1));
+  if (fatal) process.exitCode = 1;
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await closePools().catch(() => undefined);
+  process.exit(1);
+});
