@@ -140,7 +140,8 @@ describe('packs fan-out on BullMQ with two worker processes', () => {
     await pool().query(`update population_legale set pmun = pmun + 1, ptot = ptot + 1
                          where code_commune in (select code from communes where departement = '974')`);
     const { rows: [n974] } = await pool().query(`select count(*)::int as n from communes where departement = '974' and type = 'commune-actuelle'`);
-    const b = await enqueuePacksBuild({ departements: DEPS, trigger: 'test', backoffMs: 100, failFirstAttempts: { '974': 1 } });
+    // Rows edited by hand (no new publication): ask the build to re-read them.
+    const b = await enqueuePacksBuild({ departements: DEPS, trigger: 'test', recheck: true, backoffMs: 100, failFirstAttempts: { '974': 1 } });
     const { state, value } = await waitForParent(b.jobId);
     expect(state).toBe('completed');
     expect(value).toMatchObject({ status: 'succeeded', built: n974.n, unchanged: codes.length - n974.n, failed: 0, failedDepartements: [] });

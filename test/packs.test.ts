@@ -1,3 +1,4 @@
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -123,8 +124,12 @@ describe('commune packs', () => {
   });
 
   test('an unchanged commune is not rebuilt; a forced rebuild from scratch gives a byte-identical ZIP', async () => {
+    // No source republished since: every pack is known unchanged without reading a row.
     const again = await buildPacks({ communes: CODES, log: () => undefined });
-    expect(again).toMatchObject({ built: 0, unchanged: CODES.length, failed: 0 });
+    expect(again).toMatchObject({ built: 0, unchanged: CODES.length, skipped: CODES.length, failed: 0 });
+    // Re-reading the rows reaches the same verdict through the fingerprints.
+    const reread = await buildPacks({ communes: CODES, recheck: true, log: () => undefined });
+    expect(reread).toMatchObject({ built: 0, unchanged: CODES.length, skipped: 0, failed: 0 });
     const before = fs.readFileSync(latestZip('35238'));
     fs.rmSync(path.join(settings().PACKS_DIR, '35238'), { recursive: true });
     await pool().query(`delete from pack_builds where code = '35238'`);
@@ -137,8 +142,17 @@ describe('commune packs', () => {
 
   test('changing one population row rebuilds only that pack, and its changes.json says what changed', async () => {
     const v1 = readManifest(settings().PACKS_DIR, '35238')!;
-    await pool().query(`update population_legale set pmun = pmun + 1, ptot = ptot + 1 where code_commune = '35238'`);
+    // A new publication of the source (the real way rows change): every pack is re-read, one is rebuilt.
+    const changed = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-pop-')), 'donnees_communes.csv');
+    fs.writeFileSync(changed, fs.readFileSync(FIXTURE, 'utf8').split('\r\n').map((l) => {
+      const f = l.split(';');
+      if (f[6] !== '35238') return l;
+      f[8] = String(Number(f[8]) + 1); f[10] = String(Number(f[10]) + 1);
+      return f.join(';');
+    }).join('\r\n'));
+    expect((await runSource('populations', { file: changed, trigger: 'test', log: () => undefined })).status).toBe('succeeded');
     const r = await buildPacks({ communes: CODES, log: () => undefined });
+    expect(r.skipped).toBe(0);
     expect(r).toMatchObject({ built: 1, unchanged: CODES.length - 1, failed: 0 });
     const v2 = readManifest(settings().PACKS_DIR, '35238')!;
     expect(v2.versions.map((v) => v.version)).toEqual([v2.latest, v1.latest]);
@@ -156,7 +170,7 @@ describe('commune packs', () => {
     const keep = settings().PACK_VERSIONS_KEPT;
     for (let i = 0; i < keep + 1; i++) {
       await pool().query(`update population_legale set pmun = pmun + 1 where code_commune = '2A004'`);
-      await buildPacks({ communes: ['2A004'], log: () => undefined });
+      await buildPacks({ communes: ['2A004'], recheck: true, log: () => undefined }); // edited by hand: re-read
     }
     const m = readManifest(settings().PACKS_DIR, '2A004')!;
     expect(m.versions).toHaveLength(keep);

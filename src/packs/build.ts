@@ -24,6 +24,11 @@ export interface BuildOptions {
   concurrency?: number;
   /** Rebuild even when the fingerprint is unchanged (the ZIP is still only published if its content differs). */
   force?: boolean;
+  /**
+   * Re-read every commune's rows even when no source was republished since its last build
+   * (after editing published tables by hand). Default: such communes are skipped unread.
+   */
+  recheck?: boolean;
   settings?: Settings;
   log?: (m: string) => void;
 }
@@ -40,12 +45,16 @@ export interface CommuneOutcome {
 export interface BuildReport {
   built: number;
   unchanged: number;
+  /** Of the unchanged: skipped without reading their rows (no source republished since their last build). */
+  skipped: number;
   failed: number;
   errors: { code: string; error: string }[];
   seconds: number;
 }
 
 const PACK_TYPES = ['commune-actuelle', 'arrondissement-municipal'];
+/** Version of the pack layout and texts (part of every fingerprint). */
+const PACK_FORMAT = '1';
 /** Raw text for every column: numbers keep their precision, dates are not shifted by a time zone. */
 const RAW = { getTypeParser: () => (v: string) => v };
 const sha = (s: string | Buffer) => crypto.createHash('sha256').update(s).digest('hex');
@@ -172,7 +181,8 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   const progress = opts.progress ?? silentProgress;
   const log = opts.log ?? ((m: string) => console.error(`[packs] ${m}`));
   const plan = await loadPlan(db, s);
-  const sourcesKey = [plan.cog, ...plan.sources].filter(Boolean).map((m) => `${m!.id}:${m!.millesime}:${m!.runId}`).join(',');
+  // Bump PACK_FORMAT when the pack layout or texts change, so every pack is checked again.
+  const sourcesKey = `format:${PACK_FORMAT};` + [plan.cog, ...plan.sources].filter(Boolean).map((m) => `${m!.id}:${m!.millesime}:${m!.runId}`).join(',');
   const { rows: list } = await db.query(
     `select code, coalesce(departement, left(code, 2)) as dep from communes
       where type = any($1::text[]) and ($2::text[] is null or code = any($2::text[]))
@@ -183,13 +193,27 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
     const unknown = opts.departements?.length ? [] : opts.communes.filter((c) => !found.has(c));
     if (unknown.length) log(`not a commune actuelle or arrondissement municipal: ${unknown.join(', ')}`);
   }
-  const batches = new Map<string, string[]>();
-  for (const r of list) (batches.get(r.dep) ?? batches.set(r.dep, []).get(r.dep)!).push(r.code);
-  await fs.promises.mkdir(s.PACKS_DIR, { recursive: true });
-
-  const report: BuildReport = { built: 0, unchanged: 0, failed: 0, errors: [], seconds: 0 };
+  const report: BuildReport = { built: 0, unchanged: 0, skipped: 0, failed: 0, errors: [], seconds: 0 };
   let done = 0;
   progress.start('packs', list.length, 'rows');
+  // Communes none of whose sources was republished since their last build: unchanged, unread.
+  const fresh = new Set<string>();
+  if (!opts.force && !opts.recheck && list.length) {
+    const { rows } = await db.query(`select code, version from pack_builds where sources_key = $1 and code = any($2::text[])`, [sourcesKey, list.map((r) => r.code)]);
+    for (const r of rows) if (await exists(versionPath(s.PACKS_DIR, r.code, r.version))) fresh.add(r.code);
+  }
+  const batches = new Map<string, string[]>();
+  for (const r of list) {
+    if (fresh.has(r.code)) {
+      report.unchanged++;
+      report.skipped++;
+      opts.onCommune?.({ code: r.code, departement: r.dep, status: 'unchanged' });
+      progress.update(++done);
+      continue;
+    }
+    (batches.get(r.dep) ?? batches.set(r.dep, []).get(r.dep)!).push(r.code);
+  }
+  await fs.promises.mkdir(s.PACKS_DIR, { recursive: true });
   await pool_([...batches.entries()], opts.concurrency ?? 2, async ([dep, codes]) => {
     let communes: CommuneRow[];
     let data: Map<string, CommuneData>;
@@ -234,15 +258,15 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
     if (outcomes.length) {
       outcomes.sort((a, b) => a.code.localeCompare(b.code));
       await db.query(
-        `insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, donnees, built_at, checked_at)
-         select t.code, t.fp, t.v, t.sha, t.b, t.m, t.d::jsonb, now(), now()
+        `insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, donnees, built_at, checked_at, sources_key)
+         select t.code, t.fp, t.v, t.sha, t.b, t.m, t.d::jsonb, now(), now(), $9
            from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bool[]) as t(code, fp, v, sha, b, m, d, built)
          on conflict (code) do update set fingerprint = excluded.fingerprint, version = excluded.version, sha256 = excluded.sha256,
-           bytes = excluded.bytes, millesime = excluded.millesime, donnees = excluded.donnees, checked_at = now(),
+           bytes = excluded.bytes, millesime = excluded.millesime, donnees = excluded.donnees, checked_at = now(), sources_key = excluded.sources_key,
            built_at = case when pack_builds.sha256 = excluded.sha256 then pack_builds.built_at else now() end`,
         [outcomes.map((o) => o.code), outcomes.map((o) => o.fingerprint), outcomes.map((o) => o.latest.version),
           outcomes.map((o) => o.latest.sha256), outcomes.map((o) => o.latest.bytes),
-          outcomes.map((o) => o.latest.millesime), outcomes.map((o) => JSON.stringify(o.donnees)), outcomes.map((o) => o.status === 'built')]);
+          outcomes.map((o) => o.latest.millesime), outcomes.map((o) => JSON.stringify(o.donnees)), outcomes.map((o) => o.status === 'built'), sourcesKey]);
     }
   });
   progress.stop();

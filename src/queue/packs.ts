@@ -46,6 +46,8 @@ export interface PacksDepartementData {
   /** Only these communes of the département (`--commune`); absent: all of them at build time. */
   communes?: string[];
   force?: boolean;
+  /** Re-read rows even when no source was republished (see BuildOptions.recheck). */
+  recheck?: boolean;
   /** Fault injection (tests): the first N attempts of this child throw before building. */
   failFirstAttempts?: number;
 }
@@ -81,6 +83,8 @@ export interface EnqueuePacksOptions {
   /** Only these départements. */
   departements?: string[];
   force?: boolean;
+  /** Re-read rows even when no source was republished (see BuildOptions.recheck). */
+  recheck?: boolean;
   trigger: RunTrigger;
   /** Attempts of each child (default settings().RUN_ATTEMPTS). */
   attempts?: number;
@@ -174,6 +178,7 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
           kind: 'departement', buildId, runId, departement: r.dep,
           ...(!!opts.communes?.length && { communes: r.codes as string[] }),
           ...(opts.force !== undefined && { force: opts.force }),
+          ...(opts.recheck !== undefined && { recheck: opts.recheck }),
           ...(!!opts.failFirstAttempts?.[r.dep] && { failFirstAttempts: opts.failFirstAttempts[r.dep] }),
         } satisfies PacksDepartementData,
         // A child that fails for good goes to the parent's failed dependencies: the parent still runs and closes the build as failed.
@@ -246,7 +251,7 @@ async function recordChild(job: Job<PacksDepartementData>, r: ChildRecord): Prom
 
 /** One département: buildPacks for its communes, ledger rows, progress. Throws (→ retry of this child only) when a pack failed. */
 async function processDepartement(job: Job<PacksDepartementData>): Promise<PacksDepartementResult> {
-  const { runId, departement, communes, force, failFirstAttempts } = job.data;
+  const { runId, departement, communes, force, recheck, failFirstAttempts } = job.data;
   const db = pool();
   const t0 = Date.now();
   // The run is 'running' from its first child on (back to running if a stale check marked it interrupted).
@@ -263,7 +268,7 @@ async function processDepartement(job: Job<PacksDepartementData>): Promise<Packs
     }
     let total = 0;
     const report = await buildPacks({
-      departements: [departement], communes, force, concurrency: 1,
+      departements: [departement], communes, force, recheck, concurrency: 1,
       onCommune: (o) => outcomes.push(o),
       log: settings().LOG_LEVEL === 'silent' ? () => undefined : (m) => console.error(`[packs ${departement}] ${m}`),
       progress: {
