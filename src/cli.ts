@@ -18,7 +18,7 @@ Usage:
   dotation quarantine <run-id>        rejected rows of a run
   dotation worker [--concurrency N]   process queued runs and pack builds (N jobs of each queue at once)
   dotation scheduler                  enqueue each source on its cron schedule
-  dotation packs build [--queue] [--commune CODE]… [--departement DEP]… [--force]
+  dotation packs build [--queue] [--commune CODE]… [--departement DEP]… [--force] [--recheck]
                                       build packs here, or with --queue enqueue a fan-out (one job per
                                       département) that every 'dotation worker' shares; prints the parent job id
   dotation serve                      HTTP server (PORT, default 3000)
@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
     options: {
-      inline: { type: 'boolean' }, file: { type: 'string' }, resource: { type: 'string' }, force: { type: 'boolean' },
+      inline: { type: 'boolean' }, file: { type: 'string' }, resource: { type: 'string' }, force: { type: 'boolean' }, recheck: { type: 'boolean' },
       limit: { type: 'string' }, commune: { type: 'string', multiple: true }, departement: { type: 'string', multiple: true },
       queue: { type: 'boolean' }, concurrency: { type: 'string' }, millesime: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'no-serve': { type: 'boolean' },
@@ -135,12 +135,12 @@ async function main(argv: string[]): Promise<number> {
       const departements = list(values.departement).map((d) => (/^\d$/.test(d) ? `0${d}` : d.toUpperCase()));
       if (values.queue) {
         const { enqueuePacksBuild } = lazy<typeof import('./queue/packs')>('./queue/packs');
-        const b = await enqueuePacksBuild({ communes, departements, force: values.force, trigger: 'cli' });
+        const b = await enqueuePacksBuild({ communes, departements, force: values.force, recheck: values.recheck, trigger: 'cli' });
         console.log(`enqueued packs build as job ${b.jobId} (run ${b.runId}): ${b.departements.length} département job(s), ${b.communes} commune(s); 'dotation worker' processes them (see 'dotation runs')`);
         return 0;
       }
       const { buildPacks } = lazy<typeof import('./packs/build')>('./packs/build');
-      const r = await buildPacks({ communes, departements, force: values.force, progress: terminalProgress() });
+      const r = await buildPacks({ communes, departements, force: values.force, recheck: values.recheck, progress: terminalProgress() });
       console.log(`${r.built} pack(s) built, ${r.unchanged} unchanged${r.failed ? `, ${r.failed} failed` : ''}, in ${PACKS_DIR_LABEL(s.PACKS_DIR)}`);
       return 0;
     }
