@@ -1,6 +1,7 @@
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Client } from 'pg';
 
 /** Wall time and peak RSS of one step (RSS sampled every 100 ms, plus the process maxRSS). */
 export async function measure<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssMb: number }> {
@@ -50,4 +51,18 @@ export function writeBenchmarkSection(id: string, markdown: string, file = path.
   const j = text.indexOf(end);
   const next = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(file, next);
+}
+
+export const BENCH_ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Drops and recreates a scratch database for a benchmark; returns its URL. */
+export async function freshDb(name: string): Promise<string> {
+  const c = new Client({ connectionString: BENCH_ADMIN_URL });
+  await c.connect();
+  await c.query(`drop database if exists ${name} with (force)`);
+  await c.query(`create database ${name}`);
+  await c.end();
+  const u = new URL(BENCH_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
 }

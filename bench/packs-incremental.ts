@@ -23,21 +23,11 @@ import { closePools, pool } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
 import { runSource } from '../src/engine/runner';
 import { buildPacks, BuildReport } from '../src/packs/build';
-import { machine, measure } from './measure';
+import { machine, measure, freshDb } from './measure';
 
 const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = 'dotation_bench_packs_incr';
 
-async function freshDb(name: string): Promise<string> {
-  const c = new Client({ connectionString: ADMIN });
-  await c.connect();
-  await c.query(`drop database if exists ${name} with (force)`);
-  await c.query(`create database ${name}`);
-  await c.end();
-  const u = new URL(ADMIN);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 async function touch(dep: string): Promise<number> {
   const { rowCount } = await pool().query(

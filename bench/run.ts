@@ -13,7 +13,7 @@ import { closePools } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
 import { runSource } from '../src/engine/runner';
 import { buildPacks } from '../src/packs/build';
-import { diskUsage, machine, measure, writeBenchmarkSection } from './measure';
+import { diskUsage, machine, measure, writeBenchmarkSection, freshDb } from './measure';
 
 const ROOT = path.resolve(__dirname, '..');
 const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
@@ -21,16 +21,6 @@ const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0
 
 interface Row { step: string; seconds: number; rate: string; peakRssMb: number; note: string }
 
-async function freshDb(name: string): Promise<string> {
-  const c = new Client({ connectionString: ADMIN });
-  await c.connect();
-  await c.query(`drop database if exists ${name} with (force)`);
-  await c.query(`create database ${name}`);
-  await c.end();
-  const u = new URL(ADMIN);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 async function useEnv(env: Record<string, string>): Promise<void> {
   await closePools();

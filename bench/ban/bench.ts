@@ -22,7 +22,7 @@ import { migrate } from '../../src/db/migrate';
 import { runSource } from '../../src/engine/runner';
 import { enrichDepartements } from '../../src/geo/enrich';
 import { BAN_COLUMNS } from '../../pipelines/ban/source';
-import { measure, machine, writeBenchmarkSection } from '../measure';
+import { measure, machine, writeBenchmarkSection, freshDb } from '../measure';
 import { benchCommunes, cellOf, generate } from './generate';
 
 const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -42,16 +42,6 @@ export interface BanBenchResult {
   rounds: BanRound[];
 }
 
-async function freshDb(name: string): Promise<string> {
-  const c = new Client({ connectionString: ADMIN });
-  await c.connect();
-  await c.query(`drop database if exists ${name} with (force)`);
-  await c.query(`create database ${name}`);
-  await c.end();
-  const u = new URL(ADMIN);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 function psql(url: string, sql: string): number {
   const t0 = process.hrtime.bigint();
