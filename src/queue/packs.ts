@@ -1,11 +1,10 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { settings } from '../../config/settings';
 import { pool, transaction } from '../db/pool';
 import { buildPacks, CommuneOutcome } from '../packs/build';
-import { closeRedis, redisConnection } from './connection';
+import { closeRedis, closeSharedQueue, redisConnection, sharedQueue } from './connection';
 import type { RunTrigger } from './queue';
 
 /**
@@ -110,31 +109,13 @@ export const parentJobId = (buildId: string) => `packs.${buildId}`;
 export const childJobId = (buildId: string, dep: string) => `packs.${buildId}.${dep}`;
 const workerName = () => `${os.hostname()}:${process.pid}`;
 
-interface OpenQueue { key: string; queue: Queue<PacksJobData, PacksJobResult>; conn: Redis }
-let current: OpenQueue | undefined;
-
 /** The 'packs' queue for the current settings (inspection, tests), opened on first use. */
 export function packsQueue(): Queue<PacksJobData, PacksJobResult> {
-  const s = settings();
-  const key = `${s.REDIS_URL}|${s.QUEUE_PREFIX}`;
-  if (current?.key === key) return current.queue;
-  if (current) {
-    const old = current;
-    void old.queue.close().catch(() => undefined).then(() => closeRedis(old.conn));
-  }
-  const conn = redisConnection(s.REDIS_URL);
-  const queue = new Queue<PacksJobData, PacksJobResult>(PACKS_QUEUE, { connection: conn, prefix: s.QUEUE_PREFIX });
-  queue.on('error', (err) => { if (s.LOG_LEVEL !== 'silent') console.error(`dotation: packs queue: ${err.message}`); });
-  current = { key, queue, conn };
-  return queue;
+  return sharedQueue<PacksJobData, PacksJobResult>(PACKS_QUEUE);
 }
 
 export async function closePacksQueue(): Promise<void> {
-  const open = current;
-  current = undefined;
-  if (!open) return;
-  await open.queue.close().catch(() => undefined);
-  await closeRedis(open.conn);
+  await closeSharedQueue(PACKS_QUEUE);
 }
 
 /**

@@ -1,7 +1,6 @@
 import { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { settings } from '../../config/settings';
-import { closeRedis, redisConnection } from './connection';
+import { closeSharedQueue, sharedQueue } from './connection';
 
 /** The BullMQ queue of source runs. */
 export const RUNS_QUEUE = 'runs';
@@ -34,25 +33,9 @@ export interface EnqueueOptions {
 /** Completed jobs kept in Redis (the runs table is the durable ledger). */
 const KEEP_COMPLETED = { count: 500, age: 14 * 24 * 3600 };
 
-interface OpenQueue { key: string; queue: Queue<RunJobData>; conn: Redis }
-let current: OpenQueue | undefined;
-
 /** The 'runs' queue for the current settings (REDIS_URL, QUEUE_PREFIX), opened on first use. */
 export function runsQueue(): Queue<RunJobData> {
-  const s = settings();
-  const key = `${s.REDIS_URL}|${s.QUEUE_PREFIX}`;
-  if (current?.key === key) return current.queue;
-  if (current) {
-    // Settings changed (tests): let the old queue close in the background
-    // (closeRedisConnections() still reaches its connection until it is closed).
-    const old = current;
-    void old.queue.close().catch(() => undefined).then(() => closeRedis(old.conn));
-  }
-  const conn = redisConnection(s.REDIS_URL);
-  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: conn, prefix: s.QUEUE_PREFIX });
-  queue.on('error', (err) => { if (s.LOG_LEVEL !== 'silent') console.error(`dotation: queue: ${err.message}`); });
-  current = { key, queue, conn };
-  return queue;
+  return sharedQueue<RunJobData, unknown>(RUNS_QUEUE) as Queue<RunJobData>;
 }
 
 /** Enqueues one run of `source`; a worker (`dotation worker`) processes it. */
@@ -75,9 +58,5 @@ export async function enqueueRun(source: string, opts: EnqueueOptions): Promise<
 
 /** Closes the queue and its Redis connection (end of CLI commands, tests). */
 export async function closeQueues(): Promise<void> {
-  const open = current;
-  current = undefined;
-  if (!open) return;
-  await open.queue.close().catch(() => undefined);
-  await closeRedis(open.conn);
+  await closeSharedQueue(RUNS_QUEUE);
 }
