@@ -31,6 +31,8 @@ const SettingsSchema = z.object({
   NETWORK: z.enum(['auto', 'never']).default('auto'),
   /** How many pack versions stay downloadable per commune. */
   PACK_VERSIONS_KEPT: z.coerce.number().int().min(1).max(50).default(5),
+  /** How many fan-out pack builds keep their ledger rows (pack_build_communes, pack_build_departements). */
+  PACK_BUILDS_KEPT: z.coerce.number().int().min(1).max(1000).default(10),
   LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
 });
 

@@ -20,7 +20,8 @@ Usage:
   dotation scheduler                  enqueue each source on its cron schedule
   dotation packs build [--queue] [--commune CODE]… [--departement DEP]… [--force] [--recheck]
                                       build packs here, or with --queue enqueue a fan-out (one job per
-                                      département) that every 'dotation worker' shares; prints the parent job id
+                                      département) that every 'dotation worker' shares; prints the parent job id.
+                                      One fan-out at a time: refused (exit code 75) while another is queued or running
   dotation serve                      HTTP server (PORT, default 3000)
   dotation populations:manquantes [--millesime M]
 `;
@@ -134,8 +135,15 @@ async function main(argv: string[]): Promise<number> {
       const communes = list(values.commune);
       const departements = list(values.departement).map((d) => (/^\d$/.test(d) ? `0${d}` : d.toUpperCase()));
       if (values.queue) {
-        const { enqueuePacksBuild } = lazy<typeof import('./queue/packs')>('./queue/packs');
-        const b = await enqueuePacksBuild({ communes, departements, force: values.force, recheck: values.recheck, trigger: 'cli' });
+        const { enqueuePacksBuild, PacksBuildActiveError } = lazy<typeof import('./queue/packs')>('./queue/packs');
+        let b: Awaited<ReturnType<typeof enqueuePacksBuild>>;
+        try {
+          b = await enqueuePacksBuild({ communes, departements, force: values.force, recheck: values.recheck, trigger: 'cli' });
+        } catch (err) {
+          if (!(err instanceof PacksBuildActiveError)) throw err;
+          console.error(`dotation: ${err.message}`);
+          return err.exitCode;
+        }
         console.log(`enqueued packs build as job ${b.jobId} (run ${b.runId}): ${b.departements.length} département job(s), ${b.communes} commune(s); 'dotation worker' processes them (see 'dotation runs')`);
         return 0;
       }

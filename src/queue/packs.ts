@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { settings } from '../../config/settings';
 import { pool, transaction } from '../db/pool';
 import { buildPacks, CommuneOutcome } from '../packs/build';
@@ -22,6 +23,17 @@ import type { RunTrigger } from './queue';
  * as failed, naming the département. Any number of `dotation worker` processes, on any number of
  * machines sharing REDIS_URL, QUEUE_PREFIX, DATABASE_URL and PACKS_DIR, share the children:
  * BullMQ hands each job to one worker at a time.
+ *
+ * One build at a time: `enqueuePacksBuild` refuses (PacksBuildActiveError, CLI exit code 75) while
+ * a parent 'packs-build' job of the queue is not finished (waiting for its children, waiting,
+ * active, delayed for a retry). The parent job's state in BullMQ is the only truth, so nothing
+ * can stay locked by a dead process: a crashed worker's child is stalled and retried by another
+ * worker (the build goes on), and a build whose jobs are gone from Redis no longer counts. The
+ * check and the enqueue run under a short Redis mutex (SET NX with a lease, released by its owner)
+ * so that two operators, or machines, starting a build at the same instant get one build.
+ *
+ * Retention: when a build ends, the ledger rows (`pack_build_communes`, `pack_build_departements`)
+ * of all but the last PACK_BUILDS_KEPT builds are deleted (builds still queued or running are kept).
  */
 export const PACKS_QUEUE = 'packs';
 export const PACKS_BUILD_JOB = 'packs-build';
@@ -109,6 +121,92 @@ export const parentJobId = (buildId: string) => `packs.${buildId}`;
 export const childJobId = (buildId: string, dep: string) => `packs.${buildId}.${dep}`;
 const workerName = () => `${os.hostname()}:${process.pid}`;
 
+/** Parent job states of a build that has not ended. */
+const ACTIVE_STATES = ['waiting-children', 'wait', 'active', 'delayed', 'prioritized'] as const;
+/** Lease of the enqueue mutex: the longest a (dead) enqueuer can hold it. */
+const ENQUEUE_LEASE_MS = 60_000;
+/** How long a second enqueuer waits for the mutex before refusing. */
+const ENQUEUE_WAIT_MS = 15_000;
+/** Redis key of the enqueue mutex; outside the queue's key space (`<prefix>:packs:<job id>`). */
+export const packsEnqueueLockKey = (prefix = settings().QUEUE_PREFIX) => `${prefix}:packs-enqueue-lock`;
+
+/** The build that is already queued or running when another one is asked for. */
+export interface ActivePacksBuild {
+  jobId: string;
+  buildId: string;
+  runId: number | null;
+  /** The parent job's state in BullMQ. */
+  state: string;
+  /** The run's status (`runs` row), when its row exists. */
+  status: string | null;
+  startedAt: Date | null;
+  progress: Record<string, number> | null;
+}
+
+/** Refusal to start a build while another one has not ended (CLI exit code 75). */
+export class PacksBuildActiveError extends Error {
+  readonly exitCode = 75;
+  constructor(readonly active: ActivePacksBuild | null, message: string) {
+    super(message);
+    this.name = 'PacksBuildActiveError';
+  }
+}
+
+function describeActive(a: ActivePacksBuild): string {
+  const run = a.runId === null ? 'no run row' : `run ${a.runId}, ${a.status ?? 'unknown'}`;
+  const since = a.startedAt ? ` since ${a.startedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC` : '';
+  const p = a.progress;
+  const progress = p && p.departementsTotal !== undefined ? `, ${p.departementsDone ?? 0}/${p.departementsTotal} départements done` : '';
+  return `packs build ${a.jobId} (${run}${since}${progress}; job ${a.state})`;
+}
+
+/**
+ * The unfinished builds of the 'packs' queue (normally at most one): parent jobs whose state is not
+ * completed or failed, oldest first, with their run row.
+ */
+export async function activePacksBuilds(queue: Queue = packsQueue() as unknown as Queue): Promise<ActivePacksBuild[]> {
+  const jobs = (await queue.getJobs([...ACTIVE_STATES])).filter((j) => j?.name === PACKS_BUILD_JOB && j.id);
+  const seen = new Set<string>();
+  const out: ActivePacksBuild[] = [];
+  for (const job of jobs) {
+    if (seen.has(job.id!)) continue;
+    seen.add(job.id!);
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed' || state === 'unknown') continue; // ended (or removed) meanwhile
+    const { rows: [run] } = await pool().query(
+      `select id, status, started_at, progress from runs where source = 'packs' and job_id = $1 order by id desc limit 1`, [job.id]);
+    out.push({
+      jobId: job.id!, buildId: (job.data as PacksBuildData).buildId, state,
+      runId: run ? Number(run.id) : null, status: run?.status ?? null, startedAt: run?.started_at ?? null, progress: run?.progress ?? null,
+    });
+  }
+  return out.sort((a, b) => (a.runId ?? 0) - (b.runId ?? 0));
+}
+
+const RELEASE_LUA = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/**
+ * Holds the enqueue mutex while `fn` runs: SET NX PX (a lease, so a process that dies holding it
+ * blocks the others for ENQUEUE_LEASE_MS at most), released only by its owner.
+ */
+async function withEnqueueLock<T>(conn: Redis, fn: () => Promise<T>): Promise<T> {
+  const key = packsEnqueueLockKey();
+  const token = `${crypto.randomBytes(8).toString('hex')} ${workerName()}`;
+  const t0 = Date.now();
+  while ((await conn.set(key, token, 'PX', ENQUEUE_LEASE_MS, 'NX')) !== 'OK') {
+    if (Date.now() - t0 > ENQUEUE_WAIT_MS) {
+      const holder = await conn.get(key);
+      throw new PacksBuildActiveError(null, `packs build: another packs build is being started right now${holder ? ` (by ${holder.split(' ')[1]})` : ''}; see 'dotation runs'`);
+    }
+    await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 100)));
+  }
+  try {
+    return await fn();
+  } finally {
+    await conn.eval(RELEASE_LUA, 1, key, token).catch(() => undefined);
+  }
+}
+
 /** The 'packs' queue for the current settings (inspection, tests), opened on first use. */
 export function packsQueue(): Queue<PacksJobData, PacksJobResult> {
   return sharedQueue<PacksJobData, PacksJobResult>(PACKS_QUEUE);
@@ -121,6 +219,7 @@ export async function closePacksQueue(): Promise<void> {
 /**
  * Enqueues a fan-out build: records the run ('queued'), then adds the flow (parent + one child
  * per département) in one Redis transaction. Returns the parent job id.
+ * Throws PacksBuildActiveError, recording nothing, while another build of the queue has not ended.
  */
 export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<EnqueuedPacksBuild> {
   const s = settings();
@@ -135,6 +234,28 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
   const deps = rows.map((r) => r.dep as string);
   for (const d of deps) if (!/^[0-9A-Za-z]{2,3}$/.test(d)) throw new Error(`packs build: unexpected département code '${d}'`);
   const communes = rows.reduce((n, r) => n + (r.codes as string[]).length, 0);
+  const conn = redisConnection(s.REDIS_URL);
+  const queue = new Queue<PacksJobData, PacksJobResult>(PACKS_QUEUE, { connection: conn, prefix: s.QUEUE_PREFIX });
+  queue.on('error', () => undefined);
+  try {
+    return await withEnqueueLock(conn, async () => {
+      const [active] = await activePacksBuilds(queue as unknown as Queue);
+      if (active) {
+        throw new PacksBuildActiveError(active,
+          `packs build refused: ${describeActive(active)} has not ended; one build at a time. Follow it with 'dotation runs'; start a new one once it has ended`);
+      }
+      return await addBuild(opts, rows, deps, communes, conn);
+    });
+  } finally {
+    await queue.close().catch(() => undefined);
+    await closeRedis(conn);
+  }
+}
+
+/** Records the run and adds the flow (called under the enqueue mutex). */
+async function addBuild(opts: EnqueuePacksOptions, rows: { dep: string; codes: string[] }[], deps: string[], communes: number, conn: Redis): Promise<EnqueuedPacksBuild> {
+  const s = settings();
+  const db = pool(s.DATABASE_URL);
   const progress = { departementsTotal: deps.length, departementsDone: 0, departementsFailing: 0, communesTotal: communes, built: 0, unchanged: 0, failed: 0 };
   const { rows: [run] } = await db.query(
     `insert into runs (source, status, trigger, options, progress) values ('packs', 'queued', $1, $2, $3) returning id`,
@@ -146,7 +267,6 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
 
   const attempts = opts.attempts ?? s.RUN_ATTEMPTS;
   const backoff = { type: 'exponential', delay: opts.backoffMs ?? 30_000 };
-  const conn = redisConnection(s.REDIS_URL);
   const flow = new FlowProducer({ connection: conn, prefix: s.QUEUE_PREFIX });
   try {
     await flow.add({
@@ -171,7 +291,6 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
     throw err;
   } finally {
     await flow.close().catch(() => undefined);
-    await closeRedis(conn);
   }
   return { buildId, runId, jobId, departements: deps, communes };
 }
@@ -325,7 +444,42 @@ async function processBuild(job: Job<PacksBuildData>): Promise<PacksBuildResult>
   } finally {
     client.release();
   }
+  // Retention of the ledger: a failure here is logged, it does not fail the build.
+  await prunePackBuildLedger().catch((err) => {
+    if (settings().LOG_LEVEL !== 'silent') console.error(`[packs] ledger retention: ${(err as Error).message}`);
+  });
   return result;
+}
+
+/**
+ * Deletes the ledger rows (`pack_build_communes`, `pack_build_departements`) of every build but the
+ * last `kept` ones (by run id) and those whose run is still queued or running. Returns the builds
+ * and commune rows deleted. Called when a build ends.
+ */
+export async function prunePackBuildLedger(kept = settings().PACK_BUILDS_KEPT): Promise<{ builds: number; communeRows: number }> {
+  if (!Number.isInteger(kept) || kept < 1) throw new Error(`prunePackBuildLedger: kept must be a positive integer (got ${kept})`);
+  const client = await pool().connect();
+  try {
+    return await transaction(client, async () => {
+      const { rows } = await client.query(
+        `with builds as (
+           select build_id, max(run_id) as run_id from pack_build_departements group by build_id
+         ), recent as (
+           select build_id from builds order by run_id desc nulls last, build_id desc limit $1
+         ), unfinished as (
+           select substr(job_id, length('packs.') + 1) as build_id from runs
+            where source = 'packs' and status in ('queued', 'running') and job_id like 'packs.%'
+         )
+         select build_id from builds where build_id not in (select build_id from recent union select build_id from unfinished)`, [kept]);
+      const old = rows.map((r) => r.build_id as string);
+      if (!old.length) return { builds: 0, communeRows: 0 };
+      const c = await client.query(`delete from pack_build_communes where build_id = any($1::text[])`, [old]);
+      await client.query(`delete from pack_build_departements where build_id = any($1::text[])`, [old]);
+      return { builds: old.length, communeRows: c.rowCount ?? 0 };
+    });
+  } finally {
+    client.release();
+  }
 }
 
 export async function processPacksJob(job: Job<PacksJobData, PacksJobResult>): Promise<PacksJobResult> {
