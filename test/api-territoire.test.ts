@@ -8,13 +8,21 @@ import { buildServer } from '../src/server/app';
 import { invalidateReferential } from '../src/server/territoire/referential';
 import { parseZoneId } from '../src/server/territoire/ids';
 import { parseMask, applyMask } from '../src/server/territoire/mask';
+import { resetSettings } from '../config/settings';
 
 /** The 20 conformance tests of api-territoire.md §5.4, plus the id resolver of §5.2. */
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let app: FastifyInstance;
+let cogRun: Awaited<ReturnType<typeof runSource>>;
 
 beforeAll(async () => {
   db = await freshDatabase();
+  // INSEE URIs: the cog source finds saved Metadata API answers in the mirror (synthetic fixtures, upstream format).
+  process.env.MIRROR_DIR = path.join(__dirname, 'fixtures', 'cog');
+  resetSettings();
+  cogRun = await runSource('cog', { trigger: 'test', log: () => undefined });
+  process.env.MIRROR_DIR = '';
+  resetSettings();
   // Legal populations (embedded fallback when no file) so that the populations pack dataset is published.
   await runSource('populations', { trigger: 'test', log: () => undefined });
   // BAN from its synthetic fixture (Ille-et-Vilaine), so that the ban_com pack dataset of test 18 exists.
@@ -78,6 +86,27 @@ describe('id resolver (§5.2)', () => {
     expect(applyMask({ a: 1, b: { c: 2, d: 3 } }, parseMask('a,b{c}')!)).toEqual({ a: 1, b: { c: 2 } });
     const r = await get('/api/1/spatial/zone/fr:commune:35238', { 'x-fields': 'id,properties{code,name}' });
     expect(r.body).toEqual({ id: 'fr:commune:35238', properties: { code: '35238', name: 'Rennes' } });
+  });
+});
+
+describe('INSEE URIs (uri of zones)', () => {
+  test('from the Metadata API answers found in the mirror: the version valid for the COG; null when unknown', async () => {
+    expect(cogRun.files.map((f) => f.resource).sort()).toEqual(['insee-geo-communes', 'insee-geo-departements']);
+    // 35999 (uri not an INSEE URI) is quarantined; the others are staged.
+    expect(cogRun.rejected).toBe(1);
+    const rennes = await get('/api/1/spatial/zone/fr:commune:35238');
+    expect(rennes.body.properties.uri).toBe('http://id.insee.fr/geo/commune/00000000-0000-4000-8000-000000035238');
+    expect((await get('/api/1/spatial/zone/fr:commune:35062')).body.properties.uri).toBe('http://id.insee.fr/geo/commune/00000000-0000-4000-8000-000002035062');
+    expect((await get('/api/1/spatial/zone/fr:departement:35')).body.properties.uri).toBe('http://id.insee.fr/geo/departement/00000000-0000-4000-8000-000000000035');
+    expect((await get('/api/1/spatial/zone/fr:commune:75101')).body.properties.uri).toMatch(/^http:\/\/id\.insee\.fr\/geo\/arrondissementMunicipal\//);
+    // Not in the files: null, as before.
+    expect((await get('/api/1/spatial/zone/fr:commune:35001')).body.properties.uri).toBeNull();
+    expect((await get('/api/1/spatial/zone/fr:region:53')).body.properties.uri).toBeNull();
+    // The retired code 35112 has no current zone: its historical zone carries no URI.
+    expect((await get('/api/1/spatial/zone/fr:commune:35112')).body.properties.uri).toBeNull();
+    // suggest and coverage carry the same uri.
+    const sug = (await get('/api/1/spatial/zones/suggest?q=35238&size=1')).body;
+    expect(sug[0].uri).toBe(rennes.body.properties.uri);
   });
 });
 

@@ -49,6 +49,8 @@ function writeManifest(code: string, version: string, createdAt: string) {
 
 beforeAll(async () => {
   db = await freshDatabase();
+  // INSEE URIs from a saved Metadata API answer (synthetic fixture in the upstream format), through the cog source.
+  await runSource('cog', { file: path.join(__dirname, 'fixtures', 'cog', 'insee-geo-communes.json'), trigger: 'test', log: () => undefined });
   await runSource('populations', { trigger: 'test', log: () => undefined });
   base = settings().PUBLIC_BASE_URL.replace(/\/$/, '');
   // Packs "built" for every commune of Ille-et-Vilaine: pack_builds rows and manifests as src/packs/store.ts writes them.
@@ -58,7 +60,6 @@ beforeAll(async () => {
   for (const c of dep35) writeManifest(c, '2026.1', new Date(Date.now() - 3600_000).toISOString());
   const box = `st_multi(st_geomfromtext('POLYGON((-1.75 48.08,-1.62 48.08,-1.62 48.14,-1.75 48.14,-1.75 48.08))', 4326))`;
   await pool().query(`insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier) values ('35238', 'Rennes', '35', ${box}, ${box}, 2026, '{35238}', 'test')`);
-  await pool().query(`insert into insee_geo_uri values ('fr:commune', '35238', $1)`, [INSEE_RENNES]);
   invalidateReferential();
   app = await buildServer();
 });
@@ -202,6 +203,20 @@ describe('national catalog', () => {
     expect(one(store, one(store, packDist, `${SPDX}checksum`), `${SPDX}checksumValue`).value).toBe('c'.repeat(64));
     // A catalog of an unknown commune.
     expect((await fetchPage(`${base}/communes/99999/catalog.jsonld`)).statusCode).toBe(404);
+  });
+
+  test('dct:spatial: the INSEE URI of the version valid for the COG, from the cog source; none when unknown', async () => {
+    const spatialIris = async (code: string) => {
+      const store = new Store(new Parser().parse((await fetchPage(`${base}/communes/${code}/catalog.ttl`)).body));
+      return store.getObjects(`${base}/id/communes/${code}/pack`, `${DCT}spatial`, null).filter((o) => o.termType === 'NamedNode').map((o) => o.value);
+    };
+    expect(await spatialIris('35238')).toEqual([INSEE_RENNES]);
+    // 35062 has two versions in the file: the commune nouvelle of 2024-01-01 is the one of the COG.
+    expect(await spatialIris('35062')).toEqual(['http://id.insee.fr/geo/commune/00000000-0000-4000-8000-000002035062']);
+    // Not in the file: no INSEE IRI (the bbox blank node stays the only spatial, when there is a contour).
+    expect(await spatialIris('35001')).toEqual([]);
+    const { rows } = await pool().query(`select level, code from insee_geo_uri order by level, code`);
+    expect(rows).toEqual([{ level: 'fr:commune', code: '35062' }, { level: 'fr:commune', code: '35238' }, { level: 'fr:commune', code: '75101' }]);
   });
 
   test('identifiers and download URLs are stable across builds; modified follows the content', async () => {

@@ -3,6 +3,7 @@ import { freshDatabase } from './helpers/db';
 import { pool } from '../src/db/pool';
 import { buildServer } from '../src/server/app';
 import { resetGeometrySources } from '../src/server/geo/geometry';
+import { resetDataStamp } from '../src/server/territoire/cache';
 import { nameScore } from '../src/server/routes/geo';
 import { readPackageArray } from '../pipelines/cog/embedded';
 
@@ -174,6 +175,114 @@ describe('geometry from a contour table, when one exists', () => {
     expect(z.geometry.type).toBe('MultiPolygon');
     expect(z.geometry.coordinates.length).toBeGreaterThanOrEqual(1);
     expect(z.properties.area).toBeGreaterThan(4000);
+  });
+  test('mairie: no town-hall source, so null (documented deviation), even when the centre is known', async () => {
+    const r = (await get('/communes?code=35238&fields=mairie,centre')).body[0];
+    expect(r.centre.type).toBe('Point');
+    expect(r).toHaveProperty('mairie', null);
+    expect((await get('/communes/35238?fields=mairie')).body).toEqual({ nom: 'Rennes', code: '35238', mairie: null });
+    const f = (await get('/communes/35238?format=geojson&geometry=mairie&fields=nom')).body;
+    expect(f).toEqual({ type: 'Feature', geometry: null, properties: { nom: 'Rennes', code: '35238' } });
+    // The OpenAPI description says so.
+    const spec = (await get('/openapi.json')).body;
+    const param = spec.paths['/communes'].get.parameters.find((x: { name: string }) => x.name === 'geometry');
+    expect(param.description).toMatch(/mairie is always null/);
+    // Départements, régions and EPCI have no mairie: 400 as a geometry, left out as a field.
+    for (const u of ['/epcis/243500139?format=geojson&geometry=mairie', '/departements?geometry=mairie', '/regions/53?geometry=mairie']) {
+      const e = await get(u);
+      expect([u, e.status]).toEqual([u, 400]);
+    }
+    expect((await get('/departements/35?fields=mairie,nom')).body).toEqual({ nom: 'Ille-et-Vilaine', code: '35' });
+  });
+});
+
+describe('département, région and EPCI contours: union of the commune contours, computed once', () => {
+  // A synthetic 0.01° grid cell for every current commune of Corse (région 94: 2A then 2B, by code), 20 cells a row.
+  let epci: string;
+  beforeAll(async () => {
+    await pool().query(`
+      insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier)
+      select code, nom, departement, g, g, 2026, array[code], 'grid'
+        from (select code, nom, departement,
+                     st_multi(st_makeenvelope(8.5 + (i % 20) * 0.01, 41.5 + (i / 20) * 0.01, 8.5 + (i % 20 + 1) * 0.01, 41.5 + (i / 20 + 1) * 0.01, 4326)) as g
+                from (select code, nom, departement, (row_number() over (order by code) - 1)::int as i
+                        from communes where type = 'commune-actuelle' and region = '94') c) x`);
+    // An EPCI all of whose members are in Corse.
+    epci = (await pool().query(`select m.epci from epci_membres m join communes c on c.code = m.commune
+                                 group by m.epci having bool_and(c.region = '94') order by m.epci limit 1`)).rows[0].epci;
+    resetGeometrySources();
+    resetDataStamp();
+  });
+  afterAll(async () => {
+    await pool().query(`delete from commune_contours where fichier = 'grid'`);
+    resetGeometrySources();
+    resetDataStamp();
+  });
+  const extent = (g: { coordinates: number[][][][] }) => {
+    const pts = g.coordinates.flat(2);
+    return [Math.min(...pts.map((p) => p[0])), Math.min(...pts.map((p) => p[1])), Math.max(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[1]))].map((v) => Math.round(v * 1000) / 1000);
+  };
+
+  test('geo.api routes: contour, centre, bbox and surface of a région, its départements and an EPCI', async () => {
+    const n2A = Number((await pool().query(`select count(*) from communes where type = 'commune-actuelle' and departement = '2A'`)).rows[0].count);
+    const n94 = Number((await pool().query(`select count(*) from communes where type = 'commune-actuelle' and region = '94'`)).rows[0].count);
+    const reg = (await get('/regions/94?format=geojson&geometry=contour')).body;
+    expect(reg.type).toBe('Feature');
+    expect(reg.geometry.type).toBe('MultiPolygon');
+    // The union of full rows of cells is one polygon without holes; its extent is the grid's.
+    expect(reg.geometry.coordinates).toHaveLength(1);
+    expect(reg.geometry.coordinates[0]).toHaveLength(1);
+    expect(extent(reg.geometry)).toEqual([8.5, 41.5, 8.7, 41.5 + Math.ceil(n94 / 20) * 0.01].map((v) => Math.round(v * 1000) / 1000));
+    const dep = (await get('/departements/2A?fields=nom,code,contour,centre,bbox,surface')).body;
+    expect(dep.contour.type).toBe('MultiPolygon');
+    expect(dep.centre.type).toBe('Point');
+    expect(dep.bbox.type).toBe('Polygon');
+    // Sum of the cells' areas (≈ 0.01° × 0.01° at 41.5° N ≈ 92 ha each).
+    expect(dep.surface / n2A).toBeGreaterThan(85);
+    expect(dep.surface / n2A).toBeLessThan(95);
+    expect((await get('/departements/2B?format=geojson&geometry=bbox')).body.geometry.type).toBe('Polygon');
+    const e = (await get(`/epcis/${epci}?format=geojson&geometry=contour`)).body;
+    expect(e.geometry.type).toBe('MultiPolygon');
+    // Lists: the complete zones have a geometry; the others (no contour for all their communes) null.
+    const regions = (await get('/regions?format=geojson&geometry=contour')).body.features;
+    expect(regions.find((f: { properties: { code: string } }) => f.properties.code === '94').geometry.type).toBe('MultiPolygon');
+    expect(regions.find((f: { properties: { code: string } }) => f.properties.code === '53').geometry).toBeNull();
+    const deps = (await get('/regions/94/departements?format=geojson')).body.features;
+    expect(deps.map((f: { geometry: { type: string } }) => f.geometry.type)).toEqual(['Point', 'Point']);
+  });
+
+  test('API Territoire zones at fr:region, fr:departement and fr:epci carry the MultiPolygon and the area', async () => {
+    for (const id of ['fr:region:94', 'fr:departement:2A', 'fr:departement:2B', `fr:epci:${epci}`]) {
+      const z = (await get(`/api/1/spatial/zone/${id}`)).body;
+      expect([id, z.geometry.type, z.geometry.coordinates.length > 0]).toEqual([id, 'MultiPolygon', true]);
+      expect(z.properties.area).toBeGreaterThan(0);
+    }
+    // Incomplete (one commune contour at most in Ille-et-Vilaine): no geometry rather than a wrong shape.
+    expect((await get('/api/1/spatial/zone/fr:departement:35')).body.geometry).toEqual({ type: 'MultiPolygon', coordinates: [] });
+    const coverage = (await get('/api/1/spatial/coverage/fr:region')).body.features;
+    expect(coverage.find((f: { id: string }) => f.id === 'fr:region:94').geometry.type).toBe('MultiPolygon');
+  });
+
+  test('computed once per change of the contours, not per request; a change makes it recompute', async () => {
+    const state = async () => (await pool().query(`select generation, built, built_at from zone_contours_state`)).rows[0];
+    const before = await state();
+    expect(before.built).toBe(before.generation);
+    const rows = Number((await pool().query(`select count(*) from zone_contours where level = 'departement' and code in ('2A', '2B')`)).rows[0].count);
+    expect(rows).toBe(2);
+    // New requests (cache emptied) read the table: no rebuild.
+    resetDataStamp();
+    expect((await get('/api/1/spatial/zone/fr:departement:2B?x=1')).status).toBe(200);
+    expect((await get('/departements/2A?format=geojson&geometry=contour&x=2')).body.geometry.type).toBe('MultiPolygon');
+    expect((await state()).built_at).toEqual(before.built_at);
+    // One commune of 2A loses its contour: 2A and Corse are incomplete now, 2B is still whole.
+    await pool().query(`delete from commune_contours where code_commune = (select min(code) from communes where type = 'commune-actuelle' and departement = '2A')`);
+    resetDataStamp();
+    expect((await get('/departements/2A?format=geojson&geometry=contour')).body.geometry).toBeNull();
+    expect((await get('/regions/94?format=geojson&geometry=contour')).body.geometry).toBeNull();
+    expect((await get('/departements/2B?format=geojson&geometry=contour')).body.geometry.type).toBe('MultiPolygon');
+    const after = await state();
+    expect(after.built).toBe(after.generation);
+    expect(after.generation).toBeGreaterThan(before.generation);
   });
 });
 

@@ -5,6 +5,7 @@ import { isCommuneCode } from '../../src/communes/codes';
 import type { CopyValue } from '../../src/engine/staging';
 import { source } from './source';
 import { PackageCommune, PackageEpci, packageInfo, readPackageArray } from './embedded';
+import { INSEE_URI_RESOURCES, publishInseeUris, stageInseeUris } from './insee-uris';
 
 /**
  * Loads the referential from the package (always) and, when present, the INSEE COG communes
@@ -104,6 +105,11 @@ async function load(ctx: RunContext): Promise<void> {
     if (!inseeCog) throw new Error(`${inseeCommunes.path}: cannot tell the COG year (no year in the name, no movements table)`);
     if (inseeCog > pkg.cog) ctx.log(`warning: INSEE COG ${inseeCog} is newer than the package's (${pkg.cog}); upgrade @etalab/decoupage-administratif`);
   }
+  // 3. INSEE RDF URIs (mirror only): saved answers of the Metadata API.
+  const uriFiles = INSEE_URI_RESOURCES.map((r) => ctx.files.get(r)).filter((f): f is NonNullable<typeof f> => Boolean(f));
+  const stUris = await stageInseeUris(ctx, uriFiles);
+  // Recorded in published_datasets.details (filled during the publish transaction).
+  const details: Record<string, unknown> = { package: pkg.version, cogInsee: inseeCog ?? null, inseeUris: null };
   ctx.checkpoint('before-publish');
 
   await ctx.publish(String(pkg.cog), async (tx) => {
@@ -125,6 +131,8 @@ async function load(ctx: RunContext): Promise<void> {
       await tx.query(`delete from cog_communes_insee where cog = $1`, [inseeCog]);
       await tx.query(`insert into cog_communes_insee select distinct on (typecom, com) $1::int, * from ${stInsee.qualified}`, [inseeCog]);
     }
+    // Without the files, URIs already in the table (loaded earlier) are kept.
+    if (stUris) details.inseeUris = await publishInseeUris(tx, stUris, `${pkg.cog}-01-01`);
     // Every code ever seen -> current commune(s): for redirects and for re-coding.
     await tx.query(`truncate commune_correspondance`);
     await tx.query(`insert into commune_correspondance (code, code_actuel, nature)
@@ -139,7 +147,7 @@ async function load(ctx: RunContext): Promise<void> {
                     on conflict (key) do update set value = excluded.value`, [String(pkg.cog), `@etalab/decoupage-administratif@${pkg.version}`, inseeCog ? String(inseeCog) : '']);
     const { rows } = await tx.query(`select count(*)::int as n from communes`);
     return rows[0].n;
-  }, { package: pkg.version, cogInsee: inseeCog ?? null });
+  }, details);
 }
 
 export const pipeline: Pipeline = { source, order: 0, load };

@@ -13,5 +13,11 @@ export const source: SourceDeclaration = {
     // Optional: the referential always comes from @etalab/decoupage-administratif; INSEE files add the history.
     { name: 'communes', url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_commune_2024.csv', mirrorNames: ['v_commune_2024.csv', 'communes.csv'], optional: true },
     { name: 'mouvements', url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_mvt_commune_2024.csv', mirrorNames: ['v_mvt_commune_2024.csv', 'mouvements-communes.csv'], optional: true },
+    // Optional, mirror only: saved answers of the INSEE Metadata API (JSON arrays with `code` and `uri`), which
+    // give the INSEE RDF URIs cited by the API Territoire (`uri`) and the DCAT catalog (dct:spatial). The API
+    // needs an account on api.insee.fr, so the answers are saved by hand (`?date=*` keeps ended versions too).
+    { name: 'insee-geo-communes', url: 'https://api.insee.fr/metadonnees/geo/communes', mirrorNames: ['insee-geo-communes.json'], optional: true, mirrorOnly: true },
+    { name: 'insee-geo-departements', url: 'https://api.insee.fr/metadonnees/geo/departements', mirrorNames: ['insee-geo-departements.json'], optional: true, mirrorOnly: true },
+    { name: 'insee-geo-regions', url: 'https://api.insee.fr/metadonnees/geo/regions', mirrorNames: ['insee-geo-regions.json'], optional: true, mirrorOnly: true },
   ],
 };

@@ -5,14 +5,34 @@ import { pool } from '../../db/pool';
  * detected at run time (a table of schema public whose name says contour, with a geometry column
  * and a code column), so these routes work before, and light up after, the contours are loaded.
  * Without a table every geometry is null and zones carry `coordinates: []`.
+ *
+ * Départements, régions and EPCI are read from `zone_contours` (sql/migrations/401_zone_contours.sql):
+ * the official département outline or the union of the commune contours, computed once in SQL
+ * after each change of the source tables (`ensureZoneContours`, called before reading them), and
+ * only for zones whose every commune has a contour.
  */
 export type Level = 'commune' | 'departement' | 'region' | 'epci';
-interface Source { table: string; geom: string; code: string; /** Full geometry for areas, when the light one is served. */ full?: string }
+interface Source {
+  table: string; geom: string; code: string;
+  /** Full geometry for areas, when the light one is served. */
+  full?: string;
+  /** Column holding the area in hectares (precomputed), instead of measuring a geometry. */
+  area?: string;
+  /** Extra condition on the table's rows (one level of zone_contours). */
+  filter?: string;
+}
 
-/** Tables of sql/migrations/200_geo.sql, preferred over detection; `geom_simple` is served, `geom` measured. */
+const zoneSource = (level: 'departement' | 'region' | 'epci'): Source =>
+  ({ table: 'zone_contours', geom: 'geom_simple', code: 'code', area: 'surface_ha', filter: `level = '${level}'` });
+/** Levels read from zone_contours (rebuilt by zone_contours_refresh() when stale). */
+const ZONE_LEVELS: ReadonlySet<Level> = new Set(['departement', 'region', 'epci']);
+
+/** Tables of sql/migrations/200_geo.sql and 401_zone_contours.sql, preferred over detection; `geom_simple` is served, `geom` measured. */
 const KNOWN: Partial<Record<Level, Source>> = {
   commune: { table: 'commune_contours', geom: 'geom_simple', code: 'code_commune', full: 'geom' },
-  departement: { table: 'departement_contours', geom: 'geom_simple', code: 'code', full: 'geom' },
+  departement: zoneSource('departement'),
+  region: zoneSource('region'),
+  epci: zoneSource('epci'),
 };
 
 const CODE_COLUMNS = ['code', 'code_commune', 'code_insee', 'insee', 'code_departement', 'code_region', 'code_epci', 'siren'];
@@ -46,7 +66,7 @@ async function sources(): Promise<Partial<Record<Level, Source>>> {
     const t = byTable.get(k.table);
     if (!t || !t.cols.includes(k.code) || !t.cols.includes(k.geom)) continue;
     // A known table that is still empty gives way to another contour table that has rows.
-    const { rows: any } = await pool().query(`select 1 from ${k.table} limit 1`);
+    const { rows: any } = await pool().query(`select 1 from ${k.table} ${k.filter ? `where ${k.filter}` : ''} limit 1`);
     if (any.length) found[level] = k;
   }
   const known = new Set(Object.values(KNOWN).map((k) => k!.table));
@@ -74,7 +94,40 @@ export interface GeometryInfo {
 export interface GeoJSONGeometry { type: string; coordinates: unknown }
 
 export async function hasGeometry(level: Level): Promise<boolean> {
+  if (ZONE_LEVELS.has(level)) await ensureZoneContours();
   return Boolean((await sources())[level]);
+}
+
+let refreshing: { url: string; p: Promise<boolean> } | undefined;
+/**
+ * Rebuilds zone_contours when a source table changed since it was built (one cheap query when it
+ * did not). Concurrent callers share one rebuild; other processes wait on the function's lock.
+ * True when it rebuilt (the detected tables and the cache stamp then move).
+ */
+export async function ensureZoneContours(): Promise<boolean> {
+  const url = pool().options.connectionString ?? '';
+  if (refreshing?.url === url) return refreshing.p;
+  const mine = { url, p: Promise.resolve(false) };
+  mine.p = (async () => {
+    await null; // settle only after `refreshing` is set below
+    try {
+      const { rows } = await pool().query(`select generation = built as fresh from zone_contours_state`);
+      if (!rows.length || rows[0].fresh) return false;
+      const { rows: [r] } = await pool().query(`select zone_contours_refresh() as n`);
+      if (r.n < 0) return false;
+      detected = undefined;
+      generation++;
+      return true;
+    } catch (err) {
+      // A database without migration 401: no zone contours.
+      if ((err as { code?: string }).code === '42P01' || (err as { code?: string }).code === '42883') return false;
+      throw err;
+    } finally {
+      if (refreshing === mine) refreshing = undefined;
+    }
+  })();
+  refreshing = mine;
+  return mine.p;
 }
 
 /**
@@ -82,6 +135,7 @@ export async function hasGeometry(level: Level): Promise<boolean> {
  */
 export async function geometries(level: Level, codes: string[], want: { contour?: boolean; centre?: boolean; bbox?: boolean; surface?: boolean; wkt?: boolean }): Promise<Map<string, GeometryInfo>> {
   const out = new Map<string, GeometryInfo>();
+  if (codes.length && ZONE_LEVELS.has(level)) await ensureZoneContours();
   const src = (await sources())[level];
   if (!src || codes.length === 0) return out;
   const g = `st_transform(t.${src.geom}, 4326)`;
@@ -89,12 +143,13 @@ export async function geometries(level: Level, codes: string[], want: { contour?
     want.contour ? `st_asgeojson(st_multi(${g}), 6)` : 'null',
     want.centre ? `st_asgeojson(st_centroid(${g}), 6)` : 'null',
     want.bbox || want.wkt ? `st_asgeojson(st_envelope(${g}), 6)` : 'null',
-    want.surface ? `round((st_area(${src.full ? `st_transform(t.${src.full}, 4326)` : g}::geography) / 10000)::numeric, 2)::float8` : 'null',
+    want.surface ? (src.area ? `round(t.${src.area}::numeric, 2)::float8`
+      : `round((st_area(${src.full ? `st_transform(t.${src.full}, 4326)` : g}::geography) / 10000)::numeric, 2)::float8`) : 'null',
     want.wkt ? `st_astext(st_envelope(${g}))` : 'null',
   ];
   const { rows } = await pool().query(
     `select t.${src.code}::text as code, ${sel[0]} as contour, ${sel[1]} as centre, ${sel[2]} as bbox, ${sel[3]} as surface, ${sel[4]} as wkt
-       from ${src.table} t where t.${src.code}::text = any($1::text[])`, [codes]);
+       from ${src.table} t where t.${src.code}::text = any($1::text[]) ${src.filter ? `and t.${src.filter}` : ''}`, [codes]);
   for (const r of rows) {
     out.set(r.code, {
       contour: r.contour ? JSON.parse(r.contour) : null,

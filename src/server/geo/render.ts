@@ -9,9 +9,13 @@ import { CommuneRec, DepartementRec, EpciRec, Referential, RegionRec } from '../
 export const GEOMETRY_FIELDS = ['centre', 'contour', 'bbox', 'mairie'] as const;
 type GeoField = typeof GEOMETRY_FIELDS[number];
 const isGeo = (f: string): f is GeoField => (GEOMETRY_FIELDS as readonly string[]).includes(f);
+/** Départements, régions, EPCI: contours from zone_contours (union of the commune contours), no mairie. */
+const ZONE_GEOMETRIES: readonly GeoField[] = ['centre', 'contour', 'bbox'];
 
 export interface Kind<T> {
   level: Level;
+  /** Geometry fields this kind has (only communes have a mairie). */
+  geometries: readonly GeoField[];
   defaults: string[];
   build(rec: T, ref: Referential): Record<string, unknown>;
   code(rec: T): string;
@@ -19,6 +23,7 @@ export interface Kind<T> {
 
 export const COMMUNE: Kind<CommuneRec> = {
   level: 'commune',
+  geometries: GEOMETRY_FIELDS,
   defaults: ['nom', 'code', 'codeDepartement', 'siren', 'codeEpci', 'codeRegion', 'codesPostaux', 'population'],
   code: (c) => c.code,
   build: (c, ref) => {
@@ -34,16 +39,16 @@ export const COMMUNE: Kind<CommuneRec> = {
   },
 };
 export const DEPARTEMENT: Kind<DepartementRec> = {
-  level: 'departement', defaults: ['nom', 'code', 'codeRegion'], code: (d) => d.code,
+  level: 'departement', geometries: ZONE_GEOMETRIES, defaults: ['nom', 'code', 'codeRegion'], code: (d) => d.code,
   build: (d, ref) => ({ nom: d.nom, code: d.code, codeRegion: d.region ?? undefined, zone: d.zone, population: d.population,
     region: d.region ? { code: d.region, nom: ref.regions.get(d.region)?.nom } : undefined }),
 };
 export const REGION: Kind<RegionRec> = {
-  level: 'region', defaults: ['nom', 'code'], code: (r) => r.code,
+  level: 'region', geometries: ZONE_GEOMETRIES, defaults: ['nom', 'code'], code: (r) => r.code,
   build: (r) => ({ nom: r.nom, code: r.code, zone: r.zone, population: r.population }),
 };
 export const EPCI: Kind<EpciRec> = {
-  level: 'epci', defaults: ['nom', 'code', 'codesDepartements', 'codesRegions', 'population'], code: (e) => e.code,
+  level: 'epci', geometries: ZONE_GEOMETRIES, defaults: ['nom', 'code', 'codesDepartements', 'codesRegions', 'population'], code: (e) => e.code,
   build: (e) => ({ nom: e.nom, code: e.code, type: e.type ?? undefined, codesDepartements: e.departements, codesRegions: e.regions, population: e.population ?? undefined }),
 };
 
@@ -90,7 +95,9 @@ function builtOf<T>(kind: Kind<T>, rec: T, ref: Referential): Record<string, unk
  */
 export async function render<T>(kind: Kind<T>, recs: { rec: T; score?: number }[], opts: OutputOpts, ref: Referential, single = false,
   extra?: Record<string, unknown>): Promise<unknown> {
-  const fields = opts.fields?.length ? ['nom', 'code', ...opts.fields.filter((f) => f !== 'nom' && f !== 'code')] : opts.defaults ?? kind.defaults;
+  // A geometry field the kind does not have (mairie of a département) is an unknown field: left out.
+  const fields = (opts.fields?.length ? ['nom', 'code', ...opts.fields.filter((f) => f !== 'nom' && f !== 'code')] : opts.defaults ?? kind.defaults)
+    .filter((f) => !isGeo(f) || kind.geometries.includes(f));
   const limited = opts.limit != null ? recs.slice(0, opts.limit) : recs;
   const geoJson = opts.format === 'geojson';
   const geometry: GeoField = opts.geometry ?? 'centre';
@@ -98,27 +105,27 @@ export async function render<T>(kind: Kind<T>, recs: { rec: T; score?: number }[
   if (geoJson) geoFields.add(geometry);
   const wantSurface = fields.includes('surface');
   let geo = new Map<string, GeometryInfo>();
-  if (geoFields.size || wantSurface) {
+  if ([...geoFields].some((f) => f !== 'mairie') || wantSurface) {
     geo = await geometries(kind.level, limited.map((r) => kind.code(r.rec)), {
-      contour: geoFields.has('contour'), centre: geoFields.has('centre') || geoFields.has('mairie'), bbox: geoFields.has('bbox'), surface: wantSurface,
+      contour: geoFields.has('contour'), centre: geoFields.has('centre'), bbox: geoFields.has('bbox'), surface: wantSurface,
     });
   }
+  // mairie: no source of town-hall positions is loaded, so it is null (documented deviation from
+  // geo.api, which gives the town hall's point; the centre is not passed off as the town hall).
+  const geometryOf = (g: GeometryInfo | undefined, f: GeoField) => (f === 'mairie' ? null : g?.[f] ?? null);
   const items = limited.map(({ rec, score }) => {
     const all = extra ? { ...builtOf(kind, rec, ref), ...extra } : builtOf(kind, rec, ref);
     const g = geo.get(kind.code(rec));
     const out: Record<string, unknown> = {};
     for (const f of fields) {
-      if (isGeo(f)) {
-        // mairie: no town-hall position loaded; the centre stands in when there is one.
-        out[f] = (f === 'mairie' ? g?.centre : g?.[f]) ?? null;
-      } else if (f === 'surface') out[f] = g?.surface ?? null;
+      if (isGeo(f)) out[f] = geometryOf(g, f);
+      else if (f === 'surface') out[f] = g?.surface ?? null;
       else if (all[f] !== undefined) out[f] = all[f];
     }
     if (score !== undefined) out._score = Math.round(score * 1000) / 1000;
     if (!geoJson) return out;
     for (const f of GEOMETRY_FIELDS) delete out[f];
-    const geom = (geometry === 'mairie' ? g?.centre : g?.[geometry]) ?? null;
-    return { type: 'Feature', geometry: geom, properties: out };
+    return { type: 'Feature', geometry: geometryOf(g, geometry), properties: out };
   });
   if (single) return items[0];
   return geoJson ? { type: 'FeatureCollection', features: items } : items;

@@ -30,28 +30,43 @@ const communeFilters = {
   ancienCode: code(/^([0-9]{5}|2[AB][0-9]{3})$/, 'ancienCode').optional(),
   codeParent: code(/^([0-9]{5}|2[AB][0-9]{3})$/, 'codeParent').optional(),
 };
-const output = {
+/**
+ * `geometry` of a commune. geo.api gives the town hall's position for `mairie`; we have no source
+ * of town-hall positions, so `mairie` is accepted and answered null (never the centre presented as
+ * the town hall): see docs/ARCHITECTURE.md, "API".
+ */
+const communeGeometry = z.enum(['centre', 'contour', 'bbox', 'mairie'])
+  .describe('Geometry of format=geojson Features: centre (default, centroid of the contour), contour, bbox, or mairie. '
+    + 'mairie is always null here (no source of town-hall positions is loaded; use centre), unlike geo.api.gouv.fr.');
+/** Départements, régions and EPCI: no mairie (geo.api has none for EPCI either). */
+const zoneGeometry = z.enum(['centre', 'contour', 'bbox'])
+  .describe('Geometry of format=geojson Features: centre (default), contour or bbox, from the union of the commune contours '
+    + '(or the official département outline), only when every commune of the zone has a contour; else null.');
+const output = <T extends z.ZodType>(geometry: T) => ({
   fields: fields.optional(),
   format,
-  geometry: z.enum(['centre', 'contour', 'bbox', 'mairie']).optional(),
+  geometry: geometry.optional(),
   limit: limit.optional(),
-};
+});
 
-export const CommunesQuery = z.object({ ...communeFilters, ...output });
+export const CommunesQuery = z.object({ ...communeFilters, ...output(communeGeometry) });
 /** /departements/{code}/communes and /epcis/{code}/communes: the commune filters minus the container. */
-export const SubCommunesQuery = z.object({ ...communeFilters, ...output }).omit({ codeDepartement: true, codeEpci: true });
+export const SubCommunesQuery = z.object({ ...communeFilters, ...output(communeGeometry) }).omit({ codeDepartement: true, codeEpci: true });
 export const DepartementsQuery = z.object({
   code: code(/^([0-9]{2,3}|2[AB])$/, 'département code').optional(), nom: z.string().trim().min(1).optional(),
-  codeRegion: z.string().regex(/^\d{2,3}$/, 'invalid codeRegion').optional(), zone: csv(ZONES, 'zone').optional(), ...output,
+  codeRegion: z.string().regex(/^\d{2,3}$/, 'invalid codeRegion').optional(), zone: csv(ZONES, 'zone').optional(), ...output(zoneGeometry),
 });
 export const RegionsQuery = z.object({
-  code: z.string().regex(/^\d{2,3}$/, 'invalid region code').optional(), nom: z.string().trim().min(1).optional(), zone: csv(ZONES, 'zone').optional(), ...output,
+  code: z.string().regex(/^\d{2,3}$/, 'invalid region code').optional(), nom: z.string().trim().min(1).optional(), zone: csv(ZONES, 'zone').optional(), ...output(zoneGeometry),
 });
 export const EpcisQuery = z.object({
   code: z.string().regex(/^\d{9}$/, 'EPCI code must be 9 digits').optional(), nom: z.string().trim().min(1).optional(),
   codeDepartement: code(/^([0-9]{2,3}|2[AB])$/, 'codeDepartement').optional(), codeRegion: z.string().regex(/^\d{2,3}$/, 'invalid codeRegion').optional(),
-  zone: csv(ZONES, 'zone').optional(), ...output,
+  zone: csv(ZONES, 'zone').optional(), ...output(zoneGeometry),
 });
-export const OneQuery = z.object({ fields: fields.optional(), format, geometry: z.enum(['centre', 'contour', 'bbox', 'mairie']).optional() });
+/** /communes/{code}. */
+export const OneCommuneQuery = z.object({ fields: fields.optional(), format, geometry: communeGeometry.optional() });
+/** /departements/{code}, /regions/{code}, /epcis/{code}. */
+export const OneQuery = z.object({ fields: fields.optional(), format, geometry: zoneGeometry.optional() });
 
 export type CommunesQuery = z.infer<typeof CommunesQuery>;

@@ -7,7 +7,7 @@ import { slugify } from '../../packs/format';
 import { PackManifest, PackVersion, VERSION_RE, readManifestAsync, versionPath } from '../../packs/store';
 import { openZipEntry } from '../../packs/zip';
 import { COMMUNE, contentType, render } from '../geo/render';
-import { OneQuery } from '../geo/schemas';
+import { OneCommuneQuery } from '../geo/schemas';
 import { parseQuery } from '../territoire/docs';
 import { invalidateReferential, referential } from '../territoire/referential';
 import { ResponseCache, cachedBody, rawQuery, sendCached, stampWith } from '../territoire/cache';
@@ -127,7 +127,7 @@ export default async function communes(app: FastifyInstance): Promise<void> {
   const summaries = new ResponseCache(32 << 20);
   app.get<{ Params: { code: string } }>('/communes/:code', async (req, reply) => {
     // geo.api parameters, validated as on the list route (400 before anything else).
-    const q = parseQuery(OneQuery, req.query);
+    const q = parseQuery(OneCommuneQuery, req.query);
     let ref = await referential();
     let rec = ref.current.get(req.params.code.toUpperCase());
     if (!rec) {

@@ -4,7 +4,7 @@ import { HttpError, RouteDoc, parseQuery } from '../territoire/docs';
 import { CommuneRec, Referential, normalizeName, referential } from '../territoire/referential';
 import { ResponseCache, cachedBody, sendCached, stampWith } from '../territoire/cache';
 import { COMMUNE, DEPARTEMENT, EPCI, REGION, contentType, nameScore, render } from '../geo/render';
-import { CommunesQuery, DepartementsQuery, EpcisQuery, OneQuery, RegionsQuery, SubCommunesQuery } from '../geo/schemas';
+import { CommunesQuery, DepartementsQuery, EpcisQuery, OneCommuneQuery, OneQuery, RegionsQuery, SubCommunesQuery } from '../geo/schemas';
 
 export { nameScore } from '../geo/render';
 
@@ -82,7 +82,7 @@ function byName<T extends { norm: string }>(recs: T[], nom: string | undefined):
 const ERR = { 400: 'invalid query parameter', 404: 'unknown code' };
 export const docs: RouteDoc[] = [
   { method: 'get', path: '/communes', tag: 'geo', summary: 'Communes (filters: codePostal, code, siren, nom, codeDepartement, codeRegion, codeEpci, type, zone, ancienCode, codeParent); format=geojson needs a filter', query: CommunesQuery, errors: { 400: ERR[400] } },
-  { method: 'get', path: '/communes/{code}', tag: 'geo', summary: 'One commune (route of routes/communes.ts): geo.api fields plus type, pack and donnees when `fields` is not given; format=geojson gives a Feature. An old code answers 301 to its current commune', params: { code: 'commune code (INSEE)' }, query: OneQuery, errors: { 301: 'old code of a merged commune: Location is the current commune', ...ERR } },
+  { method: 'get', path: '/communes/{code}', tag: 'geo', summary: 'One commune (route of routes/communes.ts): geo.api fields plus type, pack and donnees when `fields` is not given; format=geojson gives a Feature. An old code answers 301 to its current commune', params: { code: 'commune code (INSEE)' }, query: OneCommuneQuery, errors: { 301: 'old code of a merged commune: Location is the current commune', ...ERR } },
   { method: 'get', path: '/departements', tag: 'geo', summary: 'Départements', query: DepartementsQuery, errors: { 400: ERR[400] } },
   { method: 'get', path: '/departements/{code}', tag: 'geo', summary: 'One département', params: { code: 'département code' }, query: OneQuery, errors: ERR },
   { method: 'get', path: '/departements/{code}/communes', tag: 'geo', summary: 'Communes of a département', params: { code: 'département code' }, query: SubCommunesQuery, errors: ERR },

@@ -12,7 +12,8 @@ import type { Referential } from './referential';
  *
  * The data change is seen through a cheap version stamp, read at most every 2 s (as
  * referential.ts does): publications (published_datasets), pack builds (pack_builds: count,
- * max(built_at), max(checked_at)), the contour tables detected by geo/geometry.ts, and the
+ * max(built_at), max(checked_at)), the generation of the contour tables (zone_contours_state,
+ * moved by any write to them), the contour tables detected by geo/geometry.ts, and the
  * settings that appear in the bytes. Callers add the version of the referential they rendered
  * with, so a page is never stored under a stamp newer than its content.
  */
@@ -23,9 +24,10 @@ let pending: Promise<string> | undefined;
 async function readStamp(): Promise<string> {
   const { rows: [r] } = await pool().query(
     `select (select count(*) || '/' || coalesce(max(published_at)::text, '') from published_datasets) as p,
-            (select count(*) || '/' || coalesce(max(built_at)::text, '') || '/' || coalesce(max(checked_at)::text, '') from pack_builds) as b`);
+            (select count(*) || '/' || coalesce(max(built_at)::text, '') || '/' || coalesce(max(checked_at)::text, '') from pack_builds) as b,
+            (select generation from zone_contours_state) as z`);
   const s = settings();
-  return `${r.p}|${r.b}|${s.PUBLIC_BASE_URL}|${s.PACKS_DIR}`;
+  return `${r.p}|${r.b}|z${r.z}|${s.PUBLIC_BASE_URL}|${s.PACKS_DIR}`;
 }
 
 /** Version stamp of the published data and the packs (one small query at most every 2 s). */
