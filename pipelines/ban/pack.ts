@@ -35,8 +35,13 @@ const fields: PackField[] = BAN_COLUMNS.map((c) => ({
   required: c === 'code_insee' || c === 'lon' || c === 'lat',
 }));
 
-/** Partition pruning: the départements of the batch's communes. */
-const DEPS = `departement = any(array(select distinct geo_departement(c) from unnest($1::text[]) c))`;
+/**
+ * The addresses of one commune (`$code`): of the commune, or of one arrondissement municipal of
+ * Paris, Lyon or Marseille (its rows carry the commune in code_commune and the arrondissement in
+ * code_insee). Both functions are immutable, so the département partition is chosen at plan time.
+ */
+const OF_COMMUNE = `departement = geo_departement($code) and code_commune = geo_commune_plm($code)
+   and (code_commune = $code or code_insee = $code)`;
 
 export const pack: PackSection = {
   tables: [{
@@ -44,22 +49,28 @@ export const pack: PackSection = {
     title: 'Adresses de la commune (Base Adresse Nationale)',
     description: "Toutes les adresses de la commune dans la Base Adresse Nationale, colonnes du fichier national : de quoi démarrer ou vérifier la Base Adresse Locale.",
     fields,
-    query: `select code_commune, ${BAN_COLUMNS.join(', ')} from adresses
-             where code_commune = any($1::text[]) and ${DEPS} order by code_commune, line`,
+    query: `select ${BAN_COLUMNS.join(', ')} from adresses where ${OF_COMMUNE} order by line`,
+    perCommune: true,
   }],
   layers: [{
     name: 'adresses',
     title: 'Adresses (points)',
     description: "Position de chaque adresse, avec son IRIS et son quartier prioritaire quand elle est dans l'un d'eux.",
-    query: `select code_commune,
-                   jsonb_strip_nulls(jsonb_build_object('id', id, 'numero', numero, 'rep', rep, 'nom_voie', nom_voie, 'code_postal', code_postal,
-                                     'code_insee', code_insee, 'commune_deleguee', code_insee_ancienne_commune, 'code_iris', code_iris, 'code_qp', code_qp)) as properties,
-                   ST_AsGeoJSON(geom, 7) as geometry
-              from adresses where code_commune = any($1::text[]) and ${DEPS} order by code_commune, line`,
+    // One Feature a line, every line but the first led by a comma: the FeatureCollection is these lines between brackets.
+    query: `select case when row_number() over (order by line) > 1 then ',' else '' end
+                   || '{"type":"Feature","properties":'
+                   || json_strip_nulls(json_build_object('id', id, 'numero', numero, 'rep', rep, 'nom_voie', nom_voie, 'code_postal', code_postal,
+                        'code_insee', code_insee, 'commune_deleguee', code_insee_ancienne_commune, 'code_iris', code_iris, 'code_qp', code_qp))::text
+                   || ',"geometry":{"type":"Point","coordinates":[' || lon::text || ',' || lat::text || ']}}'
+              from adresses where ${OF_COMMUNE} order by line`,
+    perCommune: true,
   }],
+  // A département reloaded alone (or enriched again) re-reads only its communes' addresses.
+  sliceVersion: `select c as code, d.run_id::text || '@' || d.published_at::text || '@' || coalesce(d.enriched_at::text, '') as version
+                   from unnest($1::text[]) c left join adresses_departements d on d.departement = geo_departement(c)`,
   readme: ({ millesime }) => `## Adresses (adresses.csv, adresses.geojson)
 
-Le fichier adresses.csv reprend toutes les adresses de la commune publiées dans la Base Adresse Nationale (BAN) au ${millesime}, avec les colonnes du fichier national. Il peut servir à démarrer ou à vérifier la Base Adresse Locale de la commune (outil « Mes Adresses » sur adresse.data.gouv.fr). Pour Paris, Lyon et Marseille, le fichier contient les adresses de tous les arrondissements. Les colonnes x et y sont dans la projection légale du territoire (Lambert-93 en métropole, une projection locale outre-mer) : pour une carte, utilisez lon et lat. Le fichier adresses.geojson place chaque adresse sur la carte, avec son IRIS et, le cas échéant, son quartier prioritaire.
+Le fichier adresses.csv reprend toutes les adresses de la commune publiées dans la Base Adresse Nationale (BAN) au ${millesime}, avec les colonnes du fichier national. Il peut servir à démarrer ou à vérifier la Base Adresse Locale de la commune (outil « Mes Adresses » sur adresse.data.gouv.fr). Pour Paris, Lyon et Marseille, le dossier de la commune contient les adresses de tous ses arrondissements, celui d'un arrondissement les siennes. Les colonnes x et y sont dans la projection légale du territoire (Lambert-93 en métropole, une projection locale outre-mer) : pour une carte, utilisez lon et lat. Le fichier adresses.geojson place chaque adresse sur la carte, avec son IRIS et, le cas échéant, son quartier prioritaire.
 
 - Producteur : Base Adresse Nationale (DINUM, IGN), à partir des Bases Adresses Locales des communes
 - Licence : Licence Ouverte / Open Licence version 2.0

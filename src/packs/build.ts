@@ -1,13 +1,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Pool } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { settings as currentSettings, Settings } from '../../config/settings';
 import { sourceRegistry } from '../../config/sources';
 import { pool } from '../db/pool';
 import type { Progress } from '../engine/progress';
 import { silentProgress } from '../engine/progress';
 import { normalizeValue } from './format';
-import { CommuneData, CommuneRow, PackPlan, SourceMeta, datapackage, planFiles, renderPack } from './content';
+import { CommuneData, CommuneRow, PackPlan, SourceMeta, StreamedBody, datapackage, planFiles, renderPack } from './content';
 import { computeChanges } from './changes';
 import { publishVersion, readManifestAsync, versionPath } from './store';
 import { readZipEntries, zipFiles, PackFile } from './zip';
@@ -98,6 +99,7 @@ async function communeRows(db: Pool, codes: string[]): Promise<CommuneRow[]> {
 async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map<string, CommuneData>> {
   const out = new Map<string, CommuneData>(codes.map((c) => [c, { tables: new Map(), layers: new Map() }]));
   for (const t of plan.tables) {
+    if (t.table.perCommune) continue;
     const { rows } = await db.query({ text: t.table.query, values: [codes], rowMode: 'array', types: RAW })
       .catch((err: Error) => { throw new Error(`${t.source.id}/${t.file}: ${err.message}`); });
     const types = t.table.fields.map((f) => f.type);
@@ -111,6 +113,7 @@ async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map
     }
   }
   for (const l of plan.layers) {
+    if (l.layer.perCommune) continue;
     const { rows } = await db.query({ text: l.layer.query, values: [codes], rowMode: 'array', types: RAW })
       .catch((err: Error) => { throw new Error(`${l.source.id}/${l.file}: ${err.message}`); });
     for (const r of rows as (string | null)[][]) {
@@ -124,6 +127,62 @@ async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map
   return out;
 }
 
+/** A commune code as it may appear in SQL text: five characters, digits and A/B (2A004, 97411, 75101). */
+const SAFE_CODE = /^[0-9][0-9AB][0-9]{3}$/;
+
+interface StreamedQuery { file: string; label: string; sql: string; options: string }
+
+/** The per-commune COPY statements of the plan (tables as `;` CSV; layers one Feature a line, never quoted). */
+function streamedQueries(plan: PackPlan): StreamedQuery[] {
+  return [
+    ...plan.tables.filter((t) => t.table.perCommune)
+      .map((t) => ({ file: t.file, label: `${t.source.id}/${t.file}`, sql: t.table.query, options: `format csv, delimiter ';'` })),
+    // Feature JSON never holds the control characters chosen as delimiter and quote, so PostgreSQL writes it verbatim.
+    ...plan.layers.filter((l) => l.layer.perCommune)
+      .map((l) => ({ file: l.file, label: `${l.source.id}/${l.file}`, sql: l.layer.query, options: `format csv, delimiter E'\\x02', quote E'\\x01'` })),
+  ];
+}
+
+/** Runs the per-commune COPY statements of one commune: PostgreSQL writes the bytes, Node only concatenates them. */
+async function streamedData(db: Pool, queries: StreamedQuery[], code: string): Promise<Map<string, StreamedBody>> {
+  const out = new Map<string, StreamedBody>();
+  if (!queries.length) return out;
+  if (!SAFE_CODE.test(code)) throw new Error(`unexpected commune code '${code}'`);
+  const client = await db.connect();
+  let failed: Error | undefined;
+  try {
+    for (const q of queries) {
+      const stream = client.query(copyTo(`copy (${q.sql.replaceAll('$code', `'${code}'`)}) to stdout with (${q.options})`));
+      const chunks: Buffer[] = [];
+      try {
+        for await (const c of stream) chunks.push(c as Buffer);
+      } catch (err) {
+        throw new Error(`${q.label}: ${(err as Error).message}`);
+      }
+      out.set(q.file, { data: Buffer.concat(chunks), rows: stream.rowCount });
+    }
+  } catch (err) {
+    failed = err as Error;
+    throw err;
+  } finally {
+    // A client whose COPY failed midway is dropped rather than reused.
+    client.release(failed);
+  }
+  return out;
+}
+
+/** Each commune's sources key: the global key, plus its slice version of every sliced source. */
+async function sourcesKeys(db: Pool, globalKey: string, sliced: SourceMeta[], codes: string[]): Promise<Map<string, string>> {
+  const parts = new Map<string, string[]>(codes.map((c) => [c, []]));
+  for (const m of sliced) {
+    const { rows } = await db.query(m.section!.sliceVersion!, [codes])
+      .catch((err: Error) => { throw new Error(`${m.id} sliceVersion: ${err.message}`); });
+    const v = new Map(rows.map((r) => [r.code as string, String(r.version ?? '')]));
+    for (const [c, p] of parts) p.push(`${m.id}=${v.get(c) ?? ''}`);
+  }
+  return new Map([...parts].map(([c, p]) => [c, p.length ? `${globalKey}|${p.join(',')}` : globalKey]));
+}
+
 async function pool_<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
   let i = 0;
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
@@ -132,7 +191,7 @@ async function pool_<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Pro
 }
 
 interface Latest { version: string; sha256: string; bytes: number; millesime: string }
-interface Outcome { code: string; status: 'built' | 'unchanged'; fingerprint: string; latest: Latest; donnees: Record<string, unknown> }
+interface Outcome { code: string; status: 'built' | 'unchanged'; fingerprint: string; sourcesKey: string; latest: Latest; donnees: Record<string, unknown> }
 interface PrevBuild extends Latest { fingerprint: string }
 
 const exists = (f: string) => fs.promises.access(f).then(() => true, () => false);
@@ -143,14 +202,14 @@ async function buildOne(s: Settings, plan: PackPlan, c: CommuneRow, data: Commun
   const fingerprint = sha(`${sourcesKey}\n${rendered.dataHash}`);
   // Fast path: same fingerprint as the last build and its ZIP still on disk.
   if (!force && prevBuild?.fingerprint === fingerprint && (await exists(versionPath(s.PACKS_DIR, c.code, prevBuild.version)))) {
-    return { code: c.code, status: 'unchanged', fingerprint, latest: prevBuild, donnees: rendered.donnees };
+    return { code: c.code, status: 'unchanged', fingerprint, sourcesKey, latest: prevBuild, donnees: rendered.donnees };
   }
   const manifest = await readManifestAsync(s.PACKS_DIR, c.code);
   const latest = manifest?.versions[0];
   const latestFile = latest ? versionPath(s.PACKS_DIR, c.code, latest.version) : null;
   const latestExists = latestFile ? await exists(latestFile) : false;
   if (manifest && latest && latestExists && latest.dataHash === rendered.dataHash) {
-    return { code: c.code, status: 'unchanged', fingerprint, latest, donnees: rendered.donnees };
+    return { code: c.code, status: 'unchanged', fingerprint, sourcesKey, latest, donnees: rendered.donnees };
   }
   const prev = latest && latestExists ? await readZipEntries(latestFile!, (n) => n.endsWith('.csv') || n === 'datapackage.json').catch(() => null) : null;
   const sourcesNow = new Map([plan.cog, ...plan.sources].filter(Boolean).map((m) => [`${m!.pipeline.source.producer} — ${m!.pipeline.source.title}`, m!.millesime]));
@@ -164,9 +223,9 @@ async function buildOne(s: Settings, plan: PackPlan, c: CommuneRow, data: Commun
   const millesime = plan.cog?.millesime ?? 'v';
   const next = await publishVersion(s.PACKS_DIR, c.code, zip, {
     version: `${millesime}.${(manifest?.seq ?? 0) + 1}`, sha256: digest, bytes: zip.length, createdAt: new Date().toISOString(),
-    dataHash: rendered.dataHash, millesime, files: ordered.map((f) => ({ name: f.name, bytes: f.data.length, sha256: sha(f.data) })),
+    dataHash: rendered.dataHash, millesime, files: ordered.map((f) => ({ name: f.name, bytes: f.data.length, sha256: f.sha256 ?? sha(f.data) })),
   }, s.PACK_VERSIONS_KEPT, manifest);
-  return { code: c.code, status: 'built', fingerprint, latest: next.versions[0], donnees: rendered.donnees };
+  return { code: c.code, status: 'built', fingerprint, sourcesKey, latest: next.versions[0], donnees: rendered.donnees };
 }
 
 /**
@@ -181,8 +240,13 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   const progress = opts.progress ?? silentProgress;
   const log = opts.log ?? ((m: string) => console.error(`[packs] ${m}`));
   const plan = await loadPlan(db, s);
+  const streamed = streamedQueries(plan);
   // Bump PACK_FORMAT when the pack layout or texts change, so every pack is checked again.
-  const sourcesKey = `format:${PACK_FORMAT};` + [plan.cog, ...plan.sources].filter(Boolean).map((m) => `${m!.id}:${m!.millesime}:${m!.runId}`).join(',');
+  // What a commune's pack is built from: every source's millésime and run, or, for a source whose
+  // slices have their own version (sliceVersion), that commune's slice version.
+  const globalKey = `format:${PACK_FORMAT};` + [plan.cog, ...plan.sources].filter(Boolean)
+    .map((m) => `${m!.id}:${m!.millesime}:${m!.section?.sliceVersion ? 'slices' : m!.runId}`).join(',');
+  const sliced = plan.sources.filter((m) => m.section?.sliceVersion);
   const { rows: list } = await db.query(
     `select code, coalesce(departement, left(code, 2)) as dep from communes
       where type = any($1::text[]) and ($2::text[] is null or code = any($2::text[]))
@@ -197,10 +261,11 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   let done = 0;
   progress.start('packs', list.length, 'rows');
   // Communes none of whose sources was republished since their last build: unchanged, unread.
+  const keys = await sourcesKeys(db, globalKey, sliced, list.map((r) => r.code));
   const fresh = new Set<string>();
   if (!opts.force && !opts.recheck && list.length) {
-    const { rows } = await db.query(`select code, version from pack_builds where sources_key = $1 and code = any($2::text[])`, [sourcesKey, list.map((r) => r.code)]);
-    for (const r of rows) if (await exists(versionPath(s.PACKS_DIR, r.code, r.version))) fresh.add(r.code);
+    const { rows } = await db.query(`select code, version, sources_key from pack_builds where code = any($1::text[])`, [list.map((r) => r.code)]);
+    for (const r of rows) if (r.sources_key === keys.get(r.code) && (await exists(versionPath(s.PACKS_DIR, r.code, r.version)))) fresh.add(r.code);
   }
   const batches = new Map<string, string[]>();
   for (const r of list) {
@@ -241,7 +306,10 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
     const outcomes: Outcome[] = [];
     await pool_(communes, 4, async (c) => {
       try {
-        const o = await buildOne(s, plan, c, data.get(c.code)!, sourcesKey, prev.get(c.code), !!opts.force);
+        const d = data.get(c.code)!;
+        d.streamed = await streamedData(db, streamed, c.code);
+        // A commune's streamed files (a large city: tens of MB) are dropped as soon as its pack is done.
+        const o = await buildOne(s, plan, c, d, keys.get(c.code)!, prev.get(c.code), !!opts.force).finally(() => { d.streamed = undefined; });
         if (o) {
           outcomes.push(o);
           report[o.status]++;
@@ -259,14 +327,14 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
       outcomes.sort((a, b) => a.code.localeCompare(b.code));
       await db.query(
         `insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, donnees, built_at, checked_at, sources_key)
-         select t.code, t.fp, t.v, t.sha, t.b, t.m, t.d::jsonb, now(), now(), $9
-           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bool[]) as t(code, fp, v, sha, b, m, d, built)
+         select t.code, t.fp, t.v, t.sha, t.b, t.m, t.d::jsonb, now(), now(), t.k
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bool[], $9::text[]) as t(code, fp, v, sha, b, m, d, built, k)
          on conflict (code) do update set fingerprint = excluded.fingerprint, version = excluded.version, sha256 = excluded.sha256,
            bytes = excluded.bytes, millesime = excluded.millesime, donnees = excluded.donnees, checked_at = now(), sources_key = excluded.sources_key,
            built_at = case when pack_builds.sha256 = excluded.sha256 then pack_builds.built_at else now() end`,
         [outcomes.map((o) => o.code), outcomes.map((o) => o.fingerprint), outcomes.map((o) => o.latest.version),
           outcomes.map((o) => o.latest.sha256), outcomes.map((o) => o.latest.bytes),
-          outcomes.map((o) => o.latest.millesime), outcomes.map((o) => JSON.stringify(o.donnees)), outcomes.map((o) => o.status === 'built'), sourcesKey]);
+          outcomes.map((o) => o.latest.millesime), outcomes.map((o) => JSON.stringify(o.donnees)), outcomes.map((o) => o.status === 'built'), outcomes.map((o) => o.sourcesKey)]);
     }
   });
   progress.stop();

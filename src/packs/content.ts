@@ -37,10 +37,30 @@ export interface PackPlan {
   baseUrl: string;
 }
 
-/** Rows of one commune: per table file, CSV cells; per layer file, GeoJSON features (JSON text). */
+/** Body of a per-commune streamed file (PackTable/PackLayer.perCommune), as PostgreSQL wrote it. */
+export interface StreamedBody { data: Buffer; rows: number }
+
+/**
+ * Rows of one commune: per table file, CSV cells; per layer file, GeoJSON features (JSON text);
+ * per streamed file, its body (CSV rows without header; or Feature lines, each after the first led by a comma).
+ */
 export interface CommuneData {
   tables: Map<string, string[][]>;
   layers: Map<string, string[]>;
+  streamed?: Map<string, StreamedBody>;
+}
+
+/** Lines checked against the Table Schema in a streamed CSV: its values come typed from SQL, the sample guards the layout. */
+const STREAMED_SAMPLE_LINES = 100;
+
+function headOfLines(buf: Buffer, lines: number): string {
+  let at = -1;
+  for (let i = 0; i < lines; i++) {
+    const next = buf.indexOf(10, at + 1);
+    if (next < 0) return buf.toString('utf8');
+    at = next;
+  }
+  return buf.subarray(0, at + 1).toString('utf8');
 }
 
 export interface RenderedPack {
@@ -83,6 +103,9 @@ function communeJson(c: CommuneRow, cog: SourceMeta | null): string {
     cog: cog?.millesime ?? null,
   }, null, 2) + '\n';
 }
+
+const GEOJSON_HEAD = Buffer.from('{"type":"FeatureCollection","features":[\n', 'utf8');
+const GEOJSON_TAIL = Buffer.from(']}\n', 'utf8');
 
 function geojson(features: string[]): string {
   return `{"type":"FeatureCollection","features":[\n${features.join(',\n')}\n]}\n`;
@@ -204,6 +227,17 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
   const dataFiles: PackFile[] = [];
   if (plan.cog) listing.push({ name: 'commune.json', what: "Fiche d'identité de la commune", source: plan.cog.pipeline.source.producer, millesime: plan.cog.millesime });
   for (const t of plan.tables) {
+    if (t.table.perCommune) {
+      const body = data.streamed?.get(t.file) ?? { data: Buffer.alloc(0), rows: 0 };
+      const header = Buffer.from(t.table.fields.map((f) => csvCell(f.name)).join(';') + '\n', 'utf8');
+      const file = Buffer.concat([header, body.data]);
+      const errors = validateCsv(headOfLines(file, STREAMED_SAMPLE_LINES), tableSchema(t.table.fields, t.table.primaryKey), 5);
+      if (errors.length) throw new Error(`${c.code}/${t.file} does not follow its schema: ${errors.join('; ')}`);
+      dataFiles.push({ name: t.file, data: file });
+      listing.push({ name: t.file, what: t.table.title, source: t.source.pipeline.source.producer, millesime: t.source.millesime });
+      (donnees[t.source.id] ??= { millesime: t.source.millesime, lignes: {} }).lignes[t.file] = body.rows;
+      continue;
+    }
     const rows = data.tables.get(t.file) ?? [];
     const csv = toCsv(t.table.fields.map((f) => f.name), rows);
     const errors = validateCsv(csv, tableSchema(t.table.fields, t.table.primaryKey), 5);
@@ -213,6 +247,13 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
     (donnees[t.source.id] ??= { millesime: t.source.millesime, lignes: {} }).lignes[t.file] = rows.length;
   }
   for (const l of plan.layers) {
+    if (l.layer.perCommune) {
+      const body = data.streamed?.get(l.file) ?? { data: Buffer.alloc(0), rows: 0 };
+      dataFiles.push({ name: l.file, data: Buffer.concat([GEOJSON_HEAD, body.data, GEOJSON_TAIL]) });
+      listing.push({ name: l.file, what: l.layer.title, source: l.source.pipeline.source.producer, millesime: l.source.millesime });
+      (donnees[l.source.id] ??= { millesime: l.source.millesime, lignes: {} }).lignes[l.file] = body.rows;
+      continue;
+    }
     const feats = data.layers.get(l.file) ?? [];
     dataFiles.push({ name: l.file, data: Buffer.from(geojson(feats), 'utf8') });
     listing.push({ name: l.file, what: l.layer.title, source: l.source.pipeline.source.producer, millesime: l.source.millesime });
@@ -226,7 +267,7 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
   files.push({ name: 'catalogue.csv', data: Buffer.from(catalogue, 'utf8') });
   files.push(...dataFiles);
   const h = crypto.createHash('sha256');
-  for (const f of files) h.update(f.name).update('\0').update(sha(f.data)).update('\n');
+  for (const f of files) h.update(f.name).update('\0').update((f.sha256 ??= sha(f.data))).update('\n');
   return { files, dataHash: h.digest('hex'), donnees };
 }
 
@@ -249,7 +290,8 @@ export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): s
     const l = plan.layers.find((x) => x.file === f.name);
     const r: Record<string, unknown> = { name: slugify(base).replace(/-/g, '_') || 'fichier', path: f.name, ...mediatype(f.name), encoding: 'utf-8' };
     if (t) {
-      Object.assign(r, { type: 'table', title: t.table.title, description: t.table.description, dialect: { delimiter: ';' },
+      Object.assign(r, { type: 'table', title: t.table.title, description: t.table.description,
+        dialect: t.table.perCommune ? { delimiter: ';', lineTerminator: '\n' } : { delimiter: ';' },
         schema: tableSchema(t.table.fields, t.table.primaryKey), sources: [srcOf(t.source)],
         licenses: [{ name: licenceName(t.source.pipeline.source.licence), path: t.source.pipeline.source.licence.url }] });
     } else if (l) {
@@ -267,7 +309,7 @@ export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): s
       Object.assign(r, { title: 'Changements depuis la version précédente' });
     }
     r.bytes = f.data.length;
-    r.hash = `sha256:${sha(f.data)}`;
+    r.hash = `sha256:${f.sha256 ?? sha(f.data)}`;
     return r;
   });
   const dp = {

@@ -22,8 +22,17 @@ export interface PackTable {
   description: string;
   fields: PackField[];
   primaryKey?: string[];
-  /** SQL returning `code_commune` then one column per field, in order, for codes `$1`. Ordered for determinism. */
+  /**
+   * SQL returning `code_commune` then one column per field, in order, for codes `$1`. Ordered for determinism.
+   * With `perCommune`: the fields only, for the one commune `$code`.
+   */
   query: string;
+  /**
+   * Large tables (the BAN: millions of rows): the query runs once per commune inside
+   * `COPY … TO STDOUT (FORMAT csv)`, so PostgreSQL writes the CSV and Node never handles a row;
+   * `$code` stands for the commune's code (a checked literal). Line ends are LF, as in the national files.
+   */
+  perCommune?: boolean;
 }
 
 export interface PackLayer {
@@ -31,8 +40,13 @@ export interface PackLayer {
   name: string;
   title: string;
   description: string;
-  /** SQL returning `code_commune`, `properties` (jsonb) and `geometry` (GeoJSON text) for codes `$1`. */
+  /**
+   * SQL returning `code_commune`, `properties` (jsonb) and `geometry` (GeoJSON text) for codes `$1`.
+   * With `perCommune`: one column, the JSON text of each Feature, for the one commune `$code`.
+   */
   query: string;
+  /** Large layers: streamed per commune with COPY, like PackTable.perCommune. */
+  perCommune?: boolean;
 }
 
 export interface PackSourceInfo {
@@ -50,6 +64,13 @@ export interface PackSection {
   theme?: string;
   /** SCDL catalogue MOTS_CLES: lower case, no accents. Default: the source id. */
   keywords?: string[];
+  /**
+   * SQL returning `(code, version)` for commune codes `$1`: the version of this source's slice of
+   * each commune (the BAN: its département file's run and enrichment). With it, republishing one
+   * part of the source (one département) re-reads only the communes of that part; without it,
+   * any new run of the source re-reads every commune.
+   */
+  sliceVersion?: string;
   /** SIRET of the producer (SCDL PRODUCTEUR_SIRET, 14 digits), when known. */
   producerSiret?: string;
 }
