@@ -4,10 +4,13 @@ import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
 import { splitGeoJson } from '../src/geo/features';
 import { pipeline as contours } from '../pipelines/contours';
+import { ensureZoneContours } from '../src/server/geo/geometry';
 
 const FIX = path.join(__dirname, 'fixtures', 'contours');
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 const logs: string[] = [];
+/** zone_contours_state: fresh when built from the current generation of its source tables. */
+const zoneState = async () => (await pool().query(`select generation, built, built_at from zone_contours_state`)).rows[0];
 beforeAll(async () => { db = await freshDatabase(); });
 afterAll(async () => db.cleanup());
 
@@ -58,5 +61,24 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
     expect(rows).toEqual([{ code: '35', nom: 'Ille-et-Vilaine', t: 'MULTIPOLYGON' }]);
     // The commune contours of 35 are untouched by a département-only file.
     expect((await pool().query(`select count(*)::int as n from commune_contours`)).rows[0].n).toBe(4);
+  });
+
+  test('zone contours are rebuilt by the run itself: fresh right after it, no request pays the rebuild', async () => {
+    // A change to the source tables (as any publication does) marks zone_contours stale...
+    await pool().query(`update departement_contours set nom = nom where code = '35'`);
+    const stale = await zoneState();
+    expect(stale.built).not.toBe(stale.generation);
+    // ...and a contours run rebuilds it before it ends.
+    const r = await runSource('contours', { file: path.join(FIX, 'departement-35.geojson'), resource: 'departements', trigger: 'test', force: true, log: (m) => logs.push(m) });
+    expect(r.status).toBe('succeeded');
+    const fresh = await zoneState();
+    expect(fresh.built).toBe(fresh.generation);
+    expect(fresh.generation).not.toBe(stale.generation);
+    expect(logs.some((m) => /zone contours rebuilt/.test(m))).toBe(true);
+    // The official outline of 35 is there; the first reader finds nothing to rebuild.
+    const { rows } = await pool().query(`select level, code, origine from zone_contours where level = 'departement' order by code`);
+    expect(rows).toEqual([{ level: 'departement', code: '35', origine: 'departement_contours' }]);
+    expect(await ensureZoneContours()).toBe(false);
+    expect((await zoneState()).built_at).toEqual(fresh.built_at);
   });
 });

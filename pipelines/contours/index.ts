@@ -3,6 +3,7 @@ import { MissingResourceError } from '../../src/engine/errors';
 import { stagePassage } from '../../src/communes/recode';
 import { parseStagedPolygons } from '../../src/geo/polygons';
 import { stageFeatures } from '../../src/geo/features';
+import { warmZoneContours } from '../../src/server/geo/geometry';
 import { COG_BY_RESOURCE, SIMPLIFY_TOLERANCE, source } from './source';
 import { pack } from './pack';
 
@@ -84,6 +85,8 @@ async function load(ctx: RunContext): Promise<void> {
     }, { cog, fichiers: report });
   }
   if (cogs.length) ctx.setMillesime(String(Math.max(...cogs)));
+  // Départements, régions and EPCI outlines are unions of these contours: rebuilt now, not by the first request.
+  await warmZoneContours(ctx.log);
 }
 
 export const pipeline: Pipeline = { source, order: 20, load, pack };

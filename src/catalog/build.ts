@@ -21,6 +21,7 @@ const FILE_TYPES = {
   zip: { eu: 'http://publications.europa.eu/resource/authority/file-type/ZIP', mime: 'https://www.iana.org/assignments/media-types/application/zip' },
 } as const;
 const ANNUAL = 'http://publications.europa.eu/resource/authority/frequency/ANNUAL';
+const FRENCH = 'http://publications.europa.eu/resource/authority/language/FRA';
 
 export type CatalogFormat = 'jsonld' | 'ttl' | 'rdf';
 
@@ -58,18 +59,24 @@ function addDataset(g: Graph, c: CommuneRec, d: PackDataset, manifest: PackManif
   const modified = d.source ? (d.publishedAt ? new Date(d.publishedAt) : builtAt) : builtAt ?? (d.publishedAt ? new Date(d.publishedAt) : null);
   const issuedCandidates = [d.publishedAt ? new Date(d.publishedAt) : null, builtAt].filter((x): x is Date => Boolean(x)).sort((a, b) => a.getTime() - b.getTime());
   const issued = issuedCandidates[0] && modified && issuedCandidates[0] <= modified ? issuedCandidates[0] : modified;
+  // The IRIs in object position are typed with the classes DCAT-AP 3 gives their property's range
+  // (range.ttl, dcat-ap-SHACL.ttl; test/fixtures/shacl): a type only, no label, so udata still reads
+  // the IRI itself (udata/rdf.py serialize_value takes an rdfs:label over the IRI, nothing else).
+  const licence = iri(d.license.url);
+  const landing = iri(`${baseUrl()}/communes/${c.code}`);
+  g.typeOnce(licence, 'dct:LicenseDocument').typeOnce(iri(ANNUAL), 'dct:Frequency').typeOnce(landing, 'foaf:Document');
   g.type(ds, 'dcat:Dataset')
     .add(ds, 'dct:identifier', lit(id))
     .add(ds, 'dct:title', fr(`${d.title} – ${c.nom} (${c.code})`))
     .add(ds, 'dct:description', fr(`${d.description}\n\nExtrait pour la commune de ${c.nom} (code INSEE ${c.code}). Producteur : ${d.producer}.`))
     .add(ds, 'dcat:keyword', [fr(c.nom), fr(d.source ?? 'dotation'), fr('commune')])
     .add(ds, 'dct:publisher', operator)
-    .add(ds, 'dct:license', iri(d.license.url))
+    .add(ds, 'dct:license', licence)
     .add(ds, 'dct:accrualPeriodicity', iri(ANNUAL))
-    .add(ds, 'dcat:landingPage', iri(`${baseUrl()}/communes/${c.code}`));
+    .add(ds, 'dcat:landingPage', landing);
   if (issued) g.add(ds, 'dct:issued', dateTime(issued));
   if (modified) g.add(ds, 'dct:modified', dateTime(modified));
-  if (spatial.insee) g.add(ds, 'dct:spatial', iri(spatial.insee));
+  if (spatial.insee) g.add(ds, 'dct:spatial', iri(spatial.insee)).typeOnce(iri(spatial.insee), 'dct:Location');
   if (spatial.wkt) {
     const loc = g.bnode();
     g.add(ds, 'dct:spatial', loc).type(loc, 'dct:Location').add(loc, 'dcat:bbox', lit(spatial.wkt, { datatype: 'gsp:wktLiteral' }));
@@ -87,6 +94,9 @@ function addDataset(g: Graph, c: CommuneRec, d: PackDataset, manifest: PackManif
     if (manifest && !built) continue;
     const dist = iri(`${id}/${vintage}/${f.name}`);
     const url = fileUrl(c.code, f.name);
+    const format = iri(FILE_TYPES[f.format].eu);
+    const media = iri(FILE_TYPES[f.format].mime);
+    g.typeOnce(format, 'dct:MediaTypeOrExtent').typeOnce(media, 'dct:MediaType');
     g.add(ds, 'dcat:distribution', dist);
     g.type(dist, 'dcat:Distribution')
       .add(dist, 'dct:identifier', lit(`${id}/${vintage}/${f.name}`))
@@ -94,16 +104,19 @@ function addDataset(g: Graph, c: CommuneRec, d: PackDataset, manifest: PackManif
       .add(dist, 'dct:description', fr(f.title))
       .add(dist, 'dcat:downloadURL', iri(url))
       .add(dist, 'dcat:accessURL', iri(url))
-      .add(dist, 'dct:format', iri(FILE_TYPES[f.format].eu))
-      .add(dist, 'dcat:mediaType', iri(FILE_TYPES[f.format].mime))
-      .add(dist, 'dct:license', iri(d.license.url));
+      .add(dist, 'dct:format', format)
+      .add(dist, 'dcat:mediaType', media)
+      .add(dist, 'dct:license', licence);
     if (modified) g.add(dist, 'dct:modified', dateTime(modified));
     if (built) {
       const ck = g.bnode();
+      const sha256 = iri(q('spdx:checksumAlgorithm_sha256'));
+      g.typeOnce(sha256, 'spdx:ChecksumAlgorithm');
       g.add(dist, 'dcat:byteSize', lit(built.bytes, { datatype: 'xsd:nonNegativeInteger' }))
         .add(dist, 'spdx:checksum', ck).type(ck, 'spdx:Checksum')
-        .add(ck, 'spdx:algorithm', iri(q('spdx:checksumAlgorithm_sha256')))
-        // A plain string, not xsd:hexBinary: udata stores it as a string (harvest-and-schemas.md §1.2).
+        .add(ck, 'spdx:algorithm', sha256)
+        // A plain string, not xsd:hexBinary (our one deviation from DCAT-AP 3.0.1, listed in
+        // test/catalog.test.ts): rdflib turns hexBinary into bytes, udata stores a string (harvest-and-schemas.md §1.2).
         .add(ck, 'spdx:checksumValue', lit(built.sha256));
     }
   }
@@ -137,14 +150,16 @@ export async function buildCatalogPage(opts: { code?: string; page: number; page
       : 'Extraits communaux de jeux de données ouverts nationaux : un paquet par commune et un jeu par source.'))
     .add(catalog, 'dct:publisher', operator)
     .add(catalog, 'foaf:homepage', iri(`${base}/`))
-    .add(catalog, 'dct:language', iri('http://publications.europa.eu/resource/authority/language/FRA'))
+    .add(catalog, 'dct:language', iri(FRENCH))
     .add(catalog, 'hydra:totalItems', lit(count * perCommune, { datatype: 'xsd:integer' }));
   const view = iri(pageUrl(opts.page));
   g.add(catalog, 'hydra:view', view).type(view, 'hydra:PartialCollectionView')
     .add(view, 'hydra:first', iri(pageUrl(1))).add(view, 'hydra:last', iri(pageUrl(lastPage)));
   if (opts.page < lastPage) g.add(view, 'hydra:next', iri(pageUrl(opts.page + 1)));
   if (opts.page > 1) g.add(view, 'hydra:previous', iri(pageUrl(opts.page - 1)));
-  g.type(operator, 'foaf:Organization').add(operator, 'foaf:name', lit('Opérateur de la dotation'));
+  // foaf:Agent too: the DCAT-AP shapes target foaf:Agent, and a SHACL validator does not infer it from foaf:Organization.
+  g.type(operator, 'foaf:Organization', 'foaf:Agent').add(operator, 'foaf:name', lit('Opérateur de la dotation'));
+  g.typeOnce(iri(`${base}/`), 'foaf:Document').typeOnce(iri(FRENCH), 'dct:LinguisticSystem');
 
   const codes = slice;
   const wkts = await geometries('commune', codes, { wkt: true });

@@ -47,6 +47,15 @@ export class Graph {
   type(s: Term, ...types: QName[]): this {
     return this.add(s, 'rdf:type', types.map((t) => iri(q(t))));
   }
+  private typed = new Set<string>();
+  /** Types a node shared by many datasets of the page (a licence, a format…) once per graph. */
+  typeOnce(s: Term, ...types: QName[]): this {
+    const fresh = types.filter((t) => {
+      const k = `${s.kind}|${s.value}|${t}`;
+      return !this.typed.has(k) && Boolean(this.typed.add(k));
+    });
+    return fresh.length ? this.type(s, ...fresh) : this;
+  }
 }
 
 function compact(full: string): string {

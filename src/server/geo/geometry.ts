@@ -8,7 +8,8 @@ import { pool } from '../../db/pool';
  *
  * Départements, régions and EPCI are read from `zone_contours` (sql/migrations/401_zone_contours.sql):
  * the official département outline or the union of the commune contours, computed once in SQL
- * after each change of the source tables (`ensureZoneContours`, called before reading them), and
+ * after each change of the source tables (`warmZoneContours`, called by the contours pipeline right
+ * after it publishes; `ensureZoneContours`, called before reading them, when that did not happen), and
  * only for zones whose every commune has a contour.
  */
 export type Level = 'commune' | 'departement' | 'region' | 'epci';
@@ -128,6 +129,20 @@ export async function ensureZoneContours(): Promise<boolean> {
   })();
   refreshing = mine;
   return mine.p;
+}
+
+/**
+ * Rebuilds zone_contours right after a publication that changed its source tables (called by the
+ * contours pipeline once it has published), so that no HTTP request pays the rebuild. The rows are already
+ * published: a failure is only logged, and the first read rebuilds it (ensureZoneContours).
+ */
+export async function warmZoneContours(log: (message: string) => void): Promise<void> {
+  const t0 = Date.now();
+  try {
+    if (await ensureZoneContours()) log(`zone contours rebuilt in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    log(`zone contours not rebuilt (the first read will): ${(err as Error).message}`);
+  }
 }
 
 /**
