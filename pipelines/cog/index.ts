@@ -5,6 +5,7 @@ import { isCommuneCode } from '../../src/communes/codes';
 import type { CopyValue } from '../../src/engine/staging';
 import { source } from './source';
 import { PackageCommune, PackageEpci, packageInfo, readPackageArray } from './embedded';
+import { warmZoneContours } from '../../src/server/geo/geometry';
 import { INSEE_URI_RESOURCES, publishInseeUris, stageInseeUris } from './insee-uris';
 
 /**
@@ -148,6 +149,8 @@ async function load(ctx: RunContext): Promise<void> {
     const { rows } = await tx.query(`select count(*)::int as n from communes`);
     return rows[0].n;
   }, details);
+  // EPCI, département and région outlines follow the new membership: rebuilt now, not by the first request.
+  await warmZoneContours(ctx.log);
 }
 
 export const pipeline: Pipeline = { source, order: 0, load };
