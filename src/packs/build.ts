@@ -159,7 +159,7 @@ async function streamedData(db: Pool, queries: StreamedQuery[], code: string): P
       } catch (err) {
         throw new Error(`${q.label}: ${(err as Error).message}`);
       }
-      out.set(q.file, { data: Buffer.concat(chunks), rows: stream.rowCount });
+      out.set(q.file, { chunks, rows: stream.rowCount });
     }
   } catch (err) {
     failed = err as Error;

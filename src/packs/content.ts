@@ -38,7 +38,11 @@ export interface PackPlan {
 }
 
 /** Body of a per-commune streamed file (PackTable/PackLayer.perCommune), as PostgreSQL wrote it. */
-export interface StreamedBody { data: Buffer; rows: number }
+export interface StreamedBody {
+  /** The bytes as PostgreSQL sent them: joined once, with the file's head and tail, when the pack is rendered. */
+  chunks: Buffer[];
+  rows: number;
+}
 
 /**
  * Rows of one commune: per table file, CSV cells; per layer file, GeoJSON features (JSON text);
@@ -228,9 +232,9 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
   if (plan.cog) listing.push({ name: 'commune.json', what: "Fiche d'identité de la commune", source: plan.cog.pipeline.source.producer, millesime: plan.cog.millesime });
   for (const t of plan.tables) {
     if (t.table.perCommune) {
-      const body = data.streamed?.get(t.file) ?? { data: Buffer.alloc(0), rows: 0 };
+      const body = data.streamed?.get(t.file) ?? { chunks: [], rows: 0 };
       const header = Buffer.from(t.table.fields.map((f) => csvCell(f.name)).join(';') + '\n', 'utf8');
-      const file = Buffer.concat([header, body.data]);
+      const file = Buffer.concat([header, ...body.chunks]);
       const errors = validateCsv(headOfLines(file, STREAMED_SAMPLE_LINES), tableSchema(t.table.fields, t.table.primaryKey), 5);
       if (errors.length) throw new Error(`${c.code}/${t.file} does not follow its schema: ${errors.join('; ')}`);
       dataFiles.push({ name: t.file, data: file });
@@ -248,8 +252,8 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
   }
   for (const l of plan.layers) {
     if (l.layer.perCommune) {
-      const body = data.streamed?.get(l.file) ?? { data: Buffer.alloc(0), rows: 0 };
-      dataFiles.push({ name: l.file, data: Buffer.concat([GEOJSON_HEAD, body.data, GEOJSON_TAIL]) });
+      const body = data.streamed?.get(l.file) ?? { chunks: [], rows: 0 };
+      dataFiles.push({ name: l.file, data: Buffer.concat([GEOJSON_HEAD, ...body.chunks, GEOJSON_TAIL]) });
       listing.push({ name: l.file, what: l.layer.title, source: l.source.pipeline.source.producer, millesime: l.source.millesime });
       (donnees[l.source.id] ??= { millesime: l.source.millesime, lignes: {} }).lignes[l.file] = body.rows;
       continue;

@@ -17,6 +17,12 @@ if (nativeCrc32) {
   yazlCrc32.unsigned = (b: Buffer, previous?: number) => (Buffer.isBuffer(b) ? nativeCrc32(b, previous ?? 0) : js(b, previous));
 }
 
+/**
+ * Deflate level 5: on the packs' CSV and GeoJSON it compresses within 1–2 % of level 6 (zlib's
+ * default) for 30–40 % less CPU (measured on adresses.csv / .geojson: 86 vs 62 MB/s, 277 vs 195 MB/s).
+ */
+const LEVEL = 5;
+
 /** Every entry gets this date (DOS time, local clock: 2000-01-01 00:00 on any machine). */
 const FIXED_MTIME = new Date(2000, 0, 1, 0, 0, 0);
 
@@ -39,7 +45,7 @@ export function zipFiles(files: PackFile[]): Promise<Buffer> {
     zip.outputStream.on('error', reject);
     zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
     for (const f of files) {
-      zip.addBuffer(f.data, f.name, { mtime: FIXED_MTIME, mode: 0o100644, compress: true, forceDosTimestamp: true });
+      zip.addBuffer(f.data, f.name, { mtime: FIXED_MTIME, mode: 0o100644, compressionLevel: LEVEL, forceDosTimestamp: true });
     }
     zip.end();
   });
