@@ -7,13 +7,18 @@
  * changed): time, packs/s, peak RSS, disk. Writes the `packs-national` section of BENCHMARKS.md,
  * drops the database and the generated files.
  *
- *   npx tsx bench/packs-national.ts            (BENCH_BAN_ROWS=3000000 by default; BENCH_KEEP=1 keeps the database)
+ *   npx tsx bench/packs-national.ts            (BENCH_BAN_ROWS=26000000, the national size, by default; BENCH_KEEP=1 keeps the database)
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
 import { Client } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { BAN_COLUMNS } from '../pipelines/ban/source';
 import { resetSettings } from '../config/settings';
 import { closePools, pool } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
@@ -32,7 +37,8 @@ import { generate as genBan } from './ban/generate';
 
 const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SHARED = path.resolve(__dirname, '..', '..', 'shared', 'data');
-const BAN_ROWS = Number(process.env.BENCH_BAN_ROWS ?? 3_000_000);
+const BAN_ROWS = Number(process.env.BENCH_BAN_ROWS ?? 26_000_000);
+const RELOADED_DEP = '35';
 const ARCEP_ROWS = 110_000;
 const ATMO_DAYS = 3;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
@@ -68,6 +74,9 @@ async function main(): Promise<void> {
   const loads: LoadRow[] = [];
   let full: { result: BuildReport; seconds: number; peakRssMb: number } | undefined;
   let again: { result: BuildReport; seconds: number; peakRssMb: number } | undefined;
+  let depReload: { seconds: number; rows: number } | undefined;
+  let afterReload: { result: BuildReport; seconds: number; peakRssMb: number } | undefined;
+  let depCommunes = 0;
   let disk = { bytes: 0, files: 0 };
   let packStats: Record<string, string> = {};
   let dbBytes = 0;
@@ -179,7 +188,7 @@ async function main(): Promise<void> {
     await load('ban', async () => {
       const d = dirFor('ban');
       const file = path.join(d, 'adresses-france.csv.gz');
-      const r = await genBan(BAN_ROWS, file);
+      const r = await genBan(BAN_ROWS, file, 1);
       return { file, cleanup: [d], input: `generated national layout, ${fmt(r.rows)} addresses over every commune (by population) — ${((100 * r.rows) / 26_000_000).toFixed(0)} % of the national 26 M: ${mb(r.bytes)} CSV, ${mb(r.gzBytes)} gz` };
     });
 
@@ -205,6 +214,17 @@ async function main(): Promise<void> {
     last = Date.now();
     again = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('again') }));
     log(`packs: again ${again.seconds.toFixed(1)} s: built ${again.result.built}, unchanged ${again.result.unchanged}, failed ${again.result.failed}`);
+
+    // One département's BAN file republished (its own adresses-35.csv.gz, every 50th street renamed):
+    // the whole build is asked for; only that département's communes are re-read.
+    const depFile = path.join(work, `adresses-${RELOADED_DEP}.csv.gz`);
+    await exportDepartement(pool(), RELOADED_DEP, depFile);
+    const rl = await measure(() => runSource('ban', { file: depFile, trigger: 'test', log: (x) => log(`[ban ${RELOADED_DEP}] ${x}`) }));
+    depReload = { seconds: rl.seconds, rows: rl.result.published };
+    depCommunes = Number((await pool().query(`select count(*)::int as n from communes where type in ('commune-actuelle', 'arrondissement-municipal') and departement = $1`, [RELOADED_DEP])).rows[0].n);
+    log(`packs: after the reload of ${RELOADED_DEP} (${rl.seconds.toFixed(1)} s)`);
+    afterReload = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('after reload') }));
+    log(`packs: after reload ${afterReload.seconds.toFixed(1)} s: built ${afterReload.result.built}, unchanged ${afterReload.result.unchanged} (skipped ${afterReload.result.skipped})`);
   } catch (err) {
     fatal = (err as Error).stack ?? String(err);
     log(`FATAL: ${fatal}`);
@@ -242,7 +262,7 @@ Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench
 
 - Machine: ${machine()}. **Shared machine**: other build and test processes were running (load average before ${loadBefore}, after ${loadAfter}; 1/5/15 min); PostgreSQL on the same host; figures are indicative.
 - One scratch database (migrations ${migrateSeconds.toFixed(1)} s), every source loaded through the runner (\`runSource\`), inputs from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts) or real files of ../shared/data; generated files deleted after their load. NETWORK=never.
-- **BAN at reduced size**: ${fmt(BAN_ROWS)} addresses spread over every commune in proportion to population (${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of the national ≈ 26 M), to keep the run within ~20 minutes on this shared machine. The BAN dominates pack content (every address as CSV and GeoJSON), so the first build at national BAN size will take longer than measured here.
+- BAN: ${fmt(BAN_ROWS)} generated addresses (${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of the national ≈ 26 M) spread over every commune in proportion to population — pessimistic for big cities (Paris gets ≈ 3 % of all addresses, ten times its real share).
 - Not at national size: équipements (${fmt(EQUIPEMENTS_ROWS)} equipments, ≈ 1/10), budgets (10× the fixtures), contours (only the real files of ../shared/data/geo). Not loaded: iris, qpv (no generator; their pack sections are absent).
 - Packs: ${CONCURRENCY} départements at once, 4 communes at once per département, into an empty PACKS_DIR.
 
@@ -259,7 +279,8 @@ Total load time ${totalLoad.toFixed(0)} s (${(totalLoad / 60).toFixed(1)} min), 
 | Step | Seconds | Packs/s | Built | Unchanged | Failed | Peak RSS (MB) | Notes |
 |---|---:|---:|---:|---:|---:|---:|---|
 ${packRow('build every pack (first build)', full, `${mb(disk.bytes)} in ${fmt(disk.files)} files`)}
-${packRow('build every pack again (nothing changed)', again, 'fingerprints only')}
+${packRow('build every pack again (nothing changed)', again, 'skipped unread: no source republished')}
+${packRow(`build every pack after département ${RELOADED_DEP}'s BAN file was republished`, afterReload, afterReload ? `${fmt(afterReload.result.skipped)} skipped unread, ${fmt(afterReload.result.built + afterReload.result.unchanged - afterReload.result.skipped)} re-read (département ${RELOADED_DEP}: ${fmt(depCommunes)} communes); reload of its ${fmt(depReload?.rows ?? 0)} addresses ${depReload?.seconds.toFixed(1)} s before` : '')}
 
 - Disk: packs ${mb(disk.bytes)} in ${fmt(disk.files)} files (ZIP + manifest per commune); pack size avg ${mb(Number(packStats.avg ?? 0))}, median ${mb(Number(packStats.p50 ?? 0))}, p99 ${mb(Number(packStats.p99 ?? 0))}, max ${mb(Number(packStats.max ?? 0))} (${packStats.max_code ?? '–'}). Database after the loads: ${mb(dbBytes)}.
 - Process maxRSS over the whole run: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.
@@ -269,6 +290,18 @@ ${failures(full, 'first build')}${failures(again, 'again')}${fatal ? `\n**The ru
   console.log(md);
   console.log(JSON.stringify({ loads: loads.map((l) => ({ ...l, report: l.report && { ...l.report, files: undefined } })), full, again, disk, packStats, dbBytes, fatal }, null, 1));
   if (fatal) process.exitCode = 1;
+}
+
+/** One département's addresses as its own BAN file (adresses-<dep>.csv.gz, national layout), every 50th street renamed. */
+async function exportDepartement(db: ReturnType<typeof pool>, dep: string, file: string): Promise<void> {
+  const cols = BAN_COLUMNS.map((c) => (c === 'nom_voie' ? `case when line % 50 = 0 then nom_voie || ' (renommée)' else nom_voie end` : c));
+  const client = await db.connect();
+  try {
+    const out = client.query(copyTo(`copy (select ${cols.join(', ')} from adresses where departement = '${dep}' order by line) to stdout with (format csv, delimiter ';', header false)`));
+    await pipeline(Readable.from((async function* () { yield Buffer.from(BAN_COLUMNS.join(';') + '\n'); yield* out; })()), zlib.createGzip(), fs.createWriteStream(file));
+  } finally {
+    client.release();
+  }
 }
 
 main().catch(async (err) => {
