@@ -87,6 +87,32 @@ describe('BAN splitter (one Node pass)', () => {
     expect(Object.fromEntries(s.counts)).toEqual({ 35: 1, 75: 1, 974: 1, '2A': 1 });
   });
 
+  test('a line that is not valid UTF-8 or holds a NUL byte is diverted; UTF-8 cut across chunks is not', () => {
+    const bad: BadLine[] = [];
+    const s = new BanSplitter({ delimiter: 0x3b, header, lookup: (c) => codes.get(c), expectedDep: null, onBad: (b) => bad.push(b), chunkBytes: 64 });
+    const input = Buffer.concat([
+      Buffer.from('a;35238;-1.6;48.1;Allée des Chênes\n'), // 2 good (2-byte sequences, cut by the 5-byte chunks below)
+      Buffer.from('b;35238;-1.6;48.1;Libert'), Buffer.from([0xe9]), Buffer.from('\n'), // 3 Latin-1 é
+      Buffer.from('c;35238;-1.6;48.1;€ ok\n'), // 4 good (3-byte sequence)
+      Buffer.from('d;35238;-1.6;48.1;x'), Buffer.from([0x00]), Buffer.from('\n'), // 5 NUL
+      Buffer.from('e;35238;-1.6;48.1;'), Buffer.from([0xe2, 0x82]), Buffer.from(';\n'), // 6 truncated sequence (also 6 fields)
+      Buffer.from('f;35238;-1.6;48.1;'), Buffer.from([0xc3]), // 7 truncated at the end of the file
+    ]);
+    const out: Buffer[] = [];
+    for (let i = 0; i < input.length; i += 5) out.push(...s.scan(input.subarray(i, i + 5)).map((o) => o.buf));
+    out.push(...s.end().map((o) => o.buf));
+    expect(bad.map((b) => [b.line, b.reason])).toEqual([
+      [3, 'invalid UTF-8: byte 0xE9 at byte 25 of the line does not start a valid sequence (the file must be UTF-8; a Latin-1 or Windows-1252 character?)'],
+      [5, 'NUL byte (0x00) at byte 20 of the line: not allowed in text'],
+      [6, 'invalid UTF-8: byte 0xE2 at byte 19 of the line does not start a valid sequence (the file must be UTF-8; a Latin-1 or Windows-1252 character?)'],
+      [7, 'invalid UTF-8: byte 0xC3 at byte 19 of the line does not start a valid sequence (the file must be UTF-8; a Latin-1 or Windows-1252 character?)'],
+    ]);
+    expect(bad[0].raw).toBe('b;35238;-1.6;48.1;Libert\uFFFD');
+    expect(bad[1].raw).toBe('d;35238;-1.6;48.1;x\uFFFD');
+    expect(Buffer.concat(out).toString()).toBe('2;35;35238;a;35238;-1.6;48.1;Allée des Chênes\n4;35;35238;c;35238;-1.6;48.1;€ ok\n');
+    expect([s.good, s.bad]).toEqual([2, 4]);
+  });
+
   test('département file: a commune of another département is rejected; unsorted input keeps every line', () => {
     const lines = Array.from({ length: 50 }, (_, i) => (i % 2 ? `x${i};35238;-1.6;48.1;n` : `y${i};75112;2.3;48.8;n`));
     const { s, bad, byDep } = split(lines.join('\n') + '\n', '35', 13);
@@ -119,13 +145,17 @@ describe('ban pipeline', () => {
   test('Paris arrondissements roll up to 75056 in the pack; 974 x/y kept, point from lon/lat', async () => {
     expect((await run('adresses-75.csv.gz')).status).toBe('succeeded');
     expect((await run('adresses-974.csv.gz')).status).toBe('succeeded');
-    const csv = await pool().query(ban.pack!.tables[0].query, [['75056']]);
-    expect(csv.rows.map((x) => [x.code_commune, x.code_insee])).toEqual([['75056', '75112'], ['75056', '75101']]);
-    expect(Object.keys(csv.rows[0])).toHaveLength(24);
+    // Per-commune pack queries: `$code` is the commune's code as a literal (src/packs/build.ts).
+    const ofCommune = (sql: string, code: string) => pool().query(sql.replaceAll('$code', `'${code}'`));
+    expect(ban.pack!.tables[0].perCommune).toBe(true);
+    const csv = await ofCommune(ban.pack!.tables[0].query, '75056');
+    expect(csv.rows.map((x) => x.code_insee)).toEqual(['75112', '75101']);
+    expect(Object.keys(csv.rows[0])).toHaveLength(23);
+    expect((await ofCommune(ban.pack!.tables[0].query, '75112')).rows.map((x) => x.code_insee)).toEqual(['75112']);
     const { rows: [reu] } = await pool().query(`select departement, x, y, ST_X(geom) as lon, ST_Y(geom) as lat from adresses where code_insee = '97411'`);
     expect(reu).toEqual({ departement: '974', x: '338514.42', y: '7691240.76', lon: 55.448, lat: -20.879 });
-    const layer = await pool().query(ban.pack!.layers![0].query, [['97411']]);
-    expect(JSON.parse(layer.rows[0].geometry)).toEqual({ type: 'Point', coordinates: [55.448, -20.879] });
+    const layer = await ofCommune(ban.pack!.layers![0].query, '97411');
+    expect(JSON.parse(Object.values(layer.rows[0])[0] as string).geometry).toEqual({ type: 'Point', coordinates: [55.448, -20.879] });
   });
 
   test('reloading one département leaves the others untouched', async () => {
@@ -201,5 +231,23 @@ describe('ban pipeline', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a line that is not UTF-8 (Latin-1 é) or holds a NUL byte is quarantined with its line number; the others are published', async () => {
+    const r = await run('latin1/adresses-35.csv.gz');
+    expect(r.status).toBe('succeeded');
+    expect([r.read, r.loaded, r.rejected, r.published]).toEqual([5, 3, 2, 3]);
+    const { rows: q } = await pool().query(`select file, line::int as line, raw, reason from quarantine where run_id = $1 order by line`, [r.runId]);
+    expect(q.map((x) => [x.file, x.line, x.reason])).toEqual([
+      ['adresses-35.csv.gz', 3, 'invalid UTF-8: byte 0xE9 at byte 38 of the line does not start a valid sequence (the file must be UTF-8; a Latin-1 or Windows-1252 character?)'],
+      ['adresses-35.csv.gz', 5, 'NUL byte (0x00) at byte 32 of the line: not allowed in text'],
+    ]);
+    expect(q[0].raw).toMatch(/^35238_2222_00002;;2;;Rue de la Libert\uFFFD;35000;/);
+    const { rows } = await pool().query(`select line::int as line, id, nom_voie from adresses where departement = '35' order by line`);
+    expect(rows).toEqual([
+      { line: 2, id: '35238_1234_00001', nom_voie: 'Rue de la Monnaie' },
+      { line: 4, id: '35238_3333_00004', nom_voie: 'Allée des Chênes' },
+      { line: 6, id: '35238_5555_00008', nom_voie: 'Place Sainte-Anne' },
+    ]);
   });
 });

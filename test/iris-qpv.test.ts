@@ -79,4 +79,21 @@ describe('IRIS and QPV', () => {
       ['35051', 'QN03501M', 1], ['35238', 'QN03501M', 1], ['35238', 'QN03502M', 0], ['35238', 'QN03503M', 0]]);
     expect((await pool().query(qpv.pack!.layers![0].query, [['35051']])).rows.map((x) => x.properties.code_qp)).toEqual(['QN03501M']);
   });
+
+  test('a BAN load with polygons present publishes enriched rows: no UPDATE pass afterwards, same codes', async () => {
+    const before = await addressCodes();
+    expect(before.some((a) => a.code_qp)).toBe(true);
+    logs.length = 0;
+    const r = await run('ban', 'ban/adresses-35.csv.gz');
+    expect(r.status).toBe('succeeded');
+    expect(await addressCodes()).toEqual(before);
+    // Codes came with the load (the post-load pass found nothing to do), and the digest of the polygons used is recorded.
+    expect(logs.some((l) => /^enrichment \(IRIS, QPV\)/.test(l))).toBe(false);
+    const { rows: [d] } = await pool().query(`select enrich_digest is not null as digest, enriched_at is not null as at from adresses_departements where departement = '35'`);
+    expect(d).toEqual({ digest: true, at: true });
+    expect(await enrichDepartements(pool())).toEqual([]);
+    // Rows written once: no dead tuple in the new partition, and nothing left of the raw table.
+    const { rows: [t] } = await pool().query(`select count(*)::int as n from pg_class where relname ~ '^adresses_n[0-9]'`);
+    expect(t.n).toBe(0);
+  });
 });

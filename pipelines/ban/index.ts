@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline';
 import { FormatError, MissingResourceError } from '../../src/engine/errors';
 import { ident } from '../../src/db/pool';
-import { enrichDepartements } from '../../src/geo/enrich';
+import { copyEnriched, departementsWithPolygons, enrichDepartements } from '../../src/geo/enrich';
 import { BAN_COLUMNS, BAN_REQUIRED, source } from './source';
 import { BanSplitter, BadLine } from './lines';
 import { DepartementLanes } from './copy';
@@ -73,6 +73,20 @@ interface Shadow {
   owner: Map<string, string>;
   /** Column definitions of `adresses` (from the catalog), geom generated from lon/lat. */
   columns: string;
+  /** The same with a plain geometry (the table an enriched département is copied into). */
+  plainColumns: string;
+  /** Column names of `adresses`, in order. */
+  names: string[];
+  /**
+   * Départements having IRIS or QPV polygons when the load started: their COPY goes to an
+   * UNLOGGED raw table (`<table>_raw`), whose rows are then copied once into the new table with
+   * their code_iris and code_qp (src/geo/enrich.ts `copyEnriched`) before its index is built.
+   */
+  enrich: Set<string>;
+  /** Département → its raw table (enriched départements). */
+  raw: Map<string, string>;
+  /** Département → digest of the polygons its rows were enriched with (null: mixed, re-run after publication). */
+  digests: Map<string, string | null>;
 }
 
 /** Drops tables a killed run left behind (never the published partitions, never a running run's). */
@@ -87,8 +101,11 @@ async function dropOrphanShadows(db: Pool): Promise<void> {
   for (const r of rows) await db.query(`drop table if exists ${ident(r.relname)} cascade`);
 }
 
-/** Column definitions of `adresses` as in the catalog (type, collation, not null), the geometry generated from lon/lat. */
-async function partitionColumns(db: Pool, point: string): Promise<string> {
+/**
+ * Column definitions of `adresses` as in the catalog (type, collation, not null): with the
+ * geometry generated from lon/lat, and plain; and the column names.
+ */
+async function partitionColumns(db: Pool, point: string): Promise<{ columns: string; plainColumns: string; names: string[] }> {
   const { rows } = await db.query(
     `select a.attname, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull,
             case when a.attcollation <> 0 and a.attcollation <> t.typcollation then (select quote_ident(collname) from pg_collation where oid = a.attcollation) end as coll
@@ -96,8 +113,12 @@ async function partitionColumns(db: Pool, point: string): Promise<string> {
       where a.attrelid = 'adresses'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`);
   // The geometry is computed by the backend during the COPY; the column keeps its place so the
   // new table has the partitioned table's exact layout (no tuple conversion once attached).
-  return rows.map((r) => `${ident(r.attname)} ${r.type}${r.coll ? ` collate ${r.coll}` : ''}${r.attnotnull ? ' not null' : ''}`
-    + (r.attname === 'geom' ? ` generated always as (${point}) stored` : '')).join(', ');
+  const def = (r: { attname: string; type: string; coll: string | null; attnotnull: boolean }) => `${ident(r.attname)} ${r.type}${r.coll ? ` collate ${r.coll}` : ''}${r.attnotnull ? ' not null' : ''}`;
+  return {
+    columns: rows.map((r) => def(r) + (r.attname === 'geom' ? ` generated always as (${point}) stored` : '')).join(', '),
+    plainColumns: rows.map(def).join(', '),
+    names: rows.map((r) => r.attname as string),
+  };
 }
 
 /**
@@ -163,17 +184,29 @@ async function stageFile(ctx: RunContext, file: LocalFile, shadow: Shadow, codes
       shadow.partitions.set(dep, t);
       // Autovacuum stays off until publication: it would spend CPU on a table still loading, and
       // its lock would make the renames of the publication wait (deadlock_timeout) to cancel it.
-      p = ctx.db.query(`create table ${ident(t)} (${shadow.columns},
-          ${extras.map((c) => `${ident(c)} text, `).join('')}
-          constraint ${ident(`${t}_dep`)} check (departement = ${literal(dep)}))
-          with (autovacuum_enabled = false)`).then(() => undefined);
+      if (shadow.enrich.has(dep)) {
+        // Enriched département: COPY into an unlogged raw table (no WAL: its rows are written,
+        // logged, once, by the enriched copy into the new table).
+        const raw = `${t}_raw`;
+        shadow.raw.set(dep, raw);
+        p = ctx.db.query(`create table ${ident(t)} (${shadow.plainColumns},
+            constraint ${ident(`${t}_dep`)} check (departement = ${literal(dep)}))
+            with (autovacuum_enabled = false);
+          create unlogged table ${ident(raw)} (${shadow.columns}${extras.map((c) => `, ${ident(c)} text`).join('')})
+            with (autovacuum_enabled = false)`).then(() => undefined);
+      } else {
+        p = ctx.db.query(`create table ${ident(t)} (${shadow.columns},
+            ${extras.map((c) => `${ident(c)} text, `).join('')}
+            constraint ${ident(`${t}_dep`)} check (departement = ${literal(dep)}))
+            with (autovacuum_enabled = false)`).then(() => undefined);
+      }
       ensured.set(dep, p);
     }
     return p;
   };
   const lanes = new DepartementLanes(ctx.db, WORKERS, (dep) => {
     indexer.reopened(dep);
-    return `COPY ${ident(`${shadow.prefix}_${dep.toLowerCase()}`)} (${['line', 'departement', 'code_commune', ...copyCols].map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER false)`;
+    return `COPY ${ident(shadow.raw.get(dep) ?? `${shadow.prefix}_${dep.toLowerCase()}`)} (${['line', 'departement', 'code_commune', ...copyCols].map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER false)`;
   }, (dep) => indexer.early(dep, splitter.counts.get(dep) ?? 0));
   ctx.progress.start(`load ${label}`, file.bytes, 'bytes');
   let t0 = Date.now();
@@ -208,6 +241,7 @@ async function stageFile(ctx: RunContext, file: LocalFile, shadow: Shadow, codes
   for (const [d, n] of splitter.counts) counts.set(d, (counts.get(d) ?? 0) + n);
   // The geometry becomes a plain column (catalog only, no rewrite), like the partitioned table's.
   for (const d of splitter.counts.keys()) {
+    if (shadow.raw.has(d)) continue; // its new table was created plain; the raw table is dropped
     await ctx.db.query(`alter table ${ident(shadow.partitions.get(d)!)} alter column geom drop expression${extras.map((c) => `, drop column ${ident(c)}`).join('')}`);
   }
   step('copy_s');
@@ -222,11 +256,14 @@ const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
  * ANALYZE of the whole table would, instead of reading every page of a hundred small tables.
  */
 async function indexTable(db: Pool, table: string, rows: number): Promise<void> {
-  await db.query(`create index ${ident(`${table}_code_commune`)} on ${ident(table)} (code_commune)`);
   const target = Math.min(100, Math.max(10, Math.ceil(rows / 3000)));
   const client = await db.connect();
   try {
     await client.query('begin');
+    // The table is published later by a synchronous commit (which flushes this one's WAL too):
+    // no flush wait here, once per département.
+    await client.query(`set local synchronous_commit = off`);
+    await client.query(`create index ${ident(`${table}_code_commune`)} on ${ident(table)} (code_commune)`);
     await client.query(`set local default_statistics_target = ${target}`);
     await client.query(`analyze ${ident(table)} (code_commune)`); // reltuples + the pack key; the geometry histogram is costly
     await client.query('commit');
@@ -243,19 +280,67 @@ async function indexTable(db: Pool, table: string, rows: number): Promise<void> 
  * loading is indexed at once, one at a time (its backend takes the CPU the COPY lanes leave idle
  * at département switches); the rest are built WORKERS at a time, largest first, at the end.
  * A département copied again after its early index (unsorted file) is analyzed again at the end.
+ * An enriched département's rows are first moved from its raw table with their IRIS and QPV
+ * codes (again for the rows of a later COPY).
  */
 class Indexer {
-  private chain: Promise<void> = Promise.resolve();
   private error: unknown = null;
   private readonly done = new Set<string>();
   private readonly stale = new Set<string>();
+  /** Départements complete, waiting for their preparation (move, index, analyze), in order. */
+  private readonly pending: { dep: string; rows: number }[] = [];
+  /** The one early runner while the file loads (null when idle). */
+  private runner: Promise<void> | null = null;
+  private finishing = false;
+  /** Seconds spent moving raw rows with their codes (overlapping the load). */
+  enrichSeconds = 0;
 
   constructor(private readonly db: Pool, private readonly shadow: Shadow) {}
+
+  /** Moves an enriched département's raw rows into its new table, codes attached. */
+  private async move(dep: string): Promise<void> {
+    const raw = this.shadow.raw.get(dep);
+    if (!raw) return;
+    const t0 = Date.now();
+    const client = await this.db.connect();
+    try {
+      const { digest } = await copyEnriched(client, dep, raw, this.shadow.partitions.get(dep)!, this.shadow.names);
+      const prev = this.shadow.digests.get(dep);
+      this.shadow.digests.set(dep, prev === undefined || prev === digest ? digest : null);
+    } finally {
+      client.release();
+    }
+    this.enrichSeconds += (Date.now() - t0) / 1000;
+  }
+
+  private async prepare(dep: string, rows: number): Promise<void> {
+    await this.move(dep);
+    await indexTable(this.db, this.shadow.partitions.get(dep)!, rows);
+  }
+
+  /** Takes the next pending département and prepares it; false when none is left or a step failed. */
+  private async next(): Promise<boolean> {
+    const job = this.pending.shift();
+    if (!job || this.error) return false;
+    try {
+      await this.prepare(job.dep, job.rows);
+    } catch (e) {
+      this.error ??= e;
+      return false;
+    }
+    return true;
+  }
 
   early(dep: string, rows: number): void {
     if (this.done.has(dep) || this.error) return;
     this.done.add(dep);
-    this.chain = this.chain.then(() => indexTable(this.db, this.shadow.partitions.get(dep)!, rows)).catch((e) => { this.error ??= e; });
+    this.pending.push({ dep, rows });
+    // While the file loads, one département at a time (the COPY lanes have the other core);
+    // what is still pending at the end goes to the WORKERS of `finish`.
+    this.runner ??= (async () => {
+      while (!this.finishing && (await this.next()));
+      this.runner = null;
+    })();
   }
 
   reopened(dep: string): void {
@@ -264,20 +349,25 @@ class Indexer {
 
   /** Waits for the early builds (a failed run: just lets them settle). */
   async settle(): Promise<void> {
-    await this.chain;
+    this.finishing = true;
+    await this.runner;
   }
 
   async finish(counts: Map<string, number>): Promise<void> {
-    const queue = [...this.shadow.partitions.keys()].filter((d) => !this.done.has(d)).sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0));
-    for (const d of queue) this.done.add(d);
+    this.finishing = true;
+    const rest = [...this.shadow.partitions.keys()].filter((d) => !this.done.has(d));
+    for (const d of rest) { this.done.add(d); this.pending.push({ dep: d, rows: counts.get(d) ?? 0 }); }
+    this.pending.sort((a, b) => b.rows - a.rows); // largest first
     await Promise.all([
-      this.chain,
-      ...Array.from({ length: WORKERS }, async () => {
-        for (let d = queue.shift(); d; d = queue.shift()) await indexTable(this.db, this.shadow.partitions.get(d)!, counts.get(d) ?? 0);
-      }),
+      this.runner,
+      ...Array.from({ length: WORKERS }, async () => { while (await this.next()); }),
     ]);
     if (this.error) throw this.error;
-    for (const d of this.stale) await this.db.query(`analyze ${ident(this.shadow.partitions.get(d)!)} (code_commune)`);
+    if (this.pending.length) throw new Error(`BAN: ${this.pending.length} département(s) left unprepared`);
+    for (const d of this.stale) {
+      await this.move(d);
+      await this.db.query(`analyze ${ident(this.shadow.partitions.get(d)!)} (code_commune)`);
+    }
   }
 }
 
@@ -301,7 +391,12 @@ async function load(ctx: RunContext): Promise<void> {
   const { rows: [fn] } = await ctx.db.query(`select to_regprocedure('st_point(double precision, double precision, integer)') is not null as ok`);
   // ST_Point(x, y, srid) (PostGIS ≥ 3.2) is one call instead of two: measurably cheaper per row.
   const point = fn.ok ? 'ST_Point(lon, lat, 4326)' : 'ST_SetSRID(ST_MakePoint(lon, lat), 4326)';
-  const shadow: Shadow = { prefix: `adresses_n${ctx.runId}`, partitions: new Map(), owner: new Map(), columns: await partitionColumns(ctx.db, point) };
+  // Départements with IRIS or QPV polygons now get their codes during the load (see Shadow.enrich).
+  const enrich = process.env.DOTATION_BAN_ENRICH_IN_LOAD === '0' ? new Set<string>() : await departementsWithPolygons(ctx.db);
+  const shadow: Shadow = {
+    prefix: `adresses_n${ctx.runId}`, partitions: new Map(), owner: new Map(), ...(await partitionColumns(ctx.db, point)),
+    enrich, raw: new Map(), digests: new Map(),
+  };
   const codes = await communeCodes(ctx.db);
   const indexer = new Indexer(ctx.db, shadow);
   const log: Record<string, unknown> = {};
@@ -318,6 +413,8 @@ async function load(ctx: RunContext): Promise<void> {
     let t = Date.now();
     await indexer.finish(counts);
     lap('index_s', t);
+    for (const raw of shadow.raw.values()) await ctx.db.query(`drop table if exists ${ident(raw)}`);
+    if (shadow.raw.size) timings.enriched_copy_s = indexer.enrichSeconds;
     t = Date.now();
     ctx.checkpoint('after-staging');
     const fichier = Object.fromEntries(files.map((f) => [fileDepartement(f.path) ?? '*', path.basename(f.path)]));
@@ -340,18 +437,20 @@ async function load(ctx: RunContext): Promise<void> {
       }
       await tx.query(ddl.join(';\n'));
       const rows = deps.map((d) => counts.get(d) ?? 0);
+      // Enriched during the load: the digest of the polygons used (the pass below skips them unless polygons changed since).
       await tx.query(
         `insert into adresses_departements (departement, run_id, fichier, rows, published_at, enrich_digest, enriched_at)
-         select d, $2, f, r, now(), null, null from unnest($1::text[], $3::text[], $4::bigint[]) as t(d, f, r)
+         select d, $2, f, r, now(), g, case when g is not null then now() end from unnest($1::text[], $3::text[], $4::bigint[], $5::text[]) as t(d, f, r, g)
          on conflict (departement) do update set run_id = excluded.run_id, fichier = excluded.fichier, rows = excluded.rows,
-           published_at = excluded.published_at, enrich_digest = null, enriched_at = null`,
-        [deps, ctx.runId, deps.map((d) => fichier[d] ?? fichier['*']), rows],
+           published_at = excluded.published_at, enrich_digest = excluded.enrich_digest, enriched_at = excluded.enriched_at`,
+        [deps, ctx.runId, deps.map((d) => fichier[d] ?? fichier['*']), rows, deps.map((d) => shadow.digests.get(d) ?? null)],
       );
       return rows.reduce((s, n) => s + n, 0);
     }, { departements: [...shadow.partitions.keys()], fichiers: log });
     lap('publication_s', t);
     t = Date.now();
-    // Addresses changed in these départements: (re)attach IRIS and QPV codes.
+    // Addresses changed in these départements: (re)attach IRIS and QPV codes where the load did
+    // not (no polygon when it started) or polygons changed since (digest).
     const enriched = await enrichDepartements(ctx.db, [...shadow.partitions.keys()]);
     lap('enrichment_s', t);
     const updated = enriched.reduce((s, e) => s + e.updated, 0);
@@ -359,7 +458,7 @@ async function load(ctx: RunContext): Promise<void> {
     ctx.log(`timings (s): ${Object.entries(timings).map(([k, v]) => `${k.replace(/_s$/, '')} ${v.toFixed(1)}`).join(', ')}`);
   } finally {
     // The new tables of a failed run (published ones were renamed: nothing left to drop).
-    for (const p of shadow.partitions.values()) await ctx.db.query(`drop table if exists ${ident(p)}`).catch(() => undefined);
+    for (const p of [...shadow.partitions.values(), ...shadow.raw.values()]) await ctx.db.query(`drop table if exists ${ident(p)}`).catch(() => undefined);
   }
 }
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { Transform, TransformCallback } from 'node:stream';
 
 const NL = 0x0a, CR = 0x0d, QUOTE = 0x22;
@@ -170,7 +171,10 @@ export interface SplitterOptions {
  * prefixed with `line;departement;code_commune;`. Bad lines go to `onBad` with their line number
  * and reason (the reasons the former SQL validation gave). The hot path makes no string: the
  * code is looked up by a numeric key of its 5 bytes, coordinates are read from bytes.
- * `scan` returns the buffers ready to send.
+ * Bytes PostgreSQL would refuse in a UTF-8 text (an invalid UTF-8 sequence, a NUL byte) would
+ * abort the whole COPY: the complete lines of each chunk are checked at once by one native pass
+ * (`isUtf8`, `indexOf(0)`), and only a chunk that fails is checked line by line, its bad lines
+ * diverted. `scan` returns the buffers ready to send.
  */
 export class BanSplitter {
   /** Physical lines (header included). */
@@ -190,6 +194,8 @@ export class BanSplitter {
   private readonly chunkBytes: number;
   private last: DepOut | null = null;
   private run = 0;
+  /** The lines being scanned hold invalid UTF-8 or a NUL byte somewhere: check each one. */
+  private suspect = false;
 
   constructor(private readonly o: SplitterOptions) {
     this.expected = o.header.length;
@@ -242,6 +248,15 @@ export class BanSplitter {
     if (end > start && buf[end - 1] === CR) end--;
     if (end === start) return; // blank line (end of file): not a record
     const n = ++this.lines;
+    if (this.suspect) {
+      const why = encodingError(buf, start, end);
+      if (why) {
+        // The raw text keeps what can be shown: invalid bytes become U+FFFD, NUL too (refused in text).
+        this.bad++;
+        this.o.onBad({ line: n, raw: buf.toString('utf8', start, Math.min(end, start + 10000)).replace(/\0/g, '\uFFFD'), reason: why });
+        return;
+      }
+    }
     if (quoted || fields !== this.expected) {
       this.reject(buf, start, end, n, quoted ? 'unbalanced double quote' : `expected ${this.expected} fields, got ${fields}`);
       return;
@@ -341,6 +356,10 @@ export class BanSplitter {
     let quoted = false;
     starts[0] = from;
     const len = buf.length;
+    // The complete lines of the chunk, checked in one native pass each (a line feed never ends
+    // inside a multi-byte sequence, so the region is valid iff each of its lines is).
+    const last = buf.lastIndexOf(NL);
+    this.suspect = last >= from && !textSafe(buf, from, last + 1);
     for (let i = from; i < len; i++) {
       const b = buf[i];
       if (b > QUOTE && b !== d) continue; // most bytes: letters, digits
@@ -366,11 +385,43 @@ export class BanSplitter {
         if (buf[i] === QUOTE) quoted = !quoted;
         else if (buf[i] === this.o.delimiter && !quoted) { if (fields < this.expected) this.starts[fields] = i + 1; fields++; }
       }
+      this.suspect = !textSafe(buf, 0, buf.length);
       this.handleLine(buf, 0, buf.length, fields, quoted);
     }
     for (const out of this.outs.values()) this.hand(out);
     return this.ready.splice(0);
   }
+}
+
+/** True when bytes [s, e) are valid UTF-8 without a NUL byte (both native passes). */
+function textSafe(buf: Buffer, s: number, e: number): boolean {
+  const region = buf.subarray(s, e);
+  return isUtf8(region) && region.indexOf(0) < 0;
+}
+
+/**
+ * Why PostgreSQL would refuse bytes [s, e) as UTF-8 text, or null: the first NUL byte or invalid
+ * UTF-8 sequence, with its byte position in the line (1-based) and value. The slow path: only
+ * for lines of a chunk that failed `textSafe`.
+ */
+export function encodingError(buf: Buffer, s: number, e: number): string | null {
+  for (let i = s; i < e;) {
+    const b = buf[i];
+    if (b === 0) return `NUL byte (0x00) at byte ${i - s + 1} of the line: not allowed in text`;
+    if (b < 0x80) { i++; continue; }
+    // Length and range of the second byte of a well-formed sequence (Unicode table 3-7).
+    let n = 0; let lo = 0x80; let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) n = 1;
+    else if (b >= 0xe0 && b <= 0xef) { n = 2; if (b === 0xe0) lo = 0xa0; else if (b === 0xed) hi = 0x9f; }
+    else if (b >= 0xf0 && b <= 0xf4) { n = 3; if (b === 0xf0) lo = 0x90; else if (b === 0xf4) hi = 0x8f; }
+    let ok = n > 0 && i + n < e && buf[i + 1] >= lo && buf[i + 1] <= hi;
+    for (let k = 2; ok && k <= n; k++) ok = buf[i + k] >= 0x80 && buf[i + k] <= 0xbf;
+    if (!ok) {
+      return `invalid UTF-8: byte 0x${b.toString(16).toUpperCase()} at byte ${i - s + 1} of the line does not start a valid sequence (the file must be UTF-8; a Latin-1 or Windows-1252 character?)`;
+    }
+    i += n + 1;
+  }
+  return null;
 }
 
 /** A quoted coordinate's text, checked like the unquoted bytes. */
