@@ -260,7 +260,7 @@ async function main(): Promise<void> {
 
 Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts\` (BAN rows: ${fmt(BAN_ROWS)}).
 
-- Machine: ${machine()}. **Shared machine**: other build and test processes were running (load average before ${loadBefore}, after ${loadAfter}; 1/5/15 min); PostgreSQL on the same host; figures are indicative.
+- Machine: ${machine()}. Load average before ${loadBefore}, after ${loadAfter} (1/5/15 min, this run's own load included: check that nothing else ran); PostgreSQL on the same host.
 - One scratch database (migrations ${migrateSeconds.toFixed(1)} s), every source loaded through the runner (\`runSource\`), inputs from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts) or real files of ../shared/data; generated files deleted after their load. NETWORK=never.
 - BAN: ${fmt(BAN_ROWS)} generated addresses (${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of the national ≈ 26 M) spread over every commune in proportion to population — pessimistic for big cities (Paris gets ≈ 3 % of all addresses, ten times its real share).
 - Not at national size: équipements (${fmt(EQUIPEMENTS_ROWS)} equipments, ≈ 1/10), budgets (10× the fixtures), contours (only the real files of ../shared/data/geo). Not loaded: iris, qpv (no generator; their pack sections are absent).
