@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Client } from 'pg';
@@ -18,7 +19,11 @@ import { machine, writeBenchmarkSection } from '../measure';
  *   npx tsx bench/api/run.ts --write    # also writes the "API" section of BENCHMARKS.md
  *   BENCH_DURATION=20 npx tsx bench/api/run.ts
  */
-export interface BenchResult { name: string; url: string; requestsPerSec: number; p99Ms: number; p50Ms: number; non2xx: number; errors: number; bytesPerSec: number }
+export interface BenchResult {
+  name: string; url: string; requestsPerSec: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number; bytesPerSec: number;
+  /** The same route under wrk (C client, Debian package `wrk`), when installed: autocannon parses every body in JavaScript and caps large answers. */
+  wrk?: { requestsPerSec: number; p50Ms: number; p99Ms: number; non2xx: number };
+}
 
 const ROUTES = [
   { name: 'zone', path: '/api/1/spatial/zone/fr:commune:35238' },
@@ -62,6 +67,19 @@ function run(url: string, connections: number, duration: number, headers?: Recor
   return new Promise((resolve, reject) => {
     autocannon({ url, connections, duration, pipelining: 1, headers }, (err, res) => (err ? reject(err) : resolve(res)));
   });
+}
+
+const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((f) => fs.existsSync(f));
+
+/** wrk at `connections` on one thread (the other core serves): requests/s and latency percentiles from its --latency report. */
+function runWrk(url: string, connections: number, duration: number, headers?: Record<string, string>): BenchResult['wrk'] {
+  const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', ...Object.entries(headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+  const out = execFileSync(WRK!, args, { encoding: 'utf8' });
+  const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit];
+  const pct = (p: string) => { const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out); return m ? Math.round(ms(m[1], m[2]) * 100) / 100 : NaN; };
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  return { requestsPerSec: rps ? Math.round(Number(rps[1])) : NaN, p50Ms: pct('50'), p99Ms: pct('99'), non2xx: non2xx ? Number(non2xx[1]) : 0 };
 }
 
 /** Child side: serves the API on an ephemeral port and sends the port to the parent. */
@@ -109,6 +127,7 @@ export async function bench(opts: { connections?: number; duration?: number; dat
       out.push({
         name: r.name, url: r.path, requestsPerSec: Math.round(res.requests.average), p50Ms: res.latency.p50, p99Ms: res.latency.p99,
         non2xx: res.non2xx, errors: res.errors, bytesPerSec: Math.round(res.throughput.average),
+        wrk: WRK ? runWrk(base + r.path, connections, duration, r.headers) : undefined,
       });
     }
   } finally {
@@ -130,12 +149,13 @@ export function markdown(rows: BenchResult[], loadBefore: string, loadAfter: str
     `Measured by \`npx tsx bench/api/run.ts --write\` (bench/api/run.ts) on ${date}: autocannon, 50 connections, ${duration} s per route after 2 s of warm-up load, server in a child process on 127.0.0.1.`,
     '',
     `- Machine: ${machine()}.`,
-    `- Conditions: shared machine, other build and test processes were running (load average ${loadBefore} before, ${loadAfter} after; 1/5/15 min); PostgreSQL on the same host; autocannon on the same 2 cores as the server.`,
+    `- Conditions: load average ${loadBefore} before, ${loadAfter} after (1/5/15 min, this bench's own load included); PostgreSQL on the same host; the client on the same 2 cores as the server.`,
+    `- Clients: autocannon (JavaScript) then, ${rows.some((r) => r.wrk) ? 'right after it' : 'when installed (not here)'}, wrk (C, Debian package \`wrk\`, one thread) on the same route for the same duration. autocannon parses every answer in JavaScript, so on large answers it measures itself: the wrk columns show what the server does.`,
     '- Database: dotation_bench_api (referential + embedded populations; pack_builds seeded for département 35 when empty).',
     '',
-    '| Route | URL | req/s | p50 ms | p99 ms | MB/s | non-2xx | errors |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.name} | \`${r.url}\` | ${r.requestsPerSec.toLocaleString('en')} | ${r.p50Ms} | ${r.p99Ms} | ${(r.bytesPerSec / 1e6).toFixed(1)} | ${r.non2xx} | ${r.errors} |`),
+    '| Route | URL | autocannon req/s | p50 ms | p99 ms | MB/s | non-2xx | errors | wrk req/s | wrk p50 ms | wrk p99 ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.name} | \`${r.url}\` | ${r.requestsPerSec.toLocaleString('en')} | ${r.p50Ms} | ${r.p99Ms} | ${(r.bytesPerSec / 1e6).toFixed(1)} | ${r.non2xx} | ${r.errors} | ${r.wrk ? r.wrk.requestsPerSec.toLocaleString('en') : '–'} | ${r.wrk?.p50Ms ?? '–'} | ${r.wrk?.p99Ms ?? '–'} |`),
     '',
     'Goal (issue 6): ≥ 2,000 req/s and p99 < 50 ms on the JSON routes at 50 connections.',
   ].join('\n');
@@ -150,7 +170,7 @@ if (require.main === module && process.env.BENCH_API_CHILD) {
     const md = markdown(rows, loadBefore, load(), duration);
     if (process.argv.includes('--write')) writeBenchmarkSection('api', md);
     console.log(md);
-    console.table(rows.map((r) => ({ route: r.name, 'req/s': r.requestsPerSec, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, non2xx: r.non2xx, errors: r.errors })));
+    console.table(rows.map((r) => ({ route: r.name, 'req/s': r.requestsPerSec, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, non2xx: r.non2xx, errors: r.errors, 'wrk req/s': r.wrk?.requestsPerSec, 'wrk p99 ms': r.wrk?.p99Ms })));
     console.log(JSON.stringify(rows));
     process.exit(0);
   }).catch((err) => {
