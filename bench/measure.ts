@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,4 +67,23 @@ export async function freshDb(name: string): Promise<string> {
   const u = new URL(BENCH_ADMIN_URL);
   u.pathname = `/${name}`;
   return u.toString();
+}
+
+export interface WrkResult { requestsPerSec: number; p50Ms: number; p99Ms: number; non2xx: number }
+
+/** wrk (C HTTP load generator, Debian package `wrk`) when installed. */
+export const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((f) => fs.existsSync(f));
+
+/**
+ * wrk at `connections` on one thread (the other core serves): requests/s and latency percentiles
+ * from its --latency report. Asynchronous, so a server in this same process keeps serving.
+ */
+export async function runWrk(url: string, connections: number, duration: number, headers?: Record<string, string>): Promise<WrkResult> {
+  const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', ...Object.entries(headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+  const { stdout: out } = await promisify(execFile)(WRK!, args, { encoding: 'utf8' });
+  const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit];
+  const pct = (p: string) => { const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out); return m ? Math.round(ms(m[1], m[2]) * 100) / 100 : NaN; };
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  return { requestsPerSec: rps ? Math.round(Number(rps[1])) : NaN, p50Ms: pct('50'), p99Ms: pct('99'), non2xx: non2xx ? Number(non2xx[1]) : 0 };
 }

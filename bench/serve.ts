@@ -2,7 +2,7 @@
  * Serving a cached pack under load: autocannon, 50 connections, 10 s, on GET /communes/35238/pack.zip,
  * without and with If-None-Match (the client already holds the latest version: 304).
  *
- *   npx tsx bench/serve.ts                     # prints a markdown section (append it to BENCHMARKS.md)
+ *   npx tsx bench/serve.ts [--write]           # prints the markdown section; --write puts it in BENCHMARKS.md
  *   BENCH_DURATION=20 BENCH_CONNECTIONS=100 npx tsx bench/serve.ts
  *
  * Uses its own database (dotation_bench_serve: referential + embedded populations, created when
@@ -15,13 +15,13 @@ import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { resetSettings } from '../config/settings';
-import { machine } from './measure';
+import { WRK, WrkResult, machine, runWrk, writeBenchmarkSection } from './measure';
 
 const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = 'dotation_bench_serve';
 const CODE = '35238';
 
-interface Result { scenario: string; requestsPerSec: number; p50Ms: number; p99Ms: number; statuses: string; errors: number; mbPerSec: number }
+interface Result { scenario: string; requestsPerSec: number; p50Ms: number; p99Ms: number; statuses: string; errors: number; mbPerSec: number; wrk?: WrkResult }
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => { autocannon(opts, (err, res) => (err ? reject(err) : resolve(res))); });
@@ -69,7 +69,9 @@ async function main(): Promise<void> {
     for (const [scenario, headers] of scenarios) {
       const res = await run({ url: target, connections, duration, pipelining: 1, headers });
       const statuses = Object.entries(res.statusCodeStats ?? {}).map(([code, s]) => `${code}: ${s.count ?? 0}`).join(', ');
-      out.push({ scenario, requestsPerSec: Math.round(res.requests.average), p50Ms: res.latency.p50, p99Ms: res.latency.p99, statuses, errors: res.errors + res.timeouts, mbPerSec: res.throughput.average / 1024 / 1024 });
+      // wrk (C, another process) right after: autocannon runs in the server's own event loop here.
+      const wrk = WRK ? await runWrk(target, connections, duration, headers) : undefined;
+      out.push({ scenario, requestsPerSec: Math.round(res.requests.average), p50Ms: res.latency.p50, p99Ms: res.latency.p99, statuses, errors: res.errors + res.timeouts, mbPerSec: res.throughput.average / 1024 / 1024, wrk });
       console.error(`${scenario}: ${Math.round(res.requests.average)} req/s, p99 ${res.latency.p99} ms (${statuses})`);
     }
   } finally {
@@ -84,13 +86,15 @@ async function main(): Promise<void> {
 Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/serve.ts\`: autocannon ${connections} connections, ${duration} s per scenario,
 \`GET /communes/${CODE}/pack.zip\` on \`buildServer()\` listening on 127.0.0.1 (same host as the load generator and PostgreSQL; one Node process).
 
-- Machine: ${machine()}. **Shared machine**: other build and test processes were running (load average at the end: ${loadavg}); figures are indicative.
+- Machine: ${machine()}. Load average at the end: ${loadavg} (this bench's own load included).
+- Clients: autocannon runs in the server's own process (it shares the event loop: pessimistic); wrk (C, Debian package \`wrk\`, one thread, its own process) runs right after on the same scenario${WRK ? '' : ' — not installed here'}.
 - Each request resolves the commune (PostgreSQL), reads the manifest \`latest.json\`, stats the ZIP, then streams it (200) or answers 304 on a matching ETag.
 
-| Scenario | Requests/s | p50 (ms) | p99 (ms) | MB/s | Status codes | Errors |
-|---|---:|---:|---:|---:|---|---:|
-${out.map((x) => `| ${x.scenario} | ${x.requestsPerSec.toLocaleString('en-US')} | ${x.p50Ms} | ${x.p99Ms} | ${x.mbPerSec.toFixed(1)} | ${x.statuses} | ${x.errors} |`).join('\n')}
+| Scenario | autocannon req/s | p50 (ms) | p99 (ms) | MB/s | Status codes | Errors | wrk req/s | wrk p50 (ms) | wrk p99 (ms) |
+|---|---:|---:|---:|---:|---|---:|---:|---:|---:|
+${out.map((x) => `| ${x.scenario} | ${x.requestsPerSec.toLocaleString('en-US')} | ${x.p50Ms} | ${x.p99Ms} | ${x.mbPerSec.toFixed(1)} | ${x.statuses} | ${x.errors} | ${x.wrk ? x.wrk.requestsPerSec.toLocaleString('en-US') : '–'} | ${x.wrk?.p50Ms ?? '–'} | ${x.wrk?.p99Ms ?? '–'} |`).join('\n')}
 `;
+  if (process.argv.includes('--write')) writeBenchmarkSection('serve', md.trim());
   console.log(md);
   process.exit(0);
 }

@@ -1,10 +1,9 @@
 import autocannon from 'autocannon';
-import { ChildProcess, execFileSync, fork } from 'node:child_process';
-import fs from 'node:fs';
+import { ChildProcess, fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Client } from 'pg';
-import { machine, writeBenchmarkSection } from '../measure';
+import { WRK, machine, runWrk, writeBenchmarkSection } from '../measure';
 
 /**
  * HTTP bench of the public API: autocannon at 50 connections on one zone of the API Territoire,
@@ -69,19 +68,6 @@ function run(url: string, connections: number, duration: number, headers?: Recor
   });
 }
 
-const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((f) => fs.existsSync(f));
-
-/** wrk at `connections` on one thread (the other core serves): requests/s and latency percentiles from its --latency report. */
-function runWrk(url: string, connections: number, duration: number, headers?: Record<string, string>): BenchResult['wrk'] {
-  const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', ...Object.entries(headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
-  const out = execFileSync(WRK!, args, { encoding: 'utf8' });
-  const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit];
-  const pct = (p: string) => { const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out); return m ? Math.round(ms(m[1], m[2]) * 100) / 100 : NaN; };
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  return { requestsPerSec: rps ? Math.round(Number(rps[1])) : NaN, p50Ms: pct('50'), p99Ms: pct('99'), non2xx: non2xx ? Number(non2xx[1]) : 0 };
-}
-
 /** Child side: serves the API on an ephemeral port and sends the port to the parent. */
 async function serveChild(): Promise<void> {
   const { buildServer } = await import('../../src/server/app');
@@ -127,7 +113,7 @@ export async function bench(opts: { connections?: number; duration?: number; dat
       out.push({
         name: r.name, url: r.path, requestsPerSec: Math.round(res.requests.average), p50Ms: res.latency.p50, p99Ms: res.latency.p99,
         non2xx: res.non2xx, errors: res.errors, bytesPerSec: Math.round(res.throughput.average),
-        wrk: WRK ? runWrk(base + r.path, connections, duration, r.headers) : undefined,
+        wrk: WRK ? await runWrk(base + r.path, connections, duration, r.headers) : undefined,
       });
     }
   } finally {
