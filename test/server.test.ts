@@ -4,6 +4,7 @@ import Fastify, { FastifyInstance } from 'fastify';
 import { freshDatabase } from './helpers/db';
 import { runSource } from '../src/engine/runner';
 import { buildPacks } from '../src/packs/build';
+import { pool } from '../src/db/pool';
 import communes from '../src/server/routes/communes';
 import web from '../src/server/routes/web';
 
@@ -70,6 +71,22 @@ describe('GET /communes/:code and its pack', () => {
     expect(head.statusCode).toBe(200);
     expect(head.headers.etag).toBe(res.headers.etag);
     expect(Number(head.headers['content-length'])).toBe(res.rawPayload.length);
+  });
+
+  test('a new version is served at once: the cached manifest and ZIP follow the publication', async () => {
+    const before = await app.inject({ method: 'GET', url: '/communes/35062/pack.zip' });
+    expect(before.statusCode).toBe(200);
+    await pool().query(`update population_legale set pmun = pmun + 1 where code_commune = '35062'`);
+    const r = await buildPacks({ communes: ['35062'], recheck: true, log: () => undefined });
+    expect(r.built).toBe(1);
+    const after = await app.inject({ method: 'GET', url: '/communes/35062/pack.zip' });
+    expect(after.statusCode).toBe(200);
+    expect(after.headers.etag).not.toBe(before.headers.etag);
+    expect(after.headers.etag).toBe(`"${sha(after.rawPayload)}"`);
+    expect(after.headers['content-disposition']).toMatch(/-2026\.2\.zip"$/);
+    // The previous version stays downloadable by name, with its own bytes.
+    const old = await app.inject({ method: 'GET', url: '/communes/35062/pack/2026.1.zip' });
+    expect(old.rawPayload.equals(before.rawPayload)).toBe(true);
   });
 
   test('Range: 206 with the requested bytes, 416 when out of range', async () => {

@@ -4,7 +4,8 @@ import { settings } from '../../../config/settings';
 import { pool } from '../../db/pool';
 import { COMMUNE_CODE } from '../../communes/codes';
 import { slugify } from '../../packs/format';
-import { PackManifest, PackVersion, VERSION_RE, readManifestAsync, versionPath } from '../../packs/store';
+import { PackManifest, PackVersion, VERSION_RE, versionPath } from '../../packs/store';
+import { cachedManifest, cachedZip } from '../pack-files';
 import { openZipEntry } from '../../packs/zip';
 import { COMMUNE, contentType, render } from '../geo/render';
 import { OneCommuneQuery } from '../geo/schemas';
@@ -72,7 +73,7 @@ async function resolve(req: FastifyRequest<{ Params: { code: string } }>, reply:
 }
 
 async function manifestOf(code: string): Promise<PackManifest | null> {
-  return readManifestAsync(settings().PACKS_DIR, code);
+  return cachedManifest(settings().PACKS_DIR, code);
 }
 
 function etagOf(v: PackVersion): string { return `"${v.sha256}"`; }
@@ -107,10 +108,12 @@ async function sendZip(req: FastifyRequest, reply: FastifyReply, c: CommuneSumma
       return reply.code(416).header('content-range', `bytes */${size}`).header('content-type', 'application/json; charset=utf-8').send({ message: `unsatisfiable range '${range}' (size ${size})` });
     }
     reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`).header('content-length', String(end - start + 1));
-    return reply.send(fs.createReadStream(file, { start, end }));
+    const small = await cachedZip(file, stat);
+    return reply.send(small ? small.subarray(start, end + 1) : fs.createReadStream(file, { start, end }));
   }
   reply.header('content-length', String(size));
-  return reply.send(fs.createReadStream(file));
+  // Small packs (most communes) from memory: a version file never changes once written.
+  return reply.send((await cachedZip(file, stat)) ?? fs.createReadStream(file));
 }
 
 const CONTENT_TYPES: Record<string, string> = {
