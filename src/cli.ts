@@ -148,7 +148,10 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       const { buildPacks } = lazy<typeof import('./packs/build')>('./packs/build');
-      const r = await buildPacks({ communes, departements, force: values.force, recheck: values.recheck, progress: terminalProgress() });
+      const { withInlineBuildLock } = lazy<typeof import('./packs/lock')>('./packs/lock');
+      const { pool } = lazy<typeof import('./db/pool')>('./db/pool');
+      const r = await withInlineBuildLock(pool(s.DATABASE_URL), (m) => console.error(`dotation: ${m}`),
+        () => buildPacks({ communes, departements, force: values.force, recheck: values.recheck, progress: terminalProgress() }));
       console.log(`${r.built} pack(s) built, ${r.unchanged} unchanged${r.failed ? `, ${r.failed} failed` : ''}, in ${PACKS_DIR_LABEL(s.PACKS_DIR)}`);
       return 0;
     }

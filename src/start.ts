@@ -5,6 +5,8 @@ import { terminalProgress, silentProgress } from './engine/progress';
 import { markInterruptedRuns, runSource } from './engine/runner';
 import { MissingResourceError } from './engine/errors';
 import { buildPacks } from './packs/build';
+import { withInlineBuildLock } from './packs/lock';
+import { pool } from './db/pool';
 
 export interface StartOptions {
   /** Start the HTTP server at the end (false: load and build only). */
@@ -63,7 +65,9 @@ export async function start(opts: StartOptions = {}): Promise<number> {
   }
 
   const tp = Date.now();
-  const packs = await buildPacks({ communes: opts.communes, progress: progress(), settings: s, log: (m) => log(`[packs] ${m}`) });
+  // One build writing PACKS_DIR at a time (a fan-out is refused meanwhile; another inline build is waited for).
+  const packs = await withInlineBuildLock(pool(s.DATABASE_URL), (m) => log(`[packs] ${m}`),
+    () => buildPacks({ communes: opts.communes, progress: progress(), settings: s, log: (m) => log(`[packs] ${m}`) }));
   steps.push({ step: 'packs', status: packs.failed ? 'partial' : 'ok', millesime: '', rows: String(packs.built + packs.unchanged),
     seconds: ((Date.now() - tp) / 1000).toFixed(1), note: `${packs.built} built, ${packs.unchanged} unchanged, ${packs.failed} failed` });
 

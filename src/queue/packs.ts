@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { settings } from '../../config/settings';
 import { pool, transaction } from '../db/pool';
 import { buildPacks, CommuneOutcome } from '../packs/build';
+import { inlineBuildHolder } from '../packs/lock';
 import { closeRedis, closeSharedQueue, redisConnection, sharedQueue } from './connection';
 import type { RunTrigger } from './queue';
 
@@ -239,6 +240,11 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
   queue.on('error', () => undefined);
   try {
     return await withEnqueueLock(conn, async () => {
+      const inline = await inlineBuildHolder(db);
+      if (inline) {
+        throw new PacksBuildActiveError(null,
+          `packs build refused: a pack build is running in another process (database session ${inline.pid}, ${inline.application}, since ${inline.since}); one build at a time. Start the fan-out once it has ended`);
+      }
       const [active] = await activePacksBuilds(queue as unknown as Queue);
       if (active) {
         throw new PacksBuildActiveError(active,
