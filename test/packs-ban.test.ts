@@ -1,7 +1,7 @@
 import path from 'node:path';
 import crypto from 'node:crypto';
-import yauzl from 'yauzl';
 import { freshDatabase } from './helpers/db';
+import { unzip } from './helpers/zip';
 import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
 import { buildPacks } from '../src/packs/build';
@@ -24,25 +24,6 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => db.cleanup());
-
-async function unzip(file: string): Promise<Map<string, Buffer>> {
-  const zip = await yauzl.openPromise(file, { lazyEntries: true });
-  const out = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', async (e: yauzl.Entry) => {
-      try {
-        const chunks: Buffer[] = [];
-        for await (const c of await zip.openReadStreamPromise(e)) chunks.push(c as Buffer);
-        out.set(e.fileName, Buffer.concat(chunks));
-        zip.readEntry();
-      } catch (err) { reject(err); }
-    });
-    zip.on('end', resolve);
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return out;
-}
 
 const latest = (code: string) => unzip(path.join(settings().PACKS_DIR, code, readManifest(settings().PACKS_DIR, code)!.versions[0].file));
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');

@@ -2,8 +2,8 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import yauzl from 'yauzl';
 import { freshDatabase } from './helpers/db';
+import { unzip } from './helpers/zip';
 import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
 import { buildPacks } from '../src/packs/build';
@@ -22,27 +22,6 @@ beforeAll(async () => {
   expect(r.status).toBe('succeeded');
 });
 afterAll(async () => db.cleanup());
-
-/** Every entry of a ZIP, read with yauzl. */
-async function unzip(file: string): Promise<Map<string, Buffer>> {
-  const zip = await yauzl.openPromise(file, { lazyEntries: true });
-  const out = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', async (e: yauzl.Entry) => {
-      try {
-        const s = await zip.openReadStreamPromise(e);
-        const chunks: Buffer[] = [];
-        for await (const c of s) chunks.push(c as Buffer);
-        out.set(e.fileName, Buffer.concat(chunks));
-        zip.readEntry();
-      } catch (err) { reject(err); }
-    });
-    zip.on('end', resolve);
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return out;
-}
 
 function latestZip(code: string): string {
   const m = readManifest(settings().PACKS_DIR, code)!;
