@@ -5,6 +5,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { settings as currentSettings, Settings } from '../../config/settings';
 import { sourceRegistry } from '../../config/sources';
 import { pool } from '../db/pool';
+import { COMMUNE_CODE } from '../communes/codes';
 import type { Progress } from '../engine/progress';
 import { silentProgress } from '../engine/progress';
 import { normalizeValue } from './format';
@@ -127,9 +128,6 @@ async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map
   return out;
 }
 
-/** A commune code as it may appear in SQL text: five characters, digits and A/B (2A004, 97411, 75101). */
-const SAFE_CODE = /^[0-9][0-9AB][0-9]{3}$/;
-
 interface StreamedQuery { file: string; label: string; sql: string; options: string }
 
 /** The per-commune COPY statements of the plan (tables as `;` CSV; layers one Feature a line, never quoted). */
@@ -147,7 +145,8 @@ function streamedQueries(plan: PackPlan): StreamedQuery[] {
 async function streamedData(db: Pool, queries: StreamedQuery[], code: string): Promise<Map<string, StreamedBody>> {
   const out = new Map<string, StreamedBody>();
   if (!queries.length) return out;
-  if (!SAFE_CODE.test(code)) throw new Error(`unexpected commune code '${code}'`);
+  // The code goes into the SQL text (COPY takes no parameters): digits, or 2A/2B and digits, only.
+  if (!COMMUNE_CODE.test(code)) throw new Error(`unexpected commune code '${code}'`);
   const client = await db.connect();
   let failed: Error | undefined;
   try {
