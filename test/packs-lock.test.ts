@@ -7,7 +7,8 @@ import { closeQueues, runsQueue } from '../src/queue/queue';
 import { closeRedisConnections } from '../src/queue/connection';
 
 // One pack build writing PACKS_DIR at a time: inline builds (CLI, `dotation start`) hold a
-// PostgreSQL advisory lock; a second inline build waits, a fan-out is refused meanwhile.
+// PostgreSQL advisory lock; a second inline build waits, a fan-out is refused meanwhile, and an
+// inline build waits for a fan-out that is building.
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 beforeAll(async () => {
   db = await freshDatabase();
@@ -47,4 +48,23 @@ test('a second inline build waits for the first; a fan-out is refused while one 
   expect(await inlineBuildHolder(pool())).toBeNull();
   const b = await enqueuePacksBuild({ departements: ['2A'], trigger: 'test' });
   expect(b.departements).toEqual(['2A']);
+});
+
+test('an inline build waits while a fan-out is building (fresh heartbeat), not for a stale one', async () => {
+  const { rows: [run] } = await pool().query(`insert into runs (source, status, trigger) values ('packs', 'running', 'worker') returning id`);
+  const logs: string[] = [];
+  let ran = false;
+  const inline = withInlineBuildLock(pool(), (m) => logs.push(m), async () => { ran = true; }, { pollMs: 20 });
+  while (!logs.length) await new Promise((r) => setTimeout(r, 10));
+  expect(logs[0]).toContain(`a fan-out pack build is running (run ${run.id}`);
+  await new Promise((r) => setTimeout(r, 100));
+  expect(ran).toBe(false);
+  await pool().query(`update runs set status = 'succeeded', finished_at = now() where id = $1`, [run.id]);
+  await inline;
+  expect(ran).toBe(true);
+  // A run left 'running' by a dead process (no heartbeat for a minute) does not block.
+  await pool().query(`insert into runs (source, status, trigger, heartbeat_at) values ('packs', 'running', 'worker', now() - interval '5 minutes')`);
+  let ran2 = false;
+  await withInlineBuildLock(pool(), () => undefined, async () => { ran2 = true; }, { pollMs: 20 });
+  expect(ran2).toBe(true);
 });

@@ -23,11 +23,20 @@ export async function inlineBuildHolder(db: Pool): Promise<InlineBuildHolder | n
   return rows[0] ? { pid: Number(rows[0].pid), application: rows[0].application, since: rows[0].since } : null;
 }
 
+/** A fan-out build whose départements are being built now (its run's heartbeat is fresh). */
+async function runningFanOut(db: Pool): Promise<number | null> {
+  const { rows } = await db.query(
+    `select id from runs where source = 'packs' and status = 'running' and heartbeat_at > now() - interval '60 seconds' order by id limit 1`);
+  return rows[0] ? Number(rows[0].id) : null;
+}
+
 /**
- * Runs `fn` holding the inline build lock. When another inline build holds it, says so through
- * `log` and waits for it (the second build then finds most packs unchanged).
+ * Runs `fn` holding the inline build lock. When another inline build holds it, or a fan-out is
+ * building (its run's heartbeat is fresh), says so through `log` and waits for it to end (the
+ * build then finds most packs unchanged). A fan-out still only queued is not seen here: no new one
+ * can be enqueued while the lock is held, but one queued before starts when a worker takes it.
  */
-export async function withInlineBuildLock<T>(db: Pool, log: (m: string) => void, fn: () => Promise<T>): Promise<T> {
+export async function withInlineBuildLock<T>(db: Pool, log: (m: string) => void, fn: () => Promise<T>, opts: { pollMs?: number } = {}): Promise<T> {
   const client = await db.connect();
   try {
     const { rows: [got] } = await client.query(`select pg_try_advisory_lock(${LOCK_SQL}) as ok`);
@@ -37,6 +46,11 @@ export async function withInlineBuildLock<T>(db: Pool, log: (m: string) => void,
       await client.query(`select pg_advisory_lock(${LOCK_SQL})`);
     }
     try {
+      for (let said = false, f = await runningFanOut(db); f; f = await runningFanOut(db)) {
+        if (!said) log(`a fan-out pack build is running (run ${f}; see 'dotation runs'): waiting for it to end`);
+        said = true;
+        await new Promise((r) => setTimeout(r, opts.pollMs ?? 5000));
+      }
       return await fn();
     } finally {
       await client.query(`select pg_advisory_unlock(${LOCK_SQL})`).catch(() => undefined);
