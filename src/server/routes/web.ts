@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { settings } from '../../../config/settings';
 import { pool } from '../../db/pool';
 import { COMMUNE_CODE } from '../../communes/codes';
-import { readManifestAsync } from '../../packs/store';
+import { cachedManifest } from '../pack-files';
 
 /**
  * GET /communes/:code/page: a plain French web page for a secretary of mairie — what the pack
@@ -25,7 +25,7 @@ export default async function web(app: FastifyInstance): Promise<void> {
       if (rows.length === 1) return reply.code(301).header('location', `/communes/${rows[0].code_actuel}/page`).send();
       return notFound(`Aucune commune n'a le code ${code}.`);
     }
-    const m = await readManifestAsync(settings().PACKS_DIR, c.code);
+    const m = await cachedManifest(settings().PACKS_DIR, c.code);
     const v = m?.versions[0];
     const { rows: [b] } = await pool().query(`select donnees from pack_builds where code = $1`, [c.code]);
     const donnees = Object.entries((b?.donnees ?? {}) as Record<string, { millesime: string; lignes: Record<string, number> }>);
