@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   console.error(`packs: ${full.seconds.toFixed(1)} s`);
   const again = await measure(() => buildPacks({ concurrency, log: () => undefined }));
   rows.push({ step: 'build every pack again (nothing changed)', seconds: again.seconds, rate: `${(n / again.seconds).toFixed(0)} packs/s`, peakRssMb: again.peakRssMb,
-    note: `${again.result.built} built, ${again.result.unchanged} unchanged (fingerprints only)` });
+    note: `${again.result.built} built, ${again.result.unchanged} unchanged, ${again.result.skipped} of them skipped unread (no source republished)` });
   const s = settings();
   await closePools();
   fs.rmSync(packsDir, { recursive: true, force: true });
