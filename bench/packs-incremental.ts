@@ -1,7 +1,7 @@
 /**
  * Incremental pack rebuild after one département's data changed, against a full build.
  *
- *   npx tsx bench/packs-incremental.ts          # prints a markdown section (append it to BENCHMARKS.md)
+ *   npx tsx bench/packs-incremental.ts          # writes its section of BENCHMARKS.md
  *
  * Uses its own database (dotation_bench_packs_incr: referential + embedded populations) and a
  * temporary PACKS_DIR. Steps:
@@ -23,7 +23,7 @@ import { closePools, pool } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
 import { runSource } from '../src/engine/runner';
 import { buildPacks, BuildReport } from '../src/packs/build';
-import { machine, measure, freshDb } from './measure';
+import { machine, measure, freshDb, writeBenchmarkSection } from './measure';
 
 const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = 'dotation_bench_packs_incr';
@@ -63,13 +63,13 @@ async function main(): Promise<void> {
   const counts = new Map<string, number>();
   for (const dep of ['2A', '35', '62']) {
     counts.set(dep, await touch(dep));
-    const m = await measure(() => buildPacks({ departements: [dep], concurrency: 2, log }));
+    const m = await measure(() => buildPacks({ departements: [dep], concurrency: 2, recheck: true, log }));
     push(`change dép. ${dep}, rebuild dép. ${dep} only`, m.seconds, m.result);
   }
 
   await touch('35');
-  const rescan = await measure(() => buildPacks({ concurrency: 2, log }));
-  push('change dép. 35, full rescan (fingerprints)', rescan.seconds, rescan.result);
+  const rescan = await measure(() => buildPacks({ concurrency: 2, recheck: true, log }));
+  push('change dép. 35, full rescan (every commune re-read, fingerprints compared)', rescan.seconds, rescan.result);
 
   await touch('35');
   const { startWorker } = await import('../src/queue/worker');
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const { closeRedisConnections } = await import('../src/queue/connection');
   const worker = await startWorker({ concurrency: 2, handleSignals: false, log });
   const queued = await measure(async () => {
-    const b = await enqueuePacksBuild({ departements: ['35'], trigger: 'cli' });
+    const b = await enqueuePacksBuild({ departements: ['35'], recheck: true, trigger: 'cli' });
     for (;;) {
       const job = await packsQueue().getJob(b.jobId);
       const state = job ? await job.getState() : 'missing';
@@ -104,9 +104,9 @@ async function main(): Promise<void> {
 
 Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-incremental.ts\`.
 
-- Machine: ${machine()}. **Shared machine**: other build and test processes were running (load average at the end: ${loadavg}); figures are indicative.
+- Machine: ${machine()}. Load average at the end: ${loadavg} (this bench's own load included).
 - Data: referential + embedded populations (${DB}); packs hold cog + populations; PACK_VERSIONS_KEPT=${s.PACK_VERSIONS_KEPT}.
-- A département's change = \`population_legale\` of all its communes bumped (${[...counts].map(([d, n]) => `${d}: ${n} rows`).join(', ')}), which is what a reload of one département's data (e.g. BAN) does to the packs.
+- A département's change = \`population_legale\` of all its communes bumped (${[...counts].map(([d, n]) => `${d}: ${n} rows`).join(', ')}), edited by hand, so every build after it is asked with \`--recheck\` (no source was republished: without it the communes would be skipped unread). A real republication of one département's BAN file is measured in the packs-national section (only that département's communes are re-read).
 
 | Step | Seconds | Communes considered | Built | Unchanged | ms per pack built |
 |---|---:|---:|---:|---:|---:|
@@ -114,6 +114,7 @@ ${rows.map(fmt).join('\n')}
 
 Rebuilding only the touched département grows linearly with the communes touched (see the seconds of 2A, 35 and 62); a rebuilt pack costs more than a first-build one because it reads the previous ZIP to write changes.json. The full rescan reads every commune's rows to compare fingerprints: its time is that of the whole country, whatever was touched.
 `;
+  writeBenchmarkSection('packs-incremental', md.trim());
   console.log(md);
 }
 
