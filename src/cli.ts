@@ -75,7 +75,8 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [cmd, arg] = positionals;
-  if (!cmd || values.help) { process.stdout.write(USAGE); return cmd ? 0 : 1; }
+  if (values.help) { process.stdout.write(USAGE); return 0; }
+  if (!cmd) throw new UsageError('which command?');
   const s = settings();
   switch (cmd) {
     case 'migrate': {
@@ -89,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'run': {
-      if (!arg) throw new Error('dotation run <source>: which source? (dotation sources)');
+      if (!arg) throw new UsageError('dotation run <source>: which source? (dotation sources)');
       sourceRegistry().get(arg) ?? (() => { throw new Error(`unknown source '${arg}'; known: ${pipelineOrder().join(', ')}`); })();
       if (values.inline) {
         await markInterruptedRuns();
@@ -131,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'packs': {
-      if (arg !== 'build') throw new Error('dotation packs build [--queue] [--commune CODE] [--departement DEP] [--force]');
+      if (arg !== 'build') throw new UsageError('dotation packs build [--queue] [--commune CODE] [--departement DEP] [--force]');
       const communes = list(values.commune);
       const departements = list(values.departement).map((d) => (/^\d$/.test(d) ? `0${d}` : d.toUpperCase()));
       if (values.queue) {
@@ -165,17 +166,30 @@ async function main(argv: string[]): Promise<number> {
       return start({ serve: !values['no-serve'] });
     }
     default:
-      process.stderr.write(`unknown command '${cmd}'\n\n${USAGE}`);
-      return 1;
+      throw new UsageError(`unknown command '${cmd}'`);
   }
 }
 
 const PACKS_DIR_LABEL = (d: string) => d;
 
-if (require.main === module || process.argv[1]?.endsWith('bin/dotation.js')) {
-  main(process.argv.slice(2)).then(
+/** Raised for a command line the CLI cannot understand: usage on stderr, exit code 2. */
+export class UsageError extends Error {}
+
+/**
+ * Runs the command line and exits the process with its status. Called by `bin/dotation.js`
+ * (what `npx dotation` and `npm exec` start, through whatever `.bin/` link npm made) and by
+ * `tsx src/cli.ts` (`npm run dotation`, `npm start`). Never rely on the path in `argv[1]`:
+ * npx starts the package from its own cache (`~/.npm/_npx/<hash>/node_modules/.bin/dotation`).
+ */
+export function runCli(argv: string[]): void {
+  main(argv).then(
     async (code) => { if (code >= 0) { await closePools(); process.exit(code); } },
     async (err) => {
+      if (err instanceof UsageError || isParseArgsError(err)) {
+        process.stderr.write(`dotation: ${(err as Error).message}\n\n${USAGE}`);
+        await closePools().catch(() => undefined);
+        process.exit(2);
+      }
       console.error(err instanceof SettingsError ? `dotation: ${err.message}` : `dotation: ${(err as Error).message}`);
       if (process.env.LOG_LEVEL === 'debug') console.error(err);
       await closePools().catch(() => undefined);
@@ -183,3 +197,10 @@ if (require.main === module || process.argv[1]?.endsWith('bin/dotation.js')) {
     },
   );
 }
+
+/** node:util parseArgs errors (unknown option, missing value) carry an ERR_PARSE_ARGS_* code. */
+function isParseArgsError(err: unknown): boolean {
+  return typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS_');
+}
+
+if (require.main === module) runCli(process.argv.slice(2));
