@@ -8,7 +8,9 @@ import { Client } from 'pg';
 /** Wall time and peak RSS of one step (RSS sampled every 100 ms, plus the process maxRSS). */
 export async function measure<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssMb: number }> {
   let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 100);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 100);
   const t0 = process.hrtime.bigint();
   try {
     const result = await fn();
@@ -28,7 +30,10 @@ export function diskUsage(dir: string): { bytes: number; files: number } {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else { bytes += fs.statSync(p).size; files++; }
+      else {
+        bytes += fs.statSync(p).size;
+        files++;
+      }
     }
   };
   if (fs.existsSync(dir)) walk(dir);
@@ -69,7 +74,12 @@ export async function freshDb(name: string): Promise<string> {
   return u.toString();
 }
 
-export interface WrkResult { requestsPerSec: number; p50Ms: number; p99Ms: number; non2xx: number }
+export interface WrkResult {
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+}
 
 /** wrk (C HTTP load generator, Debian package `wrk`) when installed. */
 export const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((f) => fs.existsSync(f));
@@ -79,11 +89,26 @@ export const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((f) => fs.existsS
  * from its --latency report. Asynchronous, so a server in this same process keeps serving.
  */
 export async function runWrk(url: string, connections: number, duration: number, headers?: Record<string, string>): Promise<WrkResult> {
-  const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', ...Object.entries(headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+  const args = [
+    '-t1',
+    `-c${connections}`,
+    `-d${duration}s`,
+    '--latency',
+    ...Object.entries(headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    url,
+  ];
   const { stdout: out } = await promisify(execFile)(WRK!, args, { encoding: 'utf8' });
   const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit];
-  const pct = (p: string) => { const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out); return m ? Math.round(ms(m[1], m[2]) * 100) / 100 : NaN; };
+  const pct = (p: string) => {
+    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    return m ? Math.round(ms(m[1], m[2]) * 100) / 100 : NaN;
+  };
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  return { requestsPerSec: rps ? Math.round(Number(rps[1])) : NaN, p50Ms: pct('50'), p99Ms: pct('99'), non2xx: non2xx ? Number(non2xx[1]) : 0 };
+  return {
+    requestsPerSec: rps ? Math.round(Number(rps[1])) : NaN,
+    p50Ms: pct('50'),
+    p99Ms: pct('99'),
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+  };
 }

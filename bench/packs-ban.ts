@@ -26,7 +26,11 @@ import { generate as genBan } from './ban/generate';
 const ROWS = Number(process.argv[2] ?? 2_600_000);
 const DB_NAME = process.env.BENCH_DB_NAME ?? 'dotation_bench_packs_ban';
 const log = (m: string) => console.error(`${new Date().toISOString()} ${m}`);
-const loadavg = () => os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 async function main(): Promise<void> {
@@ -34,7 +38,13 @@ async function main(): Promise<void> {
   const packsDir = path.join(work, 'packs');
   let url = process.env.BENCH_DATABASE_URL;
   const fresh = !url;
-  Object.assign(process.env, { NETWORK: 'never', MIRROR_DIR: '', DATA_DIR: path.join(work, 'data'), PACKS_DIR: packsDir, LOG_LEVEL: 'silent' });
+  Object.assign(process.env, {
+    NETWORK: 'never',
+    MIRROR_DIR: '',
+    DATA_DIR: path.join(work, 'data'),
+    PACKS_DIR: packsDir,
+    LOG_LEVEL: 'silent',
+  });
   if (!url) {
     url = await freshDb(DB_NAME);
     Object.assign(process.env, { DATABASE_URL: url });
@@ -51,7 +61,9 @@ async function main(): Promise<void> {
     Object.assign(process.env, { DATABASE_URL: url });
     resetSettings();
   }
-  const { rows: [{ n }] } = await pool().query(`select count(*)::bigint as n from adresses`);
+  const {
+    rows: [{ n }],
+  } = await pool().query(`select count(*)::bigint as n from adresses`);
   if (process.env.BENCH_LOAD_ONLY) {
     await closePools();
     log(`loaded ${fmt(Number(n))} addresses: BENCH_DATABASE_URL=${url}`);
@@ -61,7 +73,9 @@ async function main(): Promise<void> {
   log(`first build (${fmt(Number(n))} addresses, load average ${load0})`);
   const first = await measure(() => buildPacks({ log }));
   const disk = diskUsage(packsDir);
-  log(`first build: ${first.seconds.toFixed(1)} s, built ${first.result.built}, failed ${first.result.failed}, peak ${first.peakRssMb} MB, ${(disk.bytes / 1048576).toFixed(0)} MB`);
+  log(
+    `first build: ${first.seconds.toFixed(1)} s, built ${first.result.built}, failed ${first.result.failed}, peak ${first.peakRssMb} MB, ${(disk.bytes / 1048576).toFixed(0)} MB`,
+  );
   // One département's addresses change (a street renamed in every commune of 35): only its packs are rebuilt.
   await pool().query(`update adresses set nom_voie = nom_voie || ' (bis)' where departement = '35' and line % 50 = 0`);
   await pool().query(`update adresses_departements set published_at = now() where departement = '35'`);
@@ -69,18 +83,21 @@ async function main(): Promise<void> {
   const inc = await measure(() => buildPacks({ departements: ['35'], log }));
   log(`rebuild of 35: ${inc.seconds.toFixed(1)} s, built ${inc.result.built}, unchanged ${inc.result.unchanged}`);
   if (process.env.BENCH_WRITE) {
-    writeBenchmarkSection('packs-ban', [
-      `## Packs, BAN share (\`npx tsx bench/packs-ban.ts ${ROWS}\`)`,
-      '',
-      `- Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${machine()}.`,
-      `- Database: embedded COG + generated national-layout BAN, ${fmt(Number(n))} addresses (every other source absent).`,
-      '',
-      '| Build | Load average | Packs built | Seconds | Packs/s | Addresses/s | Peak RSS | Disk |',
-      '|---|---|---|---|---|---|---|---|',
-      `| first, every commune | ${load0} | ${fmt(first.result.built)} | ${first.seconds.toFixed(1)} | ${(first.result.built / first.seconds).toFixed(0)} | ${fmt(Math.round(Number(n) / first.seconds))} | ${first.peakRssMb} MB | ${(disk.bytes / 1048576).toFixed(0)} MB |`,
-      `| département 35 after a change | ${load1} | ${fmt(inc.result.built)} | ${inc.seconds.toFixed(1)} | ${(inc.result.built / inc.seconds).toFixed(0)} | | ${inc.peakRssMb} MB | |`,
-      '',
-    ].join('\n'));
+    writeBenchmarkSection(
+      'packs-ban',
+      [
+        `## Packs, BAN share (\`npx tsx bench/packs-ban.ts ${ROWS}\`)`,
+        '',
+        `- Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${machine()}.`,
+        `- Database: embedded COG + generated national-layout BAN, ${fmt(Number(n))} addresses (every other source absent).`,
+        '',
+        '| Build | Load average | Packs built | Seconds | Packs/s | Addresses/s | Peak RSS | Disk |',
+        '|---|---|---|---|---|---|---|---|',
+        `| first, every commune | ${load0} | ${fmt(first.result.built)} | ${first.seconds.toFixed(1)} | ${(first.result.built / first.seconds).toFixed(0)} | ${fmt(Math.round(Number(n) / first.seconds))} | ${first.peakRssMb} MB | ${(disk.bytes / 1048576).toFixed(0)} MB |`,
+        `| département 35 after a change | ${load1} | ${fmt(inc.result.built)} | ${inc.seconds.toFixed(1)} | ${(inc.result.built / inc.seconds).toFixed(0)} | | ${inc.peakRssMb} MB | |`,
+        '',
+      ].join('\n'),
+    );
   }
   await closePools();
   fs.rmSync(work, { recursive: true, force: true });
@@ -94,4 +111,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

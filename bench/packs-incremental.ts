@@ -17,7 +17,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import { resetSettings, settings } from '../config/settings';
 import { closePools, pool } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
@@ -25,25 +24,36 @@ import { runSource } from '../src/engine/runner';
 import { buildPacks, BuildReport } from '../src/packs/build';
 import { machine, measure, freshDb, writeBenchmarkSection } from './measure';
 
-const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = 'dotation_bench_packs_incr';
-
 
 async function touch(dep: string): Promise<number> {
   const { rowCount } = await pool().query(
     `update population_legale set pmun = pmun + 1, ptot = ptot + 1
-      where code_commune in (select code from communes where departement = $1)`, [dep]);
+      where code_commune in (select code from communes where departement = $1)`,
+    [dep],
+  );
   return rowCount ?? 0;
 }
 
-interface Row { step: string; seconds: number; communes: number; built: number; unchanged: number; msPerCommune: number }
+interface Row {
+  step: string;
+  seconds: number;
+  communes: number;
+  built: number;
+  unchanged: number;
+  msPerCommune: number;
+}
 
 async function main(): Promise<void> {
   const started = new Date();
   const url = await freshDb(DB);
   const packsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-bench-incr-'));
   Object.assign(process.env, {
-    DATABASE_URL: url, PACKS_DIR: packsDir, MIRROR_DIR: '', NETWORK: 'never', LOG_LEVEL: 'silent',
+    DATABASE_URL: url,
+    PACKS_DIR: packsDir,
+    MIRROR_DIR: '',
+    NETWORK: 'never',
+    LOG_LEVEL: 'silent',
     QUEUE_PREFIX: `dotation-bench-${process.pid}`,
   });
   resetSettings();
@@ -52,7 +62,14 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const push = (step: string, seconds: number, r: Pick<BuildReport, 'built' | 'unchanged' | 'failed'>) => {
     const n = r.built + r.unchanged + r.failed;
-    rows.push({ step, seconds, communes: n, built: r.built, unchanged: r.unchanged, msPerCommune: (seconds * 1000) / Math.max(1, r.built) });
+    rows.push({
+      step,
+      seconds,
+      communes: n,
+      built: r.built,
+      unchanged: r.unchanged,
+      msPerCommune: (seconds * 1000) / Math.max(1, r.built),
+    });
     console.error(`${step}: ${seconds.toFixed(2)} s (${r.built} built, ${r.unchanged} unchanged, ${r.failed} failed)`);
   };
   const log = () => undefined;
@@ -89,7 +106,9 @@ async function main(): Promise<void> {
   });
   push('change dép. 35, queued fan-out of dép. 35 (1 in-process worker)', queued.seconds, queued.result);
   await worker.close();
-  await packsQueue().obliterate({ force: true }).catch(() => undefined);
+  await packsQueue()
+    .obliterate({ force: true })
+    .catch(() => undefined);
   await closePacksQueue();
   await closeQueues();
   await closeRedisConnections();
@@ -97,8 +116,12 @@ async function main(): Promise<void> {
   const s = settings();
   await closePools();
   fs.rmSync(packsDir, { recursive: true, force: true });
-  const loadavg = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
-  const fmt = (r: Row) => `| ${r.step} | ${r.seconds.toFixed(2)} | ${r.communes} | ${r.built} | ${r.unchanged} | ${r.built ? r.msPerCommune.toFixed(1) : '–'} |`;
+  const loadavg = os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
+  const fmt = (r: Row) =>
+    `| ${r.step} | ${r.seconds.toFixed(2)} | ${r.communes} | ${r.built} | ${r.unchanged} | ${r.built ? r.msPerCommune.toFixed(1) : '–'} |`;
   const md = `
 ## Incremental pack rebuild (bench/packs-incremental.ts)
 

@@ -43,13 +43,32 @@ const ARCEP_ROWS = 110_000;
 const ATMO_DAYS = 3;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
 
-interface Input { file?: string; resource?: string; mirror?: string; input: string; cleanup?: string[] }
-interface LoadRow { id: string; input: string; genSeconds: number; seconds: number; peakRssMb: number; report?: RunReport; error?: string }
+interface Input {
+  file?: string;
+  resource?: string;
+  mirror?: string;
+  input: string;
+  cleanup?: string[];
+}
+interface LoadRow {
+  id: string;
+  input: string;
+  genSeconds: number;
+  seconds: number;
+  peakRssMb: number;
+  report?: RunReport;
+  error?: string;
+}
 
-const mb = (bytes: number) => (bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(bytes < 10 * 1048576 ? 1 : 0)} MB`);
+const mb = (bytes: number) =>
+  bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(bytes < 10 * 1048576 ? 1 : 0)} MB`;
 const size = (f: string) => fs.statSync(f).size;
 const fmt = (n: number) => n.toLocaleString('en-US');
-const loadavg = () => os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
 const log = (m: string) => console.error(`${new Date().toISOString()} ${m}`);
 
 async function setEnv(env: Record<string, string>): Promise<void> {
@@ -66,10 +85,18 @@ async function main(): Promise<void> {
   const admin = new Client({ connectionString: ADMIN });
   await admin.connect();
   await admin.query(`create database ${name}`);
-  const u = new URL(ADMIN); u.pathname = `/${name}`;
+  const u = new URL(ADMIN);
+  u.pathname = `/${name}`;
   const url = u.toString();
   log(`database ${name}, work dir ${work}`);
-  await setEnv({ DATABASE_URL: url, NETWORK: 'never', MIRROR_DIR: '', DATA_DIR: path.join(work, 'data'), PACKS_DIR: packsDir, LOG_LEVEL: 'silent' });
+  await setEnv({
+    DATABASE_URL: url,
+    NETWORK: 'never',
+    MIRROR_DIR: '',
+    DATA_DIR: path.join(work, 'data'),
+    PACKS_DIR: packsDir,
+    LOG_LEVEL: 'silent',
+  });
 
   const loads: LoadRow[] = [];
   let full: { result: BuildReport; seconds: number; peakRssMb: number } | undefined;
@@ -92,9 +119,13 @@ async function main(): Promise<void> {
     const row: LoadRow = { id, input: inp.input, genSeconds: g.seconds, seconds: 0, peakRssMb: 0 };
     const t0 = Date.now();
     try {
-      const m = await measure(() => runSource(id, { file: inp.file, resource: inp.resource, trigger: 'test', log: (x) => log(`[${id}] ${x}`), ...extra }));
+      const m = await measure(() =>
+        runSource(id, { file: inp.file, resource: inp.resource, trigger: 'test', log: (x) => log(`[${id}] ${x}`), ...extra }),
+      );
       Object.assign(row, { seconds: m.seconds, peakRssMb: m.peakRssMb, report: m.result });
-      log(`${id}: ${m.result.status} in ${m.seconds.toFixed(1)} s, read ${m.result.read}, loaded ${m.result.loaded}, rejected ${m.result.rejected}, published ${m.result.published}`);
+      log(
+        `${id}: ${m.result.status} in ${m.seconds.toFixed(1)} s, read ${m.result.read}, loaded ${m.result.loaded}, rejected ${m.result.rejected}, published ${m.result.published}`,
+      );
     } catch (err) {
       row.seconds = (Date.now() - t0) / 1000;
       row.error = (err as Error).message;
@@ -103,7 +134,11 @@ async function main(): Promise<void> {
     loads.push(row);
     for (const f of inp.cleanup ?? []) fs.rmSync(f, { recursive: true, force: true });
   };
-  const dirFor = (id: string) => { const d = path.join(work, 'in', id); fs.mkdirSync(d, { recursive: true }); return d; };
+  const dirFor = (id: string) => {
+    const d = path.join(work, 'in', id);
+    fs.mkdirSync(d, { recursive: true });
+    return d;
+  };
 
   try {
     const mg = await measure(() => migrate(url));
@@ -111,31 +146,50 @@ async function main(): Promise<void> {
     await load('cog', async () => ({ input: 'embedded (@etalab/decoupage-administratif)' }));
 
     const realPop = fs.existsSync(path.join(SHARED, 'population', 'donnees_communes.csv'));
-    await load('populations', async () => realPop
-      ? { mirror: SHARED, input: `real: ../shared/data/population/donnees_communes.csv (${mb(size(path.join(SHARED, 'population', 'donnees_communes.csv')))}), populations légales 2021` }
-      : { input: 'embedded (@etalab/decoupage-administratif)' });
+    await load('populations', async () =>
+      realPop
+        ? {
+            mirror: SHARED,
+            input: `real: ../shared/data/population/donnees_communes.csv (${mb(size(path.join(SHARED, 'population', 'donnees_communes.csv')))}), populations légales 2021`,
+          }
+        : { input: 'embedded (@etalab/decoupage-administratif)' },
+    );
 
     await load('recensement', async () => {
       const d = dirFor('recensement');
       const { csv, meta } = genRecensement(d);
       const file = path.join(d, 'base-cc-evol-struct-pop-2022_csv.zip');
       await zipFiles(file, { 'base-cc-evol-struct-pop-2022.CSV': csv, 'meta_base-cc-evol-struct-pop-2022.CSV': meta });
-      return { file, resource: 'evol-struct-pop', cleanup: [d], input: `generated base-cc, every commune and arrondissement × ${RECENSEMENT_VARS} variables: ${mb(size(csv))} CSV, ${mb(size(file))} zip` };
+      return {
+        file,
+        resource: 'evol-struct-pop',
+        cleanup: [d],
+        input: `generated base-cc, every commune and arrondissement × ${RECENSEMENT_VARS} variables: ${mb(size(csv))} CSV, ${mb(size(file))} zip`,
+      };
     });
 
     await load('etat-civil', async () => {
       const d = dirFor('etat-civil');
       const mirror = path.join(d, 'mirror');
       fs.mkdirSync(mirror);
-      let csvBytes = 0, zipBytes = 0;
-      for (const [kind, m] of [['NAIS', 'LVB'], ['DECES', 'DTH']]) {
+      let csvBytes = 0,
+        zipBytes = 0;
+      for (const [kind, m] of [
+        ['NAIS', 'LVB'],
+        ['DECES', 'DTH'],
+      ]) {
         const csv = path.join(d, `DS_ETAT_CIVIL_${kind}_COMMUNES_data.csv`);
         genEtatCivil(csv, m);
         const zip = path.join(mirror, `DS_ETAT_CIVIL_${kind}_COMMUNES_CSV_FR.zip`);
         await zipFiles(zip, { [path.basename(csv)]: csv });
-        csvBytes += size(csv); zipBytes += size(zip);
+        csvBytes += size(csv);
+        zipBytes += size(zip);
       }
-      return { mirror, cleanup: [d], input: `generated naissances + décès 2008–2024, every commune: ${mb(csvBytes)} CSV, ${mb(zipBytes)} zip` };
+      return {
+        mirror,
+        cleanup: [d],
+        input: `generated naissances + décès 2008–2024, every commune: ${mb(csvBytes)} CSV, ${mb(zipBytes)} zip`,
+      };
     });
 
     await load('equipements', async () => {
@@ -144,20 +198,33 @@ async function main(): Promise<void> {
       genEquipements(csv);
       const file = path.join(d, 'BPE24.zip');
       await zipFiles(file, { 'BPE24.csv': csv });
-      return { file, cleanup: [d], input: `generated BPE24 layout, ${fmt(EQUIPEMENTS_ROWS)} equipments (≈ 1/10 of the national file): ${mb(size(csv))} CSV, ${mb(size(file))} zip` };
+      return {
+        file,
+        cleanup: [d],
+        input: `generated BPE24 layout, ${fmt(EQUIPEMENTS_ROWS)} equipments (≈ 1/10 of the national file): ${mb(size(csv))} CSV, ${mb(size(file))} zip`,
+      };
     });
 
     await load('elections', async () => {
       const d = dirFor('elections');
       const file = path.join(d, 'resultats-definitifs-par-commune.csv');
       const n = genElections(file);
-      return { file, resource: 'europeennes-2024', cleanup: [d], input: `generated européennes 2024 per-commune layout, ${fmt(n)} communes × 38 lists: ${mb(size(file))}` };
+      return {
+        file,
+        resource: 'europeennes-2024',
+        cleanup: [d],
+        input: `generated européennes 2024 per-commune layout, ${fmt(n)} communes × 38 lists: ${mb(size(file))}`,
+      };
     });
 
     await load('budgets', async () => {
       const d = dirFor('budgets');
       const g = genBudgets(d);
-      return { mirror: d, cleanup: [d], input: `generated OFGL + DGFiP at 10× the fixtures (the only generator there is; not national size): ${g.rows} rows, ${mb(size(g.ofgl) + size(g.dgfip))}` };
+      return {
+        mirror: d,
+        cleanup: [d],
+        input: `generated OFGL + DGFiP at 10× the fixtures (the only generator there is; not national size): ${g.rows} rows, ${mb(size(g.ofgl) + size(g.dgfip))}`,
+      };
     });
 
     await load('arcep', async () => {
@@ -171,7 +238,11 @@ async function main(): Promise<void> {
       const d = dirFor('atmo');
       const file = path.join(d, 'ind_atmo_2021.geojson');
       const n = genAtmo(file, ATMO_DAYS);
-      return { file, cleanup: [d], input: `generated GeoJSON, every metropolitan commune × ${ATMO_DAYS} days + 200 EPCI: ${fmt(n)} features, ${mb(size(file))}` };
+      return {
+        file,
+        cleanup: [d],
+        input: `generated GeoJSON, every metropolitan commune × ${ATMO_DAYS} days + 200 EPCI: ${fmt(n)} features, ${mb(size(file))}`,
+      };
     });
 
     const realGeo = fs.existsSync(path.join(SHARED, 'geo'));
@@ -179,7 +250,10 @@ async function main(): Promise<void> {
       await load('contours', async () => {
         const files = fs.readdirSync(path.join(SHARED, 'geo'));
         const bytes = files.reduce((s, f) => s + size(path.join(SHARED, 'geo', f)), 0);
-        return { mirror: SHARED, input: `real: ../shared/data/geo, ${files.length} files (${mb(bytes)}): communes of 35, 2A, 75 (75056 only), 974 + outline of 35 — no national contour file here` };
+        return {
+          mirror: SHARED,
+          input: `real: ../shared/data/geo, ${files.length} files (${mb(bytes)}): communes of 35, 2A, 75 (75056 only), 974 + outline of 35 — no national contour file here`,
+        };
       });
     } else {
       loads.push({ id: 'contours', input: 'absent (no ../shared/data/geo)', genSeconds: 0, seconds: 0, peakRssMb: 0, error: 'not loaded' });
@@ -189,31 +263,48 @@ async function main(): Promise<void> {
       const d = dirFor('ban');
       const file = path.join(d, 'adresses-france.csv.gz');
       const r = await genBan(BAN_ROWS, file, 1);
-      return { file, cleanup: [d], input: `generated national layout, ${fmt(r.rows)} addresses over every commune (by population) — ${((100 * r.rows) / 26_000_000).toFixed(0)} % of the national 26 M: ${mb(r.bytes)} CSV, ${mb(r.gzBytes)} gz` };
+      return {
+        file,
+        cleanup: [d],
+        input: `generated national layout, ${fmt(r.rows)} addresses over every commune (by population) — ${((100 * r.rows) / 26_000_000).toFixed(0)} % of the national 26 M: ${mb(r.bytes)} CSV, ${mb(r.gzBytes)} gz`,
+      };
     });
 
     // Packs: first build into an empty PACKS_DIR, then again with nothing changed.
     await setEnv({ MIRROR_DIR: '' });
     let last = Date.now();
     const progress = (label: string) => ({
-      start() {}, stop() {},
-      update(n: number) { if (Date.now() - last > 15000) { last = Date.now(); log(`${label}: ${n} communes done`); } },
+      start() {},
+      stop() {},
+      update(n: number) {
+        if (Date.now() - last > 15000) {
+          last = Date.now();
+          log(`${label}: ${n} communes done`);
+        }
+      },
     });
     const errLog = (m: string) => log(`[packs] ${m}`);
     log(`packs: first build (load average ${loadavg()})`);
     full = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('first build') }));
-    log(`packs: first build ${full.seconds.toFixed(1)} s: built ${full.result.built}, unchanged ${full.result.unchanged}, failed ${full.result.failed}`);
+    log(
+      `packs: first build ${full.seconds.toFixed(1)} s: built ${full.result.built}, unchanged ${full.result.unchanged}, failed ${full.result.failed}`,
+    );
     disk = diskUsage(packsDir);
-    const { rows: [st] } = await pool().query(
+    const {
+      rows: [st],
+    } = await pool().query(
       `select count(*)::int as n, avg(bytes)::bigint as avg, percentile_cont(0.5) within group (order by bytes)::bigint as p50,
               percentile_cont(0.99) within group (order by bytes)::bigint as p99, max(bytes)::bigint as max,
-              (array_agg(code order by bytes desc))[1] as max_code from pack_builds`);
+              (array_agg(code order by bytes desc))[1] as max_code from pack_builds`,
+    );
     packStats = Object.fromEntries(Object.entries(st).map(([k, v]) => [k, String(v)]));
     dbBytes = Number((await pool().query(`select pg_database_size(current_database()) as b`)).rows[0].b);
     log(`packs: again (nothing changed)`);
     last = Date.now();
     again = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('again') }));
-    log(`packs: again ${again.seconds.toFixed(1)} s: built ${again.result.built}, unchanged ${again.result.unchanged}, failed ${again.result.failed}`);
+    log(
+      `packs: again ${again.seconds.toFixed(1)} s: built ${again.result.built}, unchanged ${again.result.unchanged}, failed ${again.result.failed}`,
+    );
 
     // One département's BAN file republished (its own adresses-35.csv.gz, every 50th street renamed):
     // the whole build is asked for; only that département's communes are re-read.
@@ -221,16 +312,26 @@ async function main(): Promise<void> {
     await exportDepartement(pool(), RELOADED_DEP, depFile);
     const rl = await measure(() => runSource('ban', { file: depFile, trigger: 'test', log: (x) => log(`[ban ${RELOADED_DEP}] ${x}`) }));
     depReload = { seconds: rl.seconds, rows: rl.result.published };
-    depCommunes = Number((await pool().query(`select count(*)::int as n from communes where type in ('commune-actuelle', 'arrondissement-municipal') and departement = $1`, [RELOADED_DEP])).rows[0].n);
+    depCommunes = Number(
+      (
+        await pool().query(
+          `select count(*)::int as n from communes where type in ('commune-actuelle', 'arrondissement-municipal') and departement = $1`,
+          [RELOADED_DEP],
+        )
+      ).rows[0].n,
+    );
     log(`packs: after the reload of ${RELOADED_DEP} (${rl.seconds.toFixed(1)} s)`);
     afterReload = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('after reload') }));
-    log(`packs: after reload ${afterReload.seconds.toFixed(1)} s: built ${afterReload.result.built}, unchanged ${afterReload.result.unchanged} (skipped ${afterReload.result.skipped})`);
+    log(
+      `packs: after reload ${afterReload.seconds.toFixed(1)} s: built ${afterReload.result.built}, unchanged ${afterReload.result.unchanged} (skipped ${afterReload.result.skipped})`,
+    );
   } catch (err) {
     fatal = (err as Error).stack ?? String(err);
     log(`FATAL: ${fatal}`);
   } finally {
     await closePools().catch(() => undefined);
-    if (process.env.BENCH_KEEP !== '1') await admin.query(`drop database if exists ${name} with (force)`).catch((e) => log(`drop failed: ${e}`));
+    if (process.env.BENCH_KEEP !== '1')
+      await admin.query(`drop database if exists ${name} with (force)`).catch((e) => log(`drop failed: ${e}`));
     await admin.end();
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -245,9 +346,10 @@ async function main(): Promise<void> {
   });
   const totalLoad = loads.reduce((s, r) => s + r.seconds, 0);
   const totalGen = loads.reduce((s, r) => s + r.genSeconds, 0);
-  const packRow = (label: string, m: typeof full, note: string) => m
-    ? `| ${label} | ${m.seconds.toFixed(1)} | ${((m.result.built + m.result.unchanged + m.result.failed) / m.seconds).toFixed(0)} | ${fmt(m.result.built)} | ${fmt(m.result.unchanged)} | ${fmt(m.result.failed)} | ${m.peakRssMb.toFixed(0)} | ${note} |`
-    : `| ${label} | – | – | – | – | – | – | not run |`;
+  const packRow = (label: string, m: typeof full, note: string) =>
+    m
+      ? `| ${label} | ${m.seconds.toFixed(1)} | ${((m.result.built + m.result.unchanged + m.result.failed) / m.seconds).toFixed(0)} | ${fmt(m.result.built)} | ${fmt(m.result.unchanged)} | ${fmt(m.result.failed)} | ${m.peakRssMb.toFixed(0)} | ${note} |`
+      : `| ${label} | – | – | – | – | – | – | not run |`;
   const failures = (m: typeof full, label: string) => {
     if (!m || !m.result.failed) return '';
     const byMsg = new Map<string, number>();
@@ -255,7 +357,11 @@ async function main(): Promise<void> {
     return `\nFailed packs (${label}), by error:\n\n${[...byMsg.entries()].map(([e, n]) => `- ${n} communes: \`${e.replace(/`/g, "'").slice(0, 500)}\``).join('\n')}\n`;
   };
   const n = full ? full.result.built + full.result.unchanged + full.result.failed : 0;
-  const goal = full ? (full.seconds <= 600 ? `**met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)` : `**not met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)`) : 'not measured';
+  const goal = full
+    ? full.seconds <= 600
+      ? `**met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)`
+      : `**not met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)`
+    : 'not measured';
   const md = `## Every pack, every source at national size (bench/packs-national.ts)
 
 Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts\` (BAN rows: ${fmt(BAN_ROWS)}).
@@ -288,7 +394,21 @@ ${packRow(`build every pack after département ${RELOADED_DEP}'s BAN file was re
 ${failures(full, 'first build')}${failures(again, 'again')}${fatal ? `\n**The run stopped on an error**: \`${fatal.split('\n')[0]}\`\n` : ''}`;
   writeBenchmarkSection('packs-national', md);
   console.log(md);
-  console.log(JSON.stringify({ loads: loads.map((l) => ({ ...l, report: l.report && { ...l.report, files: undefined } })), full, again, disk, packStats, dbBytes, fatal }, null, 1));
+  console.log(
+    JSON.stringify(
+      {
+        loads: loads.map((l) => ({ ...l, report: l.report && { ...l.report, files: undefined } })),
+        full,
+        again,
+        disk,
+        packStats,
+        dbBytes,
+        fatal,
+      },
+      null,
+      1,
+    ),
+  );
   if (fatal) process.exitCode = 1;
 }
 
@@ -297,8 +417,21 @@ async function exportDepartement(db: ReturnType<typeof pool>, dep: string, file:
   const cols = BAN_COLUMNS.map((c) => (c === 'nom_voie' ? `case when line % 50 = 0 then nom_voie || ' (renommée)' else nom_voie end` : c));
   const client = await db.connect();
   try {
-    const out = client.query(copyTo(`copy (select ${cols.join(', ')} from adresses where departement = '${dep}' order by line) to stdout with (format csv, delimiter ';', header false)`));
-    await pipeline(Readable.from((async function* () { yield Buffer.from(BAN_COLUMNS.join(';') + '\n'); yield* out; })()), zlib.createGzip(), fs.createWriteStream(file));
+    const out = client.query(
+      copyTo(
+        `copy (select ${cols.join(', ')} from adresses where departement = '${dep}' order by line) to stdout with (format csv, delimiter ';', header false)`,
+      ),
+    );
+    await pipeline(
+      Readable.from(
+        (async function* () {
+          yield Buffer.from(BAN_COLUMNS.join(';') + '\n');
+          yield* out;
+        })(),
+      ),
+      zlib.createGzip(),
+      fs.createWriteStream(file),
+    );
   } finally {
     client.release();
   }

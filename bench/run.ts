@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import { resetSettings, settings } from '../config/settings';
 import { closePools } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
@@ -17,10 +16,14 @@ import { diskUsage, machine, measure, writeBenchmarkSection, freshDb } from './m
 
 const ROOT = path.resolve(__dirname, '..');
 const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
-const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-interface Row { step: string; seconds: number; rate: string; peakRssMb: number; note: string }
-
+interface Row {
+  step: string;
+  seconds: number;
+  rate: string;
+  peakRssMb: number;
+  note: string;
+}
 
 async function useEnv(env: Record<string, string>): Promise<void> {
   await closePools();
@@ -35,8 +38,13 @@ async function loadReferential(label: string, db: string, mirror: string, rows: 
   for (const id of ['cog', 'populations']) {
     const m = await measure(() => runSource(id, { trigger: 'cli', force: true, log: () => undefined }));
     const origins = [...new Set(m.result.files.map((f) => f.origin))].join('+') || 'embedded';
-    rows.push({ step: `${label}: load ${id}`, seconds: m.seconds, rate: `${Math.round(m.result.read / m.seconds).toLocaleString('en-US')} rows/s`, peakRssMb: m.peakRssMb,
-      note: `${origins}; read ${m.result.read}, published ${m.result.published}, millésime ${m.result.millesime}` });
+    rows.push({
+      step: `${label}: load ${id}`,
+      seconds: m.seconds,
+      rate: `${Math.round(m.result.read / m.seconds).toLocaleString('en-US')} rows/s`,
+      peakRssMb: m.peakRssMb,
+      note: `${origins}; read ${m.result.read}, published ${m.result.published}, millésime ${m.result.millesime}`,
+    });
     console.error(`${label} ${id}: ${m.seconds.toFixed(1)} s`);
   }
 }
@@ -53,18 +61,40 @@ async function main(): Promise<void> {
   await useEnv({ PACKS_DIR: packsDir });
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 2);
   let last = Date.now();
-  const full = await measure(() => buildPacks({ concurrency, log: () => undefined, progress: {
-    start() {}, stop() {},
-    update(n) { if (Date.now() - last > 10000) { last = Date.now(); console.error(`packs: ${n}`); } },
-  } }));
+  const full = await measure(() =>
+    buildPacks({
+      concurrency,
+      log: () => undefined,
+      progress: {
+        start() {},
+        stop() {},
+        update(n) {
+          if (Date.now() - last > 10000) {
+            last = Date.now();
+            console.error(`packs: ${n}`);
+          }
+        },
+      },
+    }),
+  );
   const disk = diskUsage(packsDir);
   const n = full.result.built + full.result.unchanged;
-  rows.push({ step: 'build every pack (first build)', seconds: full.seconds, rate: `${(n / full.seconds).toFixed(0)} packs/s`, peakRssMb: full.peakRssMb,
-    note: `${full.result.built} built, ${full.result.failed} failed; ${(disk.bytes / 1024 / 1024).toFixed(0)} MB in ${disk.files} files (${(disk.bytes / Math.max(1, n) / 1024).toFixed(1)} KB/pack incl. manifest)` });
+  rows.push({
+    step: 'build every pack (first build)',
+    seconds: full.seconds,
+    rate: `${(n / full.seconds).toFixed(0)} packs/s`,
+    peakRssMb: full.peakRssMb,
+    note: `${full.result.built} built, ${full.result.failed} failed; ${(disk.bytes / 1024 / 1024).toFixed(0)} MB in ${disk.files} files (${(disk.bytes / Math.max(1, n) / 1024).toFixed(1)} KB/pack incl. manifest)`,
+  });
   console.error(`packs: ${full.seconds.toFixed(1)} s`);
   const again = await measure(() => buildPacks({ concurrency, log: () => undefined }));
-  rows.push({ step: 'build every pack again (nothing changed)', seconds: again.seconds, rate: `${(n / again.seconds).toFixed(0)} packs/s`, peakRssMb: again.peakRssMb,
-    note: `${again.result.built} built, ${again.result.unchanged} unchanged, ${again.result.skipped} of them skipped unread (no source republished)` });
+  rows.push({
+    step: 'build every pack again (nothing changed)',
+    seconds: again.seconds,
+    rate: `${(n / again.seconds).toFixed(0)} packs/s`,
+    peakRssMb: again.peakRssMb,
+    note: `${again.result.built} built, ${again.result.unchanged} unchanged, ${again.result.skipped} of them skipped unread (no source republished)`,
+  });
   const s = settings();
   await closePools();
   fs.rmSync(packsDir, { recursive: true, force: true });

@@ -21,10 +21,21 @@ const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0
 const DB = 'dotation_bench_serve';
 const CODE = '35238';
 
-interface Result { scenario: string; requestsPerSec: number; p50Ms: number; p99Ms: number; statuses: string; errors: number; mbPerSec: number; wrk?: WrkResult }
+interface Result {
+  scenario: string;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  statuses: string;
+  errors: number;
+  mbPerSec: number;
+  wrk?: WrkResult;
+}
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => { autocannon(opts, (err, res) => (err ? reject(err) : resolve(res))); });
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
+  });
 }
 
 async function main(): Promise<void> {
@@ -56,11 +67,10 @@ async function main(): Promise<void> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const target = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/communes/${CODE}/pack.zip`;
   const out: Result[] = [];
-  let bytes = 0;
   try {
     const warm = await fetch(target);
     if (warm.status !== 200) throw new Error(`${target}: HTTP ${warm.status}`);
-    bytes = (await warm.arrayBuffer()).byteLength;
+    const bytes = (await warm.arrayBuffer()).byteLength;
     const etag = warm.headers.get('etag')!;
     const scenarios: [string, Record<string, string>][] = [
       [`GET pack.zip (200, ${(bytes / 1024).toFixed(1)} KB)`, {}],
@@ -68,10 +78,21 @@ async function main(): Promise<void> {
     ];
     for (const [scenario, headers] of scenarios) {
       const res = await run({ url: target, connections, duration, pipelining: 1, headers });
-      const statuses = Object.entries(res.statusCodeStats ?? {}).map(([code, s]) => `${code}: ${s.count ?? 0}`).join(', ');
+      const statuses = Object.entries(res.statusCodeStats ?? {})
+        .map(([code, s]) => `${code}: ${s.count ?? 0}`)
+        .join(', ');
       // wrk (C, another process) right after: autocannon runs in the server's own event loop here.
       const wrk = WRK ? await runWrk(target, connections, duration, headers) : undefined;
-      out.push({ scenario, requestsPerSec: Math.round(res.requests.average), p50Ms: res.latency.p50, p99Ms: res.latency.p99, statuses, errors: res.errors + res.timeouts, mbPerSec: res.throughput.average / 1024 / 1024, wrk });
+      out.push({
+        scenario,
+        requestsPerSec: Math.round(res.requests.average),
+        p50Ms: res.latency.p50,
+        p99Ms: res.latency.p99,
+        statuses,
+        errors: res.errors + res.timeouts,
+        mbPerSec: res.throughput.average / 1024 / 1024,
+        wrk,
+      });
       console.error(`${scenario}: ${Math.round(res.requests.average)} req/s, p99 ${res.latency.p99} ms (${statuses})`);
     }
   } finally {
@@ -79,7 +100,10 @@ async function main(): Promise<void> {
     await closePools();
     fs.rmSync(packsDir, { recursive: true, force: true });
   }
-  const loadavg = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+  const loadavg = os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
   const md = `
 ## Serving a cached pack (bench/serve.ts)
 

@@ -10,13 +10,27 @@ const repoRoot = path.resolve(__dirname, '..');
 const sharedData = path.resolve(repoRoot, '..', 'shared', 'data');
 
 const SettingsSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .default('postgres://postgres@127.0.0.1:5432/dotation'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
-  DATA_DIR: z.string().min(1).default(path.join(repoRoot, 'var', 'data')),
-  PACKS_DIR: z.string().min(1).default(path.join(repoRoot, 'var', 'packs')),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .default('redis://127.0.0.1:6379'),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, 'var', 'data')),
+  PACKS_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, 'var', 'packs')),
   /** Local copy of upstream files under their upstream names; defaults to ../shared/data when it exists. */
-  MIRROR_DIR: z.string().optional().default(fs.existsSync(sharedData) ? sharedData : ''),
+  MIRROR_DIR: z
+    .string()
+    .optional()
+    .default(fs.existsSync(sharedData) ? sharedData : ''),
   PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:3000'),
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),

@@ -8,9 +8,9 @@ import type { Pipeline } from '../src/engine/pipeline';
  * in `pipelines/<id>/index.ts`. Declarations are validated here so a typo in a URL,
  * a licence or a cron expression stops the process at start.
  */
-export const SourceSchema = z.object({
+const SourceSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9-]*$/),
-  title: z.string().min(3),          // French title, shown to communes
+  title: z.string().min(3), // French title, shown to communes
   producer: z.string().min(2),
   licence: z.object({ id: z.string(), title: z.string(), url: z.string().url() }),
   landingPage: z.string().url(),
@@ -19,15 +19,17 @@ export const SourceSchema = z.object({
   schedule: z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression'),
   /** Millésime of the data when the file does not carry it. */
   millesime: z.string().optional(),
-  resources: z.array(z.object({
-    name: z.string(),
-    url: z.string().url(),
-    /** Names the file may have in MIRROR_DIR (the upstream archive first, then its entries). */
-    mirrorNames: z.array(z.string()).min(1),
-    optional: z.boolean().optional(),
-    /** Looked up in MIRROR_DIR only, never downloaded (per-département copies of a national file). */
-    mirrorOnly: z.boolean().optional(),
-  })),
+  resources: z.array(
+    z.object({
+      name: z.string(),
+      url: z.string().url(),
+      /** Names the file may have in MIRROR_DIR (the upstream archive first, then its entries). */
+      mirrorNames: z.array(z.string()).min(1),
+      optional: z.boolean().optional(),
+      /** Looked up in MIRROR_DIR only, never downloaded (per-département copies of a national file). */
+      mirrorOnly: z.boolean().optional(),
+    }),
+  ),
 });
 export type SourceDeclaration = z.infer<typeof SourceSchema>;
 
@@ -38,7 +40,11 @@ let registry: Map<string, Pipeline> | undefined;
 export function sourceRegistry(): Map<string, Pipeline> {
   if (registry) return registry;
   const found = new Map<string, Pipeline>();
-  const dirs = fs.readdirSync(pipelinesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const dirs = fs
+    .readdirSync(pipelinesDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   for (const dir of dirs) {
     const p = loadPipeline(dir);
     if (p) found.set(dir, p);
@@ -56,7 +62,9 @@ function loadPipeline(dir: string): Pipeline | undefined {
   if (!mod.pipeline) throw new Error(`pipelines/${dir}/index.ts must export 'pipeline'`);
   const parsed = SourceSchema.safeParse(mod.pipeline.source);
   if (!parsed.success) {
-    throw new Error(`pipelines/${dir}: invalid source declaration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `pipelines/${dir}: invalid source declaration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   if (parsed.data.id !== dir) throw new Error(`pipelines/${dir}: source id '${parsed.data.id}' must equal the folder name`);
   return mod.pipeline;

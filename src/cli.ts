@@ -29,7 +29,8 @@ Usage:
 function table(rows: Record<string, unknown>[]): string {
   if (!rows.length) return '(none)';
   const cols = Object.keys(rows[0]);
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString().slice(0, 19).replace('T', ' ') : String(v));
+  const cell = (v: unknown) =>
+    v === null || v === undefined ? '' : v instanceof Date ? v.toISOString().slice(0, 19).replace('T', ' ') : String(v);
   const width = cols.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
   const line = (vals: string[]) => vals.map((v, i) => v.slice(0, width[i]).padEnd(width[i])).join('  ');
   return [line(cols), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
@@ -41,8 +42,14 @@ export async function listRuns(limit = 20): Promise<Record<string, unknown>[]> {
             round(extract(epoch from (coalesce(finished_at, now()) - started_at))::numeric, 1) as seconds,
             bytes, rows_read as read, rows_loaded as loaded, rows_rejected as rejected, rows_published as published,
             progress, left(coalesce(error, ''), 80) as error
-       from runs order by id desc limit $1`, [limit]);
-  return rows.map(({ progress, error, ...r }) => ({ ...r, progress: progressLabel(r.source as string, r.status as string, progress), error }));
+       from runs order by id desc limit $1`,
+    [limit],
+  );
+  return rows.map(({ progress, error, ...r }) => ({
+    ...r,
+    progress: progressLabel(r.source as string, r.status as string, progress),
+    error,
+  }));
 }
 
 /** Short progress text: for a pack build, départements done / total and packs built; else rows read while running. */
@@ -62,20 +69,37 @@ export function progressLabel(source: string, status: string, p: Record<string, 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const lazy = <T>(id: string): T => require(id) as T;
 
-const list = (v: string[] | undefined) => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+const list = (v: string[] | undefined) =>
+  (v ?? [])
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
+    args: argv,
+    allowPositionals: true,
     options: {
-      inline: { type: 'boolean' }, file: { type: 'string' }, resource: { type: 'string' }, force: { type: 'boolean' }, recheck: { type: 'boolean' },
-      limit: { type: 'string' }, commune: { type: 'string', multiple: true }, departement: { type: 'string', multiple: true },
-      queue: { type: 'boolean' }, concurrency: { type: 'string' }, millesime: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      inline: { type: 'boolean' },
+      file: { type: 'string' },
+      resource: { type: 'string' },
+      force: { type: 'boolean' },
+      recheck: { type: 'boolean' },
+      limit: { type: 'string' },
+      commune: { type: 'string', multiple: true },
+      departement: { type: 'string', multiple: true },
+      queue: { type: 'boolean' },
+      concurrency: { type: 'string' },
+      millesime: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
       'no-serve': { type: 'boolean' },
     },
   });
   const [cmd, arg] = positionals;
-  if (values.help) { process.stdout.write(USAGE); return 0; }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   if (!cmd) throw new UsageError('which command?');
   const s = settings();
   switch (cmd) {
@@ -86,16 +110,45 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'sources': {
-      console.log(table([...sourceRegistry().values()].map((p) => ({ id: p.source.id, title: p.source.title, producer: p.source.producer, schedule: p.source.schedule, licence: p.source.licence.id }))));
+      console.log(
+        table(
+          [...sourceRegistry().values()].map((p) => ({
+            id: p.source.id,
+            title: p.source.title,
+            producer: p.source.producer,
+            schedule: p.source.schedule,
+            licence: p.source.licence.id,
+          })),
+        ),
+      );
       return 0;
     }
     case 'run': {
       if (!arg) throw new UsageError('dotation run <source>: which source? (dotation sources)');
-      sourceRegistry().get(arg) ?? (() => { throw new Error(`unknown source '${arg}'; known: ${pipelineOrder().join(', ')}`); })();
+      if (!sourceRegistry().has(arg)) throw new UsageError(`unknown source '${arg}'; known: ${pipelineOrder().join(', ')}`);
       if (values.inline) {
         await markInterruptedRuns();
-        const r = await runSource(arg, { file: values.file, resource: values.resource, force: values.force, trigger: 'cli', progress: terminalProgress() });
-        console.log(table([{ run: r.runId, source: r.source, status: r.status, millesime: r.millesime, read: r.read, loaded: r.loaded, rejected: r.rejected, published: r.published }]));
+        const r = await runSource(arg, {
+          file: values.file,
+          resource: values.resource,
+          force: values.force,
+          trigger: 'cli',
+          progress: terminalProgress(),
+        });
+        console.log(
+          table([
+            {
+              run: r.runId,
+              source: r.source,
+              status: r.status,
+              millesime: r.millesime,
+              read: r.read,
+              loaded: r.loaded,
+              rejected: r.rejected,
+              published: r.published,
+            },
+          ]),
+        );
         return 0;
       }
       const { enqueueRun } = lazy<typeof import('./queue/queue')>('./queue/queue');
@@ -109,7 +162,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'quarantine': {
-      const { rows } = await pool().query(`select file, line, reason, left(raw, 80) as raw from quarantine where run_id = $1 order by id limit 500`, [Number(arg)]);
+      const { rows } = await pool().query(
+        `select file, line, reason, left(raw, 80) as raw from quarantine where run_id = $1 order by id limit 500`,
+        [Number(arg)],
+      );
       console.log(table(rows));
       return 0;
     }
@@ -122,7 +178,8 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const { startWorker } = lazy<typeof import('./queue/worker')>('./queue/worker');
       const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-      if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) throw new Error('--concurrency: an integer from 1 to 64');
+      if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64))
+        throw new Error('--concurrency: an integer from 1 to 64');
       await startWorker({ concurrency });
       return -1; // keeps running
     }
@@ -145,15 +202,22 @@ async function main(argv: string[]): Promise<number> {
           console.error(`dotation: ${err.message}`);
           return err.exitCode;
         }
-        console.log(`enqueued packs build as job ${b.jobId} (run ${b.runId}): ${b.departements.length} département job(s), ${b.communes} commune(s); 'dotation worker' processes them (see 'dotation runs')`);
+        console.log(
+          `enqueued packs build as job ${b.jobId} (run ${b.runId}): ${b.departements.length} département job(s), ${b.communes} commune(s); 'dotation worker' processes them (see 'dotation runs')`,
+        );
         return 0;
       }
       const { buildPacks } = lazy<typeof import('./packs/build')>('./packs/build');
       const { withInlineBuildLock } = lazy<typeof import('./packs/lock')>('./packs/lock');
       const { pool } = lazy<typeof import('./db/pool')>('./db/pool');
-      const r = await withInlineBuildLock(pool(s.DATABASE_URL), (m) => console.error(`dotation: ${m}`),
-        () => buildPacks({ communes, departements, force: values.force, recheck: values.recheck, progress: terminalProgress() }));
-      console.log(`${r.built} pack(s) built, ${r.unchanged} unchanged${r.failed ? `, ${r.failed} failed` : ''}, in ${PACKS_DIR_LABEL(s.PACKS_DIR)}`);
+      const r = await withInlineBuildLock(
+        pool(s.DATABASE_URL),
+        (m) => console.error(`dotation: ${m}`),
+        () => buildPacks({ communes, departements, force: values.force, recheck: values.recheck, progress: terminalProgress() }),
+      );
+      console.log(
+        `${r.built} pack(s) built, ${r.unchanged} unchanged${r.failed ? `, ${r.failed} failed` : ''}, in ${PACKS_DIR_LABEL(s.PACKS_DIR)}`,
+      );
       return 0;
     }
     case 'serve': {
@@ -183,7 +247,12 @@ export class UsageError extends Error {}
  */
 export function runCli(argv: string[]): void {
   main(argv).then(
-    async (code) => { if (code >= 0) { await closePools(); process.exit(code); } },
+    async (code) => {
+      if (code >= 0) {
+        await closePools();
+        process.exit(code);
+      }
+    },
     async (err) => {
       if (err instanceof UsageError || isParseArgsError(err)) {
         process.stderr.write(`dotation: ${(err as Error).message}\n\n${USAGE}`);

@@ -18,12 +18,23 @@ export interface StartOptions {
   communes?: string[];
 }
 
-export interface StartStep { step: string; status: string; millesime: string; rows: string; seconds: string; note: string }
+interface StartStep {
+  step: string;
+  status: string;
+  millesime: string;
+  rows: string;
+  seconds: string;
+  note: string;
+}
 
 function table(rows: StartStep[]): string {
   const cols: (keyof StartStep)[] = ['step', 'status', 'millesime', 'rows', 'seconds', 'note'];
   const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
-  const line = (v: string[]) => v.map((x, i) => x.padEnd(w[i])).join('  ').trimEnd();
+  const line = (v: string[]) =>
+    v
+      .map((x, i) => x.padEnd(w[i]))
+      .join('  ')
+      .trimEnd();
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n');
 }
 
@@ -36,14 +47,25 @@ function table(rows: StartStep[]): string {
 export async function start(opts: StartOptions = {}): Promise<number> {
   const s = settings();
   const quiet = s.LOG_LEVEL === 'silent';
-  const log = opts.log ?? ((m: string) => { if (!quiet) console.error(m); });
-  const progress = () => (opts.progress ?? !quiet) ? terminalProgress() : silentProgress;
+  const log =
+    opts.log ??
+    ((m: string) => {
+      if (!quiet) console.error(m);
+    });
+  const progress = () => ((opts.progress ?? !quiet) ? terminalProgress() : silentProgress);
   const steps: StartStep[] = [];
   const t0 = Date.now();
 
   await ensureDatabase(s.DATABASE_URL);
   const applied = await migrate(s.DATABASE_URL, log);
-  steps.push({ step: 'migrate', status: 'ok', millesime: '', rows: '', seconds: ((Date.now() - t0) / 1000).toFixed(1), note: applied.length ? `${applied.length} applied` : 'up to date' });
+  steps.push({
+    step: 'migrate',
+    status: 'ok',
+    millesime: '',
+    rows: '',
+    seconds: ((Date.now() - t0) / 1000).toFixed(1),
+    note: applied.length ? `${applied.length} applied` : 'up to date',
+  });
   const interrupted = await markInterruptedRuns(120, s.DATABASE_URL);
   if (interrupted) log(`${interrupted} run(s) left running by a stopped process marked interrupted`);
   log(`mirror: ${s.MIRROR_DIR || '(none)'}; network: ${s.NETWORK}`);
@@ -53,12 +75,26 @@ export async function start(opts: StartOptions = {}): Promise<number> {
     try {
       const r = await runSource(id, { trigger: 'start', progress: progress(), settings: s, log: (m) => log(`[${id}] ${m}`) });
       const origin = r.files.length ? [...new Set(r.files.map((f) => f.origin))].join('+') : 'embedded';
-      steps.push({ step: id, status: r.status, millesime: r.millesime ?? '', rows: String(r.published), seconds: ((Date.now() - t) / 1000).toFixed(1), note: origin });
+      steps.push({
+        step: id,
+        status: r.status,
+        millesime: r.millesime ?? '',
+        rows: String(r.published),
+        seconds: ((Date.now() - t) / 1000).toFixed(1),
+        note: origin,
+      });
     } catch (err) {
       const missing = err instanceof MissingResourceError;
       const message = (err as Error).message;
       log(`[${id}] ${missing ? 'skipped: no file in the mirror, no download and no embedded default' : 'failed'}: ${message}`);
-      steps.push({ step: id, status: missing ? 'skipped' : 'failed', millesime: '', rows: '', seconds: ((Date.now() - t) / 1000).toFixed(1), note: message.slice(0, 70) });
+      steps.push({
+        step: id,
+        status: missing ? 'skipped' : 'failed',
+        millesime: '',
+        rows: '',
+        seconds: ((Date.now() - t) / 1000).toFixed(1),
+        note: message.slice(0, 70),
+      });
       // The referential is required by everything else.
       if (getPipeline(id).order === 0 && id === 'cog') throw err;
     }
@@ -66,10 +102,19 @@ export async function start(opts: StartOptions = {}): Promise<number> {
 
   const tp = Date.now();
   // One build writing PACKS_DIR at a time (a fan-out is refused meanwhile; another inline build is waited for).
-  const packs = await withInlineBuildLock(pool(s.DATABASE_URL), (m) => log(`[packs] ${m}`),
-    () => buildPacks({ communes: opts.communes, progress: progress(), settings: s, log: (m) => log(`[packs] ${m}`) }));
-  steps.push({ step: 'packs', status: packs.failed ? 'partial' : 'ok', millesime: '', rows: String(packs.built + packs.unchanged),
-    seconds: ((Date.now() - tp) / 1000).toFixed(1), note: `${packs.built} built, ${packs.unchanged} unchanged, ${packs.failed} failed` });
+  const packs = await withInlineBuildLock(
+    pool(s.DATABASE_URL),
+    (m) => log(`[packs] ${m}`),
+    () => buildPacks({ communes: opts.communes, progress: progress(), settings: s, log: (m) => log(`[packs] ${m}`) }),
+  );
+  steps.push({
+    step: 'packs',
+    status: packs.failed ? 'partial' : 'ok',
+    millesime: '',
+    rows: String(packs.built + packs.unchanged),
+    seconds: ((Date.now() - tp) / 1000).toFixed(1),
+    note: `${packs.built} built, ${packs.unchanged} unchanged, ${packs.failed} failed`,
+  });
 
   if (!quiet) console.log(`\n${table(steps)}\n\npacks in ${s.PACKS_DIR}; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (opts.serve === false) return 0;

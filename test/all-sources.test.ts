@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freshDatabase } from './helpers/db';
+import { sourceRegistry } from '../config/sources';
 import { resetSettings, settings } from '../config/settings';
 import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
@@ -39,18 +40,24 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopWorker?.();
-  await runsQueue().obliterate({ force: true }).catch(() => undefined);
+  await runsQueue()
+    .obliterate({ force: true })
+    .catch(() => undefined);
   await closeQueues();
   await closeRedisConnections();
   await db.cleanup();
 });
 
-async function waitForRuns(n: number, timeoutMs: number): Promise<{ source: string; status: string; error: string | null; rows_read: number; rows_loaded: number; rows_rejected: number }[]> {
+async function waitForRuns(
+  n: number,
+  timeoutMs: number,
+): Promise<{ source: string; status: string; error: string | null; rows_read: number; rows_loaded: number; rows_rejected: number }[]> {
   const t0 = Date.now();
   for (;;) {
     const { rows } = await pool().query(
       `select source, status, error, rows_read, rows_loaded, rows_rejected from runs
-        where trigger = 'worker' and status in ('succeeded', 'failed', 'unchanged') order by source`);
+        where trigger = 'worker' and status in ('succeeded', 'failed', 'unchanged') order by source`,
+    );
     if (rows.length >= n || Date.now() - t0 > timeoutMs) return rows;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -78,11 +85,19 @@ describe('the seven statistical sources, through the worker, into the packs', ()
       const entries = await readZipEntries(versionPath(settings().PACKS_DIR, code, manifest!.versions[0].version));
       const dp = JSON.parse(entries.get('datapackage.json')!.toString('utf8'));
       const sourcesInPack = new Set<string>();
-      for (const res of dp.resources as { path: string; format: string; schema?: Parameters<typeof validateCsv>[1]; sources?: { title: string }[] }[]) {
+      for (const res of dp.resources as {
+        path: string;
+        format: string;
+        schema?: Parameters<typeof validateCsv>[1];
+        sources?: { title: string }[];
+      }[]) {
         const data = entries.get(res.path);
         expect(data).toBeDefined();
         if (res.format !== 'csv' || !res.schema) continue;
-        expect({ file: `${code}/${res.path}`, errors: validateCsv(data!.toString('utf8'), res.schema) }).toEqual({ file: `${code}/${res.path}`, errors: [] });
+        expect({ file: `${code}/${res.path}`, errors: validateCsv(data!.toString('utf8'), res.schema) }).toEqual({
+          file: `${code}/${res.path}`,
+          errors: [],
+        });
         const source = SOURCES.find((s) => res.path.startsWith(s.replace('-', '_')) || res.path.startsWith(s)) ?? sourceOfFile(res.path);
         if (source) {
           sourcesInPack.add(source);
@@ -100,7 +115,6 @@ describe('the seven statistical sources, through the worker, into the packs', ()
 
 /** Source of a pack file, from the pack sections' table names. */
 function sourceOfFile(file: string): string | undefined {
-  const { sourceRegistry } = require('../config/sources') as typeof import('../config/sources');
   for (const [id, p] of sourceRegistry()) {
     if (!SOURCES.includes(id)) continue;
     if (p.pack?.tables.some((t) => `${t.name}.csv` === file)) return id;

@@ -5,7 +5,7 @@ import { freshDatabase } from './helpers/db';
 import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
 import { buildServer } from '../src/server/app';
-import { invalidateReferential } from '../src/server/territoire/referential';
+import { invalidateReferential } from '../src/communes/referential';
 import { parseZoneId } from '../src/server/territoire/ids';
 import { parseMask, applyMask } from '../src/server/territoire/mask';
 import { resetSettings } from '../config/settings';
@@ -50,7 +50,7 @@ const get = async (url: string, headers: Record<string, string> = {}) => {
   return { status: r.statusCode, headers: r.headers, body: r.body ? JSON.parse(r.body) : undefined };
 };
 const local = (u: string) => new URL(u).pathname + new URL(u).search;
-type Feature = { id: string; type: string; geometry: { type: string; coordinates: unknown[] }; properties: Record<string, any> };
+type Feature = { id: string; type: string; geometry: { type: string; coordinates: unknown[] }; properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- zone properties are read as loosely as a reuser would;
 
 describe('id resolver (§5.2)', () => {
   test('parses every era of ids', () => {
@@ -96,9 +96,15 @@ describe('INSEE URIs (uri of zones)', () => {
     expect(cogRun.rejected).toBe(1);
     const rennes = await get('/api/1/spatial/zone/fr:commune:35238');
     expect(rennes.body.properties.uri).toBe('http://id.insee.fr/geo/commune/00000000-0000-4000-8000-000000035238');
-    expect((await get('/api/1/spatial/zone/fr:commune:35062')).body.properties.uri).toBe('http://id.insee.fr/geo/commune/00000000-0000-4000-8000-000002035062');
-    expect((await get('/api/1/spatial/zone/fr:departement:35')).body.properties.uri).toBe('http://id.insee.fr/geo/departement/00000000-0000-4000-8000-000000000035');
-    expect((await get('/api/1/spatial/zone/fr:commune:75101')).body.properties.uri).toMatch(/^http:\/\/id\.insee\.fr\/geo\/arrondissementMunicipal\//);
+    expect((await get('/api/1/spatial/zone/fr:commune:35062')).body.properties.uri).toBe(
+      'http://id.insee.fr/geo/commune/00000000-0000-4000-8000-000002035062',
+    );
+    expect((await get('/api/1/spatial/zone/fr:departement:35')).body.properties.uri).toBe(
+      'http://id.insee.fr/geo/departement/00000000-0000-4000-8000-000000000035',
+    );
+    expect((await get('/api/1/spatial/zone/fr:commune:75101')).body.properties.uri).toMatch(
+      /^http:\/\/id\.insee\.fr\/geo\/arrondissementMunicipal\//,
+    );
     // Not in the files: null, as before.
     expect((await get('/api/1/spatial/zone/fr:commune:35001')).body.properties.uri).toBeNull();
     expect((await get('/api/1/spatial/zone/fr:region:53')).body.properties.uri).toBeNull();
@@ -134,9 +140,14 @@ describe('conformance (§5.4)', () => {
     expect(noContour.body.geometry).toEqual({ type: 'MultiPolygon', coordinates: [] });
   });
   test('2. dated, @latest and 2016 slash forms answer 200 directly, same code', async () => {
-    for (const u of ['/api/1/spatial/zone/fr:commune:35238@1942-01-01', '/api/1/spatial/zone/fr:commune:35238@latest',
-      '/api/1/spatial/zone/fr/town/35238', '/api/1/spatial/zone/fr/commune/35238/', '/api/1/spatial/zone/fr:commune:35238/',
-      '/api/1/spatial/zone/fr:commune:35238%401942-01-01']) {
+    for (const u of [
+      '/api/1/spatial/zone/fr:commune:35238@1942-01-01',
+      '/api/1/spatial/zone/fr:commune:35238@latest',
+      '/api/1/spatial/zone/fr/town/35238',
+      '/api/1/spatial/zone/fr/commune/35238/',
+      '/api/1/spatial/zone/fr:commune:35238/',
+      '/api/1/spatial/zone/fr:commune:35238%401942-01-01',
+    ]) {
       const r = await get(u);
       expect([u, r.status]).toEqual([u, 200]);
       expect(r.body.properties.code).toBe('35238');
@@ -165,7 +176,11 @@ describe('conformance (§5.4)', () => {
     const r = await get('/api/1/spatial/zone/fr:commune:35238/datasets');
     expect(r.status).toBe(200);
     expect(Array.isArray(r.body)).toBe(true);
-    expect(r.body.map((d: { id: string }) => d.id)).toEqual(['5a0000000000000000000001', '5a0000000000000000000002', '5a0000000000000000000003']);
+    expect(r.body.map((d: { id: string }) => d.id)).toEqual([
+      '5a0000000000000000000001',
+      '5a0000000000000000000002',
+      '5a0000000000000000000003',
+    ]);
     for (const d of r.body) {
       for (const k of ['id', 'class', 'title', 'uri', 'page']) expect(typeof d[k]).toBe('string');
       expect(d.class).toBe('Dataset');
@@ -230,7 +245,9 @@ describe('conformance (§5.4)', () => {
     await pool().query(`insert into iris (code_iris, nom_iris, type_iris, code_insee, code_commune, departement, geom, geom_simple, fichier)
                         values ('352380101', 'Centre', 'H', '35238', '35238', '35', ${box}, ${box}, 'test')`);
     const withIris = await get('/api/1/spatial/zone/fr:commune:35238/children');
-    expect(withIris.body.features.map((f: Feature) => [f.id, f.properties.level, f.geometry.coordinates.length])).toEqual([['fr:iris:352380101', 'fr:iris', 1]]);
+    expect(withIris.body.features.map((f: Feature) => [f.id, f.properties.level, f.geometry.coordinates.length])).toEqual([
+      ['fr:iris:352380101', 'fr:iris', 1],
+    ]);
   });
   test('12. suggest renn: Rennes first', async () => {
     const r = await get('/api/1/spatial/zones/suggest?q=renn&size=5');
@@ -254,7 +271,10 @@ describe('conformance (§5.4)', () => {
     const levels = await get('/api/1/spatial/levels');
     const ids = levels.body.map((l: { id: string }) => l.id);
     expect(ids).toEqual(expect.arrayContaining(['fr:commune', 'fr:departement', 'fr:region', 'fr:epci']));
-    for (const l of levels.body) { expect(typeof l.name).toBe('string'); expect(Array.isArray(l.parents)).toBe(true); }
+    for (const l of levels.body) {
+      expect(typeof l.name).toBe('string');
+      expect(Array.isArray(l.parents)).toBe(true);
+    }
     expect(levels.body.find((l: { id: string }) => l.id === 'fr:commune').parents).toEqual(['fr:arrondissement', 'fr:epci']);
     const en = await get('/api/1/spatial/levels/?lang=en');
     expect(en.body.find((l: { id: string }) => l.id === 'fr:commune').name).toBe('French town');
@@ -291,7 +311,11 @@ describe('conformance (§5.4)', () => {
     expect(ban.body[0].html).toContain('/communes/35238/fichiers/adresses.csv');
     // The 2017 id of the same content.
     expect((await get('/api/1/oembeds/?references=territory-fr:commune:35238:ban_odbl_com')).body[0].html).toBe(ban.body[0].html);
-    for (const ref of ['territory-fr:commune:35238:populations_com', 'territory-fr:commune:35238@1942-01-01:population_com', 'territory-fr-town-35238-population']) {
+    for (const ref of [
+      'territory-fr:commune:35238:populations_com',
+      'territory-fr:commune:35238@1942-01-01:population_com',
+      'territory-fr-town-35238-population',
+    ]) {
       const r = await get(`/api/1/oembeds/?references=${encodeURIComponent(ref)}`);
       expect([ref, r.status]).toEqual([ref, 200]);
       expect(r.body).toHaveLength(1);
@@ -305,7 +329,12 @@ describe('conformance (§5.4)', () => {
     expect((await get('/api/1/oembeds?references=territory-fr:commune:99999:ban_com')).status).toBe(404);
   });
   test('19. CORS on every route', async () => {
-    for (const u of ['/api/1/spatial/zone/fr:commune:35238', '/api/1/spatial/zone/fr:commune:99999', '/api/1/spatial/levels', '/api/1/territory/suggest?q=35']) {
+    for (const u of [
+      '/api/1/spatial/zone/fr:commune:35238',
+      '/api/1/spatial/zone/fr:commune:99999',
+      '/api/1/spatial/levels',
+      '/api/1/territory/suggest?q=35',
+    ]) {
       const r = await app.inject({ method: 'GET', url: u, headers: { origin: 'https://example.org' } });
       expect([u, r.headers['access-control-allow-origin']]).toEqual([u, '*']);
     }
@@ -342,6 +371,9 @@ describe('cached zone answers', () => {
     expect(gz.headers.vary).toBe('accept-encoding');
     expect(gz.headers.etag).not.toBe(plain.headers.etag);
     expect(zlib.gunzipSync(gz.rawPayload).toString()).toBe(plain.body);
-    expect((await app.inject({ method: 'GET', url: big, headers: { 'accept-encoding': 'gzip', 'if-none-match': gz.headers.etag as string } })).statusCode).toBe(304);
+    expect(
+      (await app.inject({ method: 'GET', url: big, headers: { 'accept-encoding': 'gzip', 'if-none-match': gz.headers.etag as string } }))
+        .statusCode,
+    ).toBe(304);
   });
 });

@@ -13,7 +13,9 @@ const METRO = path.join(FIX, '2024_T3_sites_Metropole.csv');
 const quiet = { trigger: 'test' as const, log: () => undefined };
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => db.cleanup());
 
 async function sites(code: string, op?: string): Promise<Record<string, number>> {
@@ -38,7 +40,9 @@ describe('arcep: Mon réseau mobile sites', () => {
     expect(r).toMatchObject({ read: 14, loaded: 7, rejected: 7 });
     expect(await sites('01001', '20801')).toEqual({ '20801:2G': 1, '20801:3G': 1, '20801:4G': 1, '20801:5G': 0, '20801:tous': 1 });
     expect(await sites('01001', '20810')).toEqual({ '20810:2G': 0, '20810:3G': 0, '20810:4G': 1, '20810:5G': 1, '20810:tous': 1 });
-    const { rows: [pub] } = await pool().query(`select rows, details from published_datasets where source = 'arcep' and millesime = '2024_T3'`);
+    const {
+      rows: [pub],
+    } = await pool().query(`select rows, details from published_datasets where source = 'arcep' and millesime = '2024_T3'`);
     expect(pub.details).toMatchObject({ cog: 2024, trimestre: '2024_T3' });
   });
 
@@ -99,12 +103,18 @@ describe('arcep: Mon réseau mobile sites', () => {
     const lines = fs.readFileSync(METRO, 'utf8').split('\n');
     const header = lines[0].split(';');
     const drop = [header.indexOf('insee_com'), header.indexOf('site_5g')];
-    const strip = (l: string) => l.split(';').filter((_v, i) => !drop.includes(i)).join(';');
+    const strip = (l: string) =>
+      l
+        .split(';')
+        .filter((_v, i) => !drop.includes(i))
+        .join(';');
     fs.writeFileSync(bad, lines.map(strip).join('\n'));
     await expect(runSource('arcep', { ...quiet, file: bad })).rejects.toThrow(/missing columns insee_com, site_5g/);
     const after = (await pool().query(`select count(*)::int as n from arcep_sites where millesime = '2024_T3'`)).rows[0].n;
     expect(after).toBe(before);
-    const { rows: [run] } = await pool().query(`select status, error from runs where source = 'arcep' order by id desc limit 1`);
+    const {
+      rows: [run],
+    } = await pool().query(`select status, error from runs where source = 'arcep' order by id desc limit 1`);
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/insee_com, site_5g/);
   });

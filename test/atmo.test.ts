@@ -15,7 +15,9 @@ const quiet = { trigger: 'test' as const, log: () => undefined };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'atmo-'));
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => db.cleanup());
 
 async function day(date: string, code: string) {
@@ -49,14 +51,23 @@ describe('atmo: indice ATMO per commune', () => {
     const r = await runSource('atmo', { ...quiet, file: CSV });
     csvRun = r.runId;
     expect(r).toMatchObject({ status: 'succeeded', read: 18, loaded: 9, rejected: 9, millesime: '2024' });
-    expect(await day('2024-09-24', '01001')).toMatchObject({ echelle: 'commune', code_qual: 1, lib_qual: 'Bon', source: 'Atmo Auvergne-Rhône-Alpes' });
-    const { rows: [pub] } = await pool().query(`select details from published_datasets where source = 'atmo' and millesime = '2024'`);
+    expect(await day('2024-09-24', '01001')).toMatchObject({
+      echelle: 'commune',
+      code_qual: 1,
+      lib_qual: 'Bon',
+      source: 'Atmo Auvergne-Rhône-Alpes',
+    });
+    const {
+      rows: [pub],
+    } = await pool().query(`select details from published_datasets where source = 'atmo' and millesime = '2024'`);
     expect(pub.details).toMatchObject({ du: '2024-09-24', au: '2024-09-25' });
   });
 
   test('an EPCI value goes to each member commune, flagged, and a commune value wins the same day', async () => {
     expect(await day('2024-09-24', '35238')).toMatchObject({ echelle: 'commune', code_zone: '35238', code_qual: 3 });
-    const members = (await pool().query(`select commune from epci_membres where epci = '243500139' and commune <> '35238'`)).rows.map((r) => r.commune);
+    const members = (await pool().query(`select commune from epci_membres where epci = '243500139' and commune <> '35238'`)).rows.map(
+      (r) => r.commune,
+    );
     expect(members.length).toBeGreaterThan(10);
     const { rows } = await pool().query(
       `select count(*)::int as n, min(echelle) as e, max(echelle) as e2, min(code_qual) as q from atmo_indice where date_ech = '2024-09-24' and code_commune = any($1::text[])`,
@@ -67,7 +78,13 @@ describe('atmo: indice ATMO per commune', () => {
   });
 
   test('merged communes: the worst index of the day, with both codes', async () => {
-    expect(await day('2024-09-24', '35062')).toMatchObject({ echelle: 'commune', code_qual: 4, lib_qual: 'Mauvais', code_o3: 4, codes_sources: ['35062', '35112'] });
+    expect(await day('2024-09-24', '35062')).toMatchObject({
+      echelle: 'commune',
+      code_qual: 4,
+      lib_qual: 'Mauvais',
+      code_o3: 4,
+      codes_sources: ['35062', '35112'],
+    });
     expect(await day('2024-09-24', '35112')).toBeUndefined();
   });
 
@@ -98,13 +115,18 @@ describe('atmo: indice ATMO per commune', () => {
     expect(r).toMatchObject({ status: 'succeeded', read: 6, loaded: 3, rejected: 3 });
     expect(await day('2024-09-26', '01001')).toMatchObject({ echelle: 'commune', code_qual: 2 });
     expect(await day('2024-09-26', '75107')).toMatchObject({ code_qual: 2, source: 'Airparif' });
-    const { rows } = await pool().query(`select count(*)::int as n from atmo_indice where date_ech = '2024-09-26' and echelle = 'epci' and code_zone = '200069193'`);
+    const { rows } = await pool().query(
+      `select count(*)::int as n from atmo_indice where date_ech = '2024-09-26' and echelle = 'epci' and code_zone = '200069193'`,
+    );
     expect(rows[0].n).toBe(35);
     const q = await quarantined(r.runId);
     expect(q).toEqual([
       { line: 2, reason: 'feature 2: no properties object' },
       { line: 3, reason: "feature 3: property code_qual: not an index code 0–7: '8'" },
-      { line: 5, reason: expect.stringMatching(/^feature 5: column code_zone: commune 01001 already has a value on 2024-09-26 \(record 0\)/) },
+      {
+        line: 5,
+        reason: expect.stringMatching(/^feature 5: column code_zone: commune 01001 already has a value on 2024-09-26 \(record 0\)/),
+      },
     ]);
     // the CSV's days are untouched by a file covering another day
     expect(await day('2024-09-24', '01001')).toMatchObject({ code_qual: 1 });
@@ -125,7 +147,17 @@ describe('atmo: indice ATMO per commune', () => {
     const lines = fs.readFileSync(CSV, 'utf8').split('\r\n');
     const header = lines[0].split(',');
     const drop = [header.indexOf('code_qual'), header.indexOf('code_so2')];
-    fs.writeFileSync(bad, lines.map((l) => l.split(',').filter((_v, i) => !drop.includes(i)).join(',')).join('\r\n'));
+    fs.writeFileSync(
+      bad,
+      lines
+        .map((l) =>
+          l
+            .split(',')
+            .filter((_v, i) => !drop.includes(i))
+            .join(','),
+        )
+        .join('\r\n'),
+    );
     await expect(runSource('atmo', { ...quiet, file: bad })).rejects.toThrow(/missing columns code_qual, code_so2/);
     expect(await count()).toBe(before);
   });
@@ -134,7 +166,11 @@ describe('atmo: indice ATMO per commune', () => {
     const before = await count();
     const dir = tmp();
     const g = JSON.parse(fs.readFileSync(GEOJSON, 'utf8'));
-    for (const f of g.features) if (f.properties) { delete f.properties.code_qual; delete f.properties.type_zone; }
+    for (const f of g.features)
+      if (f.properties) {
+        delete f.properties.code_qual;
+        delete f.properties.type_zone;
+      }
     const bad = path.join(dir, 'sans_code.geojson');
     fs.writeFileSync(bad, JSON.stringify(g));
     await expect(runSource('atmo', { ...quiet, file: bad })).rejects.toThrow(/missing properties type_zone, code_qual/);

@@ -12,19 +12,27 @@ const run = (file: string, resource: string) => runSource('budgets', { file, res
 
 /** The fixture read independently of the pipeline (BOM removed by hand). */
 function records(file: string): Record<string, string>[] {
-  const [h, ...lines] = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split('\n').filter(Boolean);
+  const [h, ...lines] = fs
+    .readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .filter(Boolean);
   const header = h.split(';');
   return lines.map((l) => Object.fromEntries(l.split(';').map((v, i) => [header[i], v])));
 }
 const round2 = (x: number) => Math.round(100 * x) / 100;
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => db.cleanup());
 
 describe('OFGL comptes des communes (long, UTF-8 with BOM)', () => {
   let report: Awaited<ReturnType<typeof run>>;
-  beforeAll(async () => { report = await run(OFGL, 'ofgl'); });
+  beforeAll(async () => {
+    report = await run(OFGL, 'ofgl');
+  });
 
   test('the BOM does not hide the first column; bad rows quarantined with line and reason', async () => {
     expect(fs.readFileSync(OFGL).subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
@@ -40,27 +48,52 @@ describe('OFGL comptes des communes (long, UTF-8 with BOM)', () => {
   });
 
   test('the SIRENs of Oullins and Pierre-Bénite are summed under 69149, per inhabitant recomputed', async () => {
-    const parts = records(OFGL).filter((r) => r.exer === '2023' && ['69149', '69152'].includes(r.com_code) && r.type_de_budget === 'Budget principal' && r.agregat === 'Recettes totales');
+    const parts = records(OFGL).filter(
+      (r) =>
+        r.exer === '2023' &&
+        ['69149', '69152'].includes(r.com_code) &&
+        r.type_de_budget === 'Budget principal' &&
+        r.agregat === 'Recettes totales',
+    );
     expect(parts).toHaveLength(2);
     const montant = parts.reduce((s, r) => s + Number(r.montant), 0);
     const pop = parts.reduce((s, r) => s + Number(r.ptot), 0);
-    const { rows: [r] } = await pool().query(
+    const {
+      rows: [r],
+    } = await pool().query(
       `select montant::float, population, euros_par_habitant::float as eph, sirens, codes_sources from budget_ofgl
-        where exercice = 2023 and code_commune = '69149' and type_budget = 'Budget principal' and agregat = 'Recettes totales'`);
-    expect(r).toEqual({ montant, population: pop, eph: round2(montant / pop), sirens: ['216901491', '216901525'], codes_sources: ['69149', '69152'] });
+        where exercice = 2023 and code_commune = '69149' and type_budget = 'Budget principal' and agregat = 'Recettes totales'`,
+    );
+    expect(r).toEqual({
+      montant,
+      population: pop,
+      eph: round2(montant / pop),
+      sirens: ['216901491', '216901525'],
+      codes_sources: ['69149', '69152'],
+    });
     const avg = parts.reduce((s, x) => s + Number(x.euros_par_habitant), 0) / 2;
     expect(Math.abs(r.eph - avg)).toBeGreaterThan(1);
     // 2024: both SIRENs already under the new code in the consolidated base
-    const { rows: [r24] } = await pool().query(`select montant::float, population, codes_sources from budget_ofgl where exercice = 2024 and code_commune = '69149'`);
+    const {
+      rows: [r24],
+    } = await pool().query(
+      `select montant::float, population, codes_sources from budget_ofgl where exercice = 2024 and code_commune = '69149'`,
+    );
     expect(r24).toEqual({ montant: 32000000 + 9600000, population: 26600 + 10100, codes_sources: ['69149'] });
   });
 
   test('an empty amount stays NULL (never 0), and makes the summed amount unknown', async () => {
-    const { rows: [r] } = await pool().query(
-      `select montant, euros_par_habitant from budget_ofgl where exercice = 2023 and code_commune = '69149' and agregat = 'Encours de dette'`);
+    const {
+      rows: [r],
+    } = await pool().query(
+      `select montant, euros_par_habitant from budget_ofgl where exercice = 2023 and code_commune = '69149' and agregat = 'Encours de dette'`,
+    );
     expect(r).toEqual({ montant: null, euros_par_habitant: null });
-    const { rows: [a] } = await pool().query(
-      `select montant::float, population from budget_ofgl where exercice = 2023 and code_commune = '69149' and type_budget = 'Budget annexe'`);
+    const {
+      rows: [a],
+    } = await pool().query(
+      `select montant::float, population from budget_ofgl where exercice = 2023 and code_commune = '69149' and type_budget = 'Budget annexe'`,
+    );
     expect(a).toEqual({ montant: 450000, population: 26500 + 10200 });
   });
 
@@ -74,7 +107,9 @@ describe('OFGL comptes des communes (long, UTF-8 with BOM)', () => {
 
 describe('DGFiP comptes individuels (wide, k€, padded codes)', () => {
   let report: Awaited<ReturnType<typeof run>>;
-  beforeAll(async () => { report = await run(DGFIP, 'dgfip'); });
+  beforeAll(async () => {
+    report = await run(DGFIP, 'dgfip');
+  });
 
   test('counts add up, bad rows quarantined with line and reason', async () => {
     expect(report.read).toBe(records(DGFIP).length);
@@ -87,7 +122,9 @@ describe('DGFiP comptes individuels (wide, k€, padded codes)', () => {
   });
 
   test('padded dep/icom rebuilt, k€ converted to €, wide columns made long', async () => {
-    const { rows } = await pool().query(`select code_commune, agregat, libelle, montant::float from budget_dgfip where code_commune in ('35238', '97101') order by 1, 2`);
+    const { rows } = await pool().query(
+      `select code_commune, agregat, libelle, montant::float from budget_dgfip where code_commune in ('35238', '97101') order by 1, 2`,
+    );
     const rennes = records(DGFIP).find((r) => r.icom === '238')!;
     expect(rows.filter((r) => r.code_commune === '35238')).toEqual([
       { code_commune: '35238', agregat: 'charge', libelle: 'Total des charges de fonctionnement', montant: Number(rennes.charge) * 1000 },
@@ -101,14 +138,19 @@ describe('DGFiP comptes individuels (wide, k€, padded codes)', () => {
     const parts = records(DGFIP).filter((r) => r.dep === '069' && ['149', '152'].includes(r.icom));
     const prod = parts.reduce((s, r) => s + Number(r.prod) * 1000, 0);
     const pop = parts.reduce((s, r) => s + Number(r.pop1), 0);
-    const { rows: [r] } = await pool().query(`select montant::float, population, euros_par_habitant::float as eph, codes_sources from budget_dgfip where exercice = 2023 and code_commune = '69149' and agregat = 'prod'`);
+    const {
+      rows: [r],
+    } = await pool().query(
+      `select montant::float, population, euros_par_habitant::float as eph, codes_sources from budget_dgfip where exercice = 2023 and code_commune = '69149' and agregat = 'prod'`,
+    );
     expect(r).toEqual({ montant: prod, population: pop, eph: round2(prod / pop), codes_sources: ['69149', '69152'] });
     expect(Math.abs(r.eph - (Number(parts[0].fprod) + Number(parts[1].fprod)) / 2)).toBeGreaterThan(1);
   });
 
   test('empty amount → NULL, population 0 → no per-inhabitant figure', async () => {
     const { rows } = await pool().query(
-      `select code_commune, agregat, montant::float, euros_par_habitant from budget_dgfip where (code_commune = '69123' and agregat = 'prod') or (code_commune = '55039' and agregat = 'prod') or (code_commune = '69149' and agregat = 'dette') order by 1`);
+      `select code_commune, agregat, montant::float, euros_par_habitant from budget_dgfip where (code_commune = '69123' and agregat = 'prod') or (code_commune = '55039' and agregat = 'prod') or (code_commune = '69149' and agregat = 'dette') order by 1`,
+    );
     expect(rows).toEqual([
       { code_commune: '55039', agregat: 'prod', montant: 12000, euros_par_habitant: null },
       { code_commune: '69123', agregat: 'prod', montant: null, euros_par_habitant: null },

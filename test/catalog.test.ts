@@ -11,8 +11,8 @@ import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
 import { buildServer } from '../src/server/app';
 import { settings } from '../config/settings';
-import { invalidateReferential } from '../src/server/territoire/referential';
-import { resetDataStamp } from '../src/server/territoire/cache';
+import { invalidateReferential } from '../src/communes/referential';
+import { resetDataStamp } from '../src/server/http/cache';
 import { buildCatalogPage } from '../src/catalog/build';
 import { toJsonLd, toRdfXml, toTurtle } from '../src/catalog/rdf';
 
@@ -39,7 +39,23 @@ function manifest(code: string, version: string, createdAt: string) {
     { name: 'population.csv', bytes: 321, sha256: 'a'.repeat(63) + code.slice(-1) },
     { name: 'LISEZMOI.md', bytes: 2000, sha256: 'b'.repeat(64) },
   ];
-  return { code, latest: version, seq: 2, versions: [{ version, file: `${version}.zip`, sha256: 'c'.repeat(64), bytes: 4567, createdAt, dataHash: 'd'.repeat(64), millesime: '2026', files }] };
+  return {
+    code,
+    latest: version,
+    seq: 2,
+    versions: [
+      {
+        version,
+        file: `${version}.zip`,
+        sha256: 'c'.repeat(64),
+        bytes: 4567,
+        createdAt,
+        dataHash: 'd'.repeat(64),
+        millesime: '2026',
+        files,
+      },
+    ],
+  };
 }
 function writeManifest(code: string, version: string, createdAt: string) {
   const dir = path.join(settings().PACKS_DIR, code);
@@ -50,16 +66,27 @@ function writeManifest(code: string, version: string, createdAt: string) {
 beforeAll(async () => {
   db = await freshDatabase();
   // INSEE URIs from a saved Metadata API answer (synthetic fixture in the upstream format), through the cog source.
-  await runSource('cog', { file: path.join(__dirname, 'fixtures', 'cog', 'insee-geo-communes.json'), trigger: 'test', log: () => undefined });
+  await runSource('cog', {
+    file: path.join(__dirname, 'fixtures', 'cog', 'insee-geo-communes.json'),
+    trigger: 'test',
+    log: () => undefined,
+  });
   await runSource('populations', { trigger: 'test', log: () => undefined });
   base = settings().PUBLIC_BASE_URL.replace(/\/$/, '');
   // Packs "built" for every commune of Ille-et-Vilaine: pack_builds rows and manifests as src/packs/store.ts writes them.
-  dep35 = (await pool().query(`select code from communes where departement = '35' and type = 'commune-actuelle' order by code`)).rows.map((r) => r.code);
-  await pool().query(`insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, built_at)
-                      select c, 'fp', '2026.1', repeat('c', 64), 4567, '2026', now() - interval '1 hour' from unnest($1::text[]) c`, [dep35]);
+  dep35 = (await pool().query(`select code from communes where departement = '35' and type = 'commune-actuelle' order by code`)).rows.map(
+    (r) => r.code,
+  );
+  await pool().query(
+    `insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, built_at)
+                      select c, 'fp', '2026.1', repeat('c', 64), 4567, '2026', now() - interval '1 hour' from unnest($1::text[]) c`,
+    [dep35],
+  );
   for (const c of dep35) writeManifest(c, '2026.1', new Date(Date.now() - 3600_000).toISOString());
   const box = `st_multi(st_geomfromtext('POLYGON((-1.75 48.08,-1.62 48.08,-1.62 48.14,-1.75 48.14,-1.75 48.08))', 4326))`;
-  await pool().query(`insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier) values ('35238', 'Rennes', '35', ${box}, ${box}, 2026, '{35238}', 'test')`);
+  await pool().query(
+    `insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier) values ('35238', 'Rennes', '35', ${box}, ${box}, 2026, '{35238}', 'test')`,
+  );
   invalidateReferential();
   app = await buildServer();
 });
@@ -68,22 +95,32 @@ afterAll(async () => {
   await db.cleanup();
 });
 
-const local = (u: string) => { const x = new URL(u); return x.pathname + x.search; };
+const local = (u: string) => {
+  const x = new URL(u);
+  return x.pathname + x.search;
+};
 async function fetchPage(url: string) {
   const r = await app.inject({ method: 'GET', url: local(url), headers: { 'user-agent': 'uData/0.1 dcat' } });
   return r;
 }
 /** JSON-LD → quads with every remote context refused. */
 async function jsonldQuads(body: string): Promise<Quad[]> {
-  const documentLoader = async (u: string) => { throw new Error(`remote context fetched: ${u}`); };
-  const nq = await jsonld.toRDF(JSON.parse(body), { format: 'application/n-quads', documentLoader } as jsonld.Options.ToRdf) as unknown as string;
+  const documentLoader = async (u: string) => {
+    throw new Error(`remote context fetched: ${u}`);
+  };
+  const nq = (await jsonld.toRDF(JSON.parse(body), {
+    format: 'application/n-quads',
+    documentLoader,
+  } as jsonld.Options.ToRdf)) as unknown as string;
   return new Parser({ format: 'N-Quads' }).parse(nq);
 }
 function rdfXmlQuads(body: string): Promise<Quad[]> {
   return new Promise((resolve, reject) => {
     const out: Quad[] = [];
     const p = new RdfXmlParser();
-    p.on('data', (q: Quad) => out.push(q)).on('error', reject).on('end', () => resolve(out));
+    p.on('data', (q: Quad) => out.push(q))
+      .on('error', reject)
+      .on('end', () => resolve(out));
     p.write(body);
     p.end();
   });
@@ -97,8 +134,20 @@ const one = (s: Store, subj: Subject, pred: string) => {
   return o[0];
 };
 /** Triples with blank nodes replaced by a marker, sorted: equal sets ≈ isomorphic graphs here (no bnode-only ambiguity checked). */
-const shape = (qs: Quad[]) => qs.map((q) => [q.subject, q.predicate, q.object]
-  .map((t) => (t.termType === 'BlankNode' ? '_' : t.termType === 'Literal' ? `"${t.value}"@${(t as { language?: string }).language}^${(t as { datatype?: { value: string } }).datatype?.value}` : t.value)).join(' ')).sort();
+const shape = (qs: Quad[]) =>
+  qs
+    .map((q) =>
+      [q.subject, q.predicate, q.object]
+        .map((t) =>
+          t.termType === 'BlankNode'
+            ? '_'
+            : t.termType === 'Literal'
+              ? `"${t.value}"@${(t as { language?: string }).language}^${(t as { datatype?: { value: string } }).datatype?.value}`
+              : t.value,
+        )
+        .join(' '),
+    )
+    .sort();
 
 describe('national catalog', () => {
   test('every hydra:next is followed: 200, no redirect, one view per page, all datasets exactly once', async () => {
@@ -118,7 +167,8 @@ describe('national catalog', () => {
         expect(seen.has(d.value)).toBe(false);
         seen.add(d.value);
         // A dataset's distributions are on its page.
-        for (const dist of objects(store, d.value, `${DCAT}distribution`)) expect(store.getQuads(dist, `${DCAT}downloadURL`, null, null)).toHaveLength(1);
+        for (const dist of objects(store, d.value, `${DCAT}distribution`))
+          expect(store.getQuads(dist, `${DCAT}downloadURL`, null, null)).toHaveLength(1);
       }
       const next = objects(store, views[0].value, `${HYDRA}next`);
       url = next[0]?.value;
@@ -155,7 +205,10 @@ describe('national catalog', () => {
     const r = await fetchPage(`${base}/communes/35238/catalog.ttl`);
     expect(r.statusCode).toBe(200);
     const store = new Store(new Parser({ format: 'Turtle' }).parse(r.body));
-    const datasets = store.getSubjects(RDF_TYPE, `${DCAT}Dataset`, null).map((d) => d.value).sort();
+    const datasets = store
+      .getSubjects(RDF_TYPE, `${DCAT}Dataset`, null)
+      .map((d) => d.value)
+      .sort();
     expect(datasets).toEqual([`${base}/id/communes/35238/pack`, `${base}/id/communes/35238/populations`]);
     const ds = `${base}/id/communes/35238/populations`;
     expect(one(store, ds, `${DCT}identifier`).value).toBe(ds);
@@ -208,7 +261,10 @@ describe('national catalog', () => {
   test('dct:spatial: the INSEE URI of the version valid for the COG, from the cog source; none when unknown', async () => {
     const spatialIris = async (code: string) => {
       const store = new Store(new Parser().parse((await fetchPage(`${base}/communes/${code}/catalog.ttl`)).body));
-      return store.getObjects(`${base}/id/communes/${code}/pack`, `${DCT}spatial`, null).filter((o) => o.termType === 'NamedNode').map((o) => o.value);
+      return store
+        .getObjects(`${base}/id/communes/${code}/pack`, `${DCT}spatial`, null)
+        .filter((o) => o.termType === 'NamedNode')
+        .map((o) => o.value);
     };
     expect(await spatialIris('35238')).toEqual([INSEE_RENNES]);
     // 35062 has two versions in the file: the commune nouvelle of 2024-01-01 is the one of the COG.
@@ -216,7 +272,11 @@ describe('national catalog', () => {
     // Not in the file: no INSEE IRI (the bbox blank node stays the only spatial, when there is a contour).
     expect(await spatialIris('35001')).toEqual([]);
     const { rows } = await pool().query(`select level, code from insee_geo_uri order by level, code`);
-    expect(rows).toEqual([{ level: 'fr:commune', code: '35062' }, { level: 'fr:commune', code: '35238' }, { level: 'fr:commune', code: '75101' }]);
+    expect(rows).toEqual([
+      { level: 'fr:commune', code: '35062' },
+      { level: 'fr:commune', code: '35238' },
+      { level: 'fr:commune', code: '75101' },
+    ]);
   });
 
   test('identifiers and download URLs are stable across builds; modified follows the content', async () => {
@@ -224,8 +284,16 @@ describe('national catalog', () => {
     writeManifest('35001', '2026.2', new Date().toISOString());
     await pool().query(`update pack_builds set version = '2026.2', built_at = now() where code = '35001'`);
     const after = new Store(new Parser().parse((await fetchPage(`${base}/communes/35001/catalog.ttl`)).body));
-    const urls = (s: Store) => s.getObjects(null, `${DCAT}downloadURL`, null).map((o) => o.value).sort();
-    const ids = (s: Store) => s.getObjects(null, `${DCT}identifier`, null).map((o) => o.value).sort();
+    const urls = (s: Store) =>
+      s
+        .getObjects(null, `${DCAT}downloadURL`, null)
+        .map((o) => o.value)
+        .sort();
+    const ids = (s: Store) =>
+      s
+        .getObjects(null, `${DCT}identifier`, null)
+        .map((o) => o.value)
+        .sort();
     expect(urls(after)).toEqual(urls(before));
     expect(ids(after)).toEqual(ids(before));
     expect(urls(after).some((u) => /2026\.\d/.test(u))).toBe(false);
@@ -235,7 +303,11 @@ describe('national catalog', () => {
   });
 
   test('pages are cached: the bytes of a fresh rendering, ETag and 304; a new build shows once the stamp is read again', async () => {
-    for (const [format, ser] of [['jsonld', async (g: never) => JSON.stringify(toJsonLd(g))], ['ttl', toTurtle], ['rdf', toRdfXml]] as const) {
+    for (const [format, ser] of [
+      ['jsonld', async (g: never) => JSON.stringify(toJsonLd(g))],
+      ['ttl', toTurtle],
+      ['rdf', toRdfXml],
+    ] as const) {
       const url = `/communes/35002/catalog.${format}?page=1`;
       const a = await app.inject({ method: 'GET', url });
       const b = await app.inject({ method: 'GET', url });
@@ -270,7 +342,9 @@ describe('national catalog', () => {
       'communes/35238/catalog.rdf': await rdfXmlQuads((await fetchPage(`${base}/communes/35238/catalog.rdf`)).body),
     };
     // The restated shapes cover the classes the catalog emits, and only those: a new class needs its shapes first.
-    const types = new Set(Object.values(graphs).flatMap((qs) => qs.filter((x) => x.predicate.value === RDF_TYPE).map((x) => x.object.value)));
+    const types = new Set(
+      Object.values(graphs).flatMap((qs) => qs.filter((x) => x.predicate.value === RDF_TYPE).map((x) => x.object.value)),
+    );
     expect([...types].sort()).toEqual(COVERED_CLASSES.slice().sort());
 
     const files = Object.entries(graphs).map(([name, qs], i) => {
@@ -301,17 +375,26 @@ describe('national catalog', () => {
       // A licence that is not typed dct:LicenseDocument (range).
       licence: ttl.replace(/<https:\/\/www\.etalab\.gouv\.fr\/licence-ouverte-open-licence> a dct:LicenseDocument\s*\.\s*/, ''),
       // Two byte sizes on a distribution (cardinality).
-      byteSize: ttl.replace(/dcat:byteSize "(\d+)"\^\^xsd:nonNegativeInteger/, 'dcat:byteSize "$1"^^xsd:nonNegativeInteger, "1"^^xsd:nonNegativeInteger'),
+      byteSize: ttl.replace(
+        /dcat:byteSize "(\d+)"\^\^xsd:nonNegativeInteger/,
+        'dcat:byteSize "$1"^^xsd:nonNegativeInteger, "1"^^xsd:nonNegativeInteger',
+      ),
     };
     expect(broken.licence).not.toBe(ttl);
     expect(broken.byteSize).not.toBe(ttl);
-    const files = Object.entries(broken).map(([k, body]) => { const f = path.join(dir, `${k}.ttl`); fs.writeFileSync(f, body); return f; });
+    const files = Object.entries(broken).map(([k, body]) => {
+      const f = path.join(dir, `${k}.ttl`);
+      fs.writeFileSync(f, body);
+      return f;
+    });
     const [publisher, licence, byteSize] = await shaclValidate(files);
     const shapes = (r: ShaclReport) => new Set(r.results.map((x) => x.shape));
     expect([...shapes(publisher)]).toEqual(expect.arrayContaining([`${A300}Catalog-publisher`, `${A301}Catalog-publisher`]));
     expect([...shapes(licence)]).toEqual(expect.arrayContaining([`${R300}Distribution-license`, `${A301}Distribution-license`]));
     expect([...shapes(byteSize)]).toEqual(expect.arrayContaining([`${A300}Distribution-byteSize`, `${A301}Distribution-byteSize`]));
-    expect(byteSize.results.some((r) => r.shape === `${A301}Distribution-byteSize` && r.component === `${SH}MaxCountConstraintComponent`)).toBe(true);
+    expect(
+      byteSize.results.some((r) => r.shape === `${A301}Distribution-byteSize` && r.component === `${SH}MaxCountConstraintComponent`),
+    ).toBe(true);
   });
 });
 
@@ -327,10 +410,23 @@ const A301 = 'urn:dotation:shacl:dcat-ap-3.0.1#';
 
 /** Every rdf:type the catalog emits; the shapes restate the official constraints on each (none on hydra's). */
 const COVERED_CLASSES = [
-  `${DCAT}Catalog`, `${HYDRA}Collection`, `${HYDRA}PartialCollectionView`, 'http://xmlns.com/foaf/0.1/Organization',
-  'http://xmlns.com/foaf/0.1/Agent', 'http://xmlns.com/foaf/0.1/Document', `${DCT}LinguisticSystem`, `${DCAT}Dataset`,
-  `${DCT}LicenseDocument`, `${DCT}Frequency`, `${DCT}Location`, `${DCT}PeriodOfTime`, `${DCAT}Distribution`,
-  `${DCT}MediaTypeOrExtent`, `${DCT}MediaType`, `${SPDX}Checksum`, `${SPDX}ChecksumAlgorithm`,
+  `${DCAT}Catalog`,
+  `${HYDRA}Collection`,
+  `${HYDRA}PartialCollectionView`,
+  'http://xmlns.com/foaf/0.1/Organization',
+  'http://xmlns.com/foaf/0.1/Agent',
+  'http://xmlns.com/foaf/0.1/Document',
+  `${DCT}LinguisticSystem`,
+  `${DCAT}Dataset`,
+  `${DCT}LicenseDocument`,
+  `${DCT}Frequency`,
+  `${DCT}Location`,
+  `${DCT}PeriodOfTime`,
+  `${DCAT}Distribution`,
+  `${DCT}MediaTypeOrExtent`,
+  `${DCT}MediaType`,
+  `${SPDX}Checksum`,
+  `${SPDX}ChecksumAlgorithm`,
 ];
 
 /**
@@ -339,27 +435,37 @@ const COVERED_CLASSES = [
  */
 const ALLOWED_DEVIATIONS = [
   {
-    shape: `${A300}Checksum-checksumValue`, component: `${SH}DatatypeConstraintComponent`,
-    reason: 'spdx:checksumValue is a plain string, not xsd:hexBinary: rdflib turns hexBinary into bytes and udata stores '
-      + 'Checksum.value as a string (harvest-and-schemas.md §1.2, §5). Checked as 64 lower-case hex characters instead (loc:Checksum).',
+    shape: `${A300}Checksum-checksumValue`,
+    component: `${SH}DatatypeConstraintComponent`,
+    reason:
+      'spdx:checksumValue is a plain string, not xsd:hexBinary: rdflib turns hexBinary into bytes and udata stores ' +
+      'Checksum.value as a string (harvest-and-schemas.md §1.2, §5). Checked as 64 lower-case hex characters instead (loc:Checksum).',
   },
   {
-    shape: `${A301}Checksum-checksumValue`, component: `${SH}DatatypeConstraintComponent`,
+    shape: `${A301}Checksum-checksumValue`,
+    component: `${SH}DatatypeConstraintComponent`,
     reason: 'The same constraint as above, in the 3.0.1 file: the same plain-string checksum.',
   },
   {
-    shape: `${A300}Checksum-algorithm`, component: `${SH}HasValueConstraintComponent`,
-    reason: 'The 3.0.0/html shapes.ttl (the 2.1.1 file) pins spdx:algorithm to sha1; we publish the sha256 of the files, '
-      + 'which udata reads (md5, sha1, sha256) and 3.0.1 allows (any spdx:ChecksumAlgorithm, checked by a301:Checksum-algorithm).',
+    shape: `${A300}Checksum-algorithm`,
+    component: `${SH}HasValueConstraintComponent`,
+    reason:
+      'The 3.0.0/html shapes.ttl (the 2.1.1 file) pins spdx:algorithm to sha1; we publish the sha256 of the files, ' +
+      'which udata reads (md5, sha1, sha256) and 3.0.1 allows (any spdx:ChecksumAlgorithm, checked by a301:Checksum-algorithm).',
   },
   {
-    shape: `${A300}Distribution-byteSize`, component: `${SH}DatatypeConstraintComponent`,
-    reason: 'The 3.0.0/html shapes.ttl (the 2.1.1 file) wants xsd:decimal, 3.0.1 and DCAT 3 xsd:nonNegativeInteger: one literal '
-      + 'cannot have both; we follow 3.0.1 (checked by a301:Distribution-byteSize), which rdflib reads as an int for udata.',
+    shape: `${A300}Distribution-byteSize`,
+    component: `${SH}DatatypeConstraintComponent`,
+    reason:
+      'The 3.0.0/html shapes.ttl (the 2.1.1 file) wants xsd:decimal, 3.0.1 and DCAT 3 xsd:nonNegativeInteger: one literal ' +
+      'cannot have both; we follow 3.0.1 (checked by a301:Distribution-byteSize), which rdflib reads as an int for udata.',
   },
 ] as const;
 
-interface ShaclReport { conforms: boolean; results: { focus?: string; path?: string; shape?: string; component?: string; value?: string; message: string[] }[] }
+interface ShaclReport {
+  conforms: boolean;
+  results: { focus?: string; path?: string; shape?: string; component?: string; value?: string; message: string[] }[];
+}
 
 /** Validates each data file (Turtle or N-Triples) against SHAPES_FILE; one report per file. */
 async function shaclValidate(dataFiles: string[]): Promise<ShaclReport[]> {
@@ -378,7 +484,13 @@ async function shaclValidate(dataFiles: string[]): Promise<ShaclReport[]> {
         shape: r.sourceShape?.value, component: r.sourceConstraintComponent?.value, value: r.value?.value, message: r.message.map((m) => m.value) })) });
     }
     console.log(JSON.stringify(out));`;
-  const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['--input-type=module', '-e', script, SHAPES_FILE, ...dataFiles],
-    { cwd: process.cwd(), maxBuffer: 256 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script, SHAPES_FILE, ...dataFiles],
+      { cwd: process.cwd(), maxBuffer: 256 << 20 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+    ),
+  );
   return JSON.parse(out);
 }

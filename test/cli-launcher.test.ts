@@ -34,7 +34,11 @@ describe('npx dotation, as the README types it', () => {
   test('sources lists every pipeline folder', () => {
     const r = run('npx', ['dotation', 'sources']);
     expect(r.status).toBe(0);
-    const ids = r.stdout.split('\n').slice(2).map((l) => l.split(/\s+/)[0]).filter(Boolean);
+    const ids = r.stdout
+      .split('\n')
+      .slice(2)
+      .map((l) => l.split(/\s+/)[0])
+      .filter(Boolean);
     expect(ids).toEqual(expect.arrayContaining(['cog', 'populations', 'ban', 'etat-civil']));
   });
 

@@ -4,23 +4,31 @@ import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
 import { splitGeoJson } from '../src/geo/features';
 import { pipeline as contours } from '../pipelines/contours';
-import { ensureZoneContours } from '../src/server/geo/geometry';
+import { ensureZoneContours } from '../src/geo/zone-geometry';
 
 const FIX = path.join(__dirname, 'fixtures', 'contours');
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 const logs: string[] = [];
 /** zone_contours_state: fresh when built from the current generation of its source tables. */
 const zoneState = async () => (await pool().query(`select generation, built, built_at from zone_contours_state`)).rows[0];
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => db.cleanup());
 
 describe('GeoJSON splitter', () => {
   test('yields each feature of a FeatureCollection cut anywhere, and a single Feature whole', async () => {
-    const doc = JSON.stringify({ type: 'FeatureCollection', bbox: [0, 0, 1, 1], features: [
-      { type: 'Feature', properties: { nom: 'a "quoted" } name [x]' }, geometry: { type: 'Point', coordinates: [1, 2] } },
-      { type: 'Feature', properties: { nom: 'b' }, geometry: null },
-    ] });
-    const chunks = async function* () { for (let i = 0; i < doc.length; i += 7) yield Buffer.from(doc.slice(i, i + 7)); };
+    const doc = JSON.stringify({
+      type: 'FeatureCollection',
+      bbox: [0, 0, 1, 1],
+      features: [
+        { type: 'Feature', properties: { nom: 'a "quoted" } name [x]' }, geometry: { type: 'Point', coordinates: [1, 2] } },
+        { type: 'Feature', properties: { nom: 'b' }, geometry: null },
+      ],
+    });
+    const chunks = async function* () {
+      for (let i = 0; i < doc.length; i += 7) yield Buffer.from(doc.slice(i, i + 7));
+    };
     const got = [];
     for await (const f of splitGeoJson(chunks(), 't')) got.push(JSON.parse(f.text).properties.nom);
     expect(got).toEqual(['a "quoted" } name [x]', 'b']);
@@ -34,7 +42,12 @@ describe('GeoJSON splitter', () => {
 
 describe('contours pipeline (synthetic COG 2018 file)', () => {
   test('re-codes 2018 codes to the current COG, unites merged communes, quarantines bad features', async () => {
-    const r = await runSource('contours', { file: path.join(FIX, 'communes-35-cog2018.geojson'), resource: 'communes', trigger: 'test', log: (m) => logs.push(m) });
+    const r = await runSource('contours', {
+      file: path.join(FIX, 'communes-35-cog2018.geojson'),
+      resource: 'communes',
+      trigger: 'test',
+      log: (m) => logs.push(m),
+    });
     expect(r.status).toBe('succeeded');
     expect(r.read).toBe(7);
     expect(r.rejected).toBe(2);
@@ -44,7 +57,8 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
     expect(q[1].reason).toMatch(/no valid polygon geometry/);
     const { rows } = await pool().query(
       `select code_commune, codes_sources, cog, ST_SRID(geom) as srid, round(ST_Area(geom)::numeric, 4)::float8 as area,
-              ST_NumGeometries(geom) as parts, ST_IsValid(geom_simple) as ok from commune_contours order by code_commune`);
+              ST_NumGeometries(geom) as parts, ST_IsValid(geom_simple) as ok from commune_contours order by code_commune`,
+    );
     expect(rows.map((x) => x.code_commune)).toEqual(['35051', '35062', '35238', '35281']);
     const merged = rows.find((x) => x.code_commune === '35062');
     expect(merged).toMatchObject({ codes_sources: ['35062', '35112'], cog: 2018, srid: 4326, area: 0.02, parts: 1, ok: true });
@@ -55,7 +69,12 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
   });
 
   test('a single-Feature département file fills departement_contours', async () => {
-    const r = await runSource('contours', { file: path.join(FIX, 'departement-35.geojson'), resource: 'departements', trigger: 'test', log: (m) => logs.push(m) });
+    const r = await runSource('contours', {
+      file: path.join(FIX, 'departement-35.geojson'),
+      resource: 'departements',
+      trigger: 'test',
+      log: (m) => logs.push(m),
+    });
     expect(r.status).toBe('succeeded');
     const { rows } = await pool().query(`select code, nom, GeometryType(geom) as t from departement_contours`);
     expect(rows).toEqual([{ code: '35', nom: 'Ille-et-Vilaine', t: 'MULTIPOLYGON' }]);
@@ -69,7 +88,13 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
     const stale = await zoneState();
     expect(stale.built).not.toBe(stale.generation);
     // ...and a contours run rebuilds it before it ends.
-    const r = await runSource('contours', { file: path.join(FIX, 'departement-35.geojson'), resource: 'departements', trigger: 'test', force: true, log: (m) => logs.push(m) });
+    const r = await runSource('contours', {
+      file: path.join(FIX, 'departement-35.geojson'),
+      resource: 'departements',
+      trigger: 'test',
+      force: true,
+      log: (m) => logs.push(m),
+    });
     expect(r.status).toBe('succeeded');
     const fresh = await zoneState();
     expect(fresh.built).toBe(fresh.generation);

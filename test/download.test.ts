@@ -25,7 +25,9 @@ function cutWhenPartHas(req: import('node:http').IncomingMessage, part: string, 
 
 let dir: string;
 let server: TestServer | undefined;
-beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-dl-')); });
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-dl-'));
+});
 afterEach(async () => {
   await server?.close();
   server = undefined;
@@ -35,7 +37,11 @@ afterEach(async () => {
 describe('download', () => {
   test('200, then 304 on If-None-Match: not-modified with the same sha256', async () => {
     server = await startHttpServer((req, res) => {
-      if (req.headers['if-none-match'] === '"v1"') { res.writeHead(304, { etag: '"v1"' }); res.end(); return; }
+      if (req.headers['if-none-match'] === '"v1"') {
+        res.writeHead(304, { etag: '"v1"' });
+        res.end();
+        return;
+      }
       res.writeHead(200, { etag: '"v1"', 'content-length': BODY.length });
       res.end(BODY);
     });
@@ -53,7 +59,11 @@ describe('download', () => {
   test('If-Modified-Since is sent from the Last-Modified of the previous copy', async () => {
     const lastModified = 'Tue, 05 Jan 2027 03:00:00 GMT';
     server = await startHttpServer((req, res) => {
-      if (req.headers['if-modified-since'] === lastModified) { res.writeHead(304); res.end(); return; }
+      if (req.headers['if-modified-since'] === lastModified) {
+        res.writeHead(304);
+        res.end();
+        return;
+      }
       res.writeHead(200, { 'last-modified': lastModified });
       res.end(BODY);
     });
@@ -66,9 +76,16 @@ describe('download', () => {
   });
 
   test('no conditional headers when the local copy is gone', async () => {
-    server = await startHttpServer((_req, res) => { res.writeHead(200, { etag: '"v2"' }); res.end(BODY); });
+    server = await startHttpServer((_req, res) => {
+      res.writeHead(200, { etag: '"v2"' });
+      res.end(BODY);
+    });
     const dest = path.join(dir, 'gone.bin');
-    const r = await download(`${server.url}/gone.bin`, dest, { etag: '"v1"', lastModified: 'Tue, 05 Jan 2027 03:00:00 GMT', baseDelayMs: 1 });
+    const r = await download(`${server.url}/gone.bin`, dest, {
+      etag: '"v1"',
+      lastModified: 'Tue, 05 Jan 2027 03:00:00 GMT',
+      baseDelayMs: 1,
+    });
     expect(server.requests[0].headers['if-none-match']).toBeUndefined();
     expect(server.requests[0].headers['if-modified-since']).toBeUndefined();
     expect(r).toMatchObject({ status: 'downloaded', etag: '"v2"', sha256: sha(BODY) });
@@ -76,7 +93,11 @@ describe('download', () => {
 
   test('retries on 503, then succeeds', async () => {
     server = await startHttpServer((_req, res, n) => {
-      if (n <= 2) { res.writeHead(503); res.end('busy'); return; }
+      if (n <= 2) {
+        res.writeHead(503);
+        res.end('busy');
+        return;
+      }
       res.writeHead(200);
       res.end(BODY);
     });
@@ -87,9 +108,13 @@ describe('download', () => {
   });
 
   test('gives up after the last attempt on persistent 503', async () => {
-    server = await startHttpServer((_req, res) => { res.writeHead(503); res.end(); });
-    await expect(download(`${server.url}/down.bin`, path.join(dir, 'down.bin'), { attempts: 3, baseDelayMs: 1 }))
-      .rejects.toThrow(/HTTP 503/);
+    server = await startHttpServer((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    await expect(download(`${server.url}/down.bin`, path.join(dir, 'down.bin'), { attempts: 3, baseDelayMs: 1 })).rejects.toThrow(
+      /HTTP 503/,
+    );
     expect(server.requests).toHaveLength(3);
   });
 
@@ -103,9 +128,17 @@ describe('download', () => {
         return;
       }
       const m = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
-      if (!m || req.headers['if-range'] !== '"big"') { res.writeHead(200, { etag: '"big"' }); res.end(BODY); return; }
+      if (!m || req.headers['if-range'] !== '"big"') {
+        res.writeHead(200, { etag: '"big"' });
+        res.end(BODY);
+        return;
+      }
       const start = Number(m[1]);
-      res.writeHead(206, { etag: '"big"', 'content-range': `bytes ${start}-${BODY.length - 1}/${BODY.length}`, 'content-length': BODY.length - start });
+      res.writeHead(206, {
+        etag: '"big"',
+        'content-range': `bytes ${start}-${BODY.length - 1}/${BODY.length}`,
+        'content-length': BODY.length - start,
+      });
       res.end(BODY.subarray(start));
     });
     const dest = path.join(dir, 'big.bin');
@@ -123,7 +156,11 @@ describe('download', () => {
   test('a server ignoring the Range header (200) restarts the file from zero', async () => {
     server = await startHttpServer((req, res, n) => {
       res.writeHead(200, { 'content-length': BODY.length });
-      if (n === 1) { res.write(BODY.subarray(0, 50_000)); cutWhenPartHas(req, `${dest}.part`, 50_000); return; }
+      if (n === 1) {
+        res.write(BODY.subarray(0, 50_000));
+        cutWhenPartHas(req, `${dest}.part`, 50_000);
+        return;
+      }
       res.end(BODY);
     });
     const dest = path.join(dir, 'norange.bin');
@@ -162,7 +199,11 @@ describe('download', () => {
     // A leftover part longer than the file now is.
     fs.writeFileSync(`${dest}.part`, Buffer.alloc(BODY.length + 10));
     server = await startHttpServer((req, res) => {
-      if (req.headers.range) { res.writeHead(416, { 'content-range': `bytes */${BODY.length}` }); res.end(); return; }
+      if (req.headers.range) {
+        res.writeHead(416, { 'content-range': `bytes */${BODY.length}` });
+        res.end();
+        return;
+      }
       res.writeHead(200, { 'content-length': BODY.length });
       res.end(BODY);
     });
@@ -173,9 +214,14 @@ describe('download', () => {
   });
 
   test('404 fails at once, without retries', async () => {
-    server = await startHttpServer((_req, res) => { res.writeHead(404); res.end('not found'); });
-    const err = await download(`${server.url}/missing.csv`, path.join(dir, 'missing.csv'), { attempts: 5, baseDelayMs: 1000 })
-      .then(() => undefined, (e: unknown) => e);
+    server = await startHttpServer((_req, res) => {
+      res.writeHead(404);
+      res.end('not found');
+    });
+    const err = await download(`${server.url}/missing.csv`, path.join(dir, 'missing.csv'), { attempts: 5, baseDelayMs: 1000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DownloadError);
     expect((err as DownloadError).message).toMatch(/HTTP 404/);
     expect((err as DownloadError).offline).toBe(false);
@@ -185,8 +231,13 @@ describe('download', () => {
 
   test('an unknown host fails fast with offline = true', async () => {
     const t0 = Date.now();
-    const err = await download('http://nonexistent.invalid/file.csv', path.join(dir, 'offline.csv'), { attempts: 5, baseDelayMs: 30_000 })
-      .then(() => undefined, (e: unknown) => e);
+    const err = await download('http://nonexistent.invalid/file.csv', path.join(dir, 'offline.csv'), {
+      attempts: 5,
+      baseDelayMs: 30_000,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DownloadError);
     expect((err as DownloadError).offline).toBe(true);
     expect((err as DownloadError).message).toMatch(/ENOTFOUND|EAI_AGAIN/);
@@ -199,8 +250,9 @@ describe('download', () => {
     // Never answers: the caller gives up once the request is in flight.
     server = await startHttpServer(() => ctl.abort());
     const t0 = Date.now();
-    await expect(download(`${server.url}/slow.bin`, path.join(dir, 'slow.bin'), { attempts: 5, baseDelayMs: 5000, signal: ctl.signal }))
-      .rejects.toThrow();
+    await expect(
+      download(`${server.url}/slow.bin`, path.join(dir, 'slow.bin'), { attempts: 5, baseDelayMs: 5000, signal: ctl.signal }),
+    ).rejects.toThrow();
     expect(Date.now() - t0).toBeLessThan(4000);
     expect(server.requests).toHaveLength(1);
   });

@@ -16,11 +16,18 @@ const run = (file: string, resource: string) => runSource('elections', { file, r
 
 /** Rows of the présidentielle fixture read independently of the pipeline: cp1252 → fields. */
 function presRows(): string[][] {
-  return iconv.decode(fs.readFileSync(PRES), 'win1252').split(/\r\n/).filter(Boolean).slice(1).map((l) => l.split(';'));
+  return iconv
+    .decode(fs.readFileSync(PRES), 'win1252')
+    .split(/\r\n/)
+    .filter(Boolean)
+    .slice(1)
+    .map((l) => l.split(';'));
 }
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => db.cleanup());
 
 describe('Ministry commune codes', () => {
@@ -39,7 +46,9 @@ describe('Ministry commune codes', () => {
 
 describe('présidentielle 2022 .txt (Windows-1252, header naming only the first block)', () => {
   let report: Awaited<ReturnType<typeof run>>;
-  beforeAll(async () => { report = await run(PRES, 'presidentielle-2022-t1'); });
+  beforeAll(async () => {
+    report = await run(PRES, 'presidentielle-2022-t1');
+  });
 
   test('the header has one 7-field block and the layout is "repeated"', async () => {
     const header = await readHeader(PRES);
@@ -64,11 +73,18 @@ describe('présidentielle 2022 .txt (Windows-1252, header naming only the first 
 
   test('every block of a row becomes a candidate row, names decoded from Windows-1252', async () => {
     const { rows } = await pool().query(
-      `select panneau, sexe, nom, prenom, voix from election_voix where election = 'presidentielle-2022' and tour = 1 and code_commune = '69123' order by panneau`);
+      `select panneau, sexe, nom, prenom, voix from election_voix where election = 'presidentielle-2022' and tour = 1 and code_commune = '69123' order by panneau`,
+    );
     const lyon = presRows().find((r) => r[2] === '123')!;
-    expect(rows).toEqual([0, 1, 2].map((b) => ({
-      panneau: Number(lyon[19 + 7 * b]), sexe: lyon[20 + 7 * b], nom: lyon[21 + 7 * b], prenom: lyon[22 + 7 * b], voix: Number(lyon[23 + 7 * b]),
-    })));
+    expect(rows).toEqual(
+      [0, 1, 2].map((b) => ({
+        panneau: Number(lyon[19 + 7 * b]),
+        sexe: lyon[20 + 7 * b],
+        nom: lyon[21 + 7 * b],
+        prenom: lyon[22 + 7 * b],
+        voix: Number(lyon[23 + 7 * b]),
+      })),
+    );
     expect(rows.map((r) => r.prenom)).toContain('Éric');
   });
 
@@ -76,11 +92,24 @@ describe('présidentielle 2022 .txt (Windows-1252, header naming only the first 
     const parts = presRows().filter((r) => r[0] === '69' && ['149', '152'].includes(r[2]));
     expect(parts).toHaveLength(2);
     const sum = (i: number) => parts.reduce((s, r) => s + Number(r[i]), 0);
-    const { rows: [r] } = await pool().query(`select * from election_resultat where election = 'presidentielle-2022' and tour = 1 and code_commune = '69149'`);
-    expect(r).toMatchObject({ inscrits: sum(5), abstentions: sum(6), votants: sum(8), blancs: sum(10), nuls: sum(13), exprimes: sum(16), codes_sources: ['69149', '69152'] });
+    const {
+      rows: [r],
+    } = await pool().query(
+      `select * from election_resultat where election = 'presidentielle-2022' and tour = 1 and code_commune = '69149'`,
+    );
+    expect(r).toMatchObject({
+      inscrits: sum(5),
+      abstentions: sum(6),
+      votants: sum(8),
+      blancs: sum(10),
+      nuls: sum(13),
+      exprimes: sum(16),
+      codes_sources: ['69149', '69152'],
+    });
     expect(Number(r.pct_votants_inscrits)).toBeCloseTo(Math.round((10000 * sum(8)) / sum(5)) / 100, 2);
     const { rows: voix } = await pool().query(
-      `select panneau, voix, pct_voix_exprimes::float as pe, pct_voix_inscrits::float as pi from election_voix where election = 'presidentielle-2022' and tour = 1 and code_commune = '69149' order by panneau`);
+      `select panneau, voix, pct_voix_exprimes::float as pe, pct_voix_inscrits::float as pi from election_voix where election = 'presidentielle-2022' and tour = 1 and code_commune = '69149' order by panneau`,
+    );
     expect(voix).toHaveLength(3);
     for (const [b, v] of voix.entries()) {
       const vx = sum(23 + 7 * b);
@@ -94,40 +123,62 @@ describe('présidentielle 2022 .txt (Windows-1252, header naming only the first 
   });
 
   test('Lyon is one row, Les Abymes comes from ZA/101, no ZZ row', async () => {
-    const { rows } = await pool().query(`select code_commune from election_resultat where election = 'presidentielle-2022' order by code_commune`);
+    const { rows } = await pool().query(
+      `select code_commune from election_resultat where election = 'presidentielle-2022' order by code_commune`,
+    );
     expect(rows.map((r) => r.code_commune)).toEqual(['01001', '69123', '69149', '97101']);
   });
 });
 
 describe('européennes 2024 (UTF-8, 322 columns, "52,00%")', () => {
   let report: Awaited<ReturnType<typeof run>>;
-  beforeAll(async () => { report = await run(EURO, 'europeennes-2024'); });
+  beforeAll(async () => {
+    report = await run(EURO, 'europeennes-2024');
+  });
 
   test('38 lists per commune, a bad percentage quarantined, counts add up', async () => {
     expect(report.read).toBe(5);
     expect(report).toMatchObject({ loaded: 4, rejected: 1 });
     const { rows: q } = await pool().query(`select line::int, reason from quarantine where run_id = $1`, [report.runId]);
     expect(q).toEqual([{ line: 6, reason: "column % Voix/exprimés 1: not a decimal: 'n/a%'" }]);
-    const { rows } = await pool().query(`select code_commune, count(*)::int as n from election_voix where election = 'europeennes-2024' group by 1 order by 1`);
-    expect(rows).toEqual([{ code_commune: '01001', n: 38 }, { code_commune: '69123', n: 38 }, { code_commune: '69149', n: 38 }, { code_commune: '97701', n: 38 }]);
+    const { rows } = await pool().query(
+      `select code_commune, count(*)::int as n from election_voix where election = 'europeennes-2024' group by 1 order by 1`,
+    );
+    expect(rows).toEqual([
+      { code_commune: '01001', n: 38 },
+      { code_commune: '69123', n: 38 },
+      { code_commune: '69149', n: 38 },
+      { code_commune: '97701', n: 38 },
+    ]);
   });
 
   test("the file's '52,00%' is read as 52 and equals the percentage recomputed in SQL", async () => {
-    const { rows: [v] } = await pool().query(
-      `select libelle, nuance, voix, pct_voix_exprimes::float as pe from election_voix where election = 'europeennes-2024' and code_commune = '69123' and panneau = 1`);
+    const {
+      rows: [v],
+    } = await pool().query(
+      `select libelle, nuance, voix, pct_voix_exprimes::float as pe from election_voix where election = 'europeennes-2024' and code_commune = '69123' and panneau = 1`,
+    );
     expect(v).toEqual({ libelle: "Liste numéro 1 pour l'Europe", nuance: 'LNUA1', voix: 52000, pe: 52 });
-    const { rows: [d] } = await pool().query(`select details from published_datasets where source = 'elections' and millesime = 'europeennes-2024-t1'`);
+    const {
+      rows: [d],
+    } = await pool().query(`select details from published_datasets where source = 'elections' and millesime = 'europeennes-2024-t1'`);
     expect(d.details.ecarts_pourcentages).toBe(0);
     expect(d.details.lignes_comparees).toBeGreaterThan(100);
   });
 
   test('a header lacking columns fails the run naming them, the published rows stay', async () => {
-    const before = (await pool().query(`select count(*)::int as n, sum(voix)::bigint as v from election_voix where election = 'europeennes-2024'`)).rows[0];
+    const before = (
+      await pool().query(`select count(*)::int as n, sum(voix)::bigint as v from election_voix where election = 'europeennes-2024'`)
+    ).rows[0];
     await expect(run(EURO_BAD, 'europeennes-2024')).rejects.toThrow(/missing columns Exprimés, Voix 1/);
-    const after = (await pool().query(`select count(*)::int as n, sum(voix)::bigint as v from election_voix where election = 'europeennes-2024'`)).rows[0];
+    const after = (
+      await pool().query(`select count(*)::int as n, sum(voix)::bigint as v from election_voix where election = 'europeennes-2024'`)
+    ).rows[0];
     expect(after).toEqual(before);
     expect(before.n).toBe(4 * 38);
-    const { rows: [r] } = await pool().query(`select status, error from runs where source = 'elections' order by id desc limit 1`);
+    const {
+      rows: [r],
+    } = await pool().query(`select status, error from runs where source = 'elections' order by id desc limit 1`);
     expect(r.status).toBe('failed');
   });
 });
@@ -138,7 +189,8 @@ describe('législatives 2024 (numbered candidate blocks, some empty)', () => {
     expect(report).toMatchObject({ status: 'succeeded', read: 2, loaded: 2, rejected: 0 });
     const { rows } = await pool().query(
       `select code_commune, count(*)::int as n, string_agg(nuance || ':' || prenom || ' ' || nom, ', ' order by panneau) as c
-         from election_voix where election = 'legislatives-2024' group by 1 order by 1`);
+         from election_voix where election = 'legislatives-2024' group by 1 order by 1`,
+    );
     expect(rows).toEqual([
       { code_commune: '35062', n: 2, c: 'UG:Paul DURAND, RN:Léa MOREAU' },
       { code_commune: '35238', n: 4, c: 'UG:Hélène DUPONT, ENS:Jean MARTIN, RN:Anne LEROY, DVD:Luc PETIT' },

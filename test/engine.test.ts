@@ -26,15 +26,20 @@ const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-engine-'));
 function run(opts: RunOptions & { mirror?: string } = {}) {
   const { mirror, ...rest } = opts;
   return runSource('populations', {
-    trigger: 'test', log: () => undefined,
-    settings: { ...settings(), MIRROR_DIR: mirror ?? '' }, ...rest,
+    trigger: 'test',
+    log: () => undefined,
+    settings: { ...settings(), MIRROR_DIR: mirror ?? '' },
+    ...rest,
   });
 }
 async function dump() {
   return (await pool().query(`select * from population_legale order by millesime, code_commune`)).rows;
 }
 async function stagingTables(prefix = 'populations_') {
-  const { rows } = await pool().query(`select tablename from pg_tables where schemaname = 'staging' and left(tablename, length($1)) = $1 order by 1`, [prefix]);
+  const { rows } = await pool().query(
+    `select tablename from pg_tables where schemaname = 'staging' and left(tablename, length($1)) = $1 order by 1`,
+    [prefix],
+  );
   return rows.map((r) => r.tablename as string);
 }
 async function runRow(id: number) {
@@ -42,12 +47,22 @@ async function runRow(id: number) {
 }
 async function withFailAt<T>(step: string, fn: () => Promise<T>): Promise<T> {
   process.env.DOTATION_FAIL_AT = step;
-  try { return await fn(); } finally { delete process.env.DOTATION_FAIL_AT; }
+  try {
+    return await fn();
+  } finally {
+    delete process.env.DOTATION_FAIL_AT;
+  }
 }
-const textOf = async (r: Readable) => { let s = ''; for await (const c of r) s += c.toString(); return s; };
+const textOf = async (r: Readable) => {
+  let s = '';
+  for await (const c of r) s += c.toString();
+  return s;
+};
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => {
   await db.cleanup();
   fs.rmSync(tmpRoot, { recursive: true, force: true });
@@ -60,7 +75,9 @@ describe('decode and parse', () => {
     zip.addBuffer(Buffer.from('A;B\r\n1;2\r\n'), 'sub/first.csv');
     zip.addBuffer(Buffer.from('\ufeffX;Y\r\nété;2\r\n'), 'second.csv');
     zip.end();
-    await new Promise<void>((resolve, reject) => zip.outputStream.pipe(fs.createWriteStream(file)).on('close', resolve).on('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      zip.outputStream.pipe(fs.createWriteStream(file)).on('close', resolve).on('error', reject),
+    );
     const o = await openText(file, { entry: 'SECOND.CSV' });
     expect(o.label).toBe('two.zip!second.csv');
     expect(await textOf(o.text)).toBe('X;Y\r\nété;2\r\n'); // BOM stripped
@@ -79,7 +96,15 @@ describe('decode and parse', () => {
     fs.writeFileSync(file, buf);
     const o = await openText(file, { entry: 'data.csv' });
     const csv = await readCsv(o.text, o.label, { delimiter: ';' }).catch((e: Error) => e);
-    const err = csv instanceof Error ? csv : await (async () => { for await (const _ of csv.rows) void _; })().then(() => undefined, (e: Error) => e);
+    const err =
+      csv instanceof Error
+        ? csv
+        : await (async () => {
+            for await (const _ of csv.rows) void _;
+          })().then(
+            () => undefined,
+            (e: Error) => e,
+          );
     expect(err).toBeInstanceOf(FormatError);
     expect(err!.message).toMatch(/^corrupt\.zip!data\.csv: truncated or corrupt archive entry/);
   });
@@ -98,7 +123,10 @@ describe('decode and parse', () => {
     const file = path.join(tmpRoot, 'cut.csv.gz');
     fs.writeFileSync(file, gz.subarray(0, Math.floor(gz.length / 2)));
     const o = await openText(file);
-    const err = await textOf(o.text).then(() => undefined, (e: Error) => e);
+    const err = await textOf(o.text).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(FormatError);
     expect(err!.message).toMatch(/^cut\.csv\.gz: truncated or corrupt gzip/);
   });
@@ -108,13 +136,21 @@ describe('decode and parse', () => {
     expect(csv.header).toEqual(['A', 'B', 'C']);
     const rows = [];
     for await (const r of csv.rows) rows.push(r);
-    expect(rows).toEqual([{ values: ['1', '2', '3'], line: 2 }, { values: ['4', '5'], line: 4 }, { values: ['6', '7', '8'], line: 5 }]);
+    expect(rows).toEqual([
+      { values: ['1', '2', '3'], line: 2 },
+      { values: ['4', '5'], line: 4 },
+      { values: ['6', '7', '8'], line: 5 },
+    ]);
   });
 
   test('requireColumns names every missing column, the file and line 1', () => {
     expect(requireColumns('f.csv', ['DEP', ' codcom '], ['DEP', 'CODCOM'])).toEqual({ DEP: 0, CODCOM: 1 });
     let err: FormatError | undefined;
-    try { requireColumns('f.csv', ['DEP', 'PMUN'], ['DEP', 'PCAP', 'PTOT']); } catch (e) { err = e as FormatError; }
+    try {
+      requireColumns('f.csv', ['DEP', 'PMUN'], ['DEP', 'PCAP', 'PTOT']);
+    } catch (e) {
+      err = e as FormatError;
+    }
     expect(err).toBeInstanceOf(FormatError);
     expect(err!.message).toMatch(/^f\.csv, line 1, column PCAP, PTOT: missing columns PCAP, PTOT/);
   });
@@ -141,16 +177,27 @@ describe('a failed run never touches published rows', () => {
   });
 
   test.each(['populations:after-staging', 'populations:before-commit'])('injected failure at %s', async (step) => {
-    const { rows: [{ n: published0 }] } = await pool().query(`select count(*)::int as n from published_datasets`);
-    const { rows: [pd0] } = await pool().query(`select run_id, published_at from published_datasets where source = 'populations'`);
-    const err = await withFailAt(step, () => run({ mirror: FIXTURES, force: true })).then(() => undefined, (e: Error) => e);
+    const {
+      rows: [{ n: published0 }],
+    } = await pool().query(`select count(*)::int as n from published_datasets`);
+    const {
+      rows: [pd0],
+    } = await pool().query(`select run_id, published_at from published_datasets where source = 'populations'`);
+    const err = await withFailAt(step, () => run({ mirror: FIXTURES, force: true })).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toMatch(new RegExp(`injected failure at ${step}`));
     expect(await dump()).toEqual(published);
-    const { rows: [last] } = await pool().query(`select * from runs where source = 'populations' order by id desc limit 1`);
+    const {
+      rows: [last],
+    } = await pool().query(`select * from runs where source = 'populations' order by id desc limit 1`);
     expect(last.status).toBe('failed');
     expect(last.error).toBe(err!.message);
     expect(last.finished_at).not.toBeNull();
-    const { rows: [pd1] } = await pool().query(`select run_id, published_at from published_datasets where source = 'populations'`);
+    const {
+      rows: [pd1],
+    } = await pool().query(`select run_id, published_at from published_datasets where source = 'populations'`);
     expect(pd1).toEqual(pd0);
     expect((await pool().query(`select count(*)::int as n from published_datasets`)).rows[0].n).toBe(published0);
     expect(await stagingTables()).toEqual([]);
@@ -169,21 +216,34 @@ describe('a failed run never touches published rows', () => {
       const dep = deps[i % deps.length];
       const com = String((i % 999) + 1).padStart(3, '0');
       chunk += `84;Région test;${dep};1;01;${com};${dep}${com};Commune ${i};${i % 5000};${i % 50};${(i % 5000) + (i % 50)}\r\n`;
-      if (chunk.length > 1 << 20) { out.write(chunk); chunk = ''; }
+      if (chunk.length > 1 << 20) {
+        out.write(chunk);
+        chunk = '';
+      }
     }
     out.end(chunk);
     await new Promise<void>((r) => out.on('close', () => r()));
 
-    const { rows: [{ m: lastId }] } = await pool().query(`select coalesce(max(id), 0)::int as m from runs`);
+    const {
+      rows: [{ m: lastId }],
+    } = await pool().query(`select coalesce(max(id), 0)::int as m from runs`);
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, MIRROR_DIR: '', NETWORK: 'never', LOG_LEVEL: 'silent' };
     delete env.DOTATION_FAIL_AT;
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/cli.ts', 'run', 'populations', '--inline', '--file', big, '--force'],
-      { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const child = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/cli.ts', 'run', 'populations', '--inline', '--file', big, '--force'], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
     let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += d.toString(); });
+    child.stderr!.on('data', (d) => {
+      stderr += d.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let childDone = false;
-    void exited.then(() => { childDone = true; });
+    void exited.then(() => {
+      childDone = true;
+    });
 
     // Wait until the run is 'running' and its rows are streaming into staging (COPY active), then SIGKILL.
     let runId: number | undefined;
@@ -192,12 +252,21 @@ describe('a failed run never touches published rows', () => {
       const { rows } = await pool().query(
         `select r.id, r.status, (r.progress->>'read')::int as read,
                 exists (select 1 from pg_stat_activity a where a.datname = current_database() and a.state = 'active' and a.query ilike 'COPY staging.%') as copying
-           from runs r where r.source = 'populations' and r.id > $1 order by r.id desc limit 1`, [lastId]);
-      if (rows[0]?.status === 'running' && (rows[0].copying || rows[0].read > 0)) { runId = Number(rows[0].id); break; }
+           from runs r where r.source = 'populations' and r.id > $1 order by r.id desc limit 1`,
+        [lastId],
+      );
+      if (rows[0]?.status === 'running' && (rows[0].copying || rows[0].read > 0)) {
+        runId = Number(rows[0].id);
+        break;
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
     if (!runId) {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
       throw new Error(`the child run never reached the load (exited: ${childDone}); stderr: ${stderr}`);
     }
     process.kill(-child.pid!, 'SIGKILL');
@@ -241,7 +310,9 @@ describe('idempotence', () => {
     expect(third.read).toBe(0);
     expect((await runRow(third.runId)).status).toBe('unchanged');
     expect(await dump()).toEqual(a);
-    const { rows: [pd] } = await pool().query(`select run_id from published_datasets where source = 'populations'`);
+    const {
+      rows: [pd],
+    } = await pool().query(`select run_id from published_datasets where source = 'populations'`);
     expect(Number(pd.run_id)).toBe(second.runId);
 
     // A changed file is not 'unchanged'.

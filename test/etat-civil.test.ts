@@ -9,12 +9,19 @@ import { DECES } from './fixtures/etat-civil/make-fixtures';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'etat-civil');
 let db: Awaited<ReturnType<typeof freshDatabase>>;
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => db.cleanup());
 
 const q = async (sql: string, params: unknown[] = []) => (await pool().query(sql, params)).rows;
 const row = async (code: string, annee: number) =>
-  (await q(`select type, naissances, deces, codes_sources from etat_civil where millesime = '2024' and code_commune = $1 and annee = $2`, [code, annee]))[0];
+  (
+    await q(`select type, naissances, deces, codes_sources from etat_civil where millesime = '2024' and code_commune = $1 and annee = $2`, [
+      code,
+      annee,
+    ])
+  )[0];
 
 describe('état civil (naissances, décès), synthetic fixtures', () => {
   let report: Awaited<ReturnType<typeof runSource>>;
@@ -28,7 +35,10 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
 
   test('runs from MIRROR_DIR (a zip and an extracted entry under their upstream names); read = loaded + rejected', () => {
     expect(report.status).toBe('succeeded');
-    expect(report.files.map((f) => path.basename(f.path)).sort()).toEqual(['DS_ETAT_CIVIL_DECES_COMMUNES_data.csv', 'DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR.zip']);
+    expect(report.files.map((f) => path.basename(f.path)).sort()).toEqual([
+      'DS_ETAT_CIVIL_DECES_COMMUNES_data.csv',
+      'DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR.zip',
+    ]);
     expect(report.millesime).toBe('2024');
     expect(report.read).toBe(19 + 7);
     expect(report.rejected).toBe(6);
@@ -38,14 +48,16 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
   test('bad rows are quarantined with file, line and reason', async () => {
     const rows = await q(`select file, line, reason from quarantine where run_id = $1 order by reason`, [report.runId]);
     const got = rows.map((r) => `${r.file.split('!').pop()}:${r.line}: ${r.reason}`).sort();
-    expect(got).toEqual([
-      "DS_ETAT_CIVIL_DECES_COMMUNES_data.csv:8: expected 7 fields, got 6",
-      "DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:16: column EC_MEASURE: expected LVB in this file, got 'DTH'",
-      "DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:18: column TIME_PERIOD: not a year since 2008: '2007'",
-      "DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:19: column OBS_VALUE: not a count: 'n.d.'",
-      'DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:17: duplicate row for 01001 LVB 2024 (first at line 4)',
-      'DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:20: column GEO: code 99999 is neither a commune of COG 2025 nor in its history',
-    ].sort());
+    expect(got).toEqual(
+      [
+        'DS_ETAT_CIVIL_DECES_COMMUNES_data.csv:8: expected 7 fields, got 6',
+        "DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:16: column EC_MEASURE: expected LVB in this file, got 'DTH'",
+        "DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:18: column TIME_PERIOD: not a year since 2008: '2007'",
+        "DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:19: column OBS_VALUE: not a count: 'n.d.'",
+        'DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:17: duplicate row for 01001 LVB 2024 (first at line 4)',
+        'DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv:20: column GEO: code 99999 is neither a commune of COG 2025 nor in its history',
+      ].sort(),
+    );
   });
 
   test('births and deaths per commune and year; GEO read as text (2A004), a lost leading zero repaired', async () => {
@@ -57,7 +69,12 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
   });
 
   test('merged communes summed, arrondissements kept and summed into Paris, no DEP/FRANCE rows', async () => {
-    expect(await row('19248', 2024)).toEqual({ type: 'commune-actuelle', naissances: 6, deces: 6, codes_sources: ['19223', '19230', '19248'] });
+    expect(await row('19248', 2024)).toEqual({
+      type: 'commune-actuelle',
+      naissances: 6,
+      deces: 6,
+      codes_sources: ['19223', '19230', '19248'],
+    });
     expect(await row('75056', 2024)).toEqual({ type: 'commune-actuelle', naissances: 250, deces: 80, codes_sources: ['75101', '75102'] });
     expect(await row('75101', 2024)).toMatchObject({ type: 'arrondissement-municipal', naissances: 100, deces: 80 });
     expect((await q(`select count(*)::int as n from etat_civil where code_commune in ('01', 'FRANCE', '99999')`))[0].n).toBe(0);
@@ -68,7 +85,10 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
     const t = pipeline.pack!.tables[0];
     const { rows, fields } = await pool().query(t.query, [['19248', '75056']]);
     expect(fields.length).toBe(t.fields.length + 1);
-    expect(rows.map((r) => [r.code_commune, r.annee, r.naissances])).toEqual([['19248', 2024, 6], ['75056', 2024, 250]]);
+    expect(rows.map((r) => [r.code_commune, r.annee, r.naissances])).toEqual([
+      ['19248', 2024, 6],
+      ['75056', 2024, 250],
+    ]);
     expect(pipeline.pack!.readme({ millesime: '2024', publishedAt: '', details: {} })).toMatch(/Citer : « Source : INSEE/);
   });
 
@@ -76,10 +96,23 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
     const before = await q(`select run_id, rows from published_datasets where source = 'etat-civil'`);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etat-civil-'));
     const file = path.join(tmp, 'DS_ETAT_CIVIL_DECES_COMMUNES_data.csv');
-    fs.writeFileSync(file, ['EC_MEASURE;FREQ;GEO_OBJECT;OBS_STATUS;TIME_PERIOD', ...DECES.map((l) => l.split(';').filter((_, i) => i !== 2 && i !== 6).join(';'))].join('\n'));
+    fs.writeFileSync(
+      file,
+      [
+        'EC_MEASURE;FREQ;GEO_OBJECT;OBS_STATUS;TIME_PERIOD',
+        ...DECES.map((l) =>
+          l
+            .split(';')
+            .filter((_, i) => i !== 2 && i !== 6)
+            .join(';'),
+        ),
+      ].join('\n'),
+    );
     process.env.MIRROR_DIR = FIXTURES; // the births come from the mirror, the broken deaths file is given by hand
     resetSettings();
-    await expect(runSource('etat-civil', { file, resource: 'deces', trigger: 'test', log: () => undefined })).rejects.toThrow(/missing columns GEO, OBS_VALUE/);
+    await expect(runSource('etat-civil', { file, resource: 'deces', trigger: 'test', log: () => undefined })).rejects.toThrow(
+      /missing columns GEO, OBS_VALUE/,
+    );
     process.env.MIRROR_DIR = '';
     resetSettings();
     expect(await q(`select run_id, rows from published_datasets where source = 'etat-civil'`)).toEqual(before);

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { freshDatabase } from './helpers/db';
 import { pool } from '../src/db/pool';
 import { buildServer } from '../src/server/app';
-import { resetGeometrySources } from '../src/server/geo/geometry';
-import { resetDataStamp } from '../src/server/territoire/cache';
+import { resetGeometrySources } from '../src/geo/zone-geometry';
+import { resetDataStamp } from '../src/server/http/cache';
 import { nameScore } from '../src/server/routes/geo';
 import { readPackageArray } from '../pipelines/cog/embedded';
 
@@ -29,10 +29,18 @@ describe('/communes', () => {
   test('default fields of a commune, by code', async () => {
     const r = await get('/communes?code=35238');
     expect(r.status).toBe(200);
-    expect(r.body).toEqual([{
-      nom: 'Rennes', code: '35238', codeDepartement: '35', siren: '213502388', codeEpci: '243500139', codeRegion: '53',
-      codesPostaux: ['35000', '35200', '35700'], population: expect.any(Number),
-    }]);
+    expect(r.body).toEqual([
+      {
+        nom: 'Rennes',
+        code: '35238',
+        codeDepartement: '35',
+        siren: '213502388',
+        codeEpci: '243500139',
+        codeRegion: '53',
+        codesPostaux: ['35000', '35200', '35700'],
+        population: expect.any(Number),
+      },
+    ]);
   });
   test('codePostal, siren, codeEpci, codeDepartement, codeRegion', async () => {
     expect((await get('/communes?codePostal=35200')).body.map((c: { code: string }) => c.code)).toContain('35238');
@@ -40,7 +48,9 @@ describe('/communes', () => {
     const members = (await get('/communes?codeEpci=243500139&fields=code')).body;
     expect(members.length).toBe(43);
     const dep35 = (await get('/communes?codeDepartement=35')).body;
-    const expected = (readPackageArray('communes') as { type: string; departement?: string }[]).filter((c) => c.type === 'commune-actuelle' && c.departement === '35').length;
+    const expected = (readPackageArray('communes') as { type: string; departement?: string }[]).filter(
+      (c) => c.type === 'commune-actuelle' && c.departement === '35',
+    ).length;
     expect(dep35.length).toBe(expected);
     const reg = (await get('/communes?codeRegion=94&fields=codeDepartement')).body;
     expect(new Set(reg.map((c: { codeDepartement: string }) => c.codeDepartement))).toEqual(new Set(['2A', '2B']));
@@ -59,7 +69,11 @@ describe('/communes', () => {
   test('type, codeParent, zone, ancienCode', async () => {
     const arr = (await get('/communes?codeParent=75056')).body;
     expect(arr).toHaveLength(20);
-    expect((await get('/communes?type=arrondissement-municipal&codeDepartement=13&fields=type')).body.every((c: { type: string }) => c.type === 'arrondissement-municipal')).toBe(true);
+    expect(
+      (await get('/communes?type=arrondissement-municipal&codeDepartement=13&fields=type')).body.every(
+        (c: { type: string }) => c.type === 'arrondissement-municipal',
+      ),
+    ).toBe(true);
     const com = (await get('/communes?zone=com&fields=zone')).body;
     expect(com.length).toBeGreaterThan(0);
     expect(com.every((c: { zone: string }) => c.zone === 'com')).toBe(true);
@@ -69,12 +83,27 @@ describe('/communes', () => {
   });
   test('fields: nom and code always, objects for departement/region/epci', async () => {
     const r = (await get('/communes?code=35238&fields=departement,region,epci,anciensCodes,zone')).body[0];
-    expect(r).toEqual({ nom: 'Rennes', code: '35238', departement: { code: '35', nom: 'Ille-et-Vilaine' }, region: { code: '53', nom: 'Bretagne' },
-      epci: { code: '243500139', nom: expect.stringMatching(/Rennes/) }, anciensCodes: [], zone: 'metro' });
+    expect(r).toEqual({
+      nom: 'Rennes',
+      code: '35238',
+      departement: { code: '35', nom: 'Ille-et-Vilaine' },
+      region: { code: '53', nom: 'Bretagne' },
+      epci: { code: '243500139', nom: expect.stringMatching(/Rennes/) },
+      anciensCodes: [],
+      zone: 'metro',
+    });
   });
   test('400s: bad limit, bad type, unfiltered geojson or contour', async () => {
-    for (const u of ['/communes?limit=-1', '/communes?limit=abc', '/communes?type=village', '/communes?format=geojson', '/communes?fields=contour',
-      '/communes?format=xml', '/communes?codePostal=35', '/communes?geometry=shape&code=35238']) {
+    for (const u of [
+      '/communes?limit=-1',
+      '/communes?limit=abc',
+      '/communes?type=village',
+      '/communes?format=geojson',
+      '/communes?fields=contour',
+      '/communes?format=xml',
+      '/communes?codePostal=35',
+      '/communes?geometry=shape&code=35238',
+    ]) {
       const r = await get(u);
       expect([u, r.status]).toEqual([u, 400]);
       expect(typeof r.body.message).toBe('string');
@@ -94,7 +123,7 @@ describe('/communes', () => {
 });
 
 describe('/communes/{code}: the geo.api parameters on the single commune', () => {
-  test('without fields: the list route\'s defaults, then type, pack and donnees', async () => {
+  test("without fields: the list route's defaults, then type, pack and donnees", async () => {
     const one = await get('/communes/35238');
     expect(one.status).toBe(200);
     const [listed] = (await get('/communes?code=35238')).body;
@@ -113,8 +142,13 @@ describe('/communes/{code}: the geo.api parameters on the single commune', () =>
     const f = await get('/communes/35238?format=geojson&fields=nom,code,centre');
     expect(f.type).toMatch(/geo\+json/);
     expect(f.body).toEqual({ type: 'Feature', geometry: null, properties: { nom: 'Rennes', code: '35238' } });
-    for (const g of ['centre', 'contour', 'bbox']) expect((await get(`/communes/35238?format=geojson&geometry=${g}`)).body.type).toBe('Feature');
-    expect((await get('/communes/35238?format=geojson')).body.properties).toMatchObject({ nom: 'Rennes', code: '35238', type: 'commune-actuelle' });
+    for (const g of ['centre', 'contour', 'bbox'])
+      expect((await get(`/communes/35238?format=geojson&geometry=${g}`)).body.type).toBe('Feature');
+    expect((await get('/communes/35238?format=geojson')).body.properties).toMatchObject({
+      nom: 'Rennes',
+      code: '35238',
+      type: 'commune-actuelle',
+    });
   });
   test('400s as on the list route; 404 and 301 (query kept) as before', async () => {
     for (const u of ['/communes/35238?format=xml', '/communes/35238?geometry=shape', '/communes/35238?format=']) {
@@ -135,7 +169,11 @@ describe('/communes/{code}: the geo.api parameters on the single commune', () =>
     expect(b.body).toBe(a.body);
     expect(a.headers.etag).toMatch(/^"[\w-]+"$/);
     expect(b.headers.etag).toBe(a.headers.etag);
-    const nm = await app.inject({ method: 'GET', url: '/communes?codeDepartement=35&fields=nom,code,population', headers: { 'if-none-match': a.headers.etag as string } });
+    const nm = await app.inject({
+      method: 'GET',
+      url: '/communes?codeDepartement=35&fields=nom,code,population',
+      headers: { 'if-none-match': a.headers.etag as string },
+    });
     expect(nm.statusCode).toBe(304);
     expect(nm.body).toBe('');
     const one = await app.inject({ method: 'GET', url: '/communes/35238' });
@@ -208,8 +246,10 @@ describe('département, région and EPCI contours: union of the commune contours
                 from (select code, nom, departement, (row_number() over (order by code) - 1)::int as i
                         from communes where type = 'commune-actuelle' and region = '94') c) x`);
     // An EPCI all of whose members are in Corse.
-    epci = (await pool().query(`select m.epci from epci_membres m join communes c on c.code = m.commune
-                                 group by m.epci having bool_and(c.region = '94') order by m.epci limit 1`)).rows[0].epci;
+    epci = (
+      await pool().query(`select m.epci from epci_membres m join communes c on c.code = m.commune
+                                 group by m.epci having bool_and(c.region = '94') order by m.epci limit 1`)
+    ).rows[0].epci;
     resetGeometrySources();
     resetDataStamp();
   });
@@ -220,12 +260,21 @@ describe('département, région and EPCI contours: union of the commune contours
   });
   const extent = (g: { coordinates: number[][][][] }) => {
     const pts = g.coordinates.flat(2);
-    return [Math.min(...pts.map((p) => p[0])), Math.min(...pts.map((p) => p[1])), Math.max(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[1]))].map((v) => Math.round(v * 1000) / 1000);
+    return [
+      Math.min(...pts.map((p) => p[0])),
+      Math.min(...pts.map((p) => p[1])),
+      Math.max(...pts.map((p) => p[0])),
+      Math.max(...pts.map((p) => p[1])),
+    ].map((v) => Math.round(v * 1000) / 1000);
   };
 
   test('geo.api routes: contour, centre, bbox and surface of a région, its départements and an EPCI', async () => {
-    const n2A = Number((await pool().query(`select count(*) from communes where type = 'commune-actuelle' and departement = '2A'`)).rows[0].count);
-    const n94 = Number((await pool().query(`select count(*) from communes where type = 'commune-actuelle' and region = '94'`)).rows[0].count);
+    const n2A = Number(
+      (await pool().query(`select count(*) from communes where type = 'commune-actuelle' and departement = '2A'`)).rows[0].count,
+    );
+    const n94 = Number(
+      (await pool().query(`select count(*) from communes where type = 'commune-actuelle' and region = '94'`)).rows[0].count,
+    );
     const reg = (await get('/regions/94?format=geojson&geometry=contour')).body;
     expect(reg.type).toBe('Feature');
     expect(reg.geometry.type).toBe('MultiPolygon');
@@ -267,7 +316,9 @@ describe('département, région and EPCI contours: union of the commune contours
     const state = async () => (await pool().query(`select generation, built, built_at from zone_contours_state`)).rows[0];
     const before = await state();
     expect(before.built).toBe(before.generation);
-    const rows = Number((await pool().query(`select count(*) from zone_contours where level = 'departement' and code in ('2A', '2B')`)).rows[0].count);
+    const rows = Number(
+      (await pool().query(`select count(*) from zone_contours where level = 'departement' and code in ('2A', '2B')`)).rows[0].count,
+    );
     expect(rows).toBe(2);
     // New requests (cache emptied) read the table: no rebuild.
     resetDataStamp();
@@ -275,7 +326,9 @@ describe('département, région and EPCI contours: union of the commune contours
     expect((await get('/departements/2A?format=geojson&geometry=contour&x=2')).body.geometry.type).toBe('MultiPolygon');
     expect((await state()).built_at).toEqual(before.built_at);
     // One commune of 2A loses its contour: 2A and Corse are incomplete now, 2B is still whole.
-    await pool().query(`delete from commune_contours where code_commune = (select min(code) from communes where type = 'commune-actuelle' and departement = '2A')`);
+    await pool().query(
+      `delete from commune_contours where code_commune = (select min(code) from communes where type = 'commune-actuelle' and departement = '2A')`,
+    );
     resetDataStamp();
     expect((await get('/departements/2A?format=geojson&geometry=contour')).body.geometry).toBeNull();
     expect((await get('/regions/94?format=geojson&geometry=contour')).body.geometry).toBeNull();

@@ -6,7 +6,19 @@ import { CommunesQuery } from '../src/server/geo/schemas';
 /** /openapi.json documents every public route from the zod schemas that validate them. */
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let app: FastifyInstance;
-let spec: { openapi: string; paths: Record<string, Record<string, { parameters: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[]; responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
+let spec: {
+  openapi: string;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[];
+        responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+      }
+    >
+  >;
+};
 
 beforeAll(async () => {
   db = await freshDatabase();
@@ -20,16 +32,47 @@ afterAll(async () => {
   await db.cleanup();
 });
 
-const SAMPLE: Record<string, string> = { id: 'fr:commune:35238', ids: 'fr:commune:35238,fr:departement:35', dataset: 'pack_com', level: 'fr:region', code: '35', name: 'population.csv', file: '2026.1.zip' };
+const SAMPLE: Record<string, string> = {
+  id: 'fr:commune:35238',
+  ids: 'fr:commune:35238,fr:departement:35',
+  dataset: 'pack_com',
+  level: 'fr:region',
+  code: '35',
+  name: 'population.csv',
+  file: '2026.1.zip',
+};
 
 describe('/openapi.json', () => {
   test('is OpenAPI 3 and lists every route of the API Territoire, geo and catalog', () => {
     expect(spec.openapi).toMatch(/^3\./);
-    for (const p of ['/api/1/spatial/zone/{id}', '/api/1/spatial/zones/{ids}', '/api/1/spatial/zone/{id}/datasets', '/api/1/spatial/zone/{id}/children',
-      '/api/1/spatial/zones/suggest', '/api/1/spatial/levels', '/api/1/spatial/granularities', '/api/1/spatial/coverage/{level}', '/api/1/territory/suggest',
-      '/api/1/oembeds', '/communes', '/departements', '/departements/{code}', '/departements/{code}/communes', '/regions', '/regions/{code}',
-      '/regions/{code}/departements', '/epcis', '/epcis/{code}', '/epcis/{code}/communes', '/catalog.jsonld', '/catalog.ttl', '/catalog.rdf',
-      '/communes/{code}/catalog.jsonld', '/openapi.json', '/health']) {
+    for (const p of [
+      '/api/1/spatial/zone/{id}',
+      '/api/1/spatial/zones/{ids}',
+      '/api/1/spatial/zone/{id}/datasets',
+      '/api/1/spatial/zone/{id}/children',
+      '/api/1/spatial/zones/suggest',
+      '/api/1/spatial/levels',
+      '/api/1/spatial/granularities',
+      '/api/1/spatial/coverage/{level}',
+      '/api/1/territory/suggest',
+      '/api/1/oembeds',
+      '/communes',
+      '/departements',
+      '/departements/{code}',
+      '/departements/{code}/communes',
+      '/regions',
+      '/regions/{code}',
+      '/regions/{code}/departements',
+      '/epcis',
+      '/epcis/{code}',
+      '/epcis/{code}/communes',
+      '/catalog.jsonld',
+      '/catalog.ttl',
+      '/catalog.rdf',
+      '/communes/{code}/catalog.jsonld',
+      '/openapi.json',
+      '/health',
+    ]) {
       expect([p, Boolean(spec.paths[p]?.get)]).toEqual([p, true]);
     }
   });
@@ -57,7 +100,13 @@ describe('/openapi.json', () => {
   test('errors are documented as JSON {message}, and answered so', async () => {
     const err = spec.paths['/communes'].get.responses['400'];
     expect(err.content!['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
-    for (const u of ['/communes?limit=-3', '/api/1/spatial/zones/suggest', '/catalog.jsonld?page=0', '/api/1/spatial/zone/fr:commune:00000', '/departements/XX']) {
+    for (const u of [
+      '/communes?limit=-3',
+      '/api/1/spatial/zones/suggest',
+      '/catalog.jsonld?page=0',
+      '/api/1/spatial/zone/fr:commune:00000',
+      '/departements/XX',
+    ]) {
       const r = await app.inject({ method: 'GET', url: u });
       expect([u, r.statusCode >= 400 && r.statusCode < 500]).toEqual([u, true]);
       expect(Object.keys(JSON.parse(r.body))).toEqual(['message']);
@@ -66,7 +115,9 @@ describe('/openapi.json', () => {
   test('every documented GET of ours answers with a sample request (never 500)', async () => {
     for (const [p, ops] of Object.entries(spec.paths)) {
       if (!ops.get || !/^\/(api\/1|communes$|departements|regions|epcis|catalog|openapi)/.test(p)) continue;
-      const required = ops.get.parameters.filter((x) => x.in === 'query' && x.required).map((x) => `${x.name}=${x.name === 'references' ? 'territory-fr:commune:35238:pack_com' : '35'}`);
+      const required = ops.get.parameters
+        .filter((x) => x.in === 'query' && x.required)
+        .map((x) => `${x.name}=${x.name === 'references' ? 'territory-fr:commune:35238:pack_com' : '35'}`);
       let url = p.replace(/\{([^}]+)\}/g, (_m, n: string) => SAMPLE[n] ?? 'x');
       if (p.startsWith('/regions/')) url = url.replace('/35', '/53');
       if (p.startsWith('/epcis/')) url = url.replace('/35', '/243500139');

@@ -15,14 +15,18 @@ let failedRun: number;
 beforeAll(async () => {
   db = await freshDatabase({ OPERATOR_TOKEN: TOKEN });
   await runSource('populations', { trigger: 'test', log: () => undefined }); // embedded default
-  await expect(runSource('populations', { file: '/nonexistent/donnees_communes.csv', trigger: 'test', log: () => undefined })).rejects.toThrow(/no such file/);
+  await expect(
+    runSource('populations', { file: '/nonexistent/donnees_communes.csv', trigger: 'test', log: () => undefined }),
+  ).rejects.toThrow(/no such file/);
   failedRun = Number((await pool().query(`select max(id) as id from runs where status = 'failed'`)).rows[0].id);
   app = await buildServer();
   await app.ready();
 });
 afterAll(async () => {
   await app?.close();
-  await runsQueue().obliterate({ force: true }).catch(() => undefined);
+  await runsQueue()
+    .obliterate({ force: true })
+    .catch(() => undefined);
   await closeQueues();
   await closeRedisConnections();
   await db.cleanup();
@@ -62,7 +66,7 @@ describe('operator API', () => {
     expect(pop.dernierePassage.status).toBe('failed');
   });
 
-  test('a run\'s rejected rows, and 404 for an unknown run', async () => {
+  test("a run's rejected rows, and 404 for an unknown run", async () => {
     const res = await app.inject({ url: `/operator/runs/${failedRun}/quarantine`, headers: auth });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ run: failedRun, source: 'populations', rows: [] });

@@ -32,7 +32,8 @@ const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 async function publishedRows(where: string, params: unknown[]): Promise<string[][]> {
   const { rows } = await pool().query({
     text: `select ${BAN_COLUMNS.map((c) => `coalesce(${c}::text, '')`).join(', ')} from adresses where ${where} order by line`,
-    values: params, rowMode: 'array',
+    values: params,
+    rowMode: 'array',
   });
   return rows;
 }
@@ -43,7 +44,7 @@ describe('BAN in the commune packs', () => {
     expect(r).toMatchObject({ built: CODES.length, failed: 0 });
   });
 
-  test('adresses.csv holds exactly the commune\'s published rows, quoted ; included, and follows its Table Schema', async () => {
+  test("adresses.csv holds exactly the commune's published rows, quoted ; included, and follows its Table Schema", async () => {
     const files = await latest('35238');
     const csv = files.get('adresses.csv')!.toString('utf8');
     const dp = JSON.parse(files.get('datapackage.json')!.toString('utf8'));
@@ -66,18 +67,24 @@ describe('BAN in the commune packs', () => {
     const expected = await publishedRows(`code_commune = $1`, ['35238']);
     expect(fc.type).toBe('FeatureCollection');
     expect(fc.features).toHaveLength(expected.length);
-    const lon = BAN_COLUMNS.indexOf('lon'), lat = BAN_COLUMNS.indexOf('lat'), id = BAN_COLUMNS.indexOf('id');
-    fc.features.forEach((f: { type: string; geometry: { type: string; coordinates: number[] }; properties: Record<string, string> }, i: number) => {
-      expect(f.type).toBe('Feature');
-      expect(f.geometry).toEqual({ type: 'Point', coordinates: [Number(expected[i][lon]), Number(expected[i][lat])] });
-      expect(f.properties.id).toBe(expected[i][id]);
-      expect(f.properties.code_insee).toBe('35238');
-    });
-    const { rows: [b] } = await pool().query(`select donnees from pack_builds where code = '35238'`);
+    const lon = BAN_COLUMNS.indexOf('lon'),
+      lat = BAN_COLUMNS.indexOf('lat'),
+      id = BAN_COLUMNS.indexOf('id');
+    fc.features.forEach(
+      (f: { type: string; geometry: { type: string; coordinates: number[] }; properties: Record<string, string> }, i: number) => {
+        expect(f.type).toBe('Feature');
+        expect(f.geometry).toEqual({ type: 'Point', coordinates: [Number(expected[i][lon]), Number(expected[i][lat])] });
+        expect(f.properties.id).toBe(expected[i][id]);
+        expect(f.properties.code_insee).toBe('35238');
+      },
+    );
+    const {
+      rows: [b],
+    } = await pool().query(`select donnees from pack_builds where code = '35238'`);
     expect(b.donnees.ban.lignes).toEqual({ 'adresses.csv': expected.length, 'adresses.geojson': expected.length });
   });
 
-  test('an address of a commune déléguée is in its commune nouvelle\'s pack, with the delegated code', async () => {
+  test("an address of a commune déléguée is in its commune nouvelle's pack, with the delegated code", async () => {
     const fc = JSON.parse((await latest('35062')).get('adresses.geojson')!.toString('utf8'));
     expect(fc.features.map((f: { properties: Record<string, string> }) => f.properties.commune_deleguee)).toContain('35112');
   });
@@ -94,8 +101,9 @@ describe('BAN in the commune packs', () => {
     expect(first.length + twelfth.length).toBe(paris.length);
   });
 
-  test('a changed address rebuilds only its commune\'s pack, and changes.json names adresses.csv', async () => {
-    await pool().query(`update adresses set nom_voie = 'Rue du Changement' where line = (select min(line) from adresses where code_commune = '35238')
+  test("a changed address rebuilds only its commune's pack, and changes.json names adresses.csv", async () => {
+    await pool()
+      .query(`update adresses set nom_voie = 'Rue du Changement' where line = (select min(line) from adresses where code_commune = '35238')
                           and code_commune = '35238'`);
     const r = await buildPacks({ communes: CODES, recheck: true, log: () => undefined });
     expect(r).toMatchObject({ built: 1, unchanged: CODES.length - 1, failed: 0 });

@@ -7,8 +7,16 @@ import { runSource } from '../src/engine/runner';
 import { listRuns } from '../src/cli';
 import { readManifest } from '../src/packs/store';
 import {
-  childJobId, closePacksQueue, enqueuePacksBuild, EnqueuedPacksBuild, PacksBuildActiveError, PacksBuildResult, packsQueue,
-  PacksWorker, prunePackBuildLedger, startPacksWorker,
+  childJobId,
+  closePacksQueue,
+  enqueuePacksBuild,
+  EnqueuedPacksBuild,
+  PacksBuildActiveError,
+  PacksBuildResult,
+  packsQueue,
+  PacksWorker,
+  prunePackBuildLedger,
+  startPacksWorker,
 } from '../src/queue/packs';
 import { closeQueues, runsQueue } from '../src/queue/queue';
 import { closeRedisConnections } from '../src/queue/connection';
@@ -20,7 +28,11 @@ import { closeRedisConnections } from '../src/queue/connection';
 const ROOT = path.resolve(__dirname, '..');
 const DEPS = ['2A', '2B', '35', '974'];
 
-interface WorkerProc { proc: ChildProcess; pid: number; output: string[] }
+interface WorkerProc {
+  proc: ChildProcess;
+  pid: number;
+  output: string[];
+}
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 const workers: WorkerProc[] = [];
@@ -42,11 +54,17 @@ function spawnWorker(): Promise<WorkerProc> {
     const timer = setTimeout(() => reject(new Error(`worker ${proc.pid} not ready after 60 s:\n${w.output.join('')}`)), 60_000);
     const onData = (b: Buffer) => {
       w.output.push(b.toString());
-      if (w.output.join('').includes("processing 'packs'")) { clearTimeout(timer); resolve(w); }
+      if (w.output.join('').includes("processing 'packs'")) {
+        clearTimeout(timer);
+        resolve(w);
+      }
     };
     proc.stdout!.on('data', onData);
     proc.stderr!.on('data', onData);
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`worker ${proc.pid} exited (${code}):\n${w.output.join('')}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker ${proc.pid} exited (${code}):\n${w.output.join('')}`));
+    });
   });
 }
 
@@ -66,7 +84,10 @@ async function waitForParent(jobId: string, timeoutMs = 100_000): Promise<{ stat
     const job = await packsQueue().getJob(jobId);
     const state = job ? await job.getState() : 'missing';
     if (state === 'completed' || state === 'failed') return { state, value: job!.returnvalue as PacksBuildResult };
-    if (Date.now() - t0 > timeoutMs) throw new Error(`job ${jobId} still '${state}' after ${timeoutMs} ms; workers said:\n${workers.map((w) => w.output.join('')).join('\n---\n')}`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(
+        `job ${jobId} still '${state}' after ${timeoutMs} ms; workers said:\n${workers.map((w) => w.output.join('')).join('\n---\n')}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -74,7 +95,9 @@ async function waitForParent(jobId: string, timeoutMs = 100_000): Promise<{ stat
 async function expectedCodes(): Promise<string[]> {
   const { rows } = await pool().query(
     `select code from communes where type in ('commune-actuelle', 'arrondissement-municipal')
-        and coalesce(departement, left(code, 2)) = any($1::text[]) order by code`, [DEPS]);
+        and coalesce(departement, left(code, 2)) = any($1::text[]) order by code`,
+    [DEPS],
+  );
   return rows.map((r) => r.code as string);
 }
 
@@ -93,8 +116,12 @@ afterAll(async () => {
   for (const prefix of prefixes) {
     process.env.QUEUE_PREFIX = prefix;
     resetSettings();
-    await packsQueue().obliterate({ force: true }).catch(() => undefined);
-    await runsQueue().obliterate({ force: true }).catch(() => undefined);
+    await packsQueue()
+      .obliterate({ force: true })
+      .catch(() => undefined);
+    await runsQueue()
+      .obliterate({ force: true })
+      .catch(() => undefined);
     await closePacksQueue();
     await closeQueues();
   }
@@ -112,60 +139,118 @@ describe('packs fan-out on BullMQ with two worker processes', () => {
     expect(b.jobId).toBe(`packs.${b.buildId}`);
     expect(b.departements).toEqual(DEPS);
     expect(b.communes).toBe(codes.length);
-    const { rows: [queued] } = await pool().query(`select source, status, job_id from runs where id = $1`, [b.runId]);
+    const {
+      rows: [queued],
+    } = await pool().query(`select source, status, job_id from runs where id = $1`, [b.runId]);
     expect(queued.source).toBe('packs');
     expect(queued.job_id).toBe(b.jobId);
 
     const { state, value } = await waitForParent(b.jobId);
     expect(state).toBe('completed');
-    expect(value).toMatchObject({ status: 'succeeded', built: codes.length, unchanged: 0, failed: 0, failedDepartements: [], departements: DEPS.length });
+    expect(value).toMatchObject({
+      status: 'succeeded',
+      built: codes.length,
+      unchanged: 0,
+      failed: 0,
+      failedDepartements: [],
+      departements: DEPS.length,
+    });
 
     // The ledger: one row per commune, status built, no duplicate, none missing.
     const { rows: ledger } = await pool().query(
       `select code, count(*)::int as n, count(*) filter (where status = 'built')::int as built from pack_build_communes
-        where build_id = $1 group by code order by code`, [b.buildId]);
+        where build_id = $1 group by code order by code`,
+      [b.buildId],
+    );
     expect(ledger.map((r) => r.code)).toEqual(codes);
     expect(ledger.filter((r) => r.n !== 1 || r.built !== 1)).toEqual([]);
     // The disk agrees: each commune has exactly one version, the first.
-    const multi = codes.filter((c) => { const m = readManifest(settings().PACKS_DIR, c); return !m || m.seq !== 1 || m.versions.length !== 1; });
+    const multi = codes.filter((c) => {
+      const m = readManifest(settings().PACKS_DIR, c);
+      return !m || m.seq !== 1 || m.versions.length !== 1;
+    });
     expect(multi).toEqual([]);
-    const { rows: [pb] } = await pool().query(`select count(*)::int as n from pack_builds where code = any($1::text[])`, [codes]);
+    const {
+      rows: [pb],
+    } = await pool().query(`select count(*)::int as n from pack_builds where code = any($1::text[])`, [codes]);
     expect(pb.n).toBe(codes.length);
 
     // Each child ran once, by one of the two worker processes.
-    const { rows: deps } = await pool().query(`select departement, status, attempt, worker, communes, built from pack_build_departements where build_id = $1 order by departement`, [b.buildId]);
+    const { rows: deps } = await pool().query(
+      `select departement, status, attempt, worker, communes, built from pack_build_departements where build_id = $1 order by departement`,
+      [b.buildId],
+    );
     expect(deps.map((d) => [d.departement, d.status, d.attempt])).toEqual([...DEPS].sort().map((d) => [d, 'succeeded', 1]));
     const pids = new Set(workers.map((w) => w.pid));
     for (const d of deps) expect(pids.has(Number(String(d.worker).split(':').pop()))).toBe(true);
     const byWorker = new Map<string, string[]>();
     for (const d of deps) byWorker.set(d.worker, [...(byWorker.get(d.worker) ?? []), d.departement]);
-    // eslint-disable-next-line no-console
-    console.log(`packs fan-out: ${codes.length} packs, ${byWorker.size} worker process(es) took part: ${[...byWorker].map(([w, ds]) => `${w} → ${ds.join(', ')}`).join('; ')}`);
+
+    console.log(
+      `packs fan-out: ${codes.length} packs, ${byWorker.size} worker process(es) took part: ${[...byWorker].map(([w, ds]) => `${w} → ${ds.join(', ')}`).join('; ')}`,
+    );
 
     // The run: succeeded, progress complete, visible in `dotation runs`.
-    const { rows: [run] } = await pool().query(`select status, trigger, rows_read, rows_published, progress, error from runs where id = $1`, [b.runId]);
+    const {
+      rows: [run],
+    } = await pool().query(`select status, trigger, rows_read, rows_published, progress, error from runs where id = $1`, [b.runId]);
     expect(run).toMatchObject({ status: 'succeeded', trigger: 'test', rows_read: codes.length, rows_published: codes.length, error: null });
-    expect(run.progress).toMatchObject({ departementsTotal: 4, departementsDone: 4, departementsFailing: 0, communesTotal: codes.length, built: codes.length });
+    expect(run.progress).toMatchObject({
+      departementsTotal: 4,
+      departementsDone: 4,
+      departementsFailing: 0,
+      communesTotal: codes.length,
+      built: codes.length,
+    });
     const listed = (await listRuns(10)).find((r) => r.id === b.runId)!;
-    expect(listed).toMatchObject({ source: 'packs', status: 'succeeded', progress: `dep 4/4, built ${codes.length}/${codes.length}, unchanged 0` });
+    expect(listed).toMatchObject({
+      source: 'packs',
+      status: 'succeeded',
+      progress: `dep 4/4, built ${codes.length}/${codes.length}, unchanged 0`,
+    });
   });
 
   test('a failing child is retried alone: the others are not rebuilt, only the changed communes are', async () => {
     await pool().query(`update population_legale set pmun = pmun + 1, ptot = ptot + 1
                          where code_commune in (select code from communes where departement = '974')`);
-    const { rows: [n974] } = await pool().query(`select count(*)::int as n from communes where departement = '974' and type = 'commune-actuelle'`);
+    const {
+      rows: [n974],
+    } = await pool().query(`select count(*)::int as n from communes where departement = '974' and type = 'commune-actuelle'`);
     // Rows edited by hand (no new publication): ask the build to re-read them.
-    const b = await enqueuePacksBuild({ departements: DEPS, trigger: 'test', recheck: true, backoffMs: 100, failFirstAttempts: { '974': 1 } });
+    const b = await enqueuePacksBuild({
+      departements: DEPS,
+      trigger: 'test',
+      recheck: true,
+      backoffMs: 100,
+      failFirstAttempts: { '974': 1 },
+    });
     const { state, value } = await waitForParent(b.jobId);
     expect(state).toBe('completed');
-    expect(value).toMatchObject({ status: 'succeeded', built: n974.n, unchanged: codes.length - n974.n, failed: 0, failedDepartements: [] });
+    expect(value).toMatchObject({
+      status: 'succeeded',
+      built: n974.n,
+      unchanged: codes.length - n974.n,
+      failed: 0,
+      failedDepartements: [],
+    });
 
     const child974 = await packsQueue().getJob(childJobId(b.buildId, '974'));
     expect(child974!.attemptsMade).toBe(2);
     for (const d of DEPS.filter((x) => x !== '974')) expect((await packsQueue().getJob(childJobId(b.buildId, d)))!.attemptsMade).toBe(1);
-    const { rows: deps } = await pool().query(`select departement, attempt, built, unchanged from pack_build_departements where build_id = $1 order by departement`, [b.buildId]);
-    expect(deps.map((d) => [d.departement, d.attempt])).toEqual([['2A', 1], ['2B', 1], ['35', 1], ['974', 2]]);
-    const { rows: built } = await pool().query(`select code from pack_build_communes where build_id = $1 and status = 'built' order by code`, [b.buildId]);
+    const { rows: deps } = await pool().query(
+      `select departement, attempt, built, unchanged from pack_build_departements where build_id = $1 order by departement`,
+      [b.buildId],
+    );
+    expect(deps.map((d) => [d.departement, d.attempt])).toEqual([
+      ['2A', 1],
+      ['2B', 1],
+      ['35', 1],
+      ['974', 2],
+    ]);
+    const { rows: built } = await pool().query(
+      `select code from pack_build_communes where build_id = $1 and status = 'built' order by code`,
+      [b.buildId],
+    );
     expect(built.every((r) => (r.code as string).startsWith('974'))).toBe(true);
     expect(built).toHaveLength(n974.n);
     expect(readManifest(settings().PACKS_DIR, '97411')!.versions).toHaveLength(2);
@@ -178,7 +263,9 @@ describe('packs fan-out on BullMQ with two worker processes', () => {
     expect(state).toBe('completed');
     expect(value).toMatchObject({ status: 'failed', built: 0, failedDepartements: ['2A'] });
     expect(await (await packsQueue().getJob(childJobId(b.buildId, '2A')))!.getState()).toBe('failed');
-    const { rows: [run] } = await pool().query(`select status, error, progress from runs where id = $1`, [b.runId]);
+    const {
+      rows: [run],
+    } = await pool().query(`select status, error, progress from runs where id = $1`, [b.runId]);
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/^1 of 4 département\(s\) failed: 2A \(injected failure/);
     expect(run.progress).toMatchObject({ departementsDone: 3, departementsFailing: 1 });
@@ -222,13 +309,18 @@ describe('packs fan-out on BullMQ with two worker processes', () => {
 
       // The CLI, as another machine would run it: exit code 75 and a message naming the active build.
       const cli = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/cli.ts', 'packs', 'build', '--queue', '--departement', '35'], {
-        cwd: ROOT, env: { ...process.env, ...db.env, QUEUE_PREFIX: settings().QUEUE_PREFIX }, stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: ROOT,
+        env: { ...process.env, ...db.env, QUEUE_PREFIX: settings().QUEUE_PREFIX },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       const out: string[] = [];
       cli.stdout!.on('data', (b: Buffer) => out.push(b.toString()));
       cli.stderr!.on('data', (b: Buffer) => out.push(b.toString()));
       const code = await new Promise<number | null>((resolve) => cli.once('exit', (c) => resolve(c)));
-      expect({ code, out: out.join('') }).toEqual({ code: 75, out: expect.stringContaining(`packs build refused: packs build ${winner.jobId} (run ${winner.runId}`) });
+      expect({ code, out: out.join('') }).toEqual({
+        code: 75,
+        out: expect.stringContaining(`packs build refused: packs build ${winner.jobId} (run ${winner.runId}`),
+      });
       expect(await packsRuns()).toBe(runsBefore + 1);
 
       // A worker comes: the one build runs; every pack of 2A is built exactly once.
@@ -237,12 +329,15 @@ describe('packs fan-out on BullMQ with two worker processes', () => {
       expect(state).toBe('completed');
       expect(value).toMatchObject({ status: 'succeeded', built: winner.communes, failed: 0 });
       const { rows: ledger } = await pool().query(
-        `select code, count(*)::int as n from pack_build_communes where build_id = $1 and status = 'built' group by code`, [winner.buildId]);
+        `select code, count(*)::int as n from pack_build_communes where build_id = $1 and status = 'built' group by code`,
+        [winner.buildId],
+      );
       expect(ledger).toHaveLength(winner.communes);
       expect(ledger.filter((r) => r.n !== 1)).toEqual([]);
       expect(readManifest(settings().PACKS_DIR, '2A004')!.versions).toHaveLength(2);
-      const { rows: [others] } = await pool().query(
-        `select count(*)::int as n from runs where source = 'packs' and id > $1`, [winner.runId]);
+      const {
+        rows: [others],
+      } = await pool().query(`select count(*)::int as n from runs where source = 'packs' and id > $1`, [winner.runId]);
       expect(others.n).toBe(0);
 
       // It has ended: a new build can start.
@@ -258,7 +353,9 @@ describe('packs fan-out on BullMQ with two worker processes', () => {
       expect(settings().PACK_BUILDS_KEPT).toBe(KEPT);
 
       // Five builds ended in this file (three by the worker processes, two here); each end pruned the older ones.
-      const { rows: [all] } = await pool().query(`select count(*)::int as n from runs where source = 'packs' and status in ('succeeded', 'failed')`);
+      const {
+        rows: [all],
+      } = await pool().query(`select count(*)::int as n from runs where source = 'packs' and status in ('succeeded', 'failed')`);
       expect(all.n).toBe(5);
       const ledgerBuilds = async (table: string) =>
         (await pool().query(`select distinct build_id from ${table}`)).rows.map((r) => r.build_id as string).sort();
@@ -266,7 +363,9 @@ describe('packs fan-out on BullMQ with two worker processes', () => {
       expect(await ledgerBuilds('pack_build_communes')).toEqual(lastTwo);
       expect(await ledgerBuilds('pack_build_departements')).toEqual(lastTwo);
       // Only the ledger goes: the runs themselves stay.
-      const { rows: [runs] } = await pool().query(`select count(*)::int as n from runs where source = 'packs'`);
+      const {
+        rows: [runs],
+      } = await pool().query(`select count(*)::int as n from runs where source = 'packs'`);
       expect(runs.n).toBe(5);
 
       // Keeping 1: a build whose run is still running keeps its rows though it is not among the last ones.
@@ -274,13 +373,15 @@ describe('packs fan-out on BullMQ with two worker processes', () => {
       expect(await prunePackBuildLedger(1)).toEqual({ builds: 0, communeRows: 0 });
       expect(await ledgerBuilds('pack_build_communes')).toEqual(lastTwo);
       await pool().query(`update runs set status = 'succeeded' where id = $1`, [winner.runId]);
-      const { rows: [n2A] } = await pool().query(`select count(*)::int as n from pack_build_communes where build_id = $1`, [winner.buildId]);
+      const {
+        rows: [n2A],
+      } = await pool().query(`select count(*)::int as n from pack_build_communes where build_id = $1`, [winner.buildId]);
       expect(await prunePackBuildLedger(1)).toEqual({ builds: 1, communeRows: n2A.n });
       expect(await ledgerBuilds('pack_build_communes')).toEqual([second.buildId]);
       expect(await ledgerBuilds('pack_build_departements')).toEqual([second.buildId]);
     });
 
-    test('a build whose jobs are gone from Redis no longer blocks (nothing is locked outside BullMQ\'s own job states)', async () => {
+    test("a build whose jobs are gone from Redis no longer blocks (nothing is locked outside BullMQ's own job states)", async () => {
       expect(settings().QUEUE_PREFIX).toBe(`${prefixes[0]}-solo`); // still no worker on this queue
       const stuck = await enqueuePacksBuild({ departements: ['35'], trigger: 'test' });
       await expect(enqueuePacksBuild({ departements: ['974'], trigger: 'test' })).rejects.toThrow(`packs build ${stuck.jobId}`);

@@ -15,8 +15,12 @@ beforeAll(async () => {
   expect(settings().QUEUE_PREFIX).toMatch(/^dotation-test-/);
 });
 afterAll(async () => {
-  await packsQueue().obliterate({ force: true }).catch(() => undefined);
-  await runsQueue().obliterate({ force: true }).catch(() => undefined);
+  await packsQueue()
+    .obliterate({ force: true })
+    .catch(() => undefined);
+  await runsQueue()
+    .obliterate({ force: true })
+    .catch(() => undefined);
   await closePacksQueue();
   await closeQueues();
   await closeRedisConnections();
@@ -25,19 +29,37 @@ afterAll(async () => {
 
 test('a second inline build waits for the first; a fan-out is refused while one runs, accepted after', async () => {
   let release!: () => void;
-  const held = new Promise<void>((r) => { release = r; });
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
   const order: string[] = [];
   const logs: string[] = [];
-  const first = withInlineBuildLock(pool(), (m) => logs.push(m), async () => { order.push('first starts'); await held; order.push('first ends'); });
+  const first = withInlineBuildLock(
+    pool(),
+    (m) => logs.push(m),
+    async () => {
+      order.push('first starts');
+      await held;
+      order.push('first ends');
+    },
+  );
   while (!order.length) await new Promise((r) => setTimeout(r, 10));
 
   const holder = await inlineBuildHolder(pool());
   expect(holder).not.toBeNull();
   expect(holder!.pid).toBeGreaterThan(0);
 
-  const second = withInlineBuildLock(pool(), (m) => logs.push(m), async () => { order.push('second runs'); });
+  const second = withInlineBuildLock(
+    pool(),
+    (m) => logs.push(m),
+    async () => {
+      order.push('second runs');
+    },
+  );
   await expect(enqueuePacksBuild({ departements: ['2A'], trigger: 'test' })).rejects.toThrow(PacksBuildActiveError);
-  await expect(enqueuePacksBuild({ departements: ['2A'], trigger: 'test' })).rejects.toThrow(/a pack build is running in another process \(database session \d+/);
+  await expect(enqueuePacksBuild({ departements: ['2A'], trigger: 'test' })).rejects.toThrow(
+    /a pack build is running in another process \(database session \d+/,
+  );
   while (!logs.length) await new Promise((r) => setTimeout(r, 10));
   expect(logs[0]).toMatch(/another pack build is running .*waiting for it to end/);
   expect(order).toEqual(['first starts']);
@@ -51,10 +73,19 @@ test('a second inline build waits for the first; a fan-out is refused while one 
 });
 
 test('an inline build waits while a fan-out is building (fresh heartbeat), not for a stale one', async () => {
-  const { rows: [run] } = await pool().query(`insert into runs (source, status, trigger) values ('packs', 'running', 'worker') returning id`);
+  const {
+    rows: [run],
+  } = await pool().query(`insert into runs (source, status, trigger) values ('packs', 'running', 'worker') returning id`);
   const logs: string[] = [];
   let ran = false;
-  const inline = withInlineBuildLock(pool(), (m) => logs.push(m), async () => { ran = true; }, { pollMs: 20 });
+  const inline = withInlineBuildLock(
+    pool(),
+    (m) => logs.push(m),
+    async () => {
+      ran = true;
+    },
+    { pollMs: 20 },
+  );
   while (!logs.length) await new Promise((r) => setTimeout(r, 10));
   expect(logs[0]).toContain(`a fan-out pack build is running (run ${run.id}`);
   await new Promise((r) => setTimeout(r, 100));
@@ -63,8 +94,17 @@ test('an inline build waits while a fan-out is building (fresh heartbeat), not f
   await inline;
   expect(ran).toBe(true);
   // A run left 'running' by a dead process (no heartbeat for a minute) does not block.
-  await pool().query(`insert into runs (source, status, trigger, heartbeat_at) values ('packs', 'running', 'worker', now() - interval '5 minutes')`);
+  await pool().query(
+    `insert into runs (source, status, trigger, heartbeat_at) values ('packs', 'running', 'worker', now() - interval '5 minutes')`,
+  );
   let ran2 = false;
-  await withInlineBuildLock(pool(), () => undefined, async () => { ran2 = true; }, { pollMs: 20 });
+  await withInlineBuildLock(
+    pool(),
+    () => undefined,
+    async () => {
+      ran2 = true;
+    },
+    { pollMs: 20 },
+  );
   expect(ran2).toBe(true);
 });

@@ -32,7 +32,9 @@ const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 describe('commune packs', () => {
   let first: Awaited<ReturnType<typeof buildPacks>>;
-  beforeAll(async () => { first = await buildPacks({ communes: CODES, log: () => undefined }); });
+  beforeAll(async () => {
+    first = await buildPacks({ communes: CODES, log: () => undefined });
+  });
 
   test('one pack per commune actuelle and arrondissement municipal requested', async () => {
     expect(first).toMatchObject({ built: CODES.length, unchanged: 0, failed: 0 });
@@ -64,10 +66,19 @@ describe('commune packs', () => {
   });
 
   test('the validator catches wrong types, missing required values and bad headers', () => {
-    const schema: TableSchema = { fields: [{ name: 'a', type: 'integer', title: 'A', description: '', constraints: { required: true } }, { name: 'b', type: 'year', title: 'B', description: '' }], missingValues: [''] };
+    const schema: TableSchema = {
+      fields: [
+        { name: 'a', type: 'integer', title: 'A', description: '', constraints: { required: true } },
+        { name: 'b', type: 'year', title: 'B', description: '' },
+      ],
+      missingValues: [''],
+    };
     expect(validateCsv('a;b\r\n1;2021\r\n', schema)).toEqual([]);
     expect(validateCsv('a;b\r\nx;2021\r\n;21\r\n', schema)).toEqual([
-      "line 2, a: 'x' is not a valid integer", 'line 3, a: required value missing', "line 3, b: '21' is not a valid year"]);
+      "line 2, a: 'x' is not a valid integer",
+      'line 3, a: required value missing',
+      "line 3, b: '21' is not a valid year",
+    ]);
     expect(validateCsv('a;c\r\n', schema)[0]).toMatch(/header/);
   });
 
@@ -82,12 +93,40 @@ describe('commune packs', () => {
   test('catalogue.csv has the SCDL catalogue fields, one row per dataset', async () => {
     const files = await unzip(latestZip('35238'));
     const [header, ...rows] = parseCsv(files.get('catalogue.csv')!.toString('utf8'));
-    expect(header).toEqual(['COLL_NOM', 'COLL_SIRET', 'ID', 'TITRE', 'DESCRIPTION', 'THEME', 'PRODUCTEUR_NOM', 'PRODUCTEUR_SIRET', 'COUV_SPAT_MAILLE', 'COUV_SPAT_NOM',
-      'COUV_TEMP_DEBUT', 'COUV_TEMP_FIN', 'DATE_PUBL', 'FREQ_MAJ', 'DATE_MAJ', 'MOTS_CLES', 'LICENCE', 'NOMBRE_RESSOURCES', 'FORMAT_RESSOURCES', 'URL']);
+    expect(header).toEqual([
+      'COLL_NOM',
+      'COLL_SIRET',
+      'ID',
+      'TITRE',
+      'DESCRIPTION',
+      'THEME',
+      'PRODUCTEUR_NOM',
+      'PRODUCTEUR_SIRET',
+      'COUV_SPAT_MAILLE',
+      'COUV_SPAT_NOM',
+      'COUV_TEMP_DEBUT',
+      'COUV_TEMP_FIN',
+      'DATE_PUBL',
+      'FREQ_MAJ',
+      'DATE_MAJ',
+      'MOTS_CLES',
+      'LICENCE',
+      'NOMBRE_RESSOURCES',
+      'FORMAT_RESSOURCES',
+      'URL',
+    ]);
     expect(header).toEqual(CATALOGUE_SCHEMA.fields.map((f) => f.name));
     const byId = new Map(rows.map((r) => [r[2], Object.fromEntries(header.map((h, i) => [h, r[i]]))]));
     expect([...byId.keys()]).toEqual(['35238-cog', '35238-populations']);
-    expect(byId.get('35238-populations')).toMatchObject({ COLL_NOM: 'Rennes', COUV_SPAT_MAILLE: 'Communale', COUV_TEMP_DEBUT: '2021-01-01', LICENCE: 'Licence Ouverte-LO', FREQ_MAJ: 'Annuelle', FORMAT_RESSOURCES: 'csv', NOMBRE_RESSOURCES: '1' });
+    expect(byId.get('35238-populations')).toMatchObject({
+      COLL_NOM: 'Rennes',
+      COUV_SPAT_MAILLE: 'Communale',
+      COUV_TEMP_DEBUT: '2021-01-01',
+      LICENCE: 'Licence Ouverte-LO',
+      FREQ_MAJ: 'Annuelle',
+      FORMAT_RESSOURCES: 'csv',
+      NOMBRE_RESSOURCES: '1',
+    });
     const arr = parseCsv((await unzip(latestZip('75101'))).get('catalogue.csv')!.toString('utf8'));
     expect(arr[1][8]).toBe('Infracommunale');
   });
@@ -123,12 +162,20 @@ describe('commune packs', () => {
     const v1 = readManifest(settings().PACKS_DIR, '35238')!;
     // A new publication of the source (the real way rows change): every pack is re-read, one is rebuilt.
     const changed = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-pop-')), 'donnees_communes.csv');
-    fs.writeFileSync(changed, fs.readFileSync(FIXTURE, 'utf8').split('\r\n').map((l) => {
-      const f = l.split(';');
-      if (f[6] !== '35238') return l;
-      f[8] = String(Number(f[8]) + 1); f[10] = String(Number(f[10]) + 1);
-      return f.join(';');
-    }).join('\r\n'));
+    fs.writeFileSync(
+      changed,
+      fs
+        .readFileSync(FIXTURE, 'utf8')
+        .split('\r\n')
+        .map((l) => {
+          const f = l.split(';');
+          if (f[6] !== '35238') return l;
+          f[8] = String(Number(f[8]) + 1);
+          f[10] = String(Number(f[10]) + 1);
+          return f.join(';');
+        })
+        .join('\r\n'),
+    );
     expect((await runSource('populations', { file: changed, trigger: 'test', log: () => undefined })).status).toBe('succeeded');
     const r = await buildPacks({ communes: CODES, log: () => undefined });
     expect(r.skipped).toBe(0);
@@ -138,8 +185,11 @@ describe('commune packs', () => {
     expect(v2.versions[0].sha256).not.toBe(v1.versions[0].sha256);
     const files = await unzip(latestZip('35238'));
     const changes = JSON.parse(files.get('changes.json')!.toString('utf8'));
-    expect(changes).toMatchObject({ versionPrecedente: v1.latest, premiereVersion: false,
-      tables: [{ fichier: 'population.csv', lignesAjoutees: 0, lignesRetirees: 0, lignesModifiees: 1, exemples: { modifiees: ['2021'] } }] });
+    expect(changes).toMatchObject({
+      versionPrecedente: v1.latest,
+      premiereVersion: false,
+      tables: [{ fichier: 'population.csv', lignesAjoutees: 0, lignesRetirees: 0, lignesModifiees: 1, exemples: { modifiees: ['2021'] } }],
+    });
     expect(parseCsv(files.get('population.csv')!.toString('utf8'))[1][1]).toBe('222486');
     // the other packs kept their single version
     expect(readManifest(settings().PACKS_DIR, '2A004')!.versions).toHaveLength(1);
@@ -153,7 +203,10 @@ describe('commune packs', () => {
     }
     const m = readManifest(settings().PACKS_DIR, '2A004')!;
     expect(m.versions).toHaveLength(keep);
-    const zips = fs.readdirSync(path.join(settings().PACKS_DIR, '2A004')).filter((f) => f.endsWith('.zip')).sort();
+    const zips = fs
+      .readdirSync(path.join(settings().PACKS_DIR, '2A004'))
+      .filter((f) => f.endsWith('.zip'))
+      .sort();
     expect(zips).toEqual(m.versions.map((v) => v.file).sort());
     expect(fs.readdirSync(path.join(settings().PACKS_DIR, '2A004')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

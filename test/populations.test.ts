@@ -17,7 +17,13 @@ const FIXTURES = path.join(__dirname, 'fixtures', 'populations');
 const MAIN = 'donnees_communes.csv';
 const MAYOTTE = 'donnees_communes_mayotte.csv';
 
-interface FileRow { line: number; code: string; pmun: number; pcap: number; ptot: number }
+interface FileRow {
+  line: number;
+  code: string;
+  pmun: number;
+  pcap: number;
+  ptot: number;
+}
 
 /** Reads a fixture the simple way (no engine code), to compute expected figures. */
 function readFixture(file: string, mayotte = false): FileRow[] {
@@ -56,14 +62,20 @@ function fixtureDir(name: string, edit?: (lines: string[]) => string[], withMayo
 function run(opts: RunOptions & { mirror?: string } = {}) {
   const { mirror, ...rest } = opts;
   return runSource('populations', {
-    trigger: 'test', log: () => undefined, force: true,
-    settings: { ...settings(), MIRROR_DIR: mirror ?? '' }, ...rest,
+    trigger: 'test',
+    log: () => undefined,
+    force: true,
+    settings: { ...settings(), MIRROR_DIR: mirror ?? '' },
+    ...rest,
   });
 }
 
 async function population(code: string) {
-  const { rows } = await pool().query(`select code_commune, type, pmun, pcap, ptot, codes_sources, fichier, annee_recensement
-                                         from population_legale where millesime = '2021' and code_commune = $1`, [code]);
+  const { rows } = await pool().query(
+    `select code_commune, type, pmun, pcap, ptot, codes_sources, fichier, annee_recensement
+                                         from population_legale where millesime = '2021' and code_commune = $1`,
+    [code],
+  );
   return rows[0];
 }
 async function dump() {
@@ -74,7 +86,9 @@ async function runRow(id: number) {
 }
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => {
   await db.cleanup();
   fs.rmSync(tmpRoot, { recursive: true, force: true });
@@ -82,7 +96,9 @@ afterAll(async () => {
 
 describe('populations légales: fixture load', () => {
   let report: Awaited<ReturnType<typeof run>>;
-  beforeAll(async () => { report = await run({ mirror: FIXTURES }); });
+  beforeAll(async () => {
+    report = await run({ mirror: FIXTURES });
+  });
 
   test('the run succeeds and read = loaded + rejected in the runs table', async () => {
     expect(report.status).toBe('succeeded');
@@ -95,7 +111,10 @@ describe('populations légales: fixture load', () => {
   });
 
   test('communes merged since the file (COG 2023) are summed under the commune nouvelle', async () => {
-    for (const [nouvelle, parts] of [['35062', ['35062', '35112']], ['69149', ['69149', '69152']]] as const) {
+    for (const [nouvelle, parts] of [
+      ['35062', ['35062', '35112']],
+      ['69149', ['69149', '69152']],
+    ] as const) {
       const p = await population(nouvelle);
       expect(p).toMatchObject({ type: 'commune-actuelle', ...sumOf([...parts]), codes_sources: [...parts] });
     }
@@ -119,35 +138,55 @@ describe('populations légales: fixture load', () => {
     expect(mayotteRows.length).toBeGreaterThan(0);
     for (const r of mayotteRows) {
       expect(r.code).toMatch(/^976\d\d$/);
-      expect(await population(r.code)).toMatchObject({ pmun: r.pmun, pcap: r.pcap, ptot: r.ptot, fichier: MAYOTTE, annee_recensement: '2017' });
+      expect(await population(r.code)).toMatchObject({
+        pmun: r.pmun,
+        pcap: r.pcap,
+        ptot: r.ptot,
+        fichier: MAYOTTE,
+        annee_recensement: '2017',
+      });
     }
   });
 
   test('plain communes keep their figures (2A004 keeps its letter, 97411 overseas)', async () => {
     for (const code of ['01001', '2A004', '97411']) {
       const { pmun, pcap, ptot } = byCode.get(code)!;
-      expect(await population(code)).toMatchObject({ type: 'commune-actuelle', pmun, pcap, ptot, codes_sources: [code], annee_recensement: '2021' });
+      expect(await population(code)).toMatchObject({
+        type: 'commune-actuelle',
+        pmun,
+        pcap,
+        ptot,
+        codes_sources: [code],
+        annee_recensement: '2021',
+      });
     }
   });
 
   test('the published row count is what the file makes after re-coding', async () => {
-    const { rows: [{ n }] } = await pool().query(`select count(*)::int as n from population_legale where millesime = '2021'`);
+    const {
+      rows: [{ n }],
+    } = await pool().query(`select count(*)::int as n from population_legale where millesime = '2021'`);
     const merged = ['35112', '69152'];
     const arm = mainRows.filter((r) => /^(751|6938)/.test(r.code)).length;
     // every non-merged code once, plus one row per PLM commune rolled up from its arrondissements
     expect(n).toBe(mainRows.length + mayotteRows.length - merged.length + 2);
     expect(report.published).toBe(n);
     expect(arm).toBeGreaterThan(0);
-    const { rows: [pub] } = await pool().query(`select rows, run_id from published_datasets where source = 'populations' and millesime = '2021'`);
+    const {
+      rows: [pub],
+    } = await pool().query(`select rows, run_id from published_datasets where source = 'populations' and millesime = '2021'`);
     expect(Number(pub.rows)).toBe(n);
     expect(Number(pub.run_id)).toBe(report.runId);
   });
 
   test('explainMissingPopulations gives a reason for every commune without population', async () => {
     const missing = await explainMissingPopulations(pool(), '2021');
-    const { rows: [{ n }] } = await pool().query(
+    const {
+      rows: [{ n }],
+    } = await pool().query(
       `select count(*)::int as n from communes c where c.type = 'commune-actuelle'
-          and not exists (select 1 from population_legale p where p.millesime = '2021' and p.code_commune = c.code)`);
+          and not exists (select 1 from population_legale p where p.millesime = '2021' and p.code_commune = c.code)`,
+    );
     expect(missing).toHaveLength(n);
     expect(missing.every((m) => m.raison.length > 0)).toBe(true);
     expect(missing.map((m) => m.code)).not.toContain('35062');
@@ -165,7 +204,9 @@ describe('populations légales: zipped ensemble.zip', () => {
     zip.addFile(path.join(FIXTURES, MAIN), MAIN);
     zip.addFile(path.join(FIXTURES, MAYOTTE), MAYOTTE);
     zip.end();
-    await new Promise<void>((resolve, reject) => zip.outputStream.pipe(fs.createWriteStream(zipFile)).on('close', resolve).on('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      zip.outputStream.pipe(fs.createWriteStream(zipFile)).on('close', resolve).on('error', reject),
+    );
   });
 
   test('the archive loads like the CSV files, Mayotte entry included', async () => {
@@ -186,7 +227,9 @@ describe('populations légales: zipped ensemble.zip', () => {
     const bytes = fs.readFileSync(zipFile);
     fs.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
     await expect(run({ file: cut })).rejects.toThrow(/ensemble\.zip.*(truncated|corrupt)/);
-    const { rows: [r] } = await pool().query(`select status, error from runs where source = 'populations' order by id desc limit 1`);
+    const {
+      rows: [r],
+    } = await pool().query(`select status, error from runs where source = 'populations' order by id desc limit 1`);
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/ensemble\.zip/);
     expect(await dump()).toEqual(before);
@@ -197,12 +240,17 @@ describe('populations légales: broken inputs give clear messages', () => {
   test('a missing column fails the run naming the file and the column', async () => {
     const before = await dump();
     const dir = fixtureDir('missing-column', (lines) => [lines[0].replace(/;PTOT$/, ''), ...lines.slice(1)]);
-    const err = await run({ mirror: dir }).then(() => undefined, (e: Error) => e);
+    const err = await run({ mirror: dir }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect(err!.message).toMatch(/donnees_communes\.csv/);
     expect(err!.message).toMatch(/line 1/);
     expect(err!.message).toMatch(/PTOT/);
-    const { rows: [r] } = await pool().query(`select status, error from runs where source = 'populations' order by id desc limit 1`);
+    const {
+      rows: [r],
+    } = await pool().query(`select status, error from runs where source = 'populations' order by id desc limit 1`);
     expect(r).toMatchObject({ status: 'failed', error: err!.message });
     expect(await dump()).toEqual(before);
   });
@@ -211,18 +259,25 @@ describe('populations légales: broken inputs give clear messages', () => {
     const badLine = mainRows.find((r) => r.code === '01001')!.line;
     const shortLine = mainRows.find((r) => r.code === '97411')!.line;
     const unknownLine = mainRows.find((r) => r.code === '2A004')!.line;
-    const dir = fixtureDir('bad-rows', (lines) => lines.map((l, i) => {
-      const v = l.split(';');
-      if (i + 1 === badLine) v[5] = 'x1';
-      if (i + 1 === shortLine) v.splice(4, 1);
-      if (i + 1 === unknownLine) { v[5] = '999'; v[6] = '2A999'; }
-      return v.join(';');
-    }));
+    const dir = fixtureDir('bad-rows', (lines) =>
+      lines.map((l, i) => {
+        const v = l.split(';');
+        if (i + 1 === badLine) v[5] = 'x1';
+        if (i + 1 === shortLine) v.splice(4, 1);
+        if (i + 1 === unknownLine) {
+          v[5] = '999';
+          v[6] = '2A999';
+        }
+        return v.join(';');
+      }),
+    );
     const r = await run({ mirror: dir });
     expect(r.status).toBe('succeeded');
     expect(r.rejected).toBe(3);
     expect(r.read).toBe(r.loaded + r.rejected);
-    const { rows: q } = await pool().query(`select file, line::int as line, raw, reason from quarantine where run_id = $1 order by line`, [r.runId]);
+    const { rows: q } = await pool().query(`select file, line::int as line, raw, reason from quarantine where run_id = $1 order by line`, [
+      r.runId,
+    ]);
     const at = (line: number) => q.find((x) => x.line === line);
     expect(q).toHaveLength(3);
     expect(at(badLine)).toMatchObject({ file: MAIN });
@@ -246,7 +301,7 @@ describe('populations légales: broken inputs give clear messages', () => {
     await pool().query(`insert into cog_mouvements (mod, date_eff, typecom_av, com_av, libelle_av, typecom_ap, com_ap, libelle_ap)
                         values (21, '2024-01-01', 'COM', '01999', 'Scindée', 'COM', '01001', 'A'), (21, '2024-01-01', 'COM', '01999', 'Scindée', 'COM', '01002', 'B')`);
     try {
-      const extra = "84;Auvergne-Rhône-Alpes;01;1;01;999;01999;Scindée;500;5;505";
+      const extra = '84;Auvergne-Rhône-Alpes;01;1;01;999;01999;Scindée;500;5;505';
       const dir = fixtureDir('split', (lines) => [...lines.slice(0, -1), extra, '']);
       const line = fs.readFileSync(path.join(dir, MAIN), 'utf8').split('\r\n').indexOf(extra) + 1;
       const r = await run({ mirror: dir });

@@ -39,7 +39,9 @@ afterAll(async () => {
   for (const prefix of prefixes) {
     process.env.QUEUE_PREFIX = prefix;
     resetSettings();
-    await runsQueue().obliterate({ force: true }).catch(() => undefined);
+    await runsQueue()
+      .obliterate({ force: true })
+      .catch(() => undefined);
     await closeQueues();
   }
   await closeRedisConnections();
@@ -67,7 +69,10 @@ describe('runs queue and worker', () => {
     expect(failed!.failedReason).toContain('no such file');
 
     const runs = (await listRuns(50)).filter((r) => r.source === 'populations');
-    expect(runs.map((r) => [r.status, r.trigger, r.attempt])).toEqual([['failed', 'worker', 2], ['failed', 'worker', 1]]);
+    expect(runs.map((r) => [r.status, r.trigger, r.attempt])).toEqual([
+      ['failed', 'worker', 2],
+      ['failed', 'worker', 1],
+    ]);
     for (const r of runs) expect(String(r.error)).toContain('no such file');
     const { rows } = await pool().query(`select count(*)::int as n from runs where job_id = $1 and status = 'failed'`, [job.id]);
     expect(rows[0].n).toBe(2);
@@ -93,7 +98,12 @@ describe('scheduler', () => {
     schedulers.push(a, b);
     // The cron runs in Europe/Paris: '0 4 5 1,2,3 *' is 04:00 in Paris.
     const next = a.tasks.get('cog')!.getNextRun()!;
-    const parisHour = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next);
+    const parisHour = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/Paris',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).format(next);
     expect(parisHour).toBe('04:00');
 
     const slot = new Date('2027-01-05T03:00:00.000Z');

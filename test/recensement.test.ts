@@ -11,12 +11,17 @@ import { POP_HEADER, POP_ROWS } from './fixtures/recensement/make-fixtures';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'recensement');
 let db: Awaited<ReturnType<typeof freshDatabase>>;
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => db.cleanup());
 
 const q = async (sql: string, params: unknown[] = []) => (await pool().query(sql, params)).rows;
 const val = async (code: string, variable: string, annee?: number) => {
-  const rows = await q(`select valeur from recensement_valeur where millesime = '2022' and code_commune = $1 and variable = $2 ${annee ? 'and annee = $3' : ''}`, annee ? [code, variable, annee] : [code, variable]);
+  const rows = await q(
+    `select valeur from recensement_valeur where millesime = '2022' and code_commune = $1 and variable = $2 ${annee ? 'and annee = $3' : ''}`,
+    annee ? [code, variable, annee] : [code, variable],
+  );
   return rows.length ? (rows[0].valeur === null ? null : Number(rows[0].valeur)) : undefined;
 };
 
@@ -42,7 +47,9 @@ describe('recensement (bases communales + Melodi), synthetic fixtures', () => {
   test('runs from MIRROR_DIR with the upstream file names, and rows add up', async () => {
     expect(report.status).toBe('succeeded');
     expect(report.files.map((f) => path.basename(f.path)).sort()).toEqual([
-      'DS_RP_POPULATION_PRINC_2022_CSV_FR.zip', 'base-cc-evol-struct-pop-2022_csv.zip', 'base-cc-logement-2022_csv.zip',
+      'DS_RP_POPULATION_PRINC_2022_CSV_FR.zip',
+      'base-cc-evol-struct-pop-2022_csv.zip',
+      'base-cc-logement-2022_csv.zip',
     ]);
     expect(report.millesime).toBe('2022');
     expect(report.read).toBe(14 + 6 + 10);
@@ -52,14 +59,16 @@ describe('recensement (bases communales + Melodi), synthetic fixtures', () => {
 
   test('bad rows are quarantined with their line and reason', async () => {
     const rows = await q(`select file, line, reason from quarantine where run_id = $1 order by file, line`, [report.runId]);
-    expect(rows.map((r) => [r.file.split('!').pop(), Number(r.line)])).toEqual([
-      ['DS_RP_POPULATION_PRINC_2022_data.csv', 11],
-      ['base-cc-evol-struct-pop-2022.CSV', 11],
-      ['base-cc-evol-struct-pop-2022.CSV', 12],
-      ['base-cc-evol-struct-pop-2022.CSV', 13],
-      ['base-cc-evol-struct-pop-2022.CSV', 14],
-      ['base-cc-evol-struct-pop-2022.CSV', 15],
-    ].sort());
+    expect(rows.map((r) => [r.file.split('!').pop(), Number(r.line)])).toEqual(
+      [
+        ['DS_RP_POPULATION_PRINC_2022_data.csv', 11],
+        ['base-cc-evol-struct-pop-2022.CSV', 11],
+        ['base-cc-evol-struct-pop-2022.CSV', 12],
+        ['base-cc-evol-struct-pop-2022.CSV', 13],
+        ['base-cc-evol-struct-pop-2022.CSV', 14],
+        ['base-cc-evol-struct-pop-2022.CSV', 15],
+      ].sort(),
+    );
     const reasons = rows.map((r) => r.reason).join('\n');
     expect(reasons).toMatch(/TIME_PERIOD: not a year: '20XX'/);
     expect(reasons).toMatch(/code 99999 is neither a commune/);
@@ -90,7 +99,9 @@ describe('recensement (bases communales + Melodi), synthetic fixtures', () => {
   test('arrondissements are kept as their own rows and summed into Paris (the COM row is not counted twice)', async () => {
     expect(await val('75101', 'P22_POP')).toBe(16000);
     expect(await val('75056', 'P22_POP')).toBe(16000 + 21000);
-    const rows = await q(`select code_commune, type from recensement_commune where millesime = '2022' and code_commune like '75%' order by 1`);
+    const rows = await q(
+      `select code_commune, type from recensement_commune where millesime = '2022' and code_commune like '75%' order by 1`,
+    );
     expect(rows).toEqual([
       { code_commune: '75056', type: 'commune-actuelle' },
       { code_commune: '75101', type: 'arrondissement-municipal' },
@@ -99,12 +110,16 @@ describe('recensement (bases communales + Melodi), synthetic fixtures', () => {
   });
 
   test('labels come from the Latin-1 meta file and the Melodi metadata', async () => {
-    const rows = await q(`select variable, libelle from recensement_variable where millesime = '2022' and variable in ('C22_MENPSEUL', 'P22_LOG') order by 1`);
+    const rows = await q(
+      `select variable, libelle from recensement_variable where millesime = '2022' and variable in ('C22_MENPSEUL', 'P22_LOG') order by 1`,
+    );
     expect(rows).toEqual([
       { variable: 'C22_MENPSEUL', libelle: "Nombre de ménages d'une personne en 2022 (exploitation complémentaire)" },
       { variable: 'P22_LOG', libelle: 'Nombre de logements en 2022' },
     ]);
-    const [ds] = await q(`select libelle from recensement_variable where variable = 'DS_RP_POPULATION_PRINC:AGE=Y_LT15;RP_MEASURE=POP;SEX=_T'`);
+    const [ds] = await q(
+      `select libelle from recensement_variable where variable = 'DS_RP_POPULATION_PRINC:AGE=Y_LT15;RP_MEASURE=POP;SEX=_T'`,
+    );
     expect(ds.libelle).toBe('Moins de 15 ans ; Population ; Total');
   });
 
@@ -123,7 +138,12 @@ describe('recensement (bases communales + Melodi), synthetic fixtures', () => {
     const t = pipeline.pack!.tables[0];
     const { rows, fields } = await pool().query(t.query, [['19248']]);
     expect(fields.length).toBe(t.fields.length + 1);
-    expect(rows.find((r) => r.variable === 'P22_POP')).toMatchObject({ code_commune: '19248', millesime: '2022', valeur: '695', array_to_string: '19223 19230 19248' });
+    expect(rows.find((r) => r.variable === 'P22_POP')).toMatchObject({
+      code_commune: '19248',
+      millesime: '2022',
+      valeur: '695',
+      array_to_string: '19223 19230 19248',
+    });
     expect(pipeline.pack!.readme({ millesime: '2022', publishedAt: '', details: {} })).toMatch(/Licence Ouverte/);
   });
 
@@ -131,10 +151,17 @@ describe('recensement (bases communales + Melodi), synthetic fixtures', () => {
     const before = await q(`select run_id, rows from published_datasets where source = 'recensement'`);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'recensement-'));
     const file = path.join(tmp, 'base-cc-evol-struct-pop-2022_csv.zip');
-    const cut = (line: string) => line.split(';').filter((_, i) => i !== 0 && i !== 1).join(';');
-    await writeZip(file, { 'base-cc-evol-struct-pop-2022.CSV': iconv.encode([POP_HEADER, ...POP_ROWS.slice(0, 3)].map(cut).join('\r\n'), 'latin1') });
-    await expect(runSource('recensement', { file, resource: 'evol-struct-pop', trigger: 'test', log: () => undefined }))
-      .rejects.toThrow(/missing columns CODGEO, P22_POP/);
+    const cut = (line: string) =>
+      line
+        .split(';')
+        .filter((_, i) => i !== 0 && i !== 1)
+        .join(';');
+    await writeZip(file, {
+      'base-cc-evol-struct-pop-2022.CSV': iconv.encode([POP_HEADER, ...POP_ROWS.slice(0, 3)].map(cut).join('\r\n'), 'latin1'),
+    });
+    await expect(runSource('recensement', { file, resource: 'evol-struct-pop', trigger: 'test', log: () => undefined })).rejects.toThrow(
+      /missing columns CODGEO, P22_POP/,
+    );
     expect(await q(`select run_id, rows from published_datasets where source = 'recensement'`)).toEqual(before);
     expect(await val('19248', 'P22_POP')).toBe(695);
     const [run] = await q(`select status, error from runs where source = 'recensement' order by id desc limit 1`);

@@ -3,7 +3,9 @@ import { pool } from '../src/db/pool';
 import { readPackageArray } from '../pipelines/cog/embedded';
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
-beforeAll(async () => { db = await freshDatabase(); });
+beforeAll(async () => {
+  db = await freshDatabase();
+});
 afterAll(async () => db.cleanup());
 
 describe('commune referential (embedded package)', () => {
@@ -18,11 +20,18 @@ describe('commune referential (embedded package)', () => {
     expect(deps).toBe(readPackageArray('departements').length);
   });
   test('2A004 keeps its letter and 97411 is in département 974', async () => {
-    const { rows } = await pool().query(`select code, departement from communes where code in ('2A004', '97411') and type = 'commune-actuelle' order by code`);
-    expect(rows).toEqual([{ code: '2A004', departement: '2A' }, { code: '97411', departement: '974' }]);
+    const { rows } = await pool().query(
+      `select code, departement from communes where code in ('2A004', '97411') and type = 'commune-actuelle' order by code`,
+    );
+    expect(rows).toEqual([
+      { code: '2A004', departement: '2A' },
+      { code: '97411', departement: '974' },
+    ]);
   });
   test('arrondissements municipaux point to their commune, and old codes to the current one', async () => {
-    const { rows } = await pool().query(`select code, code_actuel, nature from commune_correspondance where code in ('75101', '69381', '13201', '35112') order by code`);
+    const { rows } = await pool().query(
+      `select code, code_actuel, nature from commune_correspondance where code in ('75101', '69381', '13201', '35112') order by code`,
+    );
     expect(rows).toEqual([
       { code: '13201', code_actuel: '13055', nature: 'arrondissement' },
       { code: '35112', code_actuel: '35062', nature: 'ancienne' },

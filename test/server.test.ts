@@ -18,12 +18,17 @@ beforeAll(async () => {
   const r = await buildPacks({ communes: ['35238', '35062', '75101'], log: () => undefined });
   expect(r.built).toBe(3);
   // The communes plugin alone, as src/server/app.ts registers it (other route files are tested by their authors).
-  app = Fastify({ routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 } } as object) as unknown as FastifyInstance;
+  app = Fastify({
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
+  } as object) as unknown as FastifyInstance;
   await app.register(communes);
   await app.register(web);
   await app.ready();
 });
-afterAll(async () => { await app?.close(); await db.cleanup(); });
+afterAll(async () => {
+  await app?.close();
+  await db.cleanup();
+});
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
@@ -33,8 +38,14 @@ describe('GET /communes/:code and its pack', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({
-      nom: 'Rennes', code: '35238', codeDepartement: '35', siren: '213502388', codeEpci: '243500139', codeRegion: '53',
-      codesPostaux: ['35000', '35200', '35700'], type: 'commune-actuelle',
+      nom: 'Rennes',
+      code: '35238',
+      codeDepartement: '35',
+      siren: '213502388',
+      codeEpci: '243500139',
+      codeRegion: '53',
+      codesPostaux: ['35000', '35200', '35700'],
+      type: 'commune-actuelle',
       donnees: { populations: { millesime: '2021', lignes: { 'population.csv': 1 } } },
     });
     expect(typeof body.population).toBe('number');
@@ -49,8 +60,12 @@ describe('GET /communes/:code and its pack', () => {
     expect(res.json().pack.sha256).toMatch(/^[0-9a-f]{64}$/);
     const f = await app.inject({ method: 'GET', url: '/communes/35238?format=geojson&geometry=bbox' });
     expect(f.headers['content-type']).toMatch(/^application\/geo\+json/);
-    expect(f.json()).toMatchObject({ type: 'Feature', properties: { nom: 'Rennes', code: '35238', type: 'commune-actuelle', donnees: { populations: { millesime: '2021' } } } });
-    for (const url of ['/communes/35238?format=csv', '/communes/35238?geometry=polygon']) expect((await app.inject({ method: 'GET', url })).statusCode).toBe(400);
+    expect(f.json()).toMatchObject({
+      type: 'Feature',
+      properties: { nom: 'Rennes', code: '35238', type: 'commune-actuelle', donnees: { populations: { millesime: '2021' } } },
+    });
+    for (const url of ['/communes/35238?format=csv', '/communes/35238?geometry=polygon'])
+      expect((await app.inject({ method: 'GET', url })).statusCode).toBe(400);
     const old = await app.inject({ method: 'GET', url: '/communes/35112?fields=nom' });
     expect(old.statusCode).toBe(301);
     expect(old.headers.location).toBe('/communes/35062?fields=nom');
@@ -64,7 +79,11 @@ describe('GET /communes/:code and its pack', () => {
     expect(res.headers.etag).toBe(`"${sha(res.rawPayload)}"`);
     expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="dotation-35238-rennes-2026\.1\.zip"$/);
-    const again = await app.inject({ method: 'GET', url: '/communes/35238/pack.zip', headers: { 'if-none-match': res.headers.etag as string } });
+    const again = await app.inject({
+      method: 'GET',
+      url: '/communes/35238/pack.zip',
+      headers: { 'if-none-match': res.headers.etag as string },
+    });
     expect(again.statusCode).toBe(304);
     expect(again.rawPayload.length).toBe(0);
     const head = await app.inject({ method: 'HEAD', url: '/communes/35238/pack.zip' });
@@ -107,20 +126,29 @@ describe('GET /communes/:code and its pack', () => {
     const m = res.json();
     expect(m.latest).toBe('2026.1');
     expect(m.versions[0].fichiers.map((f: { name: string }) => f.name)).toEqual(
-      expect.arrayContaining(['LISEZMOI.md', 'datapackage.json', 'commune.json', 'catalogue.csv', 'changes.json', 'population.csv']));
+      expect.arrayContaining(['LISEZMOI.md', 'datapackage.json', 'commune.json', 'catalogue.csv', 'changes.json', 'population.csv']),
+    );
     const v = await app.inject({ method: 'GET', url: `/communes/35238/pack/${m.latest}.zip` });
     expect(v.statusCode).toBe(200);
     expect(v.headers.etag).toBe(`"${m.versions[0].sha256}"`);
     const csv = await app.inject({ method: 'GET', url: '/communes/35238/fichiers/population.csv' });
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
-    expect(csv.body.split('\r\n')[0]).toBe('millesime;population_municipale;population_comptee_a_part;population_totale;codes_sources;annee_recensement');
+    expect(csv.body.split('\r\n')[0]).toBe(
+      'millesime;population_municipale;population_comptee_a_part;population_totale;codes_sources;annee_recensement',
+    );
     const listed = m.versions[0].fichiers.find((f: { name: string }) => f.name === 'population.csv');
     expect(sha(csv.rawPayload)).toBe(listed.sha256);
   });
 
   test('unknown code → JSON 404 with a message', async () => {
-    for (const url of ['/communes/99999', '/communes/99999/pack.zip', '/communes/abc', '/communes/35238/pack/2019.9.zip', '/communes/35238/fichiers/absent.csv']) {
+    for (const url of [
+      '/communes/99999',
+      '/communes/99999/pack.zip',
+      '/communes/abc',
+      '/communes/35238/pack/2019.9.zip',
+      '/communes/35238/fichiers/absent.csv',
+    ]) {
       const res = await app.inject({ method: 'GET', url });
       expect(res.statusCode).toBe(404);
       expect(typeof res.json().message).toBe('string');

@@ -19,7 +19,14 @@ import { WRK, machine, runWrk, writeBenchmarkSection } from '../measure';
  *   BENCH_DURATION=20 npx tsx bench/api/run.ts
  */
 export interface BenchResult {
-  name: string; url: string; requestsPerSec: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number; bytesPerSec: number;
+  name: string;
+  url: string;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  bytesPerSec: number;
   /** The same route under wrk (C client, Debian package `wrk`), when installed: autocannon parses every body in JavaScript and caps large answers. */
   wrk?: { requestsPerSec: number; p50Ms: number; p99Ms: number; non2xx: number };
 }
@@ -75,7 +82,10 @@ async function serveChild(): Promise<void> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   process.send!({ port: (app.server.address() as AddressInfo).port });
   process.on('message', async (m) => {
-    if (m === 'stop') { await app.close(); process.exit(0); }
+    if (m === 'stop') {
+      await app.close();
+      process.exit(0);
+    }
   });
 }
 
@@ -111,8 +121,14 @@ export async function bench(opts: { connections?: number; duration?: number; dat
       await run(base + r.path, connections, 2, r.headers);
       const res = await run(base + r.path, connections, duration, r.headers);
       out.push({
-        name: r.name, url: r.path, requestsPerSec: Math.round(res.requests.average), p50Ms: res.latency.p50, p99Ms: res.latency.p99,
-        non2xx: res.non2xx, errors: res.errors, bytesPerSec: Math.round(res.throughput.average),
+        name: r.name,
+        url: r.path,
+        requestsPerSec: Math.round(res.requests.average),
+        p50Ms: res.latency.p50,
+        p99Ms: res.latency.p99,
+        non2xx: res.non2xx,
+        errors: res.errors,
+        bytesPerSec: Math.round(res.throughput.average),
         wrk: WRK ? await runWrk(base + r.path, connections, duration, r.headers) : undefined,
       });
     }
@@ -124,7 +140,11 @@ export async function bench(opts: { connections?: number; duration?: number; dat
   return out;
 }
 
-const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 
 /** The "API" section of BENCHMARKS.md. */
 export function markdown(rows: BenchResult[], loadBefore: string, loadAfter: string, duration: number): string {
@@ -141,26 +161,45 @@ export function markdown(rows: BenchResult[], loadBefore: string, loadAfter: str
     '',
     '| Route | URL | autocannon req/s | p50 ms | p99 ms | MB/s | non-2xx | errors | wrk req/s | wrk p50 ms | wrk p99 ms |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.name} | \`${r.url}\` | ${r.requestsPerSec.toLocaleString('en')} | ${r.p50Ms} | ${r.p99Ms} | ${(r.bytesPerSec / 1e6).toFixed(1)} | ${r.non2xx} | ${r.errors} | ${r.wrk ? r.wrk.requestsPerSec.toLocaleString('en') : '–'} | ${r.wrk?.p50Ms ?? '–'} | ${r.wrk?.p99Ms ?? '–'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | \`${r.url}\` | ${r.requestsPerSec.toLocaleString('en')} | ${r.p50Ms} | ${r.p99Ms} | ${(r.bytesPerSec / 1e6).toFixed(1)} | ${r.non2xx} | ${r.errors} | ${r.wrk ? r.wrk.requestsPerSec.toLocaleString('en') : '–'} | ${r.wrk?.p50Ms ?? '–'} | ${r.wrk?.p99Ms ?? '–'} |`,
+    ),
     '',
     'Goal (issue 6): ≥ 2,000 req/s and p99 < 50 ms on the JSON routes at 50 connections.',
   ].join('\n');
 }
 
 if (require.main === module && process.env.BENCH_API_CHILD) {
-  serveChild().catch((err) => { console.error(err); process.exit(1); });
-} else if (require.main === module) {
-  const loadBefore = load();
-  const duration = Number(process.env.BENCH_DURATION ?? 10);
-  bench({ duration }).then((rows) => {
-    const md = markdown(rows, loadBefore, load(), duration);
-    if (process.argv.includes('--write')) writeBenchmarkSection('api', md);
-    console.log(md);
-    console.table(rows.map((r) => ({ route: r.name, 'req/s': r.requestsPerSec, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, non2xx: r.non2xx, errors: r.errors, 'wrk req/s': r.wrk?.requestsPerSec, 'wrk p99 ms': r.wrk?.p99Ms })));
-    console.log(JSON.stringify(rows));
-    process.exit(0);
-  }).catch((err) => {
+  serveChild().catch((err) => {
     console.error(err);
     process.exit(1);
   });
+} else if (require.main === module) {
+  const loadBefore = load();
+  const duration = Number(process.env.BENCH_DURATION ?? 10);
+  bench({ duration })
+    .then((rows) => {
+      const md = markdown(rows, loadBefore, load(), duration);
+      if (process.argv.includes('--write')) writeBenchmarkSection('api', md);
+      console.log(md);
+      console.table(
+        rows.map((r) => ({
+          route: r.name,
+          'req/s': r.requestsPerSec,
+          'p50 ms': r.p50Ms,
+          'p99 ms': r.p99Ms,
+          non2xx: r.non2xx,
+          errors: r.errors,
+          'wrk req/s': r.wrk?.requestsPerSec,
+          'wrk p99 ms': r.wrk?.p99Ms,
+        })),
+      );
+      console.log(JSON.stringify(rows));
+      process.exit(0);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
 }

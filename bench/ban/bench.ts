@@ -29,39 +29,60 @@ import { BAN_COLUMNS } from '../../pipelines/ban/source';
 import { measure, machine, writeBenchmarkSection, freshDb } from '../measure';
 import { benchCommunes, cellOf, generate } from './generate';
 
-const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DIR = process.env.BENCH_DIR ?? '/tmp/dotation-bench-ban';
 
-export interface OursRun { seconds: number; peakRssMb: number; stages: Record<string, number>; loadAverage: number }
+export interface OursRun {
+  seconds: number;
+  peakRssMb: number;
+  stages: Record<string, number>;
+  loadAverage: number;
+}
 
 export interface BanRound {
-  psqlCopySeconds: number; psqlIndexSeconds: number; psqlSeconds: number; loadAverage: number;
+  psqlCopySeconds: number;
+  psqlIndexSeconds: number;
+  psqlSeconds: number;
+  loadAverage: number;
   /** Our load with the polygons present: rows enriched during the load (the default). */
   inLoad: OursRun;
   /** The same load told not to enrich (DOTATION_BAN_ENRICH_IN_LOAD=0): published without codes, then the UPDATE pass. */
   thenUpdate: OursRun;
   /** Ours without the enrichment (thenUpdate minus its enrichment stage) / psql: the load alone. */
   ratio: number;
-  oursSeconds: number; oursPeakRssMb: number;
+  oursSeconds: number;
+  oursPeakRssMb: number;
 }
 
-export interface EnrichRun { seconds: number; rows: number; departements: number; loadAverage: number }
+export interface EnrichRun {
+  seconds: number;
+  rows: number;
+  departements: number;
+  loadAverage: number;
+}
 
 export interface BanBenchResult {
-  rows: number; gzMb: number; csvMb: number;
-  oursSeconds: number; oursPeakRssMb: number; published: number;
-  psqlCopySeconds: number; psqlIndexSeconds: number; psqlSeconds: number;
-  ratio: number; machine: string;
+  rows: number;
+  gzMb: number;
+  csvMb: number;
+  oursSeconds: number;
+  oursPeakRssMb: number;
+  published: number;
+  psqlCopySeconds: number;
+  psqlIndexSeconds: number;
+  psqlSeconds: number;
+  ratio: number;
+  machine: string;
   /** Median round: our load enriching during the load, and load then UPDATE pass. */
-  inLoadSeconds: number; thenUpdateSeconds: number;
+  inLoadSeconds: number;
+  thenUpdateSeconds: number;
   /** Re-enrichment alone after a partial polygon change, and after a change of every IRIS code. */
-  enrichPartial: EnrichRun; enrichAll: EnrichRun;
+  enrichPartial: EnrichRun;
+  enrichAll: EnrichRun;
   /** Every round (the headline figures are the round with the median ratio, the slower middle one for an even count). */
   rounds: BanRound[];
   /** UTC date of the run (YYYY-MM-DD HH:MM). */
   date?: string;
 }
-
 
 function psql(url: string, sql: string): number {
   const t0 = process.hrtime.bigint();
@@ -82,18 +103,23 @@ async function loadPolygons(url: string): Promise<void> {
       iris.push([`${k.code}0101`, k.code, lon0, lat0, lon0 + size / 2, lat0 + size]);
       iris.push([`${k.code}0102`, k.code, lon0 + size / 2, lat0, lon0 + size, lat0 + size]);
     } else iris.push([`${k.code}0000`, k.code, lon0, lat0, lon0 + size, lat0 + size]);
-    if (k.population > 50000) qpv.push([`QN${k.code}M`, k.code, lon0 + size / 4, lat0 + size / 4, lon0 + (3 * size) / 4, lat0 + (3 * size) / 4]);
+    if (k.population > 50000)
+      qpv.push([`QN${k.code}M`, k.code, lon0 + size / 4, lat0 + size / 4, lon0 + (3 * size) / 4, lat0 + (3 * size) / 4]);
   });
-  await c.query(`insert into iris (code_iris, nom_iris, type_iris, code_insee, code_commune, departement, geom, geom_simple, fichier)
+  await c.query(
+    `insert into iris (code_iris, nom_iris, type_iris, code_insee, code_commune, departement, geom, geom_simple, fichier)
     select t.code, 'IRIS ' || t.code, 'H', t.com, geo_commune_plm(t.com), geo_departement(t.com), g, g, 'bench'
       from jsonb_to_recordset($1::jsonb) as t(code text, com text, x0 float8, y0 float8, x1 float8, y1 float8)
      cross join lateral (select ST_Multi(ST_MakeEnvelope(t.x0, t.y0, t.x1, t.y1, 4326)) as g) e`,
-    [JSON.stringify(iris.map(([code, com, x0, y0, x1, y1]) => ({ code, com, x0, y0, x1, y1 })))]);
-  await c.query(`insert into qpv (code_qp, nom_qp, commune_qp, geom, geom_simple, fichier)
+    [JSON.stringify(iris.map(([code, com, x0, y0, x1, y1]) => ({ code, com, x0, y0, x1, y1 })))],
+  );
+  await c.query(
+    `insert into qpv (code_qp, nom_qp, commune_qp, geom, geom_simple, fichier)
     select t.code, 'QPV ' || t.code, t.com, g, g, 'bench'
       from jsonb_to_recordset($1::jsonb) as t(code text, com text, x0 float8, y0 float8, x1 float8, y1 float8)
      cross join lateral (select ST_Multi(ST_MakeEnvelope(t.x0, t.y0, t.x1, t.y1, 4326)) as g) e`,
-    [JSON.stringify(qpv.map(([code, com, x0, y0, x1, y1]) => ({ code, com, x0, y0, x1, y1 })))]);
+    [JSON.stringify(qpv.map(([code, com, x0, y0, x1, y1]) => ({ code, com, x0, y0, x1, y1 })))],
+  );
   await c.query(`insert into qpv_communes (code_qp, code_commune, departement, dans_liste, par_contour, part_surface)
     select code_qp, geo_commune_plm(commune_qp), geo_departement(commune_qp), true, null, 1 from qpv`);
   await c.query(`analyze iris; analyze qpv; analyze qpv_communes`);
@@ -119,7 +145,9 @@ async function changePolygons(url: string, change: 'partial' | 'all'): Promise<v
               from iris b join iris a on a.code_iris = left(b.code_iris, 5) || '0101' where b.code_iris like '%0102') n
      where n.code_iris = i.code_iris`);
   } else {
-    await c.query(`update iris set code_iris = left(code_iris, 5) || (case substr(code_iris, 6, 1) when '9' then '8' else '9' end) || right(code_iris, 3)`);
+    await c.query(
+      `update iris set code_iris = left(code_iris, 5) || (case substr(code_iris, 6, 1) when '9' then '8' else '9' end) || right(code_iris, 3)`,
+    );
   }
   await c.query(`analyze iris`);
   await c.end();
@@ -165,17 +193,29 @@ export async function bench(rows = 26_000_000, repeats = 1): Promise<BanBenchRes
     const loadAverage = os.loadavg()[0];
     if (!inLoad) process.env.DOTATION_BAN_ENRICH_IN_LOAD = '0';
     try {
-      const m = await measure(() => runSource('ban', {
-        file: gzFile, trigger: 'test', force: runs++ > 0,
-        log: (msg) => {
-          console.error(`[ban] ${msg}`);
-          const t = /^timings \(s\): (.*)$/.exec(msg);
-          if (t) stages = Object.fromEntries(t[1].split(', ').map((x) => { const [n, v] = x.split(' '); return [n, Number(v)]; }));
-        },
-      }));
+      const m = await measure(() =>
+        runSource('ban', {
+          file: gzFile,
+          trigger: 'test',
+          force: runs++ > 0,
+          log: (msg) => {
+            console.error(`[ban] ${msg}`);
+            const t = /^timings \(s\): (.*)$/.exec(msg);
+            if (t)
+              stages = Object.fromEntries(
+                t[1].split(', ').map((x) => {
+                  const [n, v] = x.split(' ');
+                  return [n, Number(v)];
+                }),
+              );
+          },
+        }),
+      );
       published = m.result.published;
       psql(url, `checkpoint`);
-      console.error(`ours ${inLoad ? 'enriching during the load' : 'then the UPDATE pass'}: ${m.seconds.toFixed(1)} s (load average ${loadAverage.toFixed(1)})`);
+      console.error(
+        `ours ${inLoad ? 'enriching during the load' : 'then the UPDATE pass'}: ${m.seconds.toFixed(1)} s (load average ${loadAverage.toFixed(1)})`,
+      );
       return { seconds: m.seconds, peakRssMb: m.peakRssMb, stages, loadAverage };
     } finally {
       delete process.env.DOTATION_BAN_ENRICH_IN_LOAD;
@@ -193,17 +233,31 @@ export async function bench(rows = 26_000_000, repeats = 1): Promise<BanBenchRes
     // Both ways of ours, in alternate order from one round to the next.
     let inLoad: OursRun;
     let thenUpdate: OursRun;
-    if (k % 2 === 0) { inLoad = await ours(true); thenUpdate = await ours(withPolygons ? false : true); }
-    else { thenUpdate = await ours(withPolygons ? false : true); inLoad = await ours(true); }
+    if (k % 2 === 0) {
+      inLoad = await ours(true);
+      thenUpdate = await ours(withPolygons ? false : true);
+    } else {
+      thenUpdate = await ours(withPolygons ? false : true);
+      inLoad = await ours(true);
+    }
     const psqlSeconds = psqlCopySeconds + psqlIndexSeconds;
     const loadAlone = thenUpdate.seconds - (thenUpdate.stages.enrichment ?? 0);
     const round: BanRound = {
-      psqlCopySeconds, psqlIndexSeconds, psqlSeconds, loadAverage, inLoad, thenUpdate,
-      ratio: loadAlone / psqlSeconds, oursSeconds: loadAlone, oursPeakRssMb: Math.max(inLoad.peakRssMb, thenUpdate.peakRssMb),
+      psqlCopySeconds,
+      psqlIndexSeconds,
+      psqlSeconds,
+      loadAverage,
+      inLoad,
+      thenUpdate,
+      ratio: loadAlone / psqlSeconds,
+      oursSeconds: loadAlone,
+      oursPeakRssMb: Math.max(inLoad.peakRssMb, thenUpdate.peakRssMb),
     };
     rounds.push(round);
-    console.error(`round ${k + 1}: ours ${loadAlone.toFixed(1)} s (load alone) vs psql ${psqlSeconds.toFixed(1)} s → ratio ${round.ratio.toFixed(2)};`
-      + ` enriched during the load ${inLoad.seconds.toFixed(1)} s, load then UPDATE pass ${thenUpdate.seconds.toFixed(1)} s (load average ${loadAverage.toFixed(1)})`);
+    console.error(
+      `round ${k + 1}: ours ${loadAlone.toFixed(1)} s (load alone) vs psql ${psqlSeconds.toFixed(1)} s → ratio ${round.ratio.toFixed(2)};` +
+        ` enriched during the load ${inLoad.seconds.toFixed(1)} s, load then UPDATE pass ${thenUpdate.seconds.toFixed(1)} s (load average ${loadAverage.toFixed(1)})`,
+    );
   }
 
   // Re-enrichment alone when only polygons change (BENCH_BAN_ENRICH=0 skips the polygons while iterating).
@@ -211,7 +265,11 @@ export async function bench(rows = 26_000_000, repeats = 1): Promise<BanBenchRes
   let enrichPartial = none;
   let enrichAll = none;
   if (withPolygons) {
-    const { rows: [c] } = await pool().query(`select count(*) filter (where code_iris is not null)::int as iris, count(*) filter (where code_qp is not null)::int as qp from adresses`);
+    const {
+      rows: [c],
+    } = await pool().query(
+      `select count(*) filter (where code_iris is not null)::int as iris, count(*) filter (where code_qp is not null)::int as qp from adresses`,
+    );
     console.error(`after the load: ${c.iris} addresses with code_iris, ${c.qp} with code_qp`);
     await changePolygons(url, 'partial');
     enrichPartial = await enrichRun();
@@ -230,17 +288,33 @@ export async function bench(rows = 26_000_000, repeats = 1): Promise<BanBenchRes
   // Median round; with an even count, the slower of the two middle ones (never the flattering one).
   const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)];
   return {
-    rows, gzMb, csvMb, oursSeconds: median.oursSeconds, oursPeakRssMb: Math.max(...rounds.map((r) => r.oursPeakRssMb)), published,
-    psqlCopySeconds: median.psqlCopySeconds, psqlIndexSeconds: median.psqlIndexSeconds, psqlSeconds: median.psqlSeconds,
-    date: new Date().toISOString().slice(0, 16).replace('T', ' '), ratio: median.ratio, inLoadSeconds: median.inLoad.seconds, thenUpdateSeconds: median.thenUpdate.seconds, enrichPartial, enrichAll, machine: machine(), rounds,
+    rows,
+    gzMb,
+    csvMb,
+    oursSeconds: median.oursSeconds,
+    oursPeakRssMb: Math.max(...rounds.map((r) => r.oursPeakRssMb)),
+    published,
+    psqlCopySeconds: median.psqlCopySeconds,
+    psqlIndexSeconds: median.psqlIndexSeconds,
+    psqlSeconds: median.psqlSeconds,
+    date: new Date().toISOString().slice(0, 16).replace('T', ' '),
+    ratio: median.ratio,
+    inLoadSeconds: median.inLoad.seconds,
+    thenUpdateSeconds: median.thenUpdate.seconds,
+    enrichPartial,
+    enrichAll,
+    machine: machine(),
+    rounds,
   };
 }
 
 export function markdown(r: BanBenchResult): string {
   const f = (x: number) => x.toFixed(1);
-  const stage = (s: Record<string, number>) => ['copy', 'index', 'publication', 'enrichment'].map((k) => `${k} ${f(s[k] ?? 0)} s`).join(', ')
-    + (s.enriched_copy !== undefined ? ` (enriched copies ${f(s.enriched_copy)} s, inside copy + index)` : '');
-  const e = (x: EnrichRun) => `${f(x.seconds)} s for ${x.rows.toLocaleString('en')} rows updated in ${x.departements} départements (load average ${f(x.loadAverage)})`;
+  const stage = (s: Record<string, number>) =>
+    ['copy', 'index', 'publication', 'enrichment'].map((k) => `${k} ${f(s[k] ?? 0)} s`).join(', ') +
+    (s.enriched_copy !== undefined ? ` (enriched copies ${f(s.enriched_copy)} s, inside copy + index)` : '');
+  const e = (x: EnrichRun) =>
+    `${f(x.seconds)} s for ${x.rows.toLocaleString('en')} rows updated in ${x.departements} départements (load average ${f(x.loadAverage)})`;
   return `## BAN load (\`npx tsx bench/ban/bench.ts ${r.rows} ${r.rounds.length}\`)
 
 - Date: ${r.date ?? new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${r.machine} (load average given per round, this bench's own load included).
@@ -264,12 +338,19 @@ Before the enrichment during the load (previous code: rows published without cod
 if (require.main === module) {
   const rows = Number(process.argv[2] ?? 26_000_000);
   const repeats = Number(process.argv[3] ?? 1);
-  bench(rows, repeats).then((r) => {
-    console.log(JSON.stringify(r, null, 2));
-    if (process.env.BENCH_BAN_ENRICH !== '0' && process.env.BENCH_BAN_WRITE !== '0') writeBenchmarkSection('ban', markdown(r));
-    console.log(`\nBAN ${r.rows} rows (${r.csvMb.toFixed(0)} MB CSV, ${r.gzMb.toFixed(0)} MB gz): ours, load alone ${r.oursSeconds.toFixed(1)} s (peak RSS ${r.oursPeakRssMb.toFixed(0)} MB)`
-      + ` vs psql \\copy ${r.psqlCopySeconds.toFixed(1)} s + index ${r.psqlIndexSeconds.toFixed(1)} s = ${r.psqlSeconds.toFixed(1)} s → ratio ${r.ratio.toFixed(2)} (goal ≤ 1.3);`
-      + ` enriched during the load ${r.inLoadSeconds.toFixed(1)} s, load then UPDATE pass ${r.thenUpdateSeconds.toFixed(1)} s;`
-      + ` re-enrichment: partial ${r.enrichPartial.seconds.toFixed(1)} s (${r.enrichPartial.rows} rows), every IRIS code ${r.enrichAll.seconds.toFixed(1)} s (${r.enrichAll.rows} rows)`);
-  }).catch((e) => { console.error(e); process.exit(1); });
+  bench(rows, repeats)
+    .then((r) => {
+      console.log(JSON.stringify(r, null, 2));
+      if (process.env.BENCH_BAN_ENRICH !== '0' && process.env.BENCH_BAN_WRITE !== '0') writeBenchmarkSection('ban', markdown(r));
+      console.log(
+        `\nBAN ${r.rows} rows (${r.csvMb.toFixed(0)} MB CSV, ${r.gzMb.toFixed(0)} MB gz): ours, load alone ${r.oursSeconds.toFixed(1)} s (peak RSS ${r.oursPeakRssMb.toFixed(0)} MB)` +
+          ` vs psql \\copy ${r.psqlCopySeconds.toFixed(1)} s + index ${r.psqlIndexSeconds.toFixed(1)} s = ${r.psqlSeconds.toFixed(1)} s → ratio ${r.ratio.toFixed(2)} (goal ≤ 1.3);` +
+          ` enriched during the load ${r.inLoadSeconds.toFixed(1)} s, load then UPDATE pass ${r.thenUpdateSeconds.toFixed(1)} s;` +
+          ` re-enrichment: partial ${r.enrichPartial.seconds.toFixed(1)} s (${r.enrichPartial.rows} rows), every IRIS code ${r.enrichAll.seconds.toFixed(1)} s (${r.enrichAll.rows} rows)`,
+      );
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
 }

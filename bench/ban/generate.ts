@@ -14,9 +14,16 @@ import zlib from 'node:zlib';
 import { once } from 'node:events';
 import { readPackageArray } from '../../pipelines/cog/embedded';
 
-export const HEADER = 'id;id_fantoir;numero;rep;nom_voie;code_postal;code_insee;nom_commune;code_insee_ancienne_commune;nom_ancienne_commune;x;y;lon;lat;type_position;alias;nom_ld;libelle_acheminement;nom_afnor;source_position;source_nom_voie;certification_commune;cad_parcelles';
+export const HEADER =
+  'id;id_fantoir;numero;rep;nom_voie;code_postal;code_insee;nom_commune;code_insee_ancienne_commune;nom_ancienne_commune;x;y;lon;lat;type_position;alias;nom_ld;libelle_acheminement;nom_afnor;source_position;source_nom_voie;certification_commune;cad_parcelles';
 
-export interface BenchCommune { code: string; nom: string; cp: string; population: number; departement: string }
+export interface BenchCommune {
+  code: string;
+  nom: string;
+  cp: string;
+  population: number;
+  departement: string;
+}
 
 /** Communes and arrondissements carrying addresses in the BAN (PLM: arrondissements only), in code order. */
 export function benchCommunes(): BenchCommune[] {
@@ -26,7 +33,13 @@ export function benchCommunes(): BenchCommune[] {
   return all
     .filter((c) => (c.type === 'commune-actuelle' && !plm.has(c.code)) || c.type === 'arrondissement-municipal')
     .filter((c) => c.departement && c.zone !== 'com')
-    .map((c) => ({ code: c.code, nom: c.nom, cp: c.codesPostaux?.[0] ?? '00000', population: Math.max(c.population ?? 50, 50), departement: c.departement! }))
+    .map((c) => ({
+      code: c.code,
+      nom: c.nom,
+      cp: c.codesPostaux?.[0] ?? '00000',
+      population: Math.max(c.population ?? 50, 50),
+      departement: c.departement!,
+    }))
     .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
 }
 
@@ -37,9 +50,35 @@ export function cellOf(index: number): { lon0: number; lat0: number; size: numbe
 }
 
 const TYPES = ['Rue', 'Rue', 'Rue', 'Avenue', 'Chemin', 'Impasse', 'Allée', 'Route', 'Place', 'Boulevard', 'Lieu-dit', 'Résidence'];
-const NAMES = ['de la République', 'Victor Hugo', 'des Écoles', 'du Général de Gaulle', 'Jean Jaurès', 'de la Gare', 'des Tilleuls', 'du Moulin',
-  'Pasteur', 'de l’Église', 'des Lilas', 'du Stade', 'de la Mairie', 'Saint-Exupéry', 'des Acacias', 'du Château', 'de Verdun', 'des Vignes',
-  'Anatole France', 'de Bretagne', 'des Peupliers', 'du 8 Mai 1945', 'Jules Ferry', 'des Prés', 'de la Fontaine', 'du Bois Joli', 'Louis Pasteur'];
+const NAMES = [
+  'de la République',
+  'Victor Hugo',
+  'des Écoles',
+  'du Général de Gaulle',
+  'Jean Jaurès',
+  'de la Gare',
+  'des Tilleuls',
+  'du Moulin',
+  'Pasteur',
+  'de l’Église',
+  'des Lilas',
+  'du Stade',
+  'de la Mairie',
+  'Saint-Exupéry',
+  'des Acacias',
+  'du Château',
+  'de Verdun',
+  'des Vignes',
+  'Anatole France',
+  'de Bretagne',
+  'des Peupliers',
+  'du 8 Mai 1945',
+  'Jules Ferry',
+  'des Prés',
+  'de la Fontaine',
+  'du Bois Joli',
+  'Louis Pasteur',
+];
 const POS = ['entrée', 'entrée', 'entrée', 'bâtiment', 'parcelle', 'segment', 'cage d’escalier'];
 const SRC = ['commune', 'commune', 'cadastre', 'arcep', 'laposte', 'insee', 'sdis', 'inconnue'];
 
@@ -55,7 +94,12 @@ function rng(seed: number): () => number {
   };
 }
 
-const upper = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[’']/g, ' ').toUpperCase();
+const upper = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[’']/g, ' ')
+    .toUpperCase();
 
 export async function generate(rows: number, out: string, level = 6): Promise<{ rows: number; bytes: number; gzBytes: number }> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -93,9 +137,13 @@ export async function generate(rows: number, out: string, level = 6): Promise<{ 
       const lat = (cell.lat0 + rand() * cell.size).toFixed(5);
       const x = (100000 + rand() * 1000000).toFixed(2);
       const y = (6000000 + rand() * 1100000).toFixed(2);
-      const cad = rand() < 0.6 ? `${c.code}000A${String.fromCharCode(65 + (s % 26))}${String(numero).padStart(4, '0')}${rand() < 0.1 ? `|${c.code}000AB0001` : ''}` : '';
-      buf += `${c.code}_${voie}_${String(numero).padStart(5, '0')}${rep ? `_${rep}` : ''};${c.code}_${voie};${numero};${rep};${nom};${c.cp};${c.code};${c.nom};;;${x};${y};${lon};${lat};`
-        + `${POS[k % POS.length]};;;${nomUp};${upper(nom).replace(/"/g, '').replace(/;/g, '').slice(0, 32)};${SRC[k % SRC.length]};${SRC[(k + 3) % SRC.length]};${k % 3 === 0 ? 1 : 0};${cad}\n`;
+      const cad =
+        rand() < 0.6
+          ? `${c.code}000A${String.fromCharCode(65 + (s % 26))}${String(numero).padStart(4, '0')}${rand() < 0.1 ? `|${c.code}000AB0001` : ''}`
+          : '';
+      buf +=
+        `${c.code}_${voie}_${String(numero).padStart(5, '0')}${rep ? `_${rep}` : ''};${c.code}_${voie};${numero};${rep};${nom};${c.cp};${c.code};${c.nom};;;${x};${y};${lon};${lat};` +
+        `${POS[k % POS.length]};;;${nomUp};${upper(nom).replace(/"/g, '').replace(/;/g, '').slice(0, 32)};${SRC[k % SRC.length]};${SRC[(k + 3) % SRC.length]};${k % 3 === 0 ? 1 : 0};${cad}\n`;
       written++;
       if (buf.length > 1 << 16) await push();
     }
@@ -109,5 +157,7 @@ export async function generate(rows: number, out: string, level = 6): Promise<{ 
 if (require.main === module) {
   const rows = Number(process.argv[2] ?? 26_000_000);
   const out = process.argv[3] ?? '/tmp/dotation-bench-ban/adresses-france.csv.gz';
-  generate(rows, out).then((r) => console.log(`${r.rows} rows, ${(r.bytes / 1e6).toFixed(0)} MB, ${(r.gzBytes / 1e6).toFixed(0)} MB gz → ${out}`));
+  generate(rows, out).then((r) =>
+    console.log(`${r.rows} rows, ${(r.bytes / 1e6).toFixed(0)} MB, ${(r.gzBytes / 1e6).toFixed(0)} MB gz → ${out}`),
+  );
 }

@@ -48,7 +48,10 @@ async function main(): Promise<void> {
   const repeats = Number(args[1] ?? 7);
   const chunks = await chunksOf(rows);
   const mb = chunks.reduce((s, c) => s + c.length, 0) / 1e6;
-  const header = 'id;id_fantoir;numero;rep;nom_voie;code_postal;code_insee;nom_commune;code_insee_ancienne_commune;nom_ancienne_commune;x;y;lon;lat;type_position;alias;nom_ld;libelle_acheminement;nom_afnor;source_position;source_nom_voie;certification_commune;cad_parcelles'.split(';');
+  const header =
+    'id;id_fantoir;numero;rep;nom_voie;code_postal;code_insee;nom_commune;code_insee_ancienne_commune;nom_ancienne_commune;x;y;lon;lat;type_position;alias;nom_ld;libelle_acheminement;nom_afnor;source_position;source_nom_voie;certification_commune;cad_parcelles'.split(
+      ';',
+    );
   const codes = new Map(benchCommunes().map((c) => [c.code, c.code]));
   const builds: [string, Lines][] = [['current', current]];
   if (other) builds.push([path.basename(path.dirname(other)) + '/' + path.basename(other), (await import(path.resolve(other))) as Lines]);
@@ -61,12 +64,19 @@ async function main(): Promise<void> {
       times.get(name)!.push(r.seconds);
     }
   }
-  console.log(`splitter, ${rows.toLocaleString('en')} rows, ${mb.toFixed(1)} MB, ${repeats} rounds, load average ${os.loadavg()[0].toFixed(1)}`);
+  console.log(
+    `splitter, ${rows.toLocaleString('en')} rows, ${mb.toFixed(1)} MB, ${repeats} rounds, load average ${os.loadavg()[0].toFixed(1)}`,
+  );
   for (const [name, t] of times) {
     const sorted = [...t].sort((a, b) => a - b);
     const med = sorted[Math.floor(sorted.length / 2)];
-    console.log(`  ${name}: best ${(sorted[0] * 1000).toFixed(0)} ms (${(mb / sorted[0]).toFixed(0)} MB/s, ${((sorted[0] / rows) * 1e9).toFixed(0)} ns a line), median ${(med * 1000).toFixed(0)} ms`);
+    console.log(
+      `  ${name}: best ${(sorted[0] * 1000).toFixed(0)} ms (${(mb / sorted[0]).toFixed(0)} MB/s, ${((sorted[0] / rows) * 1e9).toFixed(0)} ns a line), median ${(med * 1000).toFixed(0)} ms`,
+    );
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -13,17 +13,38 @@ import { readPackageArray } from '../../pipelines/cog/embedded';
 const LABELS = ['Indisponible', 'Bon', 'Moyen', 'Dégradé', 'Mauvais', 'Très mauvais', 'Extrêmement mauvais', 'Événement'];
 
 export function generate(file: string, days: number): number {
-  const communes = (readPackageArray('communes') as { code: string; type: string; nom: string }[])
-    .filter((c) => c.type === 'commune-actuelle' && !/^9[78]/.test(c.code));
+  const communes = (readPackageArray('communes') as { code: string; type: string; nom: string }[]).filter(
+    (c) => c.type === 'commune-actuelle' && !/^9[78]/.test(c.code),
+  );
   const epcis = (readPackageArray('epci') as { code: string; nom: string }[]).slice(0, 200);
   const out = fs.openSync(file, 'w');
   fs.writeSync(out, '{"type":"FeatureCollection","name":"ind_atmo_2021","features":[\n');
   let n = 0;
   let buf = '';
   const feature = (date: string, type: string, code: string, lib: string, q: number) => {
-    const props = { aasqa: '84', date_maj: `${date}T13:05:00Z`, date_ech: `${date}Z`, type_zone: type, code_zone: code, lib_zone: lib, code_qual: q, lib_qual: LABELS[q], coul_qual: '#50CCAA', code_no2: 1, code_o3: q, code_pm10: 1, code_pm25: 1, code_so2: 1, source: 'Atmo' };
-    buf += (n++ ? ',\n' : '') + JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [4.92, 46.15] }, properties: props });
-    if (buf.length > 1 << 20) { fs.writeSync(out, buf); buf = ''; }
+    const props = {
+      aasqa: '84',
+      date_maj: `${date}T13:05:00Z`,
+      date_ech: `${date}Z`,
+      type_zone: type,
+      code_zone: code,
+      lib_zone: lib,
+      code_qual: q,
+      lib_qual: LABELS[q],
+      coul_qual: '#50CCAA',
+      code_no2: 1,
+      code_o3: q,
+      code_pm10: 1,
+      code_pm25: 1,
+      code_so2: 1,
+      source: 'Atmo',
+    };
+    buf +=
+      (n++ ? ',\n' : '') + JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [4.92, 46.15] }, properties: props });
+    if (buf.length > 1 << 20) {
+      fs.writeSync(out, buf);
+      buf = '';
+    }
   };
   for (let d = 0; d < days; d++) {
     const date = `2024-09-${String(10 + d).padStart(2, '0')}`;
@@ -40,11 +61,22 @@ export async function bench(days = 3): Promise<{ name: string; rows: number; sec
   const file = path.join(dir, 'ind_atmo_2021.geojson');
   generate(file, days);
   try {
-    const r = await inScratchDb('atmo', dir, async (runSource) => (await runSource('atmo', { file, trigger: 'test', log: () => undefined })).read);
+    const r = await inScratchDb(
+      'atmo',
+      dir,
+      async (runSource) => (await runSource('atmo', { file, trigger: 'test', log: () => undefined })).read,
+    );
     return { name: 'atmo', ...r };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (require.main === module) bench().then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+  bench().then(
+    (r) => console.log(JSON.stringify(r)),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

@@ -25,18 +25,28 @@ function multiply(src: string, dest: string, times: number, recode: (line: strin
 /** Writes the OFGL and DGFiP files, `TIMES` × the fixtures, into `dir` (upstream names, so `dir` works as MIRROR_DIR). */
 export function generate(dir: string): { ofgl: string; dgfip: string; rows: number } {
   const communes = (readPackageArray('communes') as { code: string; type: string }[])
-    .filter((c) => c.type === 'commune-actuelle' && /^\d{5}$/.test(c.code) && !/^9/.test(c.code)).map((c) => c.code);
+    .filter((c) => c.type === 'commune-actuelle' && /^\d{5}$/.test(c.code) && !/^9/.test(c.code))
+    .map((c) => c.code);
   const pick = (k: number, i: number) => communes[(k * 97 + i * 13) % communes.length];
   const ofgl = path.join(dir, 'ofgl-base-communes-consolidee.csv');
   const dgfip = path.join(dir, 'comptes-individuels-des-communes-fichier-global-2023-2024.csv');
   // copy 0 is the fixture as is; later copies move each row to another commune
-  const rows = multiply(path.join(FIX, 'ofgl-base-communes-consolidee.csv'), ofgl, TIMES, (l, k, i) => {
-    if (!k) return l;
-    const f = l.split(';'); f[5] = pick(k, i); f[3] = f[5].slice(0, 2); return f.join(';');
-  }) + multiply(path.join(FIX, 'comptes-individuels-des-communes-fichier-global-2023-2024.csv'), dgfip, TIMES, (l, k, i) => {
-    if (!k) return l;
-    const f = l.split(';'); const c = pick(k, i); f[1] = '0' + c.slice(0, 2); f[2] = c.slice(2); return f.join(';');
-  });
+  const rows =
+    multiply(path.join(FIX, 'ofgl-base-communes-consolidee.csv'), ofgl, TIMES, (l, k, i) => {
+      if (!k) return l;
+      const f = l.split(';');
+      f[5] = pick(k, i);
+      f[3] = f[5].slice(0, 2);
+      return f.join(';');
+    }) +
+    multiply(path.join(FIX, 'comptes-individuels-des-communes-fichier-global-2023-2024.csv'), dgfip, TIMES, (l, k, i) => {
+      if (!k) return l;
+      const f = l.split(';');
+      const c = pick(k, i);
+      f[1] = '0' + c.slice(0, 2);
+      f[2] = c.slice(2);
+      return f.join(';');
+    });
   return { ofgl, dgfip, rows };
 }
 
@@ -44,11 +54,23 @@ export async function bench(): Promise<{ name: string; rows: number; seconds: nu
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-budgets-'));
   generate(dir);
   try {
-    const r = await inScratchDb('budgets', dir, async (runSource) => (await runSource('budgets', { trigger: 'test', log: () => undefined })).read, { MIRROR_DIR: dir });
+    const r = await inScratchDb(
+      'budgets',
+      dir,
+      async (runSource) => (await runSource('budgets', { trigger: 'test', log: () => undefined })).read,
+      { MIRROR_DIR: dir },
+    );
     return { name: 'budgets (OFGL + DGFiP, 10× fixtures)', ...r };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (require.main === module) bench().then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+  bench().then(
+    (r) => console.log(JSON.stringify(r)),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

@@ -19,9 +19,24 @@ export function generate(file: string): void {
   let buf = BPE24_COLUMNS.join(';') + '\r\n';
   for (let i = 0; i < ROWS; i++) {
     const code = codes[(i * 7919) % codes.length];
-    const lon = (-4 + ((i * 37) % 1200) / 100).toFixed(6), lat = (42.5 + ((i * 53) % 800) / 100).toFixed(6);
-    buf += bpe24Line({ depcom: code, typequ: TYPES[i % TYPES.length], nom: `Équipement n° ${i}`, lon, lat, x: '', y: '', epsg: '2154', iris: code + '0000' }) + '\r\n';
-    if (buf.length > 1 << 20) { fs.writeSync(out, iconv.encode(buf, 'win1252')); buf = ''; }
+    const lon = (-4 + ((i * 37) % 1200) / 100).toFixed(6),
+      lat = (42.5 + ((i * 53) % 800) / 100).toFixed(6);
+    buf +=
+      bpe24Line({
+        depcom: code,
+        typequ: TYPES[i % TYPES.length],
+        nom: `Équipement n° ${i}`,
+        lon,
+        lat,
+        x: '',
+        y: '',
+        epsg: '2154',
+        iris: code + '0000',
+      }) + '\r\n';
+    if (buf.length > 1 << 20) {
+      fs.writeSync(out, iconv.encode(buf, 'win1252'));
+      buf = '';
+    }
   }
   fs.writeSync(out, iconv.encode(buf, 'win1252'));
   fs.closeSync(out);
@@ -37,7 +52,9 @@ export async function bench(): Promise<BenchResult> {
     const r = await inScratchDb('equipements', dir, async (runSource) => {
       const rep = await runSource('equipements', { file, trigger: 'test', log: () => undefined });
       if (rep.read !== rep.loaded + rep.rejected) throw new Error('counts do not add up');
-      console.error(`equipements bench: ${(fs.statSync(csv).size / 1048576).toFixed(0)} MB CSV, read ${rep.read}, rejected ${rep.rejected}, published ${rep.published} points`);
+      console.error(
+        `equipements bench: ${(fs.statSync(csv).size / 1048576).toFixed(0)} MB CSV, read ${rep.read}, rejected ${rep.rejected}, published ${rep.published} points`,
+      );
       return rep.read;
     });
     return { name: `equipements (BPE24 layout, ${ROWS} equipments)`, ...r };
@@ -46,4 +63,11 @@ export async function bench(): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) bench().then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+  bench().then(
+    (r) => console.log(JSON.stringify(r)),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

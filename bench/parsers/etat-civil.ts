@@ -15,7 +15,10 @@ export function generate(file: string, measure: string): void {
   for (let y = 2008; y <= 2024; y++) {
     for (const [k, code] of codes.entries()) {
       buf += `${measure};A;${code};${/^(751|6938|132)/.test(code) && code.length === 5 && !['75056', '69123', '13055'].includes(code) ? 'ARM' : 'COM'};A;${y};${(k * 7 + y) % 40}\n`;
-      if (buf.length > 1 << 20) { fs.writeSync(out, buf); buf = ''; }
+      if (buf.length > 1 << 20) {
+        fs.writeSync(out, buf);
+        buf = '';
+      }
     }
     buf += `${measure};A;01;DEP;A;${y};7000\n`;
   }
@@ -27,7 +30,10 @@ export async function bench(): Promise<BenchResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-etat-civil-'));
   try {
     const files: Record<string, string> = {};
-    for (const [res, kind, m] of [['naissances', 'NAIS', 'LVB'], ['deces', 'DECES', 'DTH']]) {
+    for (const [res, kind, m] of [
+      ['naissances', 'NAIS', 'LVB'],
+      ['deces', 'DECES', 'DTH'],
+    ]) {
       const csv = path.join(dir, `DS_ETAT_CIVIL_${kind}_COMMUNES_data.csv`);
       generate(csv, m);
       files[res] = path.join(dir, 'mirror', `DS_ETAT_CIVIL_${kind}_COMMUNES_CSV_FR.zip`);
@@ -48,4 +54,11 @@ export async function bench(): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) bench().then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+  bench().then(
+    (r) => console.log(JSON.stringify(r)),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

@@ -10,11 +10,17 @@ import yazl from 'yazl';
 import { readPackageArray } from '../../pipelines/cog/embedded';
 
 const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export interface BenchResult { name: string; rows: number; seconds: number; peakRssMb: number }
+export interface BenchResult {
+  name: string;
+  rows: number;
+  seconds: number;
+  peakRssMb: number;
+}
 
 export function communeCodes(): string[] {
   return (readPackageArray('communes') as { code: string; type: string }[])
-    .filter((c) => c.type === 'commune-actuelle' || c.type === 'arrondissement-municipal').map((c) => c.code);
+    .filter((c) => c.type === 'commune-actuelle' || c.type === 'arrondissement-municipal')
+    .map((c) => c.code);
 }
 
 export function zipFiles(out: string, entries: Record<string, string>): Promise<void> {
@@ -22,7 +28,10 @@ export function zipFiles(out: string, entries: Record<string, string>): Promise<
     const z = new yazl.ZipFile();
     for (const [name, file] of Object.entries(entries)) z.addFile(file, name);
     z.end();
-    z.outputStream.pipe(fs.createWriteStream(out)).on('close', () => resolve()).on('error', reject);
+    z.outputStream
+      .pipe(fs.createWriteStream(out))
+      .on('close', () => resolve())
+      .on('error', reject);
   });
 }
 
@@ -30,12 +39,18 @@ export function zipFiles(out: string, entries: Record<string, string>): Promise<
  * Creates a scratch database (migrations + referential), runs `fn` timed with peak RSS sampled
  * every 50 ms from the start of the measured run, then drops the database.
  */
-export async function inScratchDb(label: string, dir: string, fn: (runSource: typeof import('../../src/engine/runner').runSource) => Promise<number>, env: Record<string, string> = {}): Promise<{ rows: number; seconds: number; peakRssMb: number }> {
+export async function inScratchDb(
+  label: string,
+  dir: string,
+  fn: (runSource: typeof import('../../src/engine/runner').runSource) => Promise<number>,
+  env: Record<string, string> = {},
+): Promise<{ rows: number; seconds: number; peakRssMb: number }> {
   const name = `dotation_bench_${label}_${crypto.randomBytes(3).toString('hex')}`;
   const admin = new Client({ connectionString: ADMIN });
   await admin.connect();
   await admin.query(`create database ${name}`);
-  const u = new URL(ADMIN); u.pathname = `/${name}`;
+  const u = new URL(ADMIN);
+  u.pathname = `/${name}`;
   Object.assign(process.env, { DATABASE_URL: u.toString(), NETWORK: 'never', MIRROR_DIR: '', DATA_DIR: path.join(dir, 'data'), ...env });
   const { resetSettings } = await import('../../config/settings');
   resetSettings();
@@ -48,7 +63,9 @@ export async function inScratchDb(label: string, dir: string, fn: (runSource: ty
     await migrate(u.toString());
     await runSource('cog', { trigger: 'test', log: () => undefined });
     peak = process.memoryUsage().rss;
-    sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
+    sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 50);
     const t0 = process.hrtime.bigint();
     const rows = await fn(runSource);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -60,4 +77,3 @@ export async function inScratchDb(label: string, dir: string, fn: (runSource: ty
     await admin.end();
   }
 }
-

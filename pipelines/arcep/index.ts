@@ -8,9 +8,18 @@ import { source, quarterOf } from './source';
 import { pack } from './pack';
 
 const STAGING = {
-  code: 'text', code_op: 'text', nom_op: 'text', num_site: 'text',
-  t2g: 'boolean', t3g: 'boolean', t4g: 'boolean', t5g: 'boolean',
-  fichier: 'text', line: 'bigint', raw: 'text', erreur: 'text',
+  code: 'text',
+  code_op: 'text',
+  nom_op: 'text',
+  num_site: 'text',
+  t2g: 'boolean',
+  t3g: 'boolean',
+  t4g: 'boolean',
+  t5g: 'boolean',
+  fichier: 'text',
+  line: 'bigint',
+  raw: 'text',
+  erreur: 'text',
 };
 
 /** Operators of the metropolitan file, by MCC-MNC, when nom_op is empty. */
@@ -31,14 +40,20 @@ function mapRow(get: (k: Col) => string, line: number, values: string[], fichier
   const rawCode = get('insee_com').trim();
   if (!rawCode) return reject('empty commune code', 'insee_com');
   let code: string;
-  try { code = normalizeCommuneCode(rawCode); } catch (e) {
+  try {
+    code = normalizeCommuneCode(rawCode);
+  } catch (e) {
     if (e instanceof CommuneCodeError) return reject(e.message, 'insee_com');
     throw e;
   }
   const dep = get('insee_dep').trim();
   if (dep) {
     let d: string;
-    try { d = normalizeDepartement(dep); } catch (e) { return reject((e as Error).message, 'insee_dep'); }
+    try {
+      d = normalizeDepartement(dep);
+    } catch (e) {
+      return reject((e as Error).message, 'insee_dep');
+    }
     if (d !== departementOf(code)) return reject(`département '${dep}' disagrees with commune ${code}`, 'insee_dep');
   }
   const codeOp = get('code_op').trim();
@@ -59,7 +74,11 @@ function mapRow(get: (k: Col) => string, line: number, values: string[], fichier
 async function loadFile(ctx: RunContext, file: LocalFile, staging: Awaited<ReturnType<RunContext['staging']>>): Promise<string> {
   const fichier = path.basename(file.path);
   const { label } = await loadCsv(ctx, {
-    file, entry: /_sites_(metropole|outremer)\.csv$/i, encoding: 'utf8', dialect: { delimiter: ';' }, staging,
+    file,
+    entry: /_sites_(metropole|outremer)\.csv$/i,
+    encoding: 'utf8',
+    dialect: { delimiter: ';' },
+    staging,
     required: REQUIRED,
     row: (get, line, values) => mapRow(get, line, values, fichier),
   });
@@ -70,7 +89,11 @@ async function load(ctx: RunContext): Promise<void> {
   const files = [ctx.files.get('metropole'), ctx.files.get('outremer')].filter((f): f is LocalFile => !!f);
   // The quarter is in the upstream file name (2024_T3_sites_Metropole.csv); every file of a run must agree.
   const quarters = new Set(files.map((f) => quarterOf(path.basename(f.path))).filter((q): q is string => !!q));
-  if (quarters.size > 1) throw new FormatError(files.map((f) => path.basename(f.path)).join(', '), `files of different quarters (${[...quarters].join(', ')}): load them one quarter at a time`);
+  if (quarters.size > 1)
+    throw new FormatError(
+      files.map((f) => path.basename(f.path)).join(', '),
+      `files of different quarters (${[...quarters].join(', ')}): load them one quarter at a time`,
+    );
   let millesime = [...quarters][0];
   if (!millesime) {
     millesime = ctx.source.millesime!;
@@ -112,13 +135,17 @@ async function publishSites(ctx: RunContext, t: string, millesime: string, cog: 
         and not exists (select 1 from ${passage} p where p.code = s.code and (p.nb = 1 or p.code_actuel = s.code))`,
     [cog],
   );
-  const rejected = await ctx.quarantine.addFromSql(`select fichier as file, line, raw, erreur as reason from ${t} where erreur is not null`);
+  const rejected = await ctx.quarantine.addFromSql(
+    `select fichier as file, line, raw, erreur as reason from ${t} where erreur is not null`,
+  );
   ctx.counters.loaded -= rejected;
 
-  await ctx.publish(millesime, async (tx) => {
-    await tx.query(`delete from arcep_sites where millesime = $1`, [millesime]);
-    const { rowCount } = await tx.query(
-      `with s as (select * from ${t} where erreur is null),
+  await ctx.publish(
+    millesime,
+    async (tx) => {
+      await tx.query(`delete from arcep_sites where millesime = $1`, [millesime]);
+      const { rowCount } = await tx.query(
+        `with s as (select * from ${t} where erreur is null),
             arm as (select s.*, c.commune_parent from s join communes c on c.code = s.code and c.type = 'arrondissement-municipal'),
             com as (select p.code_actuel, s.* from s join ${passage} p on p.code = s.code and (p.nb = 1 or p.code_actuel = s.code)
                      where not exists (select 1 from arm where arm.code = s.code)),
@@ -137,10 +164,12 @@ async function publishSites(ctx: RunContext, t: string, millesime: string, cog: 
        select $1, code_commune, min(type), code_op, min(nom_op), tech, count(distinct num_site) filter (where present),
               array_agg(distinct code order by code)
          from long group by code_commune, code_op, tech`,
-      [millesime],
-    );
-    return rowCount ?? 0;
-  }, { cog, trimestre: millesime });
+        [millesime],
+      );
+      return rowCount ?? 0;
+    },
+    { cog, trimestre: millesime },
+  );
 }
 
 export const pipeline: Pipeline = { source, order: 150, load, pack };

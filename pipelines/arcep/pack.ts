@@ -1,23 +1,56 @@
 import type { PackSection } from '../../src/packs/section';
 
 export const pack: PackSection = {
-  tables: [{
-    name: 'sites_mobiles',
-    title: 'Sites de téléphonie mobile',
-    description: "Nombre de sites (antennes) de téléphonie mobile situés dans la commune, par opérateur et par technologie, d'après l'Arcep.",
-    primaryKey: ['trimestre', 'code_operateur', 'technologie'],
-    fields: [
-      { name: 'trimestre', type: 'string', title: 'Trimestre', description: "Trimestre de publication par l'Arcep (par exemple 2024_T3 = 3e trimestre 2024)", required: true },
-      { name: 'code_operateur', type: 'string', title: 'Code opérateur', description: "Code réseau de l'opérateur (20801 Orange, 20810 SFR, 20815 Free Mobile, 20820 Bouygues Telecom)", required: true },
-      { name: 'operateur', type: 'string', title: 'Opérateur', description: "Nom de l'opérateur", required: true },
-      { name: 'technologie', type: 'string', title: 'Technologie', description: "2G, 3G, 4G ou 5G ; « tous » compte chaque site une seule fois, quelle que soit la technologie", required: true },
-      { name: 'nombre_sites', type: 'integer', title: 'Nombre de sites', description: "Sites de l'opérateur dans la commune offrant cette technologie", required: true },
-      { name: 'codes_sources', type: 'string', title: 'Codes INSEE additionnés', description: "Codes des communes du fichier de l'Arcep additionnés (communes fusionnées depuis, arrondissements)", required: true },
-    ],
-    query: `select code_commune, millesime, code_op, operateur, technologie, sites, array_to_string(codes_sources, ' ')
+  tables: [
+    {
+      name: 'sites_mobiles',
+      title: 'Sites de téléphonie mobile',
+      description:
+        "Nombre de sites (antennes) de téléphonie mobile situés dans la commune, par opérateur et par technologie, d'après l'Arcep.",
+      primaryKey: ['trimestre', 'code_operateur', 'technologie'],
+      fields: [
+        {
+          name: 'trimestre',
+          type: 'string',
+          title: 'Trimestre',
+          description: "Trimestre de publication par l'Arcep (par exemple 2024_T3 = 3e trimestre 2024)",
+          required: true,
+        },
+        {
+          name: 'code_operateur',
+          type: 'string',
+          title: 'Code opérateur',
+          description: "Code réseau de l'opérateur (20801 Orange, 20810 SFR, 20815 Free Mobile, 20820 Bouygues Telecom)",
+          required: true,
+        },
+        { name: 'operateur', type: 'string', title: 'Opérateur', description: "Nom de l'opérateur", required: true },
+        {
+          name: 'technologie',
+          type: 'string',
+          title: 'Technologie',
+          description: '2G, 3G, 4G ou 5G ; « tous » compte chaque site une seule fois, quelle que soit la technologie',
+          required: true,
+        },
+        {
+          name: 'nombre_sites',
+          type: 'integer',
+          title: 'Nombre de sites',
+          description: "Sites de l'opérateur dans la commune offrant cette technologie",
+          required: true,
+        },
+        {
+          name: 'codes_sources',
+          type: 'string',
+          title: 'Codes INSEE additionnés',
+          description: "Codes des communes du fichier de l'Arcep additionnés (communes fusionnées depuis, arrondissements)",
+          required: true,
+        },
+      ],
+      query: `select code_commune, millesime, code_op, operateur, technologie, sites, array_to_string(codes_sources, ' ')
               from arcep_sites where code_commune = any($1::text[])
              order by code_commune, millesime, code_op, technologie`,
-  }],
+    },
+  ],
   theme: 'Télécommunications',
   keywords: ['telephonie mobile', 'antennes', 'arcep', '4g', '5g'],
   readme: ({ millesime }) => `## Sites de téléphonie mobile (sites_mobiles.csv)

@@ -6,13 +6,17 @@ import type { SourceDeclaration } from '../../config/sources';
  * `…_sites_Outremer.csv`). `;`-separated, `.` decimals, UTF-8. The quarter of the file is its
  * millésime, read from the file name. Update `millesime` and the names at each quarter.
  */
-export const QUARTER = '2024_T3';
+const QUARTER = '2024_T3';
 
 export const source: SourceDeclaration = {
   id: 'arcep',
   title: 'Sites de téléphonie mobile (Mon réseau mobile)',
   producer: 'Arcep',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://www.data.gouv.fr/fr/datasets/mon-reseau-mobile/',
   format: 'csv',
   schedule: '0 6 15 1,4,7,10 *', // quarterly publication

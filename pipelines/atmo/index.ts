@@ -34,12 +34,35 @@ function loadStreamJson(): StreamJson {
 }
 
 const STAGING = {
-  date_ech: 'date', type_zone: 'text', code_zone: 'text', lib_zone: 'text', code_qual: 'smallint', coul_qual: 'text',
-  code_no2: 'smallint', code_o3: 'smallint', code_pm10: 'smallint', code_pm25: 'smallint', code_so2: 'smallint',
-  source: 'text', fichier: 'text', line: 'bigint', raw: 'text', erreur: 'text',
+  date_ech: 'date',
+  type_zone: 'text',
+  code_zone: 'text',
+  lib_zone: 'text',
+  code_qual: 'smallint',
+  coul_qual: 'text',
+  code_no2: 'smallint',
+  code_o3: 'smallint',
+  code_pm10: 'smallint',
+  code_pm25: 'smallint',
+  code_so2: 'smallint',
+  source: 'text',
+  fichier: 'text',
+  line: 'bigint',
+  raw: 'text',
+  erreur: 'text',
 };
 
-export const REQUIRED = ['date_ech', 'type_zone', 'code_zone', 'code_qual', 'code_no2', 'code_o3', 'code_pm10', 'code_pm25', 'code_so2'] as const;
+export const REQUIRED = [
+  'date_ech',
+  'type_zone',
+  'code_zone',
+  'code_qual',
+  'code_no2',
+  'code_o3',
+  'code_pm10',
+  'code_pm25',
+  'code_so2',
+] as const;
 const OPTIONAL = ['lib_zone', 'coul_qual', 'source'] as const;
 const SUBS = ['code_no2', 'code_o3', 'code_pm10', 'code_pm25', 'code_so2'] as const;
 type Field = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
@@ -55,7 +78,9 @@ export function parseDateEch(raw: string): string | undefined {
   const s = raw.trim();
   const fr = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(s);
   let y: string, m: string, d: string;
-  if (fr) { [, d, m, y] = fr; } else {
+  if (fr) {
+    [, d, m, y] = fr;
+  } else {
     const iso = /^(\d{4})-(\d{2})-(\d{2})(?:([T ])(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s);
     if (!iso) return undefined;
     [, y, m, d] = iso;
@@ -81,12 +106,15 @@ function code07(v: string): number | null | Reject {
 export function mapRecord(get: (k: Field) => string, fichier: string, line: number, raw: string): CopyValue[] | Reject {
   const date = parseDateEch(get('date_ech'));
   if (!date) return reject(`not a date: '${get('date_ech')}'`, 'date_ech');
-  if (date < SCALE_START) return reject(`${date} is before ${SCALE_START}: the old 1–10 index is not comparable with the current 1–6 one`, 'date_ech');
+  if (date < SCALE_START)
+    return reject(`${date} is before ${SCALE_START}: the old 1–10 index is not comparable with the current 1–6 one`, 'date_ech');
   const type = get('type_zone').trim().toLowerCase();
   const rawZone = get('code_zone').trim();
   let zone: string;
   if (type === 'commune') {
-    try { zone = normalizeCommuneCode(rawZone); } catch (e) {
+    try {
+      zone = normalizeCommuneCode(rawZone);
+    } catch (e) {
       if (e instanceof CommuneCodeError) return reject(e.message, 'code_zone');
       throw e;
     }
@@ -123,7 +151,10 @@ async function firstText(file: LocalFile): Promise<string> {
     let acc = '';
     text.on('data', (c: Buffer | string) => {
       acc += c.toString();
-      if (acc.length >= 4096) { text.destroy(); resolve(acc); }
+      if (acc.length >= 4096) {
+        text.destroy();
+        resolve(acc);
+      }
     });
     text.on('end', () => resolve(acc));
     text.on('close', () => resolve(acc));
@@ -138,10 +169,15 @@ async function loadCsvFile(ctx: RunContext, file: LocalFile, staging: StagingTab
   const fichier = path.basename(file.path);
   let optIdx: Record<string, number> | undefined;
   await loadCsv(ctx, {
-    file, encoding: 'utf8', dialect: { delimiter }, staging, required: REQUIRED,
+    file,
+    encoding: 'utf8',
+    dialect: { delimiter },
+    staging,
+    required: REQUIRED,
     row: (get, line, values, header) => {
       optIdx ??= Object.fromEntries(OPTIONAL.map((k) => [k, header.findIndex((h) => h.trim().toLowerCase() === k)]));
-      const all = (k: Field) => ((REQUIRED as readonly string[]).includes(k) ? get(k as (typeof REQUIRED)[number]) : (values[optIdx![k]] ?? ''));
+      const all = (k: Field) =>
+        (REQUIRED as readonly string[]).includes(k) ? get(k as (typeof REQUIRED)[number]) : (values[optIdx![k]] ?? '');
       return mapRecord(all, fichier, line, values.join(delimiter));
     },
   });
@@ -176,12 +212,23 @@ async function loadGeoJsonFile(ctx: RunContext, file: LocalFile, staging: Stagin
         const p = props as Record<string, unknown>;
         if (seen === 1) {
           const missing = REQUIRED.filter((k) => !(k in p));
-          if (missing.length) throw new FormatError(label, `missing propert${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')} in the first feature (has: ${Object.keys(p).join(', ')})`, undefined, missing.join(', '));
+          if (missing.length)
+            throw new FormatError(
+              label,
+              `missing propert${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')} in the first feature (has: ${Object.keys(p).join(', ')})`,
+              undefined,
+              missing.join(', '),
+            );
         }
         const get = (k: Field) => (p[k] === null || p[k] === undefined ? '' : String(p[k]));
         const out = mapRecord(get, fichier, key, raw);
         if (!Array.isArray(out)) {
-          await ctx.quarantine.add({ file: label, line: key, raw, reason: `feature ${key}: ${out.column ? `property ${out.column}: ` : ''}${out.reject}` });
+          await ctx.quarantine.add({
+            file: label,
+            line: key,
+            raw,
+            reason: `feature ${key}: ${out.column ? `property ${out.column}: ` : ''}${out.reject}`,
+          });
           continue;
         }
         ctx.counters.loaded++;
@@ -213,7 +260,9 @@ async function load(ctx: RunContext): Promise<void> {
  * (epci_membres) unless the commune has its own value that day.
  */
 async function publishIndices(ctx: RunContext, t: string, geojson: boolean): Promise<void> {
-  const { rows: [range] } = await ctx.db.query(`select min(date_ech)::text as du, max(date_ech)::text as au from ${t}`);
+  const {
+    rows: [range],
+  } = await ctx.db.query(`select min(date_ech)::text as du, max(date_ech)::text as au from ${t}`);
   if (!range.du) throw new FormatError(path.basename(ctx.files.get('indices')!.path), 'no valid record: nothing to publish');
   const cog = Number(range.du.slice(0, 4));
   const passage = await stagePassage(ctx, cog);
@@ -246,16 +295,20 @@ async function publishIndices(ctx: RunContext, t: string, geojson: boolean): Pro
     `select fichier as file, line, raw, ${geojson ? `'feature ' || line || ': ' || ` : ''}erreur as reason from ${t} where erreur is not null`,
   );
   ctx.counters.loaded -= rejected;
-  const { rows: [valid] } = await ctx.db.query(`select min(date_ech)::text as du, max(date_ech)::text as au from ${t} where erreur is null`);
+  const {
+    rows: [valid],
+  } = await ctx.db.query(`select min(date_ech)::text as du, max(date_ech)::text as au from ${t} where erreur is null`);
   const du = valid.du ?? range.du;
   const au = valid.au ?? range.au;
   const millesime = au.slice(0, 4);
   ctx.setMillesime(millesime);
 
-  await ctx.publish(millesime, async (tx) => {
-    await tx.query(`delete from atmo_indice where date_ech between $1::date and $2::date`, [du, au]);
-    const { rowCount } = await tx.query(
-      `with s as (select * from ${t} where erreur is null),
+  await ctx.publish(
+    millesime,
+    async (tx) => {
+      await tx.query(`delete from atmo_indice where date_ech between $1::date and $2::date`, [du, au]);
+      const { rowCount } = await tx.query(
+        `with s as (select * from ${t} where erreur is null),
             arm as (select s.*, s.code_zone as code_commune from s
                      where s.type_zone = 'commune' and exists (select 1 from communes c where c.code = s.code_zone and c.type = 'arrondissement-municipal')),
             mapped as (select s.*, p.code_actuel as code_commune from s join ${passage} p on p.code = s.code_zone and (p.nb = 1 or p.code_actuel = s.code_zone)
@@ -279,10 +332,12 @@ async function publishIndices(ctx: RunContext, t: string, geojson: boolean): Pro
               code_no2, code_o3, code_pm10, code_pm25, code_so2, source, array[code_zone], $2::bigint
          from epc
         where not exists (select 1 from com where com.date_ech = epc.date_ech and com.code_commune = epc.code_commune)`,
-      [ATMO_SCALE, ctx.runId],
-    );
-    return rowCount ?? 0;
-  }, { cog, du, au });
+        [ATMO_SCALE, ctx.runId],
+      );
+      return rowCount ?? 0;
+    },
+    { cog, du, au },
+  );
 }
 
 export const pipeline: Pipeline = { source, order: 160, load, pack };

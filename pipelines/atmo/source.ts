@@ -15,18 +15,29 @@ export const source: SourceDeclaration = {
   landingPage: 'https://www.data.gouv.fr/fr/datasets/indice-de-la-qualite-de-lair-quotidien-par-commune-indice-atmo/',
   format: 'geojson',
   schedule: '30 15 * * *', // the day's index and the next day's forecast are out around 14:00
-  resources: [{
-    name: 'indices',
-    url: 'https://data.atmo-france.org/geoserver/ind/ows?service=WFS&version=2.0.0&request=GetFeature&typeNames=ind:ind_atmo_2021&outputFormat=application/json',
-    mirrorNames: ['ind_atmo_2021.geojson', 'indices_atmo.geojson', 'indices_atmo.json', 'indices_atmo.csv'],
-  }],
+  resources: [
+    {
+      name: 'indices',
+      url: 'https://data.atmo-france.org/geoserver/ind/ows?service=WFS&version=2.0.0&request=GetFeature&typeNames=ind:ind_atmo_2021&outputFormat=application/json',
+      mirrorNames: ['ind_atmo_2021.geojson', 'indices_atmo.geojson', 'indices_atmo.json', 'indices_atmo.csv'],
+    },
+  ],
 };
 
 /**
  * The national scale since 2021 (1–6), with Atmo France's two states outside it:
  * 0 = index not available, 7 = event (fire, dust… the index is not computed).
  */
-export const ATMO_SCALE = ['Indisponible', 'Bon', 'Moyen', 'Dégradé', 'Mauvais', 'Très mauvais', 'Extrêmement mauvais', 'Événement'] as const;
+export const ATMO_SCALE = [
+  'Indisponible',
+  'Bon',
+  'Moyen',
+  'Dégradé',
+  'Mauvais',
+  'Très mauvais',
+  'Extrêmement mauvais',
+  'Événement',
+] as const;
 
 /** First day of the 1–6 index; earlier files use the old 1–10 index, which is not comparable. */
 export const SCALE_START = '2021-01-01';

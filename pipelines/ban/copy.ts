@@ -6,13 +6,23 @@ import { from as copyFrom } from 'pg-copy-streams';
 /** Resolves when the first of the streams emits 'drain' (listeners removed afterwards). */
 function anyDrain(feeds: PassThrough[]): Promise<void> {
   return new Promise((resolve) => {
-    const off = () => { for (const f of feeds) f.off('drain', on); };
-    const on = () => { off(); resolve(); };
+    const off = () => {
+      for (const f of feeds) f.off('drain', on);
+    };
+    const on = () => {
+      off();
+      resolve();
+    };
     for (const f of feeds) f.on('drain', on);
   });
 }
 
-interface Lane { client: PoolClient; dep: string | null; feed: PassThrough | null; done: Promise<void> }
+interface Lane {
+  client: PoolClient;
+  dep: string | null;
+  feed: PassThrough | null;
+  done: Promise<void>;
+}
 
 /**
  * COPY lanes routed by département: `lanes` connections, each running one COPY at a time into
@@ -34,8 +44,15 @@ export class DepartementLanes {
    * `onIdle(dep)` is called when a COPY of `dep` has ended and no lane points at it any more (in
    * a sorted file: the département is complete, its index can be built while others load).
    */
-  constructor(private readonly db: Pool, private readonly count: number, private readonly sqlFor: (dep: string) => string, private readonly onIdle?: (dep: string) => void) {
-    this.failure = new Promise<never>((_r, reject) => { this.fail = reject; });
+  constructor(
+    private readonly db: Pool,
+    private readonly count: number,
+    private readonly sqlFor: (dep: string) => string,
+    private readonly onIdle?: (dep: string) => void,
+  ) {
+    this.failure = new Promise<never>((_r, reject) => {
+      this.fail = reject;
+    });
     this.failure.catch(() => undefined);
   }
 
@@ -48,7 +65,8 @@ export class DepartementLanes {
   private open(l: Lane, dep: string): void {
     if (l.feed && !l.feed.writableEnded) l.feed.end();
     const feed = new PassThrough({ highWaterMark: 1 << 20 });
-    l.dep = dep; l.feed = feed;
+    l.dep = dep;
+    l.feed = feed;
     l.done = l.done.then(() => {
       if (this.failed) throw this.failed;
       const copy = l.client.query(copyFrom(this.sqlFor(dep)));
@@ -57,7 +75,12 @@ export class DepartementLanes {
         if (!this.failed && this.onIdle && !this.lanes.some((x) => x.dep === dep)) this.onIdle(dep);
       });
     });
-    l.done.catch((e) => { if (!this.failed) { this.failed = e; this.fail(e); } });
+    l.done.catch((e) => {
+      if (!this.failed) {
+        this.failed = e;
+        this.fail(e);
+      }
+    });
   }
 
   async write(dep: string, buf: Buffer): Promise<void> {
@@ -80,7 +103,10 @@ export class DepartementLanes {
 
   /** Ends every COPY (waits for the backends). */
   async end(): Promise<void> {
-    for (const l of this.lanes) { if (l.feed && !l.feed.writableEnded) l.feed.end(); l.dep = null; }
+    for (const l of this.lanes) {
+      if (l.feed && !l.feed.writableEnded) l.feed.end();
+      l.dep = null;
+    }
     await Promise.race([Promise.all(this.lanes.map((l) => l.done)), this.failure]);
     if (this.failed) throw this.failed;
   }

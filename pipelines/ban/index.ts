@@ -21,7 +21,10 @@ export const partitionName = (dep: string) => `adresses_d_${dep.toLowerCase()}`;
 async function firstLine(file: string): Promise<string> {
   const raw = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
   const head = await new Promise<Buffer>((resolve, reject) => {
-    raw.once('readable', () => { const b = raw.read(2) as Buffer | null; resolve(b ?? Buffer.alloc(0)); });
+    raw.once('readable', () => {
+      const b = raw.read(2) as Buffer | null;
+      resolve(b ?? Buffer.alloc(0));
+    });
     raw.once('error', reject);
   });
   raw.destroy();
@@ -32,7 +35,11 @@ async function firstLine(file: string): Promise<string> {
     for await (const c of stream) {
       acc += (c as Buffer).toString('utf8');
       const i = acc.indexOf('\n');
-      if (i >= 0) return acc.slice(0, i).replace(/\r$/, '').replace(/^\uFEFF/, '');
+      if (i >= 0)
+        return acc
+          .slice(0, i)
+          .replace(/\r$/, '')
+          .replace(/^\uFEFF/, '');
       if (acc.length > 1 << 16) break;
     }
   } finally {
@@ -49,7 +56,13 @@ function rawBytes(file: string, onBytes: (n: number) => void): Readable {
   fs.closeSync(fd);
   let n = 0;
   const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-  const counter = new Transform({ transform(c: Buffer, _e, cb) { n += c.length; onBytes(n); cb(null, c); } });
+  const counter = new Transform({
+    transform(c: Buffer, _e, cb) {
+      n += c.length;
+      onBytes(n);
+      cb(null, c);
+    },
+  });
   input.on('error', (e) => counter.destroy(e));
   const counted = input.pipe(counter);
   if (!(magic[0] === 0x1f && magic[1] === 0x8b)) return counted;
@@ -110,10 +123,12 @@ async function partitionColumns(db: Pool, point: string): Promise<{ columns: str
     `select a.attname, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull,
             case when a.attcollation <> 0 and a.attcollation <> t.typcollation then (select quote_ident(collname) from pg_collation where oid = a.attcollation) end as coll
        from pg_attribute a join pg_type t on t.oid = a.atttypid
-      where a.attrelid = 'adresses'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`);
+      where a.attrelid = 'adresses'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+  );
   // The geometry is computed by the backend during the COPY; the column keeps its place so the
   // new table has the partitioned table's exact layout (no tuple conversion once attached).
-  const def = (r: { attname: string; type: string; coll: string | null; attnotnull: boolean }) => `${ident(r.attname)} ${r.type}${r.coll ? ` collate ${r.coll}` : ''}${r.attnotnull ? ' not null' : ''}`;
+  const def = (r: { attname: string; type: string; coll: string | null; attnotnull: boolean }) =>
+    `${ident(r.attname)} ${r.type}${r.coll ? ` collate ${r.coll}` : ''}${r.attnotnull ? ' not null' : ''}`;
   return {
     columns: rows.map((r) => def(r) + (r.attname === 'geom' ? ` generated always as (${point}) stored` : '')).join(', '),
     plainColumns: rows.map(def).join(', '),
@@ -157,7 +172,16 @@ async function* afterHeader(bytes: Readable): AsyncGenerator<Buffer> {
  * geometry is a generated column during the COPY, turned into a plain column afterwards; a
  * CHECK constraint matches the partition bound). Publication attaches them later.
  */
-async function stageFile(ctx: RunContext, file: LocalFile, shadow: Shadow, codes: Map<string, string>, log: Record<string, unknown>, timings: Record<string, number>, counts: Map<string, number>, indexer: Indexer): Promise<void> {
+async function stageFile(
+  ctx: RunContext,
+  file: LocalFile,
+  shadow: Shadow,
+  codes: Map<string, string>,
+  log: Record<string, unknown>,
+  timings: Record<string, number>,
+  counts: Map<string, number>,
+  indexer: Indexer,
+): Promise<void> {
   const label = path.basename(file.path);
   const expectedDep = fileDepartement(file.path);
   const header = (await firstLine(file.path)).split(';').map((h) => h.trim().replace(/^"|"$/g, ''));
@@ -169,7 +193,13 @@ async function stageFile(ctx: RunContext, file: LocalFile, shadow: Shadow, codes
   const extras = copyCols.filter((c) => !known.has(c));
 
   const bad: BadLine[] = [];
-  const splitter = new BanSplitter({ delimiter: 0x3b, header: copyCols, lookup: (c) => codes.get(c), expectedDep, onBad: (b) => bad.push(b) });
+  const splitter = new BanSplitter({
+    delimiter: 0x3b,
+    header: copyCols,
+    lookup: (c) => codes.get(c),
+    expectedDep,
+    onBad: (b) => bad.push(b),
+  });
   const flushBad = async () => {
     for (const b of bad.splice(0)) await ctx.quarantine.add({ file: label, line: b.line, raw: b.raw, reason: b.reason });
   };
@@ -189,30 +219,49 @@ async function stageFile(ctx: RunContext, file: LocalFile, shadow: Shadow, codes
         // logged, once, by the enriched copy into the new table).
         const raw = `${t}_raw`;
         shadow.raw.set(dep, raw);
-        p = ctx.db.query(`create table ${ident(t)} (${shadow.plainColumns},
+        p = ctx.db
+          .query(
+            `create table ${ident(t)} (${shadow.plainColumns},
             constraint ${ident(`${t}_dep`)} check (departement = ${literal(dep)}))
             with (autovacuum_enabled = false);
           create unlogged table ${ident(raw)} (${shadow.columns}${extras.map((c) => `, ${ident(c)} text`).join('')})
-            with (autovacuum_enabled = false)`).then(() => undefined);
+            with (autovacuum_enabled = false)`,
+          )
+          .then(() => undefined);
       } else {
-        p = ctx.db.query(`create table ${ident(t)} (${shadow.columns},
+        p = ctx.db
+          .query(
+            `create table ${ident(t)} (${shadow.columns},
             ${extras.map((c) => `${ident(c)} text, `).join('')}
             constraint ${ident(`${t}_dep`)} check (departement = ${literal(dep)}))
-            with (autovacuum_enabled = false)`).then(() => undefined);
+            with (autovacuum_enabled = false)`,
+          )
+          .then(() => undefined);
       }
       ensured.set(dep, p);
     }
     return p;
   };
-  const lanes = new DepartementLanes(ctx.db, WORKERS, (dep) => {
-    indexer.reopened(dep);
-    return `COPY ${ident(shadow.raw.get(dep) ?? `${shadow.prefix}_${dep.toLowerCase()}`)} (${['line', 'departement', 'code_commune', ...copyCols].map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER false)`;
-  }, (dep) => indexer.early(dep, splitter.counts.get(dep) ?? 0));
+  const lanes = new DepartementLanes(
+    ctx.db,
+    WORKERS,
+    (dep) => {
+      indexer.reopened(dep);
+      return `COPY ${ident(shadow.raw.get(dep) ?? `${shadow.prefix}_${dep.toLowerCase()}`)} (${['line', 'departement', 'code_commune', ...copyCols].map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER false)`;
+    },
+    (dep) => indexer.early(dep, splitter.counts.get(dep) ?? 0),
+  );
   ctx.progress.start(`load ${label}`, file.bytes, 'bytes');
   let t0 = Date.now();
-  const step = (name: string) => { timings[name] = (timings[name] ?? 0) + (Date.now() - t0) / 1000; t0 = Date.now(); };
+  const step = (name: string) => {
+    timings[name] = (timings[name] ?? 0) + (Date.now() - t0) / 1000;
+    t0 = Date.now();
+  };
   const send = async (out: { dep: string; buf: Buffer }[]) => {
-    for (const o of out) { await ensure(o.dep); await lanes.write(o.dep, o.buf); }
+    for (const o of out) {
+      await ensure(o.dep);
+      await lanes.write(o.dep, o.buf);
+    }
     await flushBad();
   };
   const bytes = rawBytes(file.path, (n) => ctx.progress.update(n));
@@ -242,7 +291,9 @@ async function stageFile(ctx: RunContext, file: LocalFile, shadow: Shadow, codes
   // The geometry becomes a plain column (catalog only, no rewrite), like the partitioned table's.
   for (const d of splitter.counts.keys()) {
     if (shadow.raw.has(d)) continue; // its new table was created plain; the raw table is dropped
-    await ctx.db.query(`alter table ${ident(shadow.partitions.get(d)!)} alter column geom drop expression${extras.map((c) => `, drop column ${ident(c)}`).join('')}`);
+    await ctx.db.query(
+      `alter table ${ident(shadow.partitions.get(d)!)} alter column geom drop expression${extras.map((c) => `, drop column ${ident(c)}`).join('')}`,
+    );
   }
   step('copy_s');
   log[label] = { lignes: splitter.good + splitter.bad, rejetees: splitter.bad, inserees: splitter.good };
@@ -295,7 +346,10 @@ class Indexer {
   /** Seconds spent moving raw rows with their codes (overlapping the load). */
   enrichSeconds = 0;
 
-  constructor(private readonly db: Pool, private readonly shadow: Shadow) {}
+  constructor(
+    private readonly db: Pool,
+    private readonly shadow: Shadow,
+  ) {}
 
   /** Moves an enriched département's raw rows into its new table, codes attached. */
   private async move(dep: string): Promise<void> {
@@ -356,11 +410,16 @@ class Indexer {
   async finish(counts: Map<string, number>): Promise<void> {
     this.finishing = true;
     const rest = [...this.shadow.partitions.keys()].filter((d) => !this.done.has(d));
-    for (const d of rest) { this.done.add(d); this.pending.push({ dep: d, rows: counts.get(d) ?? 0 }); }
+    for (const d of rest) {
+      this.done.add(d);
+      this.pending.push({ dep: d, rows: counts.get(d) ?? 0 });
+    }
     this.pending.sort((a, b) => b.rows - a.rows); // largest first
     await Promise.all([
       this.runner,
-      ...Array.from({ length: WORKERS }, async () => { while (await this.next()); }),
+      ...Array.from({ length: WORKERS }, async () => {
+        while (await this.next());
+      }),
     ]);
     if (this.error) throw this.error;
     if (this.pending.length) throw new Error(`BAN: ${this.pending.length} département(s) left unprepared`);
@@ -372,14 +431,17 @@ class Indexer {
 }
 
 function dataDate(files: LocalFile[]): string {
-  const dates = files.map((f) => (f.lastModified ? new Date(f.lastModified) : fs.statSync(f.path).mtime)).filter((d) => !Number.isNaN(d.getTime()));
+  const dates = files
+    .map((f) => (f.lastModified ? new Date(f.lastModified) : fs.statSync(f.path).mtime))
+    .filter((d) => !Number.isNaN(d.getTime()));
   const max = dates.length ? new Date(Math.max(...dates.map((d) => d.getTime()))) : new Date();
   return max.toISOString().slice(0, 10);
 }
 
 async function load(ctx: RunContext): Promise<void> {
   let files = [...ctx.files.values()];
-  if (!files.length) throw new MissingResourceError('ban: no BAN file (adresses-{dep}.csv.gz or adresses-france.csv.gz) in the mirror, none downloaded');
+  if (!files.length)
+    throw new MissingResourceError('ban: no BAN file (adresses-{dep}.csv.gz or adresses-france.csv.gz) in the mirror, none downloaded');
   const france = files.find((f) => f.resource === 'france');
   if (france && files.length > 1) {
     ctx.log(`the national file is present: the ${files.length - 1} département file(s) are ignored`);
@@ -388,21 +450,30 @@ async function load(ctx: RunContext): Promise<void> {
   const millesime = dataDate(files);
   ctx.setMillesime(millesime);
   await dropOrphanShadows(ctx.db);
-  const { rows: [fn] } = await ctx.db.query(`select to_regprocedure('st_point(double precision, double precision, integer)') is not null as ok`);
+  const {
+    rows: [fn],
+  } = await ctx.db.query(`select to_regprocedure('st_point(double precision, double precision, integer)') is not null as ok`);
   // ST_Point(x, y, srid) (PostGIS ≥ 3.2) is one call instead of two: measurably cheaper per row.
   const point = fn.ok ? 'ST_Point(lon, lat, 4326)' : 'ST_SetSRID(ST_MakePoint(lon, lat), 4326)';
   // Départements with IRIS or QPV polygons now get their codes during the load (see Shadow.enrich).
   const enrich = process.env.DOTATION_BAN_ENRICH_IN_LOAD === '0' ? new Set<string>() : await departementsWithPolygons(ctx.db);
   const shadow: Shadow = {
-    prefix: `adresses_n${ctx.runId}`, partitions: new Map(), owner: new Map(), ...(await partitionColumns(ctx.db, point)),
-    enrich, raw: new Map(), digests: new Map(),
+    prefix: `adresses_n${ctx.runId}`,
+    partitions: new Map(),
+    owner: new Map(),
+    ...(await partitionColumns(ctx.db, point)),
+    enrich,
+    raw: new Map(),
+    digests: new Map(),
   };
   const codes = await communeCodes(ctx.db);
   const indexer = new Indexer(ctx.db, shadow);
   const log: Record<string, unknown> = {};
   const timings: Record<string, number> = {};
   const counts = new Map<string, number>();
-  const lap = (name: string, t: number) => { timings[name] = (Date.now() - t) / 1000; };
+  const lap = (name: string, t: number) => {
+    timings[name] = (Date.now() - t) / 1000;
+  };
   try {
     try {
       for (const f of files) await stageFile(ctx, f, shadow, codes, log, timings, counts, indexer);
@@ -418,35 +489,39 @@ async function load(ctx: RunContext): Promise<void> {
     t = Date.now();
     ctx.checkpoint('after-staging');
     const fichier = Object.fromEntries(files.map((f) => [fileDepartement(f.path) ?? '*', path.basename(f.path)]));
-    await ctx.publish(millesime, async (tx) => {
-      // One transaction, one round trip of DDL: each old partition is detached and dropped, the
-      // new table takes its name and is attached (its CHECK constraint spares ATTACH the scan).
-      const deps = [...shadow.partitions.keys()].sort();
-      // Dropping a partition detaches it: no DETACH (the costly step, ≈ 20 ms a partition) is needed.
-      const ddl: string[] = deps.map((d) => `drop table if exists ${ident(partitionName(d))}`);
-      for (const d of deps) {
-        const p = shadow.partitions.get(d)!;
-        const published = partitionName(d);
-        ddl.push(
-          `alter table ${ident(p)} rename to ${ident(published)}`,
-          `alter index ${ident(`${p}_code_commune`)} rename to ${ident(`${published}_code_commune`)}`,
-          `alter table ${ident(published)} rename constraint ${ident(`${p}_dep`)} to ${ident(`${published}_dep`)}`,
-          `alter table adresses attach partition ${ident(published)} for values in (${literal(d)})`,
-          `alter table ${ident(published)} reset (autovacuum_enabled)`,
-        );
-      }
-      await tx.query(ddl.join(';\n'));
-      const rows = deps.map((d) => counts.get(d) ?? 0);
-      // Enriched during the load: the digest of the polygons used (the pass below skips them unless polygons changed since).
-      await tx.query(
-        `insert into adresses_departements (departement, run_id, fichier, rows, published_at, enrich_digest, enriched_at)
+    await ctx.publish(
+      millesime,
+      async (tx) => {
+        // One transaction, one round trip of DDL: each old partition is detached and dropped, the
+        // new table takes its name and is attached (its CHECK constraint spares ATTACH the scan).
+        const deps = [...shadow.partitions.keys()].sort();
+        // Dropping a partition detaches it: no DETACH (the costly step, ≈ 20 ms a partition) is needed.
+        const ddl: string[] = deps.map((d) => `drop table if exists ${ident(partitionName(d))}`);
+        for (const d of deps) {
+          const p = shadow.partitions.get(d)!;
+          const published = partitionName(d);
+          ddl.push(
+            `alter table ${ident(p)} rename to ${ident(published)}`,
+            `alter index ${ident(`${p}_code_commune`)} rename to ${ident(`${published}_code_commune`)}`,
+            `alter table ${ident(published)} rename constraint ${ident(`${p}_dep`)} to ${ident(`${published}_dep`)}`,
+            `alter table adresses attach partition ${ident(published)} for values in (${literal(d)})`,
+            `alter table ${ident(published)} reset (autovacuum_enabled)`,
+          );
+        }
+        await tx.query(ddl.join(';\n'));
+        const rows = deps.map((d) => counts.get(d) ?? 0);
+        // Enriched during the load: the digest of the polygons used (the pass below skips them unless polygons changed since).
+        await tx.query(
+          `insert into adresses_departements (departement, run_id, fichier, rows, published_at, enrich_digest, enriched_at)
          select d, $2, f, r, now(), g, case when g is not null then now() end from unnest($1::text[], $3::text[], $4::bigint[], $5::text[]) as t(d, f, r, g)
          on conflict (departement) do update set run_id = excluded.run_id, fichier = excluded.fichier, rows = excluded.rows,
            published_at = excluded.published_at, enrich_digest = excluded.enrich_digest, enriched_at = excluded.enriched_at`,
-        [deps, ctx.runId, deps.map((d) => fichier[d] ?? fichier['*']), rows, deps.map((d) => shadow.digests.get(d) ?? null)],
-      );
-      return rows.reduce((s, n) => s + n, 0);
-    }, { departements: [...shadow.partitions.keys()], fichiers: log });
+          [deps, ctx.runId, deps.map((d) => fichier[d] ?? fichier['*']), rows, deps.map((d) => shadow.digests.get(d) ?? null)],
+        );
+        return rows.reduce((s, n) => s + n, 0);
+      },
+      { departements: [...shadow.partitions.keys()], fichiers: log },
+    );
     lap('publication_s', t);
     t = Date.now();
     // Addresses changed in these départements: (re)attach IRIS and QPV codes where the load did
@@ -455,10 +530,15 @@ async function load(ctx: RunContext): Promise<void> {
     lap('enrichment_s', t);
     const updated = enriched.reduce((s, e) => s + e.updated, 0);
     if (enriched.length) ctx.log(`enrichment (IRIS, QPV) of ${enriched.length} département(s): ${updated} address(es) updated`);
-    ctx.log(`timings (s): ${Object.entries(timings).map(([k, v]) => `${k.replace(/_s$/, '')} ${v.toFixed(1)}`).join(', ')}`);
+    ctx.log(
+      `timings (s): ${Object.entries(timings)
+        .map(([k, v]) => `${k.replace(/_s$/, '')} ${v.toFixed(1)}`)
+        .join(', ')}`,
+    );
   } finally {
     // The new tables of a failed run (published ones were renamed: nothing left to drop).
-    for (const p of [...shadow.partitions.values(), ...shadow.raw.values()]) await ctx.db.query(`drop table if exists ${ident(p)}`).catch(() => undefined);
+    for (const p of [...shadow.partitions.values(), ...shadow.raw.values()])
+      await ctx.db.query(`drop table if exists ${ident(p)}`).catch(() => undefined);
   }
 }
 

@@ -1,9 +1,15 @@
 import { isUtf8 } from 'node:buffer';
 import { Transform, TransformCallback } from 'node:stream';
 
-const NL = 0x0a, CR = 0x0d, QUOTE = 0x22;
+const NL = 0x0a,
+  CR = 0x0d,
+  QUOTE = 0x22;
 
-export interface BadLine { line: number; raw: string; reason: string }
+export interface BadLine {
+  line: number;
+  raw: string;
+  reason: string;
+}
 
 /**
  * The light Node pass of the BAN fast path: a byte scan, never a CSV parse. For each physical
@@ -46,15 +52,23 @@ export class LineChecker extends Transform {
     this.lines++;
     const n = this.lines;
     if (n === 1) {
-      const header = buf.toString('utf8', start, end).replace(/^\uFEFF/, '').split(String.fromCharCode(this.delimiter)).map((h) => h.trim().replace(/^"|"$/g, ''));
+      const header = buf
+        .toString('utf8', start, end)
+        .replace(/^\uFEFF/, '')
+        .split(String.fromCharCode(this.delimiter))
+        .map((h) => h.trim().replace(/^"|"$/g, ''));
       this.expected = this.onHeader(header);
       return;
     }
-    if (end === start) { this.lines--; return; } // blank line (end of file): not a record
+    if (end === start) {
+      this.lines--;
+      return;
+    } // blank line (end of file): not a record
     if (quoted || fields !== this.expected) {
       this.bad++;
       this.onBad({
-        line: n, raw: buf.toString('utf8', start, Math.min(end, start + 10000)),
+        line: n,
+        raw: buf.toString('utf8', start, Math.min(end, start + 10000)),
         reason: quoted ? 'unbalanced double quote' : `expected ${this.expected} fields, got ${fields}`,
       });
       return;
@@ -72,7 +86,12 @@ export class LineChecker extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    try { this.scan(chunk); } catch (e) { cb(e as Error); return; }
+    try {
+      this.scan(chunk);
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
     cb();
   }
 
@@ -86,11 +105,14 @@ export class LineChecker extends Transform {
     for (let i = 0; i < buf.length; i++) {
       const b = buf[i];
       if (b === QUOTE) quoted = !quoted;
-      else if (b === d) { if (!quoted) fields++; }
-      else if (b === NL) {
+      else if (b === d) {
+        if (!quoted) fields++;
+      } else if (b === NL) {
         // A line feed always ends a line (BAN fields never span lines): an unbalanced quote is reported, not followed.
         this.handleLine(buf, start, i, fields, quoted);
-        start = i + 1; fields = 1; quoted = false;
+        start = i + 1;
+        fields = 1;
+        quoted = false;
       }
     }
     if (start < buf.length) this.carry = Buffer.from(buf.subarray(start));
@@ -100,13 +122,19 @@ export class LineChecker extends Transform {
   override _flush(cb: TransformCallback): void {
     if (this.carry && this.carry.length) {
       const buf = this.carry;
-      let fields = 1; let quoted = false;
+      let fields = 1;
+      let quoted = false;
       for (let i = 0; i < buf.length; i++) {
         if (buf[i] === QUOTE) quoted = !quoted;
         else if (buf[i] === this.delimiter && !quoted) fields++;
       }
       this.carry = null;
-      try { this.handleLine(buf, 0, buf.length, fields, quoted); } catch (e) { cb(e as Error); return; }
+      try {
+        this.handleLine(buf, 0, buf.length, fields, quoted);
+      } catch (e) {
+        cb(e as Error);
+        return;
+      }
     }
     this.flushOut();
     cb();
@@ -114,18 +142,30 @@ export class LineChecker extends Transform {
 }
 
 /** Département output of the BAN splitter: pending COPY lines and the count of good lines. */
-interface DepOut { dep: string; b: Buffer; pos: number; count: number }
+interface DepOut {
+  dep: string;
+  b: Buffer;
+  pos: number;
+  count: number;
+}
 
 /** What the BAN splitter knows about a commune code: its current commune and département. */
-interface CodeInfo { out: DepOut; prefix: Uint8Array }
+interface CodeInfo {
+  out: DepOut;
+  prefix: Uint8Array;
+}
 
 /** Département of a commune code: 3 characters overseas (97x, 98x), else 2 (SQL geo_departement). */
-export const departementOf = (code: string) => (code.charCodeAt(0) === 0x39 && (code.charCodeAt(1) === 0x37 || code.charCodeAt(1) === 0x38) ? code.slice(0, 3) : code.slice(0, 2));
+export const departementOf = (code: string) =>
+  code.charCodeAt(0) === 0x39 && (code.charCodeAt(1) === 0x37 || code.charCodeAt(1) === 0x38) ? code.slice(0, 3) : code.slice(0, 2);
 
 const CODE = /^([0-9]{5}|2[AB][0-9]{3})$/;
 const NUMBER = /^-?[0-9]{1,3}(\.[0-9]+)?$/;
 const EMPTY = Buffer.alloc(0);
-const ZERO = 0x30, NINE = 0x39, MINUS = 0x2d, DOT = 0x2e;
+const ZERO = 0x30,
+  NINE = 0x39,
+  MINUS = 0x2d,
+  DOT = 0x2e;
 
 /**
  * Value of an unquoted coordinate `-?[0-9]{1,3}(\.[0-9]+)?` read from bytes, NaN when it does
@@ -134,10 +174,16 @@ const ZERO = 0x30, NINE = 0x39, MINUS = 0x2d, DOT = 0x2e;
 function coordinate(buf: Buffer, s: number, e: number): number {
   let i = s;
   let sign = 1;
-  if (i < e && buf[i] === MINUS) { sign = -1; i++; }
+  if (i < e && buf[i] === MINUS) {
+    sign = -1;
+    i++;
+  }
   let int = 0;
   const i0 = i;
-  while (i < e && buf[i] >= ZERO && buf[i] <= NINE) { int = int * 10 + buf[i] - ZERO; i++; }
+  while (i < e && buf[i] >= ZERO && buf[i] <= NINE) {
+    int = int * 10 + buf[i] - ZERO;
+    i++;
+  }
   if (i === i0 || i - i0 > 3) return NaN;
   if (i === e) return sign * int;
   if (buf[i] !== DOT) return NaN;
@@ -145,7 +191,13 @@ function coordinate(buf: Buffer, s: number, e: number): number {
   const f0 = i;
   let frac = 0;
   let scale = 1;
-  while (i < e && buf[i] >= ZERO && buf[i] <= NINE) { if (scale < 1e15) { frac = frac * 10 + buf[i] - ZERO; scale *= 10; } i++; }
+  while (i < e && buf[i] >= ZERO && buf[i] <= NINE) {
+    if (scale < 1e15) {
+      frac = frac * 10 + buf[i] - ZERO;
+      scale *= 10;
+    }
+    i++;
+  }
   if (i === f0 || i !== e) return NaN;
   return sign * (int + frac / scale);
 }
@@ -219,7 +271,10 @@ export class BanSplitter {
       else {
         const dep = departementOf(code);
         let out = this.outs.get(dep);
-        if (!out) { out = { dep, b: EMPTY, pos: 0, count: 0 }; this.outs.set(dep, out); }
+        if (!out) {
+          out = { dep, b: EMPTY, pos: 0, count: 0 };
+          this.outs.set(dep, out);
+        }
         i = { out, prefix: Buffer.from(`${dep};${actuel};`, 'latin1') };
       }
       this.byCode.set(code, i);
@@ -268,29 +323,63 @@ export class BanSplitter {
     if (ce - cs === 5 && buf[cs] !== QUOTE) {
       const key = buf[cs] * 4294967296 + buf[cs + 1] * 16777216 + buf[cs + 2] * 65536 + buf[cs + 3] * 256 + buf[cs + 4];
       info = this.byKey.get(key);
-      if (info === undefined) { info = this.info(buf.toString('latin1', cs, ce)); this.byKey.set(key, info); }
+      if (info === undefined) {
+        info = this.info(buf.toString('latin1', cs, ce));
+        this.byKey.set(key, info);
+      }
     } else {
       const code = this.field(buf, this.iCode, end);
-      if (code === '') { this.reject(buf, start, end, n, 'column code_insee: empty'); return; }
+      if (code === '') {
+        this.reject(buf, start, end, n, 'column code_insee: empty');
+        return;
+      }
       info = this.info(code);
     }
-    if (!info) { this.reject(buf, start, end, n, `column code_insee: '${this.field(buf, this.iCode, end)}' is not a current commune or arrondissement`); return; }
+    if (!info) {
+      this.reject(
+        buf,
+        start,
+        end,
+        n,
+        `column code_insee: '${this.field(buf, this.iCode, end)}' is not a current commune or arrondissement`,
+      );
+      return;
+    }
     // lon/lat: read from bytes; quoted values (never in the BAN) take the text path.
     const xs = this.starts[this.iLon];
     const ys = this.starts[this.iLat];
     const x = buf[xs] === QUOTE ? textCoordinate(this.field(buf, this.iLon, end)) : coordinate(buf, xs, this.fieldEnd(this.iLon, end));
     const y = buf[ys] === QUOTE ? textCoordinate(this.field(buf, this.iLat, end)) : coordinate(buf, ys, this.fieldEnd(this.iLat, end));
-    if (x !== x || y !== y) { // NaN
-      this.reject(buf, start, end, n, `columns lon/lat: not a number ('${this.field(buf, this.iLon, end)}', '${this.field(buf, this.iLat, end)}')`);
+    if (x !== x || y !== y) {
+      // NaN
+      this.reject(
+        buf,
+        start,
+        end,
+        n,
+        `columns lon/lat: not a number ('${this.field(buf, this.iLon, end)}', '${this.field(buf, this.iLat, end)}')`,
+      );
       return;
     }
     if (x < -180 || x > 180 || y < -90 || y > 90 || (x === 0 && y === 0)) {
-      this.reject(buf, start, end, n, `columns lon/lat: out of range (${this.field(buf, this.iLon, end)}, ${this.field(buf, this.iLat, end)})`);
+      this.reject(
+        buf,
+        start,
+        end,
+        n,
+        `columns lon/lat: out of range (${this.field(buf, this.iLon, end)}, ${this.field(buf, this.iLat, end)})`,
+      );
       return;
     }
     const out = info.out;
     if (this.o.expectedDep && out.dep !== this.o.expectedDep) {
-      this.reject(buf, start, end, n, `column code_insee: ${this.field(buf, this.iCode, end)} is not in département ${this.o.expectedDep} of the file`);
+      this.reject(
+        buf,
+        start,
+        end,
+        n,
+        `column code_insee: ${this.field(buf, this.iCode, end)} is not in département ${this.o.expectedDep} of the file`,
+      );
       return;
     }
     this.good++;
@@ -298,7 +387,8 @@ export class BanSplitter {
     if (out !== this.last) {
       // Sorted input (the BAN is sorted by commune): hand out the finished département at once.
       if (this.last && this.run >= 256) this.hand(this.last);
-      this.last = out; this.run = 0;
+      this.last = out;
+      this.run = 0;
     }
     this.run++;
     const prefix = info.prefix;
@@ -337,7 +427,10 @@ export class BanSplitter {
     if (this.carry) {
       // The line cut by the previous chunk: completed alone, the chunk itself is never copied.
       const nl = chunk.indexOf(NL);
-      if (nl < 0) { this.carry = Buffer.concat([this.carry, chunk]); return this.ready.splice(0); }
+      if (nl < 0) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return this.ready.splice(0);
+      }
       const line = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
       this.carry = null;
       this.scanFrom(line, 0);
@@ -364,11 +457,17 @@ export class BanSplitter {
       const b = buf[i];
       if (b > QUOTE && b !== d) continue; // most bytes: letters, digits
       if (b === QUOTE) quoted = !quoted;
-      else if (b === d) { if (!quoted) { if (fields < max) starts[fields] = i + 1; fields++; } }
-      else if (b === NL) {
+      else if (b === d) {
+        if (!quoted) {
+          if (fields < max) starts[fields] = i + 1;
+          fields++;
+        }
+      } else if (b === NL) {
         starts[0] = start;
         this.handleLine(buf, start, i, fields, quoted);
-        start = i + 1; fields = 1; quoted = false;
+        start = i + 1;
+        fields = 1;
+        quoted = false;
       }
     }
     if (start < len) this.carry = Buffer.from(buf.subarray(start));
@@ -379,11 +478,15 @@ export class BanSplitter {
     if (this.carry && this.carry.length) {
       const buf = this.carry;
       this.carry = null;
-      let fields = 1; let quoted = false;
+      let fields = 1;
+      let quoted = false;
       this.starts[0] = 0;
       for (let i = 0; i < buf.length; i++) {
         if (buf[i] === QUOTE) quoted = !quoted;
-        else if (buf[i] === this.o.delimiter && !quoted) { if (fields < this.expected) this.starts[fields] = i + 1; fields++; }
+        else if (buf[i] === this.o.delimiter && !quoted) {
+          if (fields < this.expected) this.starts[fields] = i + 1;
+          fields++;
+        }
       }
       this.suspect = !textSafe(buf, 0, buf.length);
       this.handleLine(buf, 0, buf.length, fields, quoted);
@@ -408,12 +511,24 @@ export function encodingError(buf: Buffer, s: number, e: number): string | null 
   for (let i = s; i < e;) {
     const b = buf[i];
     if (b === 0) return `NUL byte (0x00) at byte ${i - s + 1} of the line: not allowed in text`;
-    if (b < 0x80) { i++; continue; }
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
     // Length and range of the second byte of a well-formed sequence (Unicode table 3-7).
-    let n = 0; let lo = 0x80; let hi = 0xbf;
+    let n = 0;
+    let lo = 0x80;
+    let hi = 0xbf;
     if (b >= 0xc2 && b <= 0xdf) n = 1;
-    else if (b >= 0xe0 && b <= 0xef) { n = 2; if (b === 0xe0) lo = 0xa0; else if (b === 0xed) hi = 0x9f; }
-    else if (b >= 0xf0 && b <= 0xf4) { n = 3; if (b === 0xf0) lo = 0x90; else if (b === 0xf4) hi = 0x8f; }
+    else if (b >= 0xe0 && b <= 0xef) {
+      n = 2;
+      if (b === 0xe0) lo = 0xa0;
+      else if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 3;
+      if (b === 0xf0) lo = 0x90;
+      else if (b === 0xf4) hi = 0x8f;
+    }
     let ok = n > 0 && i + n < e && buf[i + 1] >= lo && buf[i + 1] <= hi;
     for (let k = 2; ok && k <= n; k++) ok = buf[i + k] >= 0x80 && buf[i + k] <= 0xbf;
     if (!ok) {

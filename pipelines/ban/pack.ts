@@ -44,27 +44,32 @@ const OF_COMMUNE = `departement = geo_departement($code) and code_commune = geo_
    and (code_commune = $code or code_insee = $code)`;
 
 export const pack: PackSection = {
-  tables: [{
-    name: 'adresses',
-    title: 'Adresses de la commune (Base Adresse Nationale)',
-    description: "Toutes les adresses de la commune dans la Base Adresse Nationale, colonnes du fichier national : de quoi démarrer ou vérifier la Base Adresse Locale.",
-    fields,
-    query: `select ${BAN_COLUMNS.join(', ')} from adresses where ${OF_COMMUNE} order by line`,
-    perCommune: true,
-  }],
-  layers: [{
-    name: 'adresses',
-    title: 'Adresses (points)',
-    description: "Position de chaque adresse, avec son IRIS et son quartier prioritaire quand elle est dans l'un d'eux.",
-    // One Feature a line, every line but the first led by a comma: the FeatureCollection is these lines between brackets.
-    query: `select case when row_number() over (order by line) > 1 then ',' else '' end
+  tables: [
+    {
+      name: 'adresses',
+      title: 'Adresses de la commune (Base Adresse Nationale)',
+      description:
+        'Toutes les adresses de la commune dans la Base Adresse Nationale, colonnes du fichier national : de quoi démarrer ou vérifier la Base Adresse Locale.',
+      fields,
+      query: `select ${BAN_COLUMNS.join(', ')} from adresses where ${OF_COMMUNE} order by line`,
+      perCommune: true,
+    },
+  ],
+  layers: [
+    {
+      name: 'adresses',
+      title: 'Adresses (points)',
+      description: "Position de chaque adresse, avec son IRIS et son quartier prioritaire quand elle est dans l'un d'eux.",
+      // One Feature a line, every line but the first led by a comma: the FeatureCollection is these lines between brackets.
+      query: `select case when row_number() over (order by line) > 1 then ',' else '' end
                    || '{"type":"Feature","properties":'
                    || json_strip_nulls(json_build_object('id', id, 'numero', numero, 'rep', rep, 'nom_voie', nom_voie, 'code_postal', code_postal,
                         'code_insee', code_insee, 'commune_deleguee', code_insee_ancienne_commune, 'code_iris', code_iris, 'code_qp', code_qp))::text
                    || ',"geometry":{"type":"Point","coordinates":[' || lon::text || ',' || lat::text || ']}}'
               from adresses where ${OF_COMMUNE} order by line`,
-    perCommune: true,
-  }],
+      perCommune: true,
+    },
+  ],
   // A département reloaded alone (or enriched again) re-reads only its communes' addresses.
   sliceVersion: `select c as code, d.run_id::text || '@' || d.published_at::text || '@' || coalesce(d.enriched_at::text, '') as version
                    from unnest($1::text[]) c left join adresses_departements d on d.departement = geo_departement(c)`,

@@ -3,10 +3,24 @@ import type { SourceDeclaration } from '../../config/sources';
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /** Départements of the BAN per-département files: metropole, DROM, and the COM published since 2022. */
-export const BAN_DEPARTEMENTS: string[] = [
-  ...Array.from({ length: 19 }, (_, i) => pad(i + 1)), '2A', '2B',
+const BAN_DEPARTEMENTS: string[] = [
+  ...Array.from({ length: 19 }, (_, i) => pad(i + 1)),
+  '2A',
+  '2B',
   ...Array.from({ length: 95 - 20 }, (_, i) => pad(i + 21)),
-  '971', '972', '973', '974', '975', '976', '977', '978', '984', '986', '987', '988', '989',
+  '971',
+  '972',
+  '973',
+  '974',
+  '975',
+  '976',
+  '977',
+  '978',
+  '984',
+  '986',
+  '987',
+  '988',
+  '989',
 ];
 
 const BASE = 'https://adresse.data.gouv.fr/data/ban/adresses/latest/csv';
@@ -21,23 +35,55 @@ export const source: SourceDeclaration = {
   id: 'ban',
   title: 'Base Adresse Nationale',
   producer: 'DINUM / IGN (Base Adresse Nationale)',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://adresse.data.gouv.fr/donnees-nationales',
   format: 'csv',
   schedule: '0 3 * * 1', // the BAN is republished continuously: weekly
   resources: [
-    { name: 'france', url: `${BASE}/adresses-france.csv.gz`, mirrorNames: ['adresses-france.csv.gz', 'adresses-france.csv'], optional: true },
+    {
+      name: 'france',
+      url: `${BASE}/adresses-france.csv.gz`,
+      mirrorNames: ['adresses-france.csv.gz', 'adresses-france.csv'],
+      optional: true,
+    },
     ...BAN_DEPARTEMENTS.map((d) => ({
-      name: `dep-${d}`, url: `${BASE}/adresses-${d}.csv.gz`, mirrorNames: [`adresses-${d}.csv.gz`, `adresses-${d}.csv`], optional: true,
+      name: `dep-${d}`,
+      url: `${BASE}/adresses-${d}.csv.gz`,
+      mirrorNames: [`adresses-${d}.csv.gz`, `adresses-${d}.csv`],
+      optional: true,
     })),
   ],
 };
 
 /** The 23 columns of the current BAN CSV, in order. */
 export const BAN_COLUMNS = [
-  'id', 'id_fantoir', 'numero', 'rep', 'nom_voie', 'code_postal', 'code_insee', 'nom_commune', 'code_insee_ancienne_commune',
-  'nom_ancienne_commune', 'x', 'y', 'lon', 'lat', 'type_position', 'alias', 'nom_ld', 'libelle_acheminement', 'nom_afnor',
-  'source_position', 'source_nom_voie', 'certification_commune', 'cad_parcelles',
+  'id',
+  'id_fantoir',
+  'numero',
+  'rep',
+  'nom_voie',
+  'code_postal',
+  'code_insee',
+  'nom_commune',
+  'code_insee_ancienne_commune',
+  'nom_ancienne_commune',
+  'x',
+  'y',
+  'lon',
+  'lat',
+  'type_position',
+  'alias',
+  'nom_ld',
+  'libelle_acheminement',
+  'nom_afnor',
+  'source_position',
+  'source_nom_voie',
+  'certification_commune',
+  'cad_parcelles',
 ] as const;
 
 /** Columns a file must have (older files lack cad_parcelles, for instance: those stay empty). */

@@ -28,10 +28,26 @@ export async function readHeader(file: string): Promise<string[]> {
 }
 
 export const OFGL_STAGING = {
-  code: 'text', exercice: 'int', siren: 'text', type_budget: 'text', agregat: 'text', montant: 'numeric', ptot: 'int', fichier: 'text', line: 'bigint', raw: 'text',
+  code: 'text',
+  exercice: 'int',
+  siren: 'text',
+  type_budget: 'text',
+  agregat: 'text',
+  montant: 'numeric',
+  ptot: 'int',
+  fichier: 'text',
+  line: 'bigint',
+  raw: 'text',
 };
 export const DGFIP_STAGING = {
-  code: 'text', exercice: 'int', agregat: 'text', montant_keur: 'numeric', pop: 'int', fichier: 'text', line: 'bigint', raw: 'text',
+  code: 'text',
+  exercice: 'int',
+  agregat: 'text',
+  montant_keur: 'numeric',
+  pop: 'int',
+  fichier: 'text',
+  line: 'bigint',
+  raw: 'text',
 };
 
 const year = (raw: string): number | null => {
@@ -54,10 +70,16 @@ async function loadOfgl(ctx: RunContext, file: LocalFile): Promise<void> {
   const staging = await ctx.staging('ofgl', OFGL_STAGING);
   const exercices = new Set<number>();
   await loadCsv(ctx, {
-    file, encoding: 'utf8', dialect: { delimiter: ';' }, staging, required,
+    file,
+    encoding: 'utf8',
+    dialect: { delimiter: ';' },
+    staging,
+    required,
     row: (get, line, values) => {
       let code: string;
-      try { code = normalizeCommuneCode(get(codeCol)); } catch (e) {
+      try {
+        code = normalizeCommuneCode(get(codeCol));
+      } catch (e) {
         if (e instanceof CommuneCodeError) return reject(e.message, codeCol);
         throw e;
       }
@@ -98,10 +120,17 @@ async function loadDgfip(ctx: RunContext, file: LocalFile): Promise<void> {
   const staging = await ctx.staging('dgfip', DGFIP_STAGING);
   const exercices = new Set<number>();
   await loadCsv(ctx, {
-    file, encoding: 'auto', dialect: { delimiter: ';' }, staging, required,
+    file,
+    encoding: 'auto',
+    dialect: { delimiter: ';' },
+    staging,
+    required,
     row: (get, line, values) => {
       let code: string;
-      try { code = communeCode(get('dep'), get('icom')); } catch (e) {   // "069" + "039" → 69039
+      try {
+        code = communeCode(get('dep'), get('icom'));
+      } catch (e) {
+        // "069" + "039" → 69039
         if (e instanceof CommuneCodeError) return reject(e.message, 'icom');
         throw e;
       }
@@ -124,7 +153,10 @@ async function loadDgfip(ctx: RunContext, file: LocalFile): Promise<void> {
 }
 
 async function load(ctx: RunContext): Promise<void> {
-  if (!ctx.files.size) throw new MissingResourceError(`budgets: no accounts file found (resources: ${source.resources.map((r) => `${r.name} = ${r.mirrorNames.join(' or ')}`).join('; ')})`);
+  if (!ctx.files.size)
+    throw new MissingResourceError(
+      `budgets: no accounts file found (resources: ${source.resources.map((r) => `${r.name} = ${r.mirrorNames.join(' or ')}`).join('; ')})`,
+    );
   const ofgl = ctx.files.get('ofgl');
   const dgfip = ctx.files.get('dgfip');
   // Every header is checked before anything is published: a bad file fails the whole run.

@@ -12,7 +12,11 @@ export const source: SourceDeclaration = {
   id: 'budgets',
   title: 'Comptes des communes',
   producer: 'OFGL et DGFiP',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://data.ofgl.fr/explore/dataset/ofgl-base-communes-consolidee/',
   format: 'csv',
   schedule: '0 4 1 * *', // monthly; both producers publish once a year

@@ -23,12 +23,17 @@ async function mapping(ctx: RunContext, staging: string, cog: number, label: str
 const strictSum = (col: string) => `case when count(*) filter (where ${col} is null) > 0 then null else sum(${col}) end`;
 
 export async function publishOfgl(ctx: RunContext, staging: string, exercices: number[], fichier: string): Promise<void> {
-  if (!exercices.length) { ctx.log(`${fichier}: no row to publish`); return; }
+  if (!exercices.length) {
+    ctx.log(`${fichier}: no row to publish`);
+    return;
+  }
   const passage = await mapping(ctx, staging, exercices[0], 'OFGL com_code');
-  await ctx.publish(`ofgl-${exercices[exercices.length - 1]}`, async (tx) => {
-    await tx.query(`delete from budget_ofgl where exercice = any($1::int[])`, [exercices]);
-    const { rowCount } = await tx.query(
-      `with m as (select p.code_actuel, s.* from ${staging} s join ${passage} p on p.code = s.code where p.nb = 1 or p.code_actuel = s.code),
+  await ctx.publish(
+    `ofgl-${exercices[exercices.length - 1]}`,
+    async (tx) => {
+      await tx.query(`delete from budget_ofgl where exercice = any($1::int[])`, [exercices]);
+      const { rowCount } = await tx.query(
+        `with m as (select p.code_actuel, s.* from ${staging} s join ${passage} p on p.code = s.code where p.nb = 1 or p.code_actuel = s.code),
             -- population: once per SIREN (its budget principal), summed over the SIRENs of the commune
             pop as (select code_actuel, exercice, sum(ptot) as population
                       from (select code_actuel, exercice, siren, max(ptot) as ptot from m
@@ -39,26 +44,35 @@ export async function publishOfgl(ctx: RunContext, staging: string, exercices: n
               array_agg(distinct m.siren order by m.siren), array_agg(distinct m.code order by m.code), min(m.fichier)
          from m left join pop on pop.code_actuel = m.code_actuel and pop.exercice = m.exercice
         group by m.exercice, m.code_actuel, m.type_budget, m.agregat, pop.population`,
-    );
-    return rowCount ?? 0;
-  }, { producteur: 'OFGL', fichier, exercices });
+      );
+      return rowCount ?? 0;
+    },
+    { producteur: 'OFGL', fichier, exercices },
+  );
 }
 
 export async function publishDgfip(ctx: RunContext, staging: string, exercices: number[], fichier: string): Promise<void> {
-  if (!exercices.length) { ctx.log(`${fichier}: no row to publish`); return; }
+  if (!exercices.length) {
+    ctx.log(`${fichier}: no row to publish`);
+    return;
+  }
   const passage = await mapping(ctx, staging, exercices[0], 'DGFiP dep + icom');
-  await ctx.publish(`dgfip-${exercices[exercices.length - 1]}`, async (tx) => {
-    await tx.query(`delete from budget_dgfip where exercice = any($1::int[])`, [exercices]);
-    const { rowCount } = await tx.query(
-      `with m as (select p.code_actuel, s.* from ${staging} s join ${passage} p on p.code = s.code where p.nb = 1 or p.code_actuel = s.code),
+  await ctx.publish(
+    `dgfip-${exercices[exercices.length - 1]}`,
+    async (tx) => {
+      await tx.query(`delete from budget_dgfip where exercice = any($1::int[])`, [exercices]);
+      const { rowCount } = await tx.query(
+        `with m as (select p.code_actuel, s.* from ${staging} s join ${passage} p on p.code = s.code where p.nb = 1 or p.code_actuel = s.code),
             lib as (select * from jsonb_each_text($1::jsonb) as l(agregat, libelle))
        insert into budget_dgfip (exercice, code_commune, agregat, libelle, montant, population, codes_sources, fichier)
        select m.exercice, m.code_actuel, m.agregat, min(lib.libelle), ${strictSum('m.montant_keur')} * 1000, ${strictSum('m.pop')},
               array_agg(distinct m.code order by m.code), min(m.fichier)
          from m left join lib on lib.agregat = m.agregat
         group by m.exercice, m.code_actuel, m.agregat`,
-      [JSON.stringify(DGFIP_LIBELLES)],
-    );
-    return rowCount ?? 0;
-  }, { producteur: 'DGFiP', fichier, exercices, unite_fichier: 'k€' });
+        [JSON.stringify(DGFIP_LIBELLES)],
+      );
+      return rowCount ?? 0;
+    },
+    { producteur: 'DGFiP', fichier, exercices, unite_fichier: 'k€' },
+  );
 }

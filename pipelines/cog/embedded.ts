@@ -8,7 +8,7 @@ import { z } from 'zod';
  */
 const PACKAGE_COG_YEAR: Record<number, number> = { 1: 2021, 2: 2022, 3: 2023, 4: 2024, 5: 2025, 6: 2026 };
 
-export const packageDir = path.dirname(require.resolve('@etalab/decoupage-administratif/package.json'));
+const packageDir = path.dirname(require.resolve('@etalab/decoupage-administratif/package.json'));
 
 export function packageInfo(): { version: string; cog: number } {
   const { version } = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
@@ -36,7 +36,10 @@ export const PackageCommune = z.object({
 export type PackageCommune = z.infer<typeof PackageCommune>;
 
 export const PackageEpci = z.object({
-  code: z.string(), nom: z.string(), type: z.string().optional(), modeFinancement: z.string().optional(),
+  code: z.string(),
+  nom: z.string(),
+  type: z.string().optional(),
+  modeFinancement: z.string().optional(),
   populationMunicipale: z.number().optional(),
   membres: z.array(z.object({ code: z.string() })),
 });

@@ -5,7 +5,7 @@ import { isCommuneCode } from '../../src/communes/codes';
 import type { CopyValue } from '../../src/engine/staging';
 import { source } from './source';
 import { PackageCommune, PackageEpci, packageInfo, readPackageArray } from './embedded';
-import { warmZoneContours } from '../../src/server/geo/geometry';
+import { warmZoneContours } from '../../src/geo/zone-geometry';
 import { INSEE_URI_RESOURCES, publishInseeUris, stageInseeUris } from './insee-uris';
 
 /**
@@ -19,8 +19,18 @@ async function load(ctx: RunContext): Promise<void> {
 
   // 1. The package: communes (all four types), EPCI and members, départements, régions, arrondissements.
   const communes = await ctx.staging('communes', {
-    code: 'text', type: 'text', nom: 'text', departement: 'text', region: 'text', arrondissement: 'text', zone: 'text',
-    siren: 'text', codes_postaux: 'text[]', population: 'int', commune_parent: 'text', anciens_codes: 'text[]',
+    code: 'text',
+    type: 'text',
+    nom: 'text',
+    departement: 'text',
+    region: 'text',
+    arrondissement: 'text',
+    zone: 'text',
+    siren: 'text',
+    codes_postaux: 'text[]',
+    population: 'int',
+    commune_parent: 'text',
+    anciens_codes: 'text[]',
   });
   const pgArray = (a: string[] | undefined) => `{${(a ?? []).map((s) => `"${s}"`).join(',')}}`;
   const communeRows: CopyValue[][] = [];
@@ -28,13 +38,30 @@ async function load(ctx: RunContext): Promise<void> {
     ctx.counters.read++;
     const parsed = PackageCommune.safeParse(raw);
     if (!parsed.success || !isCommuneCode(parsed.data.code)) {
-      await ctx.quarantine.add({ file: '@etalab/decoupage-administratif/data/communes.json', line: i + 1, raw: JSON.stringify(raw), reason: parsed.success ? `invalid commune code '${parsed.data.code}'` : parsed.error.issues[0].message });
+      await ctx.quarantine.add({
+        file: '@etalab/decoupage-administratif/data/communes.json',
+        line: i + 1,
+        raw: JSON.stringify(raw),
+        reason: parsed.success ? `invalid commune code '${parsed.data.code}'` : parsed.error.issues[0].message,
+      });
       continue;
     }
     const c = parsed.data;
     ctx.counters.loaded++;
-    communeRows.push([c.code, c.type, c.nom, c.departement, c.region, c.arrondissement, c.zone, c.siren, pgArray(c.codesPostaux),
-      c.population ?? null, c.chefLieu ?? c.commune ?? null, pgArray(c.anciensCodes)]);
+    communeRows.push([
+      c.code,
+      c.type,
+      c.nom,
+      c.departement,
+      c.region,
+      c.arrondissement,
+      c.zone,
+      c.siren,
+      pgArray(c.codesPostaux),
+      c.population ?? null,
+      c.chefLieu ?? c.commune ?? null,
+      pgArray(c.anciensCodes),
+    ]);
   }
   await communes.copyRows(ctx.db, communeRows);
 
@@ -46,7 +73,12 @@ async function load(ctx: RunContext): Promise<void> {
     ctx.counters.read++;
     const parsed = PackageEpci.safeParse(raw);
     if (!parsed.success) {
-      await ctx.quarantine.add({ file: '@etalab/decoupage-administratif/data/epci.json', line: i + 1, raw: JSON.stringify(raw).slice(0, 2000), reason: parsed.error.issues[0].message });
+      await ctx.quarantine.add({
+        file: '@etalab/decoupage-administratif/data/epci.json',
+        line: i + 1,
+        raw: JSON.stringify(raw).slice(0, 2000),
+        reason: parsed.error.issues[0].message,
+      });
       continue;
     }
     ctx.counters.loaded++;
@@ -69,17 +101,39 @@ async function load(ctx: RunContext): Promise<void> {
   const mouvements = ctx.files.get('mouvements');
   let stMvt: import('../../src/engine/staging').StagingTable | undefined;
   if (mouvements) {
-    stMvt = await ctx.staging('mouvements', { mod: 'int', date_eff: 'date', typecom_av: 'text', com_av: 'text', libelle_av: 'text', typecom_ap: 'text', com_ap: 'text', libelle_ap: 'text' });
+    stMvt = await ctx.staging('mouvements', {
+      mod: 'int',
+      date_eff: 'date',
+      typecom_av: 'text',
+      com_av: 'text',
+      libelle_av: 'text',
+      typecom_ap: 'text',
+      com_ap: 'text',
+      libelle_ap: 'text',
+    });
     await loadCsv(ctx, {
-      file: mouvements, encoding: 'utf8', dialect: { delimiter: ',' }, staging: stMvt,
+      file: mouvements,
+      encoding: 'utf8',
+      dialect: { delimiter: ',' },
+      staging: stMvt,
       required: ['MOD', 'DATE_EFF', 'TYPECOM_AV', 'COM_AV', 'LIBELLE_AV', 'TYPECOM_AP', 'COM_AP', 'LIBELLE_AP'] as const,
       row: (get) => {
         if (!/^\d+$/.test(get('MOD'))) return reject(`invalid MOD '${get('MOD')}'`, 'MOD');
         if (!/^\d{4}-\d{2}-\d{2}$/.test(get('DATE_EFF'))) return reject(`invalid date '${get('DATE_EFF')}'`, 'DATE_EFF');
         // A creation (MOD 20) has no commune before it.
         const creation = get('MOD') === '20' && get('COM_AV') === '';
-        for (const k of ['COM_AV', 'COM_AP'] as const) if (!(k === 'COM_AV' && creation) && !isCommuneCode(get(k))) return reject(`invalid commune code '${get(k)}'`, k);
-        return [get('MOD'), get('DATE_EFF'), get('TYPECOM_AV') || null, get('COM_AV') || null, get('LIBELLE_AV'), get('TYPECOM_AP'), get('COM_AP'), get('LIBELLE_AP')];
+        for (const k of ['COM_AV', 'COM_AP'] as const)
+          if (!(k === 'COM_AV' && creation) && !isCommuneCode(get(k))) return reject(`invalid commune code '${get(k)}'`, k);
+        return [
+          get('MOD'),
+          get('DATE_EFF'),
+          get('TYPECOM_AV') || null,
+          get('COM_AV') || null,
+          get('LIBELLE_AV'),
+          get('TYPECOM_AP'),
+          get('COM_AP'),
+          get('LIBELLE_AP'),
+        ];
       },
     });
   }
@@ -87,14 +141,32 @@ async function load(ctx: RunContext): Promise<void> {
   let stInsee: import('../../src/engine/staging').StagingTable | undefined;
   if (inseeCommunes) {
     const fromName = /20\d\d/.exec(path.basename(inseeCommunes.path))?.[0];
-    stInsee = await ctx.staging('insee_communes', { typecom: 'text', com: 'text', reg: 'text', dep: 'text', ctcd: 'text', arr: 'text', tncc: 'text', ncc: 'text', nccenr: 'text', libelle: 'text', can: 'text', comparent: 'text' });
+    stInsee = await ctx.staging('insee_communes', {
+      typecom: 'text',
+      com: 'text',
+      reg: 'text',
+      dep: 'text',
+      ctcd: 'text',
+      arr: 'text',
+      tncc: 'text',
+      ncc: 'text',
+      nccenr: 'text',
+      libelle: 'text',
+      can: 'text',
+      comparent: 'text',
+    });
     await loadCsv(ctx, {
-      file: inseeCommunes, encoding: 'utf8', dialect: { delimiter: ',' }, staging: stInsee,
+      file: inseeCommunes,
+      encoding: 'utf8',
+      dialect: { delimiter: ',' },
+      staging: stInsee,
       required: ['TYPECOM', 'COM', 'REG', 'DEP', 'CTCD', 'ARR', 'TNCC', 'NCC', 'NCCENR', 'LIBELLE', 'CAN', 'COMPARENT'] as const,
       row: (get) => {
         if (!['COM', 'COMD', 'COMA', 'ARM'].includes(get('TYPECOM'))) return reject(`unknown TYPECOM '${get('TYPECOM')}'`, 'TYPECOM');
         if (!isCommuneCode(get('COM'))) return reject(`invalid commune code '${get('COM')}'`, 'COM');
-        return (['TYPECOM', 'COM', 'REG', 'DEP', 'CTCD', 'ARR', 'TNCC', 'NCC', 'NCCENR', 'LIBELLE', 'CAN', 'COMPARENT'] as const).map((k) => get(k) || null);
+        return (['TYPECOM', 'COM', 'REG', 'DEP', 'CTCD', 'ARR', 'TNCC', 'NCC', 'NCCENR', 'LIBELLE', 'CAN', 'COMPARENT'] as const).map(
+          (k) => get(k) || null,
+        );
       },
     });
     // The year: from the file name (v_commune_2024.csv), else from the newest movement (effective 1 January of the COG year).
@@ -104,7 +176,8 @@ async function load(ctx: RunContext): Promise<void> {
       inseeCog = rows[0]?.y ?? undefined;
     }
     if (!inseeCog) throw new Error(`${inseeCommunes.path}: cannot tell the COG year (no year in the name, no movements table)`);
-    if (inseeCog > pkg.cog) ctx.log(`warning: INSEE COG ${inseeCog} is newer than the package's (${pkg.cog}); upgrade @etalab/decoupage-administratif`);
+    if (inseeCog > pkg.cog)
+      ctx.log(`warning: INSEE COG ${inseeCog} is newer than the package's (${pkg.cog}); upgrade @etalab/decoupage-administratif`);
   }
   // 3. INSEE RDF URIs (mirror only): saved answers of the Metadata API.
   const uriFiles = INSEE_URI_RESOURCES.map((r) => ctx.files.get(r)).filter((f): f is NonNullable<typeof f> => Boolean(f));
@@ -113,42 +186,58 @@ async function load(ctx: RunContext): Promise<void> {
   const details: Record<string, unknown> = { package: pkg.version, cogInsee: inseeCog ?? null, inseeUris: null };
   ctx.checkpoint('before-publish');
 
-  await ctx.publish(String(pkg.cog), async (tx) => {
-    await tx.query(`truncate communes, epci_membres, epci, departements, regions, arrondissements`);
-    await tx.query(`insert into communes (code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, anciens_codes)
+  await ctx.publish(
+    String(pkg.cog),
+    async (tx) => {
+      await tx.query(`truncate communes, epci_membres, epci, departements, regions, arrondissements`);
+      await tx.query(`insert into communes (code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, anciens_codes)
                     select code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, anciens_codes from ${communes.qualified}`);
-    await tx.query(`insert into epci select * from ${epci.qualified}`);
-    await tx.query(`insert into epci_membres select distinct epci, commune from ${membres.qualified}`);
-    await tx.query(`update communes c set epci = m.epci from epci_membres m where m.commune = c.code and c.type = 'commune-actuelle'`);
-    await tx.query(`insert into regions (code, nom, chef_lieu, zone) select * from jsonb_to_recordset($1::jsonb) as r(code text, nom text, "chefLieu" text, zone text)`, [JSON.stringify(regs)]);
-    await tx.query(`insert into departements (code, nom, region, chef_lieu, zone) select * from jsonb_to_recordset($1::jsonb) as r(code text, nom text, region text, "chefLieu" text, zone text)`, [JSON.stringify(deps)]);
-    await tx.query(`insert into arrondissements (code, nom, departement, region, chef_lieu) select * from jsonb_to_recordset($1::jsonb) as r(code text, nom text, departement text, region text, "chefLieu" text)`, [JSON.stringify(arrs)]);
-    if (stMvt) {
-      // A newer movements table contains the older ones: replace.
-      await tx.query(`truncate cog_mouvements`);
-      await tx.query(`insert into cog_mouvements select * from ${stMvt.qualified}`);
-    }
-    if (stInsee && inseeCog) {
-      await tx.query(`delete from cog_communes_insee where cog = $1`, [inseeCog]);
-      await tx.query(`insert into cog_communes_insee select distinct on (typecom, com) $1::int, * from ${stInsee.qualified}`, [inseeCog]);
-    }
-    // Without the files, URIs already in the table (loaded earlier) are kept.
-    if (stUris) details.inseeUris = await publishInseeUris(tx, stUris, `${pkg.cog}-01-01`);
-    // Every code ever seen -> current commune(s): for redirects and for re-coding.
-    await tx.query(`truncate commune_correspondance`);
-    await tx.query(`insert into commune_correspondance (code, code_actuel, nature)
+      await tx.query(`insert into epci select * from ${epci.qualified}`);
+      await tx.query(`insert into epci_membres select distinct epci, commune from ${membres.qualified}`);
+      await tx.query(`update communes c set epci = m.epci from epci_membres m where m.commune = c.code and c.type = 'commune-actuelle'`);
+      await tx.query(
+        `insert into regions (code, nom, chef_lieu, zone) select * from jsonb_to_recordset($1::jsonb) as r(code text, nom text, "chefLieu" text, zone text)`,
+        [JSON.stringify(regs)],
+      );
+      await tx.query(
+        `insert into departements (code, nom, region, chef_lieu, zone) select * from jsonb_to_recordset($1::jsonb) as r(code text, nom text, region text, "chefLieu" text, zone text)`,
+        [JSON.stringify(deps)],
+      );
+      await tx.query(
+        `insert into arrondissements (code, nom, departement, region, chef_lieu) select * from jsonb_to_recordset($1::jsonb) as r(code text, nom text, departement text, region text, "chefLieu" text)`,
+        [JSON.stringify(arrs)],
+      );
+      if (stMvt) {
+        // A newer movements table contains the older ones: replace.
+        await tx.query(`truncate cog_mouvements`);
+        await tx.query(`insert into cog_mouvements select * from ${stMvt.qualified}`);
+      }
+      if (stInsee && inseeCog) {
+        await tx.query(`delete from cog_communes_insee where cog = $1`, [inseeCog]);
+        await tx.query(`insert into cog_communes_insee select distinct on (typecom, com) $1::int, * from ${stInsee.qualified}`, [inseeCog]);
+      }
+      // Without the files, URIs already in the table (loaded earlier) are kept.
+      if (stUris) details.inseeUris = await publishInseeUris(tx, stUris, `${pkg.cog}-01-01`);
+      // Every code ever seen -> current commune(s): for redirects and for re-coding.
+      await tx.query(`truncate commune_correspondance`);
+      await tx.query(`insert into commune_correspondance (code, code_actuel, nature)
                     select code, code, 'actuelle' from communes where type = 'commune-actuelle'`);
-    await tx.query(`insert into commune_correspondance (code, code_actuel, nature)
+      await tx.query(`insert into commune_correspondance (code, code_actuel, nature)
                     select p.code, p.code_actuel, p.nature from commune_passage(1900) p
                      where not exists (select 1 from communes a where a.code = p.code and a.type = 'commune-actuelle')
                     on conflict do nothing`);
-    await tx.query(`insert into commune_correspondance (code, code_actuel, nature)
+      await tx.query(`insert into commune_correspondance (code, code_actuel, nature)
                     select code, commune_parent, 'arrondissement' from communes where type = 'arrondissement-municipal' on conflict do nothing`);
-    await tx.query(`insert into referentiel_meta (key, value) values ('cog', $1), ('package', $2), ('cog_insee', $3)
-                    on conflict (key) do update set value = excluded.value`, [String(pkg.cog), `@etalab/decoupage-administratif@${pkg.version}`, inseeCog ? String(inseeCog) : '']);
-    const { rows } = await tx.query(`select count(*)::int as n from communes`);
-    return rows[0].n;
-  }, details);
+      await tx.query(
+        `insert into referentiel_meta (key, value) values ('cog', $1), ('package', $2), ('cog_insee', $3)
+                    on conflict (key) do update set value = excluded.value`,
+        [String(pkg.cog), `@etalab/decoupage-administratif@${pkg.version}`, inseeCog ? String(inseeCog) : ''],
+      );
+      const { rows } = await tx.query(`select count(*)::int as n from communes`);
+      return rows[0].n;
+    },
+    details,
+  );
   // EPCI, département and région outlines follow the new membership: rebuilt now, not by the first request.
   await warmZoneContours(ctx.log);
 }

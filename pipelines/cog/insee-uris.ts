@@ -23,17 +23,19 @@ import { isCommuneCode } from '../../src/communes/codes';
 export const INSEE_URI_RESOURCES = ['insee-geo-communes', 'insee-geo-departements', 'insee-geo-regions'] as const;
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date must be YYYY-MM-DD');
-export const InseeTerritoire = z.object({
-  code: z.string().min(1),
-  uri: z.string().regex(/^http:\/\/id\.insee\.fr\/geo\/[A-Za-z]+\/[A-Za-z0-9-]+$/, 'uri must be an http://id.insee.fr/geo/… URI'),
-  type: z.string().min(1),
-  dateCreation: isoDate.optional(),
-  dateSuppression: isoDate.optional(),
-  intitule: z.string().optional(),
-  intituleSansArticle: z.string().optional(),
-  typeArticle: z.string().optional(),
-  chefLieu: z.string().optional(),
-}).passthrough();
+const InseeTerritoire = z
+  .object({
+    code: z.string().min(1),
+    uri: z.string().regex(/^http:\/\/id\.insee\.fr\/geo\/[A-Za-z]+\/[A-Za-z0-9-]+$/, 'uri must be an http://id.insee.fr/geo/… URI'),
+    type: z.string().min(1),
+    dateCreation: isoDate.optional(),
+    dateSuppression: isoDate.optional(),
+    intitule: z.string().optional(),
+    intituleSansArticle: z.string().optional(),
+    typeArticle: z.string().optional(),
+    chefLieu: z.string().optional(),
+  })
+  .passthrough();
 
 /** Metadata API `type` → zone level of the API Territoire, with the code shape of that level. */
 const LEVELS: Record<string, { level: string; code: (c: string) => boolean }> = {
@@ -62,14 +64,21 @@ function check(raw: unknown): { t: z.infer<typeof InseeTerritoire> } | { reason:
  */
 export async function stageInseeUris(ctx: RunContext, files: LocalFile[]): Promise<StagingTable | undefined> {
   if (!files.length) return undefined;
-  const st = await ctx.staging('insee_geo_uri', { level: 'text', type: 'text', code: 'text', uri: 'text', date_creation: 'date', date_suppression: 'date' });
+  const st = await ctx.staging('insee_geo_uri', {
+    level: 'text',
+    type: 'text',
+    code: 'text',
+    uri: 'text',
+    date_creation: 'date',
+    date_suppression: 'date',
+  });
   for (const file of files) {
     const label = path.basename(file.path);
     let items: unknown;
     try {
       items = JSON.parse((await fs.readFile(file.path, 'utf8')).replace(/^\uFEFF/, ''));
     } catch (err) {
-      throw new Error(`${label}: not JSON (${(err as Error).message})`);
+      throw new Error(`${label}: not JSON (${(err as Error).message})`, { cause: err });
     }
     if (!Array.isArray(items)) throw new Error(`${label}: expected a JSON array of territories (INSEE Metadata API /geo/… answer)`);
     const rows: CopyValue[][] = [];

@@ -5,19 +5,51 @@ export const source: SourceDeclaration = {
   id: 'cog',
   title: 'Code officiel géographique (communes, départements, régions, EPCI)',
   producer: 'INSEE',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://www.insee.fr/fr/information/7766585',
   format: 'csv',
   schedule: '0 4 5 1,2,3 *', // early January to March: INSEE publishes the new COG then
   resources: [
     // Optional: the referential always comes from @etalab/decoupage-administratif; INSEE files add the history.
-    { name: 'communes', url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_commune_2024.csv', mirrorNames: ['v_commune_2024.csv', 'communes.csv'], optional: true },
-    { name: 'mouvements', url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_mvt_commune_2024.csv', mirrorNames: ['v_mvt_commune_2024.csv', 'mouvements-communes.csv'], optional: true },
+    {
+      name: 'communes',
+      url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_commune_2024.csv',
+      mirrorNames: ['v_commune_2024.csv', 'communes.csv'],
+      optional: true,
+    },
+    {
+      name: 'mouvements',
+      url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_mvt_commune_2024.csv',
+      mirrorNames: ['v_mvt_commune_2024.csv', 'mouvements-communes.csv'],
+      optional: true,
+    },
     // Optional, mirror only: saved answers of the INSEE Metadata API (JSON arrays with `code` and `uri`), which
     // give the INSEE RDF URIs cited by the API Territoire (`uri`) and the DCAT catalog (dct:spatial). The API
     // needs an account on api.insee.fr, so the answers are saved by hand (`?date=*` keeps ended versions too).
-    { name: 'insee-geo-communes', url: 'https://api.insee.fr/metadonnees/geo/communes', mirrorNames: ['insee-geo-communes.json'], optional: true, mirrorOnly: true },
-    { name: 'insee-geo-departements', url: 'https://api.insee.fr/metadonnees/geo/departements', mirrorNames: ['insee-geo-departements.json'], optional: true, mirrorOnly: true },
-    { name: 'insee-geo-regions', url: 'https://api.insee.fr/metadonnees/geo/regions', mirrorNames: ['insee-geo-regions.json'], optional: true, mirrorOnly: true },
+    {
+      name: 'insee-geo-communes',
+      url: 'https://api.insee.fr/metadonnees/geo/communes',
+      mirrorNames: ['insee-geo-communes.json'],
+      optional: true,
+      mirrorOnly: true,
+    },
+    {
+      name: 'insee-geo-departements',
+      url: 'https://api.insee.fr/metadonnees/geo/departements',
+      mirrorNames: ['insee-geo-departements.json'],
+      optional: true,
+      mirrorOnly: true,
+    },
+    {
+      name: 'insee-geo-regions',
+      url: 'https://api.insee.fr/metadonnees/geo/regions',
+      mirrorNames: ['insee-geo-regions.json'],
+      optional: true,
+      mirrorOnly: true,
+    },
   ],
 };

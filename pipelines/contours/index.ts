@@ -3,7 +3,7 @@ import { MissingResourceError } from '../../src/engine/errors';
 import { stagePassage } from '../../src/communes/recode';
 import { parseStagedPolygons } from '../../src/geo/polygons';
 import { stageFeatures } from '../../src/geo/features';
-import { warmZoneContours } from '../../src/server/geo/geometry';
+import { warmZoneContours } from '../../src/geo/zone-geometry';
 import { COG_BY_RESOURCE, SIMPLIFY_TOLERANCE, source } from './source';
 import { pack } from './pack';
 
@@ -40,29 +40,31 @@ async function load(ctx: RunContext): Promise<void> {
     );
     ctx.counters.loaded -= unknown;
     ctx.checkpoint('after-staging');
-    await ctx.publish(String(cog), async (tx) => {
-      let n = 0;
-      const deps = await tx.query(
-        `insert into departement_contours (code, nom, geom, geom_simple, fichier)
+    await ctx.publish(
+      String(cog),
+      async (tx) => {
+        let n = 0;
+        const deps = await tx.query(
+          `insert into departement_contours (code, nom, geom, geom_simple, fichier)
          select code, nom, geom, geo_simple(geom, $2), $1 from ${parsed} where code ~ ${DEP_CODE}
          on conflict (code) do update set nom = excluded.nom, geom = excluded.geom, geom_simple = excluded.geom_simple, fichier = excluded.fichier`,
-        [staged.label, SIMPLIFY_TOLERANCE],
-      );
-      n += deps.rowCount ?? 0;
-      // Current commune of each row: re-coded through the passage; arrondissements roll up into
-      // their commune only when the commune itself is absent from the file.
-      await tx.query(`create temp table contours_mapped on commit drop as
+          [staged.label, SIMPLIFY_TOLERANCE],
+        );
+        n += deps.rowCount ?? 0;
+        // Current commune of each row: re-coded through the passage; arrondissements roll up into
+        // their commune only when the commune itself is absent from the file.
+        await tx.query(`create temp table contours_mapped on commit drop as
         select coalesce(p.code_actuel, geo_commune_plm(s.code)) as code_actuel, s.code, s.nom, s.geom
           from ${parsed} s
           left join ${passage} p on p.code = s.code and (p.nb = 1 or p.code_actuel = s.code)
          where s.code !~ ${DEP_CODE}
            and (p.code is not null or (geo_commune_plm(s.code) <> s.code
                 and not exists (select 1 from ${parsed} x where x.code = geo_commune_plm(s.code))))`);
-      const covered = await tx.query(`select distinct geo_departement(code_actuel) as d from contours_mapped`);
-      const depList = covered.rows.map((r) => r.d as string);
-      await tx.query(`delete from commune_contours where departement = any($1::text[])`, [depList]);
-      const ins = await tx.query(
-        `insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier)
+        const covered = await tx.query(`select distinct geo_departement(code_actuel) as d from contours_mapped`);
+        const depList = covered.rows.map((r) => r.d as string);
+        await tx.query(`delete from commune_contours where departement = any($1::text[])`, [depList]);
+        const ins = await tx.query(
+          `insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier)
          select code_actuel, nom, geo_departement(code_actuel), geom, geo_simple(geom, $3), $2, codes, $1
            from (select m.code_actuel, coalesce(max(c.nom), min(m.nom)) as nom, geo_multipolygon(ST_Union(m.geom)) as geom,
                         array_agg(m.code order by m.code) as codes
@@ -70,19 +72,27 @@ async function load(ctx: RunContext): Promise<void> {
                    left join communes c on c.code = m.code_actuel and c.type = 'commune-actuelle'
                   group by m.code_actuel) u
           where geom is not null`,
-        [staged.label, cog, SIMPLIFY_TOLERANCE],
-      );
-      n += ins.rowCount ?? 0;
-      const missing = await tx.query(
-        `select c.code, c.nom from communes c
+          [staged.label, cog, SIMPLIFY_TOLERANCE],
+        );
+        n += ins.rowCount ?? 0;
+        const missing = await tx.query(
+          `select c.code, c.nom from communes c
           where c.type = 'commune-actuelle' and c.departement = any($1::text[])
             and not exists (select 1 from commune_contours k where k.code_commune = c.code) order by c.code`,
-        [depList],
-      );
-      if (missing.rowCount) ctx.log(`${missing.rowCount} current commune(s) of ${depList.join(', ')} without a contour: ${missing.rows.slice(0, 20).map((r) => r.code).join(', ')}`);
-      report[staged.label] = { cog, departements: depList, communes: ins.rowCount, sans_contour: missing.rows.map((r) => r.code) };
-      return n;
-    }, { cog, fichiers: report });
+          [depList],
+        );
+        if (missing.rowCount)
+          ctx.log(
+            `${missing.rowCount} current commune(s) of ${depList.join(', ')} without a contour: ${missing.rows
+              .slice(0, 20)
+              .map((r) => r.code)
+              .join(', ')}`,
+          );
+        report[staged.label] = { cog, departements: depList, communes: ins.rowCount, sans_contour: missing.rows.map((r) => r.code) };
+        return n;
+      },
+      { cog, fichiers: report },
+    );
   }
   if (cogs.length) ctx.setMillesime(String(Math.max(...cogs)));
   // Départements, régions and EPCI outlines are unions of these contours: rebuilt now, not by the first request.

@@ -5,15 +5,32 @@ const FRANCE_GEOJSON = 'https://raw.githubusercontent.com/gregoiredavid/france-g
 
 /** france-geojson folder slug of a département: 'Ille-et-Vilaine' → 'ille-et-vilaine', "Côtes-d'Armor" → 'cotes-d-armor'. */
 export function departementSlug(nom: string): string {
-  return nom.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return nom
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /** Per-département files of the same redistribution (`departements/35-ille-et-vilaine/communes-35-ille-et-vilaine.geojson`): read from the mirror only. */
 const perDepartement = (readPackageArray('departements') as { code: string; nom: string }[]).flatMap(({ code, nom }) => {
   const dir = `${code}-${departementSlug(nom)}`;
   return [
-    { name: `communes-${code}`, url: `${FRANCE_GEOJSON}/departements/${dir}/communes-${dir}.geojson`, mirrorNames: [`communes-${dir}.geojson`], optional: true, mirrorOnly: true },
-    { name: `departement-${code}`, url: `${FRANCE_GEOJSON}/departements/${dir}/departement-${dir}.geojson`, mirrorNames: [`departement-${dir}.geojson`], optional: true, mirrorOnly: true },
+    {
+      name: `communes-${code}`,
+      url: `${FRANCE_GEOJSON}/departements/${dir}/communes-${dir}.geojson`,
+      mirrorNames: [`communes-${dir}.geojson`],
+      optional: true,
+      mirrorOnly: true,
+    },
+    {
+      name: `departement-${code}`,
+      url: `${FRANCE_GEOJSON}/departements/${dir}/departement-${dir}.geojson`,
+      mirrorNames: [`departement-${dir}.geojson`],
+      optional: true,
+      mirrorOnly: true,
+    },
   ];
 });
 
@@ -27,7 +44,11 @@ export const source: SourceDeclaration = {
   id: 'contours',
   title: 'Contours des communes',
   producer: 'IGN (ADMIN EXPRESS COG), redistribution france-geojson',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://github.com/gregoiredavid/france-geojson',
   format: 'geojson',
   schedule: '0 4 15 2 *',

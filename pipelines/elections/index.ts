@@ -14,9 +14,25 @@ import { pack } from './pack';
  * for the quarantine) and a `c` row per candidate or list block (same line number).
  */
 export const STAGING = {
-  kind: 'text', code: 'text', line: 'bigint', raw: 'text', fichier: 'text',
-  inscrits: 'int', votants: 'int', abstentions: 'int', blancs: 'int', nuls: 'int', exprimes: 'int',
-  panneau: 'int', sexe: 'text', nom: 'text', prenom: 'text', libelle: 'text', nuance: 'text', voix: 'int', pct_exp_fichier: 'numeric',
+  kind: 'text',
+  code: 'text',
+  line: 'bigint',
+  raw: 'text',
+  fichier: 'text',
+  inscrits: 'int',
+  votants: 'int',
+  abstentions: 'int',
+  blancs: 'int',
+  nuls: 'int',
+  exprimes: 'int',
+  panneau: 'int',
+  sexe: 'text',
+  nom: 'text',
+  prenom: 'text',
+  libelle: 'text',
+  nuance: 'text',
+  voix: 'int',
+  pct_exp_fichier: 'numeric',
 };
 
 /** Ministry département codes that are not a place with communes. */
@@ -29,7 +45,7 @@ export function electionCommuneCode(dep: string, com: string): string {
   const d = dep.trim().toUpperCase();
   const c = com.trim().toUpperCase();
   if (NOT_A_COMMUNE[d]) throw new CommuneCodeError(NOT_A_COMMUNE[d]);
-  if (/^Z[A-Z]\d{3}$/.test(c)) return electionCommuneCode(c.slice(0, 2), c.slice(2));  // ZX701 → 97701
+  if (/^Z[A-Z]\d{3}$/.test(c)) return electionCommuneCode(c.slice(0, 2), c.slice(2)); // ZX701 → 97701
   // ZX covers Saint-Barthélemy (977) and Saint-Martin (978): the commune part tells which.
   if (d === 'ZX' && /^8\d\d$/.test(c)) return communeCode('978', c);
   if (c.length === 5) {
@@ -72,7 +88,8 @@ function mapRecord(layout: Layout, header: string[], values: string[], line: num
     const cell = (r: keyof BlockCols) => (cols[r] === undefined ? '' : (values[cols[r]!] ?? '').trim());
     const roles: (keyof BlockCols)[] = ['panneau', 'nom', 'libelle', 'libelleAbrege', 'voix'];
     if (roles.every((r) => cell(r) === '')) continue; // empty block (fewer candidates in this circonscription)
-    const colName = (r: keyof BlockCols) => `${header[layout.kind === 'repeated' ? layout.start + layout.blocks[0][r]! : cols[r]!]}${layout.kind === 'repeated' ? ` (bloc ${b + 1})` : ''}`;
+    const colName = (r: keyof BlockCols) =>
+      `${header[layout.kind === 'repeated' ? layout.start + layout.blocks[0][r]! : cols[r]!]}${layout.kind === 'repeated' ? ` (bloc ${b + 1})` : ''}`;
     const panneau = count(values, cols.panneau, colName('panneau'));
     if (isReject(panneau)) return panneau;
     const voix = count(values, cols.voix, colName('voix'));
@@ -80,9 +97,27 @@ function mapRecord(layout: Layout, header: string[], values: string[], line: num
     const pct = cols.pctExp === undefined ? null : parseDecimal(values[cols.pctExp]);
     if (pct === INVALID) return reject(`not a decimal: '${values[cols.pctExp!]}'`, colName('pctExp'));
     const nz = (s: string) => (s === '' ? null : s);
-    out.push(['c', code, line, null, fichier, null, null, null, null, null, null,
-      panneau, nz(cell('sexe')), nz(cell('nom')), nz(cell('prenom')), nz(cell('libelle')) ?? nz(cell('libelleAbrege')),
-      nz(cell('nuanceListe')) ?? nz(cell('nuance')), voix, pct]);
+    out.push([
+      'c',
+      code,
+      line,
+      null,
+      fichier,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      panneau,
+      nz(cell('sexe')),
+      nz(cell('nom')),
+      nz(cell('prenom')),
+      nz(cell('libelle')) ?? nz(cell('libelleAbrege')),
+      nz(cell('nuanceListe')) ?? nz(cell('nuance')),
+      voix,
+      pct,
+    ]);
   }
   return out;
 }
@@ -94,7 +129,11 @@ async function loadScrutin(ctx: RunContext, file: LocalFile, scrutin: Scrutin): 
   const staging = await ctx.staging(file.resource, STAGING);
   const required = Object.values(layout.general).map((i) => header[i]);
   await loadCsv(ctx, {
-    file, encoding: 'auto', dialect: { delimiter: ';' }, staging, required,
+    file,
+    encoding: 'auto',
+    dialect: { delimiter: ';' },
+    staging,
+    required,
     // présidentielle .txt: the header names one block, the rows carry them all.
     allowWidthMismatch: layout.kind === 'repeated',
     row: (_get, line, values, hdr) => mapRecord(layout, hdr, values, line, fichier),
@@ -104,7 +143,10 @@ async function loadScrutin(ctx: RunContext, file: LocalFile, scrutin: Scrutin): 
 }
 
 async function load(ctx: RunContext): Promise<void> {
-  if (!ctx.files.size) throw new Error(`elections: no results file found (resources: ${source.resources.map((r) => `${r.name} = ${r.mirrorNames.join(' or ')}`).join('; ')})`);
+  if (!ctx.files.size)
+    throw new Error(
+      `elections: no results file found (resources: ${source.resources.map((r) => `${r.name} = ${r.mirrorNames.join(' or ')}`).join('; ')})`,
+    );
   // Check every header first: a file missing columns fails the run before anything is published.
   for (const f of ctx.files.values()) detectLayout(path.basename(f.path), await readHeader(f.path));
   for (const [name, file] of ctx.files) {

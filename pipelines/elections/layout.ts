@@ -30,12 +30,18 @@ export async function readHeader(file: string, delimiter = ';'): Promise<string[
 }
 
 /** Lower-case, accents removed, spaces collapsed: `Exprimés` → `exprimes`. */
-export function norm(s: string): string {
-  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/\s+/g, ' ').trim();
+function norm(s: string): string {
+  return s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
-export type GeneralRole = 'dep' | 'com' | 'inscrits' | 'votants' | 'abstentions' | 'blancs' | 'nuls' | 'exprimes';
-export type BlockRole = 'panneau' | 'sexe' | 'nom' | 'prenom' | 'nuance' | 'nuanceListe' | 'libelle' | 'libelleAbrege' | 'voix' | 'pctIns' | 'pctExp';
+type GeneralRole = 'dep' | 'com' | 'inscrits' | 'votants' | 'abstentions' | 'blancs' | 'nuls' | 'exprimes';
+type BlockRole =
+  'panneau' | 'sexe' | 'nom' | 'prenom' | 'nuance' | 'nuanceListe' | 'libelle' | 'libelleAbrege' | 'voix' | 'pctIns' | 'pctExp';
 
 const GENERAL: [GeneralRole, RegExp, string][] = [
   ['dep', /^code (du )?departement$/, 'Code du département'],
@@ -87,7 +93,10 @@ export function detectLayout(label: string, header: string[]): Layout {
   header.forEach((h, i) => {
     const n = norm(h);
     const g = GENERAL.find(([, re]) => re.test(n));
-    if (g) { if (general[g[0]] === undefined) general[g[0]] = i; return; }
+    if (g) {
+      if (general[g[0]] === undefined) general[g[0]] = i;
+      return;
+    }
     const m = /^(.*?)(?: |_)(\d+)$/.exec(n);
     const r = m ? blockRole(m[1]) : undefined;
     if (m && r) {
@@ -104,9 +113,15 @@ export function detectLayout(label: string, header: string[]): Layout {
   const blocks = [...numbered.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
   const proto = blocks[0] ?? first;
   if (proto.voix === undefined) missing.push(blocks.length ? 'Voix 1' : 'Voix');
-  if (proto.nom === undefined && proto.libelle === undefined && proto.libelleAbrege === undefined) missing.push(blocks.length ? 'Nom candidat 1 or Libellé de liste 1' : 'Nom');
+  if (proto.nom === undefined && proto.libelle === undefined && proto.libelleAbrege === undefined)
+    missing.push(blocks.length ? 'Nom candidat 1 or Libellé de liste 1' : 'Nom');
   if (missing.length) {
-    throw new FormatError(label, `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header: ${header.join(';')})`, 1, missing.join(', '));
+    throw new FormatError(
+      label,
+      `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header: ${header.join(';')})`,
+      1,
+      missing.join(', '),
+    );
   }
   if (blocks.length) return { kind: 'numbered', general: general as Layout['general'], blocks, start: -1, width: 0 };
   const start = Math.min(...Object.values(first));

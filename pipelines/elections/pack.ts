@@ -2,47 +2,61 @@ import type { PackSection } from '../../src/packs/section';
 import { SCRUTINS } from './source';
 
 export const pack: PackSection = {
-  tables: [{
-    name: 'elections_resultats',
-    title: 'Résultats des élections : participation',
-    description: "Participation de la commune à chaque scrutin publié par le ministère de l'Intérieur (un tour par ligne).",
-    primaryKey: ['election', 'tour'],
-    fields: [
-      { name: 'election', type: 'string', title: 'Élection', description: 'Scrutin, par exemple presidentielle-2022', required: true },
-      { name: 'tour', type: 'integer', title: 'Tour', description: 'Numéro du tour (1 ou 2)', required: true },
-      { name: 'inscrits', type: 'integer', title: 'Inscrits', description: 'Électeurs inscrits sur les listes électorales' },
-      { name: 'votants', type: 'integer', title: 'Votants', description: 'Électeurs ayant voté' },
-      { name: 'abstentions', type: 'integer', title: 'Abstentions', description: "Inscrits n'ayant pas voté" },
-      { name: 'blancs', type: 'integer', title: 'Votes blancs', description: 'Bulletins blancs' },
-      { name: 'nuls', type: 'integer', title: 'Votes nuls', description: 'Bulletins nuls' },
-      { name: 'exprimes', type: 'integer', title: 'Suffrages exprimés', description: 'Votants moins blancs et nuls' },
-      { name: 'participation_pct', type: 'number', title: 'Participation (%)', description: 'Votants / inscrits × 100, recalculé à partir des nombres' },
-      { name: 'abstention_pct', type: 'number', title: 'Abstention (%)', description: 'Abstentions / inscrits × 100, recalculé' },
-      { name: 'codes_sources', type: 'string', title: 'Codes additionnés', description: 'Codes des communes du fichier additionnés (communes fusionnées depuis le scrutin)', required: true },
-    ],
-    query: `select code_commune, election, tour, inscrits, votants, abstentions, blancs, nuls, exprimes, pct_votants_inscrits, pct_abstentions_inscrits,
+  tables: [
+    {
+      name: 'elections_resultats',
+      title: 'Résultats des élections : participation',
+      description: "Participation de la commune à chaque scrutin publié par le ministère de l'Intérieur (un tour par ligne).",
+      primaryKey: ['election', 'tour'],
+      fields: [
+        { name: 'election', type: 'string', title: 'Élection', description: 'Scrutin, par exemple presidentielle-2022', required: true },
+        { name: 'tour', type: 'integer', title: 'Tour', description: 'Numéro du tour (1 ou 2)', required: true },
+        { name: 'inscrits', type: 'integer', title: 'Inscrits', description: 'Électeurs inscrits sur les listes électorales' },
+        { name: 'votants', type: 'integer', title: 'Votants', description: 'Électeurs ayant voté' },
+        { name: 'abstentions', type: 'integer', title: 'Abstentions', description: "Inscrits n'ayant pas voté" },
+        { name: 'blancs', type: 'integer', title: 'Votes blancs', description: 'Bulletins blancs' },
+        { name: 'nuls', type: 'integer', title: 'Votes nuls', description: 'Bulletins nuls' },
+        { name: 'exprimes', type: 'integer', title: 'Suffrages exprimés', description: 'Votants moins blancs et nuls' },
+        {
+          name: 'participation_pct',
+          type: 'number',
+          title: 'Participation (%)',
+          description: 'Votants / inscrits × 100, recalculé à partir des nombres',
+        },
+        { name: 'abstention_pct', type: 'number', title: 'Abstention (%)', description: 'Abstentions / inscrits × 100, recalculé' },
+        {
+          name: 'codes_sources',
+          type: 'string',
+          title: 'Codes additionnés',
+          description: 'Codes des communes du fichier additionnés (communes fusionnées depuis le scrutin)',
+          required: true,
+        },
+      ],
+      query: `select code_commune, election, tour, inscrits, votants, abstentions, blancs, nuls, exprimes, pct_votants_inscrits, pct_abstentions_inscrits,
                    array_to_string(codes_sources, ' ')
               from election_resultat where code_commune = any($1::text[]) order by code_commune, election, tour`,
-  }, {
-    name: 'elections_voix',
-    title: 'Résultats des élections : voix par candidat ou par liste',
-    description: 'Voix obtenues dans la commune par chaque candidat ou liste, à chaque tour.',
-    primaryKey: ['election', 'tour', 'panneau'],
-    fields: [
-      { name: 'election', type: 'string', title: 'Élection', description: 'Scrutin, par exemple presidentielle-2022', required: true },
-      { name: 'tour', type: 'integer', title: 'Tour', description: 'Numéro du tour', required: true },
-      { name: 'panneau', type: 'integer', title: 'Numéro de panneau', description: "Numéro d'affichage du candidat ou de la liste" },
-      { name: 'nom', type: 'string', title: 'Nom', description: 'Nom du candidat (vide pour une liste)' },
-      { name: 'prenom', type: 'string', title: 'Prénom', description: 'Prénom du candidat' },
-      { name: 'liste', type: 'string', title: 'Liste', description: 'Libellé de la liste (vide pour un candidat)' },
-      { name: 'nuance', type: 'string', title: 'Nuance', description: "Nuance politique attribuée par le ministère de l'Intérieur" },
-      { name: 'voix', type: 'integer', title: 'Voix', description: 'Nombre de voix' },
-      { name: 'voix_inscrits_pct', type: 'number', title: 'Voix / inscrits (%)', description: 'Recalculé à partir des nombres' },
-      { name: 'voix_exprimes_pct', type: 'number', title: 'Voix / exprimés (%)', description: 'Recalculé à partir des nombres' },
-    ],
-    query: `select code_commune, election, tour, panneau, nom, prenom, libelle, nuance, voix, pct_voix_inscrits, pct_voix_exprimes
+    },
+    {
+      name: 'elections_voix',
+      title: 'Résultats des élections : voix par candidat ou par liste',
+      description: 'Voix obtenues dans la commune par chaque candidat ou liste, à chaque tour.',
+      primaryKey: ['election', 'tour', 'panneau'],
+      fields: [
+        { name: 'election', type: 'string', title: 'Élection', description: 'Scrutin, par exemple presidentielle-2022', required: true },
+        { name: 'tour', type: 'integer', title: 'Tour', description: 'Numéro du tour', required: true },
+        { name: 'panneau', type: 'integer', title: 'Numéro de panneau', description: "Numéro d'affichage du candidat ou de la liste" },
+        { name: 'nom', type: 'string', title: 'Nom', description: 'Nom du candidat (vide pour une liste)' },
+        { name: 'prenom', type: 'string', title: 'Prénom', description: 'Prénom du candidat' },
+        { name: 'liste', type: 'string', title: 'Liste', description: 'Libellé de la liste (vide pour un candidat)' },
+        { name: 'nuance', type: 'string', title: 'Nuance', description: "Nuance politique attribuée par le ministère de l'Intérieur" },
+        { name: 'voix', type: 'integer', title: 'Voix', description: 'Nombre de voix' },
+        { name: 'voix_inscrits_pct', type: 'number', title: 'Voix / inscrits (%)', description: 'Recalculé à partir des nombres' },
+        { name: 'voix_exprimes_pct', type: 'number', title: 'Voix / exprimés (%)', description: 'Recalculé à partir des nombres' },
+      ],
+      query: `select code_commune, election, tour, panneau, nom, prenom, libelle, nuance, voix, pct_voix_inscrits, pct_voix_exprimes
               from election_voix where code_commune = any($1::text[]) order by code_commune, election, tour, panneau, nom, libelle`,
-  }],
+    },
+  ],
   readme: ({ millesime }) => `## Résultats des élections (elections_resultats.csv, elections_voix.csv)
 
 Ces fichiers donnent, pour chaque scrutin, la participation de la commune (inscrits, votants, abstentions, blancs, nuls, suffrages exprimés) et les voix de chaque candidat ou liste. Ils sont produits par le ministère de l'Intérieur, qui publie les résultats sur data.gouv.fr. Dernier scrutin chargé : ${millesime}.
@@ -50,7 +64,9 @@ Ces fichiers donnent, pour chaque scrutin, la participation de la commune (inscr
 Quand votre commune est issue d'une fusion intervenue après le scrutin, les résultats des anciennes communes sont additionnés et les pourcentages sont recalculés à partir des totaux : la colonne « codes_sources » liste les codes additionnés. Paris, Lyon et Marseille ont une seule ligne pour toute la commune.
 
 - Producteur : ministère de l'Intérieur
-- Licences : ${Object.values(SCRUTINS).map((s) => `${s.titre} : ${s.licence}`).join(' ; ')}
+- Licences : ${Object.values(SCRUTINS)
+    .map((s) => `${s.titre} : ${s.licence}`)
+    .join(' ; ')}
 - Citer : « Source : ministère de l'Intérieur, résultats des élections (data.gouv.fr) »
 `,
 };

@@ -33,7 +33,9 @@ export async function publishScrutin(ctx: RunContext, staging: string, s: Scruti
 
   // The file's own "% Voix/exprimés" (decimal comma, trailing %) against the same ratio from its counts:
   // a check of the parsing, logged and recorded; the published percentages are always recomputed.
-  const { rows: [chk] } = await ctx.db.query(
+  const {
+    rows: [chk],
+  } = await ctx.db.query(
     `select count(*)::int as n,
             count(*) filter (where abs(c.pct_exp_fichier - round(100.0 * c.voix / nullif(r.exprimes, 0), 2)) > 0.011)::int as ecarts
        from ${staging} c join ${staging} r on r.kind = 'r' and r.line = c.line
@@ -41,21 +43,23 @@ export async function publishScrutin(ctx: RunContext, staging: string, s: Scruti
   );
   if (chk.ecarts) ctx.log(`${chk.ecarts} of ${chk.n} '% Voix/exprimés' of ${fichier} differ from voix / exprimés by more than 0.01`);
 
-  await ctx.publish(`${s.election}-t${s.tour}`, async (tx) => {
-    await tx.query(`set local work_mem = '128MB'`); // the national group-by of ≈ 1.3 M list rows stays in memory
-    await tx.query(`delete from election_voix where election = $1 and tour = $2`, [s.election, s.tour]);
-    await tx.query(`delete from election_resultat where election = $1 and tour = $2`, [s.election, s.tour]);
-    const { rowCount } = await tx.query(
-      `insert into election_resultat (election, tour, code_commune, inscrits, votants, abstentions, blancs, nuls, exprimes, codes_sources, fichier)
+  await ctx.publish(
+    `${s.election}-t${s.tour}`,
+    async (tx) => {
+      await tx.query(`set local work_mem = '128MB'`); // the national group-by of ≈ 1.3 M list rows stays in memory
+      await tx.query(`delete from election_voix where election = $1 and tour = $2`, [s.election, s.tour]);
+      await tx.query(`delete from election_resultat where election = $1 and tour = $2`, [s.election, s.tour]);
+      const { rowCount } = await tx.query(
+        `insert into election_resultat (election, tour, code_commune, inscrits, votants, abstentions, blancs, nuls, exprimes, codes_sources, fichier)
        select $1, $2, m.code_actuel, sum(s.inscrits), sum(s.votants), sum(s.abstentions), sum(s.blancs), sum(s.nuls), sum(s.exprimes),
               array_agg(s.code order by s.code), min(s.fichier)
          from ${staging} s join ${mapping.qualified} m on m.code = s.code
         where s.kind = 'r'
         group by m.code_actuel`,
-      [s.election, s.tour],
-    );
-    await tx.query(
-      `insert into election_voix (election, tour, code_commune, panneau, sexe, nom, prenom, libelle, nuance, voix, pct_voix_inscrits, pct_voix_exprimes)
+        [s.election, s.tour],
+      );
+      await tx.query(
+        `insert into election_voix (election, tour, code_commune, panneau, sexe, nom, prenom, libelle, nuance, voix, pct_voix_inscrits, pct_voix_exprimes)
        select $1, $2, v.code_actuel, v.panneau, v.sexe, v.nom, v.prenom, v.libelle, v.nuance, v.voix,
               round(100.0 * v.voix / nullif(r.inscrits, 0), 2), round(100.0 * v.voix / nullif(r.exprimes, 0), 2)
          from (select m.code_actuel, s.panneau, min(s.sexe) as sexe, s.nom, s.prenom, s.libelle, min(s.nuance) as nuance, sum(s.voix) as voix
@@ -63,8 +67,19 @@ export async function publishScrutin(ctx: RunContext, staging: string, s: Scruti
                 where s.kind = 'c'
                 group by m.code_actuel, s.panneau, s.nom, s.prenom, s.libelle) v
          join election_resultat r on r.election = $1 and r.tour = $2 and r.code_commune = v.code_actuel`,
-      [s.election, s.tour],
-    );
-    return rowCount ?? 0;
-  }, { election: s.election, tour: s.tour, cog: s.cog, fichier, titre: s.titre, licence: s.licence, lignes_comparees: chk.n, ecarts_pourcentages: chk.ecarts });
+        [s.election, s.tour],
+      );
+      return rowCount ?? 0;
+    },
+    {
+      election: s.election,
+      tour: s.tour,
+      cog: s.cog,
+      fichier,
+      titre: s.titre,
+      licence: s.licence,
+      lignes_comparees: chk.n,
+      ecarts_pourcentages: chk.ecarts,
+    },
+  );
 }

@@ -12,7 +12,11 @@ export const source: SourceDeclaration = {
   id: 'equipements',
   title: 'Base permanente des équipements (commerces, services, santé, enseignement)',
   producer: 'INSEE',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://www.insee.fr/fr/statistiques/8217525',
   format: 'csv (zip)',
   schedule: '0 6 1 7 *', // yearly, early summer

@@ -16,21 +16,35 @@ const FIRST_YEAR = 2008;
 async function load(ctx: RunContext): Promise<void> {
   const staging = await ctx.staging('ec', STAGING);
   let lastYear = 0;
-  for (const [resource, measure] of [['naissances', 'LVB'], ['deces', 'DTH']] as const) {
+  for (const [resource, measure] of [
+    ['naissances', 'LVB'],
+    ['deces', 'DTH'],
+  ] as const) {
     const file = ctx.files.get(resource)!;
     const zipped = isZip(head(file.path));
-    const entry = zipped ? (await zipEntries(file.path)).map((n) => n.split('/').pop()!).find((n) => /_data\.csv$/i.test(n)) ?? /_data\.csv$/i : undefined;
+    const entry = zipped
+      ? ((await zipEntries(file.path)).map((n) => n.split('/').pop()!).find((n) => /_data\.csv$/i.test(n)) ?? /_data\.csv$/i)
+      : undefined;
     // Same name as loadCsv's label (archive!entry), so SQL-side quarantine rows read alike.
     const fichier = zipped && typeof entry === 'string' ? `${path.basename(file.path)}!${entry}` : path.basename(file.path);
     await loadCsv(ctx, {
-      file, entry, encoding: 'auto', dialect: { delimiter: ';' }, staging, required: COLUMNS,
+      file,
+      entry,
+      encoding: 'auto',
+      dialect: { delimiter: ';' },
+      staging,
+      required: COLUMNS,
       row: (get, line, values) => {
         const obj = get('GEO_OBJECT').trim().toUpperCase();
         if (obj !== 'COM' && obj !== 'ARM') return null; // département, France…: accepted, not kept (aggregates only)
         const m = get('EC_MEASURE').trim().toUpperCase();
         if (m !== measure) return reject(`expected ${measure} in this file, got '${get('EC_MEASURE')}'`, 'EC_MEASURE');
         let code: string;
-        try { code = normalizeCommuneCode(get('GEO')); } catch (e) { return reject((e as Error).message, 'GEO'); }
+        try {
+          code = normalizeCommuneCode(get('GEO'));
+        } catch (e) {
+          return reject((e as Error).message, 'GEO');
+        }
         const y = get('TIME_PERIOD').trim();
         if (!/^\d{4}$/.test(y) || Number(y) < FIRST_YEAR) return reject(`not a year since ${FIRST_YEAR}: '${y}'`, 'TIME_PERIOD');
         const v = parseCount(get('OBS_VALUE'));
@@ -52,26 +66,32 @@ async function load(ctx: RunContext): Promise<void> {
          on f.code = s.code and f.mesure = s.mesure and f.annee = s.annee and s.line > f.first`,
   );
   ctx.counters.loaded -= dup;
-  if (dup) await ctx.db.query(`delete from ${staging.qualified} s using (select code, mesure, annee, min(line) as first from ${staging.qualified} group by 1, 2, 3 having count(*) > 1) f
+  if (dup)
+    await ctx.db
+      .query(`delete from ${staging.qualified} s using (select code, mesure, annee, min(line) as first from ${staging.qualified} group by 1, 2, 3 having count(*) > 1) f
                                where f.code = s.code and f.mesure = s.mesure and f.annee = s.annee and s.line > f.first`);
   ctx.log('duplicates checked');
   const cog = Number(millesime) + 1;
   const map = await stageCommuneMap(ctx, staging.qualified, cog, 'GEO');
   ctx.log('communes mapped');
-  await ctx.publish(millesime, async (tx) => {
-    await tx.query(`delete from etat_civil where millesime = $1`, [millesime]);
-    const { rowCount } = await tx.query(
-      `insert into etat_civil (millesime, code_commune, type, annee, naissances, deces, codes_sources)
+  await ctx.publish(
+    millesime,
+    async (tx) => {
+      await tx.query(`delete from etat_civil where millesime = $1`, [millesime]);
+      const { rowCount } = await tx.query(
+        `insert into etat_civil (millesime, code_commune, type, annee, naissances, deces, codes_sources)
        select $1, m.code_actuel, m.type, s.annee,
               case when count(*) filter (where s.mesure = 'LVB') = count(s.valeur) filter (where s.mesure = 'LVB') then sum(s.valeur) filter (where s.mesure = 'LVB') end,
               case when count(*) filter (where s.mesure = 'DTH') = count(s.valeur) filter (where s.mesure = 'DTH') then sum(s.valeur) filter (where s.mesure = 'DTH') end,
               array_agg(distinct s.code order by s.code)
          from ${staging.qualified} s join ${map} m on m.code = s.code
         group by m.code_actuel, m.type, s.annee`,
-      [millesime],
-    );
-    return rowCount ?? 0;
-  }, { cog });
+        [millesime],
+      );
+      return rowCount ?? 0;
+    },
+    { cog },
+  );
 }
 
 export const pipeline: Pipeline = { source, order: 110, load, pack };

@@ -1,24 +1,48 @@
 import type { PackSection } from '../../src/packs/section';
 
 export const pack: PackSection = {
-  tables: [{
-    name: 'naissances_deces',
-    title: 'Naissances et décès',
-    description: "Nombre de naissances et de décès de personnes domiciliées dans la commune, par année, d'après l'état civil (INSEE).",
-    primaryKey: ['annee'],
-    fields: [
-      { name: 'annee', type: 'year', title: 'Année', description: "Année de l'événement", required: true },
-      { name: 'naissances', type: 'integer', title: 'Naissances', description: 'Naissances vivantes dont la mère est domiciliée dans la commune' },
-      { name: 'deces', type: 'integer', title: 'Décès', description: 'Décès de personnes domiciliées dans la commune (quel que soit le lieu du décès)' },
-      { name: 'codes_sources', type: 'string', title: 'Codes INSEE additionnés', description: 'Codes des communes du fichier additionnés (communes fusionnées depuis, arrondissements)', required: true },
-      { name: 'millesime', type: 'year', title: 'Édition', description: 'Dernière année couverte par le fichier de l’INSEE utilisé', required: true },
-    ],
-    query: `select e.code_commune, e.annee, e.naissances, e.deces, array_to_string(e.codes_sources, ' '), e.millesime
+  tables: [
+    {
+      name: 'naissances_deces',
+      title: 'Naissances et décès',
+      description: "Nombre de naissances et de décès de personnes domiciliées dans la commune, par année, d'après l'état civil (INSEE).",
+      primaryKey: ['annee'],
+      fields: [
+        { name: 'annee', type: 'year', title: 'Année', description: "Année de l'événement", required: true },
+        {
+          name: 'naissances',
+          type: 'integer',
+          title: 'Naissances',
+          description: 'Naissances vivantes dont la mère est domiciliée dans la commune',
+        },
+        {
+          name: 'deces',
+          type: 'integer',
+          title: 'Décès',
+          description: 'Décès de personnes domiciliées dans la commune (quel que soit le lieu du décès)',
+        },
+        {
+          name: 'codes_sources',
+          type: 'string',
+          title: 'Codes INSEE additionnés',
+          description: 'Codes des communes du fichier additionnés (communes fusionnées depuis, arrondissements)',
+          required: true,
+        },
+        {
+          name: 'millesime',
+          type: 'year',
+          title: 'Édition',
+          description: 'Dernière année couverte par le fichier de l’INSEE utilisé',
+          required: true,
+        },
+      ],
+      query: `select e.code_commune, e.annee, e.naissances, e.deces, array_to_string(e.codes_sources, ' '), e.millesime
               from etat_civil e
              where e.code_commune = any($1::text[])
                and e.millesime = (select max(millesime) from etat_civil)
              order by e.code_commune, e.annee`,
-  }],
+    },
+  ],
   readme: ({ millesime }) => `## Naissances et décès (naissances_deces.csv)
 
 Le fichier donne, pour chaque année depuis 2008, le nombre de naissances et de décès de personnes domiciliées dans la commune, établis par l'INSEE (Institut national de la statistique et des études économiques) à partir des bulletins d'état civil transmis par les mairies. Une naissance est comptée dans la commune où habite la mère, un décès dans la commune où habitait la personne décédée, même si l'acte a été dressé ailleurs : les chiffres peuvent donc différer des registres de votre mairie. Édition ${millesime}.

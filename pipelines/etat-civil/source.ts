@@ -11,7 +11,11 @@ export const source: SourceDeclaration = {
   id: 'etat-civil',
   title: 'Naissances et décès domiciliés par commune',
   producer: 'INSEE',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://www.insee.fr/fr/statistiques/1893255',
   format: 'csv (zip)',
   schedule: '0 6 15 * *', // yearly edition; checked monthly (conditional GET)

@@ -14,12 +14,18 @@ import { pack } from './pack';
 async function load(ctx: RunContext): Promise<void> {
   const file = ctx.files.get('contours')!;
   ctx.setMillesime(ctx.source.millesime!);
-  const staged = await stageFeatures(ctx, file, 'iris', { layer: /\.gpkg$/i.test(file.path) ? 'contours_iris' : undefined, entry: /\.(gpkg|fgb|shp|geojson)$/i });
+  const staged = await stageFeatures(ctx, file, 'iris', {
+    layer: /\.gpkg$/i.test(file.path) ? 'contours_iris' : undefined,
+    entry: /\.(gpkg|fgb|shp|geojson)$/i,
+  });
   const parsed = await parseStagedPolygons(ctx, staged.table, staged.label, {
     code: `coalesce(p->>'code_iris', p->>'CODE_IRIS', p->>'DCOMIRIS')`,
     nom: `coalesce(p->>'nom_iris', p->>'NOM_IRIS')`,
     codePattern: '^(?:[0-9]{2}|2[AB])[0-9]{7}$',
-    extra: { type_iris: `coalesce(p->>'type_iris', p->>'TYP_IRIS')`, code_insee_prop: `coalesce(p->>'code_insee', p->>'INSEE_COM', p->>'DEPCOM')` },
+    extra: {
+      type_iris: `coalesce(p->>'type_iris', p->>'TYP_IRIS')`,
+      code_insee_prop: `coalesce(p->>'code_insee', p->>'INSEE_COM', p->>'DEPCOM')`,
+    },
   });
   // Commune of each IRIS: arrondissement → its commune; a code of an older COG → the single current commune.
   await ctx.db.query(`alter table ${parsed} add column code_commune text`);
@@ -34,23 +40,29 @@ async function load(ctx: RunContext): Promise<void> {
        from ${parsed} where code_commune is null or (code_insee_prop is not null and code_insee_prop <> left(code, 5))`,
     [staged.label],
   );
-  await ctx.db.query(`delete from ${parsed} where code_commune is null or (code_insee_prop is not null and code_insee_prop <> left(code, 5))`);
+  await ctx.db.query(
+    `delete from ${parsed} where code_commune is null or (code_insee_prop is not null and code_insee_prop <> left(code, 5))`,
+  );
   ctx.counters.loaded -= bad;
   ctx.checkpoint('after-staging');
-  await ctx.publish(ctx.source.millesime!, async (tx) => {
-    const { rows } = await tx.query(`select distinct geo_departement(code_commune) as d from ${parsed}`);
-    const deps = rows.map((r) => r.d);
-    await tx.query(`delete from iris where departement = any($1::text[])`, [deps]);
-    const ins = await tx.query(
-      `insert into iris (code_iris, nom_iris, type_iris, code_insee, code_commune, departement, geom, geom_simple, fichier)
+  await ctx.publish(
+    ctx.source.millesime!,
+    async (tx) => {
+      const { rows } = await tx.query(`select distinct geo_departement(code_commune) as d from ${parsed}`);
+      const deps = rows.map((r) => r.d);
+      await tx.query(`delete from iris where departement = any($1::text[])`, [deps]);
+      const ins = await tx.query(
+        `insert into iris (code_iris, nom_iris, type_iris, code_insee, code_commune, departement, geom, geom_simple, fichier)
        select code, nom, type_iris, left(code, 5), code_commune, geo_departement(code_commune), geom, geo_simple(geom), $1
          from (select code, min(nom) as nom, min(type_iris) as type_iris, min(code_commune) as code_commune, geo_multipolygon(ST_Union(geom)) as geom
                  from ${parsed} group by code) s
         where geom is not null`,
-      [staged.label],
-    );
-    return ins.rowCount ?? 0;
-  }, { fichier: staged.label });
+        [staged.label],
+      );
+      return ins.rowCount ?? 0;
+    },
+    { fichier: staged.label },
+  );
   await enrichAfterPolygons(ctx.db, ctx.log);
 }
 

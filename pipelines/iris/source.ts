@@ -10,14 +10,26 @@ export const source: SourceDeclaration = {
   id: 'iris',
   title: 'Contours des IRIS',
   producer: 'IGN × INSEE (CONTOURS-IRIS)',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://geoservices.ign.fr/contoursiris',
   format: 'gpkg',
   schedule: '0 4 1 4 *',
   millesime: '2025',
-  resources: [{
-    name: 'contours',
-    url: 'https://data.geopf.fr/telechargement/download/CONTOURS-IRIS/CONTOURS-IRIS_3-0__GPKG_WGS84G_FRA_2025-01-01/CONTOURS-IRIS_3-0__GPKG_WGS84G_FRA_2025-01-01.7z',
-    mirrorNames: ['CONTOURS-IRIS_3-0__GPKG_WGS84G_FRA_2025-01-01.7z', 'contours_iris.gpkg', 'contours_iris.fgb', 'contours-iris.geojson', 'contours_iris.geojson'],
-  }],
+  resources: [
+    {
+      name: 'contours',
+      url: 'https://data.geopf.fr/telechargement/download/CONTOURS-IRIS/CONTOURS-IRIS_3-0__GPKG_WGS84G_FRA_2025-01-01/CONTOURS-IRIS_3-0__GPKG_WGS84G_FRA_2025-01-01.7z',
+      mirrorNames: [
+        'CONTOURS-IRIS_3-0__GPKG_WGS84G_FRA_2025-01-01.7z',
+        'contours_iris.gpkg',
+        'contours_iris.fgb',
+        'contours-iris.geojson',
+        'contours_iris.geojson',
+      ],
+    },
+  ],
 };

@@ -8,7 +8,16 @@ import { source, MAYOTTE_RECENSEMENT } from './source';
 import { publishPopulations } from './transform';
 import { pack } from './pack';
 
-const STAGING = { code: 'text', pmun: 'int', pcap: 'int', ptot: 'int', fichier: 'text', line: 'bigint', raw: 'text', annee_recensement: 'text' };
+const STAGING = {
+  code: 'text',
+  pmun: 'int',
+  pcap: 'int',
+  ptot: 'int',
+  fichier: 'text',
+  line: 'bigint',
+  raw: 'text',
+  annee_recensement: 'text',
+};
 
 function countOrReject(get: (k: 'PMUN' | 'PCAP' | 'PTOT') => string, k: 'PMUN' | 'PCAP' | 'PTOT') {
   const v = parseCount(get(k));
@@ -27,7 +36,11 @@ async function load(ctx: RunContext): Promise<void> {
 
   // Main file: REG;Région;DEP;CODARR;CODCAN;CODCOM;COM;Commune;PMUN;PCAP;PTOT (CRLF, UTF-8).
   const { label } = await loadCsv(ctx, {
-    file: main, entry: zipped ? 'donnees_communes.csv' : undefined, encoding: 'utf8', dialect: { delimiter: ';' }, staging,
+    file: main,
+    entry: zipped ? 'donnees_communes.csv' : undefined,
+    encoding: 'utf8',
+    dialect: { delimiter: ';' },
+    staging,
     required: ['DEP', 'CODCOM', 'COM', 'PMUN', 'PCAP', 'PTOT'] as const,
     row: (get, line, values) => {
       let code: string;
@@ -50,11 +63,19 @@ async function load(ctx: RunContext): Promise<void> {
   const mayotte = ctx.files.get('mayotte');
   if (mayotte || zipped) {
     await loadCsv(ctx, {
-      file: mayotte ?? main, entry: mayotte ? undefined : /mayotte/i, encoding: 'utf8', dialect: { delimiter: ';' }, staging,
+      file: mayotte ?? main,
+      entry: mayotte ? undefined : /mayotte/i,
+      encoding: 'utf8',
+      dialect: { delimiter: ';' },
+      staging,
       required: ['DEP', 'CODCOM', 'PMUN', 'PCAP', 'PTOT'] as const,
       row: (get, line, values) => {
         let code: string;
-        try { code = communeCode(get('DEP'), get('CODCOM')); } catch (e) { return reject((e as Error).message, 'CODCOM'); }
+        try {
+          code = communeCode(get('DEP'), get('CODCOM'));
+        } catch (e) {
+          return reject((e as Error).message, 'CODCOM');
+        }
         const counts = (['PMUN', 'PCAP', 'PTOT'] as const).map((k) => countOrReject(get, k));
         const bad = counts.find((c) => typeof c === 'object');
         if (bad) return bad as ReturnType<typeof reject>;
@@ -62,7 +83,10 @@ async function load(ctx: RunContext): Promise<void> {
       },
     }).catch((e) => {
       // The zip of some years has no Mayotte entry: that is not an error, the explanation list says so.
-      if (!mayotte && /no entry/.test((e as Error).message)) { ctx.log('no Mayotte file in the archive'); return; }
+      if (!mayotte && /no entry/.test((e as Error).message)) {
+        ctx.log('no Mayotte file in the archive');
+        return;
+      }
       throw e;
     });
   }
@@ -86,7 +110,12 @@ async function embedded(ctx: RunContext): Promise<void> {
     if (!c.success || !['commune-actuelle', 'arrondissement-municipal'].includes(c.data.type)) continue;
     ctx.counters.read++;
     if (c.data.population === undefined) {
-      await ctx.quarantine.add({ file: `@etalab/decoupage-administratif@${version}`, line: i + 1, raw: JSON.stringify(raw), reason: 'no population in the package' });
+      await ctx.quarantine.add({
+        file: `@etalab/decoupage-administratif@${version}`,
+        line: i + 1,
+        raw: JSON.stringify(raw),
+        reason: 'no population in the package',
+      });
       continue;
     }
     ctx.counters.loaded++;

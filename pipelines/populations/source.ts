@@ -9,14 +9,27 @@ export const source: SourceDeclaration = {
   id: 'populations',
   title: 'Populations légales des communes',
   producer: 'INSEE',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://www.insee.fr/fr/statistiques/7739582',
   format: 'csv',
   schedule: '0 5 2 1 *', // INSEE publishes at the end of December
   millesime: '2021',
   resources: [
-    { name: 'ensemble', url: 'https://www.insee.fr/fr/statistiques/fichier/7739582/ensemble.zip', mirrorNames: ['ensemble.zip', 'donnees_communes.csv'] },
-    { name: 'mayotte', url: 'https://www.insee.fr/fr/statistiques/fichier/7739582/donnees_communes_mayotte.csv', mirrorNames: ['donnees_communes_mayotte.csv'], optional: true },
+    {
+      name: 'ensemble',
+      url: 'https://www.insee.fr/fr/statistiques/fichier/7739582/ensemble.zip',
+      mirrorNames: ['ensemble.zip', 'donnees_communes.csv'],
+    },
+    {
+      name: 'mayotte',
+      url: 'https://www.insee.fr/fr/statistiques/fichier/7739582/donnees_communes_mayotte.csv',
+      mirrorNames: ['donnees_communes_mayotte.csv'],
+      optional: true,
+    },
   ],
 };
 

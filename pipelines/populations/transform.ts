@@ -8,7 +8,13 @@ import { stagePassage } from '../../src/communes/recode';
  * commune keeps its figure on the commune that kept the code, arrondissements municipaux
  * are kept as their own rows and summed into Paris, Lyon and Marseille.
  */
-export async function publishPopulations(ctx: RunContext, staging: string, millesime: string, cog: number, details: Record<string, unknown> = {}): Promise<void> {
+export async function publishPopulations(
+  ctx: RunContext,
+  staging: string,
+  millesime: string,
+  cog: number,
+  details: Record<string, unknown> = {},
+): Promise<void> {
   const passage = await stagePassage(ctx, cog);
   // Codes that lead to no current commune: quarantined, never silently dropped.
   const unknown = await ctx.quarantine.addFromSql(
@@ -32,10 +38,12 @@ export async function publishPopulations(ctx: RunContext, staging: string, mille
   );
   ctx.counters.loaded -= unknown + split;
 
-  await ctx.publish(millesime, async (tx) => {
-    await tx.query(`delete from population_legale where millesime = $1`, [millesime]);
-    const { rowCount } = await tx.query(
-      `with s as (select * from ${staging}),
+  await ctx.publish(
+    millesime,
+    async (tx) => {
+      await tx.query(`delete from population_legale where millesime = $1`, [millesime]);
+      const { rowCount } = await tx.query(
+        `with s as (select * from ${staging}),
             arm as (select s.*, c.commune_parent from s join communes c on c.code = s.code and c.type = 'arrondissement-municipal'),
             com as (select s.* from s where not exists (select 1 from arm where arm.code = s.code)
                                         and not exists (select 1 from arm where arm.commune_parent = s.code)),
@@ -49,19 +57,30 @@ export async function publishPopulations(ctx: RunContext, staging: string, mille
        union all
        select $1, commune_parent, 'commune-actuelle', sum(pmun), sum(pcap), sum(ptot), array_agg(code order by code), min(fichier), min(annee_recensement)
          from arm group by commune_parent`,
-      [millesime],
-    );
-    return rowCount ?? 0;
-  }, { cog, ...details });
+        [millesime],
+      );
+      return rowCount ?? 0;
+    },
+    { cog, ...details },
+  );
   const missing = await explainMissingPopulations(ctx.db, millesime);
-  if (missing.length) ctx.log(`${missing.length} commune(s) actuelle(s) without a population in millésime ${millesime} (see dotation populations:manquantes)`);
+  if (missing.length)
+    ctx.log(
+      `${missing.length} commune(s) actuelle(s) without a population in millésime ${millesime} (see dotation populations:manquantes)`,
+    );
 }
 
-export interface MissingPopulation { code: string; nom: string; raison: string }
+export interface MissingPopulation {
+  code: string;
+  nom: string;
+  raison: string;
+}
 
 /** Every commune actuelle without a population for the millésime, and why. */
 export async function explainMissingPopulations(db: Pool, millesime: string): Promise<MissingPopulation[]> {
-  const { rows: [meta] } = await db.query(`select details from published_datasets where source = 'populations' and millesime = $1`, [millesime]);
+  const {
+    rows: [meta],
+  } = await db.query(`select details from published_datasets where source = 'populations' and millesime = $1`, [millesime]);
   const cog: number = meta?.details?.cog ?? Number(millesime) + 2;
   const { rows } = await db.query(
     `select c.code, c.nom, c.zone, c.departement,
@@ -78,11 +97,23 @@ export async function explainMissingPopulations(db: Pool, millesime: string): Pr
       order by c.code`,
     [millesime, cog],
   );
-  const MOD: Record<string, string> = { '20': 'création', '21': 'rétablissement (scission)', '30': 'suppression', '31': 'fusion simple', '32': 'création de commune nouvelle', '33': 'fusion-association', '34': 'transformation de fusion-association en fusion simple', '41': 'changement de code dû à un changement de département' };
+  const MOD: Record<string, string> = {
+    '20': 'création',
+    '21': 'rétablissement (scission)',
+    '30': 'suppression',
+    '31': 'fusion simple',
+    '32': 'création de commune nouvelle',
+    '33': 'fusion-association',
+    '34': 'transformation de fusion-association en fusion simple',
+    '41': 'changement de code dû à un changement de département',
+  };
   return rows.map((r) => {
     let raison: string;
-    if (r.zone === 'com') raison = "collectivité d'outre-mer : hors du champ des populations légales publiées par l'INSEE pour la France métropolitaine et les DROM";
-    else if (r.departement === '976' && !r.mayotte_chargee) raison = 'Mayotte : la population légale est publiée dans un fichier séparé, absent de ce chargement';
+    if (r.zone === 'com')
+      raison =
+        "collectivité d'outre-mer : hors du champ des populations légales publiées par l'INSEE pour la France métropolitaine et les DROM";
+    else if (r.departement === '976' && !r.mayotte_chargee)
+      raison = 'Mayotte : la population légale est publiée dans un fichier séparé, absent de ce chargement';
     else if (r.mouvement) {
       const [mod, date, from] = String(r.mouvement).split('|');
       raison = `commune issue d'un(e) ${MOD[mod] ?? `mouvement ${mod}`} le ${date} (à partir de ${from}), après la géographie du millésime (COG ${cog}) : sa population paraîtra dans un prochain millésime`;

@@ -42,25 +42,28 @@ async function load(ctx: RunContext): Promise<void> {
     select distinct on (code_qp, nom) code_qp, nom, code_commune, departement, count(*) over (partition by code_qp, nom) as nb
       from cand order by code_qp, nom, meets desc nulls last, dist nulls last, code_commune`);
   const { rows: unknownNames } = await ctx.db.query(
-    `select n.code_qp, n.nom from ${names} n where not exists (select 1 from ${resolved} r where r.code_qp = n.code_qp and r.nom = n.nom) order by 1, 2`);
+    `select n.code_qp, n.nom from ${names} n where not exists (select 1 from ${resolved} r where r.code_qp = n.code_qp and r.nom = n.nom) order by 1, 2`,
+  );
   ctx.checkpoint('after-staging');
   const report: Record<string, unknown> = {};
-  await ctx.publish(millesime, async (tx) => {
-    await tx.query(`delete from qpv`);
-    const ins = await tx.query(
-      `insert into qpv (code_qp, nom_qp, commune_qp, geom, geom_simple, fichier)
+  await ctx.publish(
+    millesime,
+    async (tx) => {
+      await tx.query(`delete from qpv`);
+      const ins = await tx.query(
+        `insert into qpv (code_qp, nom_qp, commune_qp, geom, geom_simple, fichier)
        select code, nom, commune_qp, geom, geo_simple(geom, 0.00002), $1
          from (select code, min(nom) as nom, min(commune_qp) as commune_qp, geo_multipolygon(ST_Union(geom)) as geom from ${parsed} group by code) s
         where geom is not null`,
-      [staged.label],
-    );
-    // Intersections with commune contours (share of the QPV's area in each commune).
-    await tx.query(`create temp table qpv_inter on commit drop as
+        [staged.label],
+      );
+      // Intersections with commune contours (share of the QPV's area in each commune).
+      await tx.query(`create temp table qpv_inter on commit drop as
       select q.code_qp, k.code_commune, k.departement,
              ST_Area(ST_Intersection(q.geom, k.geom)::geography) / nullif(ST_Area(q.geom::geography), 0) as part
         from qpv q join commune_contours k on ST_Intersects(q.geom, k.geom)`);
-    await tx.query(
-      `insert into qpv_communes (code_qp, code_commune, departement, dans_liste, par_contour, part_surface)
+      await tx.query(
+        `insert into qpv_communes (code_qp, code_commune, departement, dans_liste, par_contour, part_surface)
        select coalesce(l.code_qp, i.code_qp), coalesce(l.code_commune, i.code_commune), coalesce(l.departement, i.departement),
               l.code_qp is not null,
               case when i.code_qp is not null then true
@@ -68,17 +71,32 @@ async function load(ctx: RunContext): Promise<void> {
               i.part
          from (select distinct code_qp, code_commune, departement from ${resolved}) l
          full join (select * from qpv_inter where part >= $1) i on i.code_qp = l.code_qp and i.code_commune = l.code_commune`,
-      [MIN_PART_SURFACE],
-    );
-    const { rows: disagree } = await tx.query(
-      `select code_qp, code_commune, dans_liste, par_contour, round(part_surface::numeric, 3)::float8 as part from qpv_communes
-        where (dans_liste and par_contour = false) or (not dans_liste) order by 1, 2`);
-    report.desaccords = disagree;
-    report.noms_inconnus = unknownNames;
-    if (disagree.length) ctx.log(`${disagree.length} qpv × commune disagreement(s) between commune_qp and the contours: ${disagree.slice(0, 10).map((d) => `${d.code_qp}/${d.code_commune} ${d.dans_liste ? 'named, not met' : `met (${d.part}), not named`}`).join('; ')}`);
-    if (unknownNames.length) ctx.log(`${unknownNames.length} commune name(s) of commune_qp match no current commune: ${unknownNames.slice(0, 10).map((u) => `${u.code_qp} '${u.nom}'`).join('; ')}`);
-    return ins.rowCount ?? 0;
-  }, report);
+        [MIN_PART_SURFACE],
+      );
+      const { rows: disagree } = await tx.query(
+        `select code_qp, code_commune, dans_liste, par_contour, round(part_surface::numeric, 3)::float8 as part from qpv_communes
+        where (dans_liste and par_contour = false) or (not dans_liste) order by 1, 2`,
+      );
+      report.desaccords = disagree;
+      report.noms_inconnus = unknownNames;
+      if (disagree.length)
+        ctx.log(
+          `${disagree.length} qpv × commune disagreement(s) between commune_qp and the contours: ${disagree
+            .slice(0, 10)
+            .map((d) => `${d.code_qp}/${d.code_commune} ${d.dans_liste ? 'named, not met' : `met (${d.part}), not named`}`)
+            .join('; ')}`,
+        );
+      if (unknownNames.length)
+        ctx.log(
+          `${unknownNames.length} commune name(s) of commune_qp match no current commune: ${unknownNames
+            .slice(0, 10)
+            .map((u) => `${u.code_qp} '${u.nom}'`)
+            .join('; ')}`,
+        );
+      return ins.rowCount ?? 0;
+    },
+    report,
+  );
   await ctx.db.query(`drop table if exists ${names}`);
   await ctx.db.query(`drop table if exists ${resolved}`);
   await enrichAfterPolygons(ctx.db, ctx.log);

@@ -9,16 +9,22 @@ export const source: SourceDeclaration = {
   id: 'qpv',
   title: 'Quartiers prioritaires de la politique de la ville (2024)',
   producer: 'ANCT',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://www.data.gouv.fr/fr/datasets/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/',
   format: 'geojson',
   schedule: '0 4 1 2 *',
   millesime: '2024',
-  resources: [{
-    name: 'qpv',
-    url: 'https://www.data.gouv.fr/api/1/datasets/r/942d4ee8-8142-4556-8ea1-335537ce1119',
-    mirrorNames: ['QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson', 'qpv-2024.geojson', 'qpv.geojson'],
-  }],
+  resources: [
+    {
+      name: 'qpv',
+      url: 'https://www.data.gouv.fr/api/1/datasets/r/942d4ee8-8142-4556-8ea1-335537ce1119',
+      mirrorNames: ['QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson', 'qpv-2024.geojson', 'qpv.geojson'],
+    },
+  ],
 };
 
 /** Share of a QPV's area a commune contour must hold to count as intersecting (simplified contours touch their neighbours). */

@@ -18,16 +18,43 @@ const NUMBER = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 /** Census variable: P22_POP, C22_MENPSEUL, P16_POP, D99_POP (prefix letters, 2-digit year, name). */
 const VARIABLE = /^([A-Z]+)(\d{2})_([A-Z0-9_]+)$/;
 /** Columns of a Melodi file that are not dimensions of the measure. */
-const DS_ATTRIBUTES = new Set(['GEO', 'GEO_OBJECT', 'TIME_PERIOD', 'OBS_VALUE', 'OBS_STATUS', 'OBS_STATUS_FR', 'OBS_FLAG', 'CONF_STATUS', 'DECIMALS', 'UNIT_MULT', 'FREQ']);
+const DS_ATTRIBUTES = new Set([
+  'GEO',
+  'GEO_OBJECT',
+  'TIME_PERIOD',
+  'OBS_VALUE',
+  'OBS_STATUS',
+  'OBS_STATUS_FR',
+  'OBS_FLAG',
+  'CONF_STATUS',
+  'DECIMALS',
+  'UNIT_MULT',
+  'FREQ',
+]);
 
 export const WIDE = { code: 'text', fichier: 'text', line: 'bigint', raw: 'text', vals: 'numeric[]' };
 export const VARS = { fichier: 'text', idx: 'int', variable: 'text', annee: 'int', millesime: 'text', libelle: 'text' };
-export const LONG = { code: 'text', fichier: 'text', line: 'bigint', raw: 'text', millesime: 'text', variable: 'text', annee: 'int', valeur: 'numeric', libelle: 'text' };
+export const LONG = {
+  code: 'text',
+  fichier: 'text',
+  line: 'bigint',
+  raw: 'text',
+  millesime: 'text',
+  variable: 'text',
+  annee: 'int',
+  valeur: 'numeric',
+  libelle: 'text',
+};
 
 const yearOf = (yy: string) => (Number(yy) > 50 ? 1900 : 2000) + Number(yy);
 
 /** Where the metadata of a data file is: the archive entry, or a sibling file. */
-async function readMetadata(file: LocalFile, zipped: boolean, pattern: RegExp, sibling: (base: string) => string[]): Promise<Record<string, string>[] | undefined> {
+async function readMetadata(
+  file: LocalFile,
+  zipped: boolean,
+  pattern: RegExp,
+  sibling: (base: string) => string[],
+): Promise<Record<string, string>[] | undefined> {
   let text: string | undefined;
   if (zipped) {
     const entry = (await zipEntries(file.path)).map((n) => n.split('/').pop()!).find((n) => pattern.test(n));
@@ -35,11 +62,20 @@ async function readMetadata(file: LocalFile, zipped: boolean, pattern: RegExp, s
   } else {
     for (const name of sibling(path.basename(file.path))) {
       const p = path.join(path.dirname(file.path), name);
-      if (fs.existsSync(p)) { text = await readSmallText(p, { encoding: 'auto' }); break; }
+      if (fs.existsSync(p)) {
+        text = await readSmallText(p, { encoding: 'auto' });
+        break;
+      }
     }
   }
   if (text === undefined) return undefined;
-  const rows = parseSync(text, { delimiter: ';', columns: (h: string[]) => h.map((x) => x.trim().toUpperCase()), skip_empty_lines: true, relax_column_count: true, bom: true }) as Record<string, string>[];
+  const rows = parseSync(text, {
+    delimiter: ';',
+    columns: (h: string[]) => h.map((x) => x.trim().toUpperCase()),
+    skip_empty_lines: true,
+    relax_column_count: true,
+    bom: true,
+  }) as Record<string, string>[];
   return rows;
 }
 
@@ -50,7 +86,11 @@ async function readMetadata(file: LocalFile, zipped: boolean, pattern: RegExp, s
  */
 async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, vars: StagingTable, keyVariable: string): Promise<string> {
   const zipped = isZip(head(file.path));
-  const opened = await openText(file.path, { entry: zipped ? /^(?!meta_).*\.csv$/i : undefined, encoding: 'auto', onBytes: (n) => ctx.progress.update(n) });
+  const opened = await openText(file.path, {
+    entry: zipped ? /^(?!meta_).*\.csv$/i : undefined,
+    encoding: 'auto',
+    onBytes: (n) => ctx.progress.update(n),
+  });
   ctx.progress.start(`load ${file.resource}`, opened.size, 'bytes');
   const label = opened.label;
   const fichier = label; // archive!entry, as in the quarantine
@@ -61,7 +101,8 @@ async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, 
     if (m) columns.push({ idx, variable: h.toUpperCase(), annee: yearOf(m[2]) });
   }
   const recent = columns.filter((c) => /^[PC]\d/.test(c.variable.slice(0, 2)));
-  if (!recent.length) throw new FormatError(label, `no census variable (Pyy_… or Cyy_…) in the header (header: ${header.slice(0, 10).join(';')}…)`, 1);
+  if (!recent.length)
+    throw new FormatError(label, `no census variable (Pyy_… or Cyy_…) in the header (header: ${header.slice(0, 10).join(';')}…)`, 1);
   const millesime = String(Math.max(...recent.map((c) => c.annee)));
   const yy = millesime.slice(2);
   const { CODGEO: iCode } = requireColumns(label, header, ['CODGEO', `P${yy}_${keyVariable}`]) as Record<string, number>;
@@ -70,9 +111,14 @@ async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, 
   const labels = new Map<string, string>();
   const meta = await readMetadata(file, zipped, /^meta_.*\.csv$/i, (b) => [`meta_${b}`]);
   if (meta?.length && 'COD_VAR' in meta[0]) {
-    for (const r of meta) if (r.COD_VAR && !labels.has(r.COD_VAR.toUpperCase())) labels.set(r.COD_VAR.toUpperCase(), (r.LIB_VAR_LONG || r.LIB_VAR || '').trim());
+    for (const r of meta)
+      if (r.COD_VAR && !labels.has(r.COD_VAR.toUpperCase()))
+        labels.set(r.COD_VAR.toUpperCase(), (r.LIB_VAR_LONG || r.LIB_VAR || '').trim());
   } else ctx.log(`${label}: no metadata file with COD_VAR/LIB_VAR: variables without labels`);
-  await vars.copyRows(ctx.db, columns.map((c, i) => [fichier, i + 1, c.variable, c.annee, millesime, labels.get(c.variable) || null]));
+  await vars.copyRows(
+    ctx.db,
+    columns.map((c, i) => [fichier, i + 1, c.variable, c.annee, millesime, labels.get(c.variable) || null]),
+  );
 
   const width = header.length;
   const n = columns.length;
@@ -84,16 +130,29 @@ async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, 
       let code = '';
       if (values.length !== width) reason = `expected ${width} fields, got ${values.length}`;
       else {
-        try { code = normalizeCommuneCode(values[iCode]); } catch (e) { reason = `column CODGEO: ${(e as Error).message}`; }
+        try {
+          code = normalizeCommuneCode(values[iCode]);
+        } catch (e) {
+          reason = `column CODGEO: ${(e as Error).message}`;
+        }
       }
       let arr = '{';
       for (let i = 0; !reason && i < n; i++) {
         const v = values[idxs[i]];
         if (i) arr += ',';
-        if (v === '' ) { arr += 'NULL'; continue; }
+        if (v === '') {
+          arr += 'NULL';
+          continue;
+        }
         const t = v.indexOf(',') >= 0 ? v.trim().replace(',', '.') : v.trim();
-        if (t === '') { arr += 'NULL'; continue; }
-        if (!NUMBER.test(t)) { reason = `column ${columns[i].variable}: not a number: '${v}'`; break; }
+        if (t === '') {
+          arr += 'NULL';
+          continue;
+        }
+        if (!NUMBER.test(t)) {
+          reason = `column ${columns[i].variable}: not a number: '${v}'`;
+          break;
+        }
         arr += t;
       }
       if (reason) {
@@ -112,7 +171,11 @@ async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, 
 /** A long Melodi file: GEO read as text, GEO_OBJECT COM and ARM kept, the rest accepted and skipped. */
 async function loadMelodi(ctx: RunContext, file: LocalFile, long: StagingTable, fallbackMillesime: string): Promise<void> {
   const zipped = isZip(head(file.path));
-  const opened = await openText(file.path, { entry: zipped ? /_data\.csv$/i : undefined, encoding: 'auto', onBytes: (n) => ctx.progress.update(n) });
+  const opened = await openText(file.path, {
+    entry: zipped ? /_data\.csv$/i : undefined,
+    encoding: 'auto',
+    onBytes: (n) => ctx.progress.update(n),
+  });
   ctx.progress.start(`load ${file.resource}`, opened.size, 'bytes');
   const label = opened.label;
   const fichier = label;
@@ -128,7 +191,8 @@ async function loadMelodi(ctx: RunContext, file: LocalFile, long: StagingTable, 
   // Labels of the modalities (metadata: COD_VAR;LIB_VAR;COD_MOD;LIB_MOD).
   const mods = new Map<string, string>();
   const meta = await readMetadata(file, zipped, /_metadata\.csv$/i, (b) => [b.replace(/_data\.csv$/i, '_metadata.csv')]);
-  if (meta?.length && 'COD_MOD' in meta[0]) for (const r of meta) if (r.COD_VAR && r.COD_MOD) mods.set(`${r.COD_VAR.toUpperCase()}=${r.COD_MOD}`, (r.LIB_MOD ?? '').trim());
+  if (meta?.length && 'COD_MOD' in meta[0])
+    for (const r of meta) if (r.COD_VAR && r.COD_MOD) mods.set(`${r.COD_VAR.toUpperCase()}=${r.COD_MOD}`, (r.LIB_MOD ?? '').trim());
   const labelCache = new Map<string, string | null>();
 
   const width = header.length;
@@ -136,16 +200,35 @@ async function loadMelodi(ctx: RunContext, file: LocalFile, long: StagingTable, 
     for await (const { values, line } of rows) {
       ctx.counters.read++;
       const raw = values.join(';');
-      const bad = async (reason: string) => { await ctx.quarantine.add({ file: label, line, raw, reason }); };
-      if (values.length !== width) { await bad(`expected ${width} fields, got ${values.length}`); continue; }
+      const bad = async (reason: string) => {
+        await ctx.quarantine.add({ file: label, line, raw, reason });
+      };
+      if (values.length !== width) {
+        await bad(`expected ${width} fields, got ${values.length}`);
+        continue;
+      }
       const obj = values[idx.GEO_OBJECT].trim().toUpperCase();
-      if (obj !== 'COM' && obj !== 'ARM') { ctx.counters.loaded++; continue; } // other levels: accepted, not kept
+      if (obj !== 'COM' && obj !== 'ARM') {
+        ctx.counters.loaded++;
+        continue;
+      } // other levels: accepted, not kept
       let code: string;
-      try { code = normalizeCommuneCode(values[idx.GEO]); } catch (e) { await bad(`column GEO: ${(e as Error).message}`); continue; }
+      try {
+        code = normalizeCommuneCode(values[idx.GEO]);
+      } catch (e) {
+        await bad(`column GEO: ${(e as Error).message}`);
+        continue;
+      }
       const year = values[idx.TIME_PERIOD].trim();
-      if (!/^\d{4}$/.test(year)) { await bad(`column TIME_PERIOD: not a year: '${year}'`); continue; }
+      if (!/^\d{4}$/.test(year)) {
+        await bad(`column TIME_PERIOD: not a year: '${year}'`);
+        continue;
+      }
       const v = values[idx.OBS_VALUE].trim().replace(',', '.');
-      if (v !== '' && !NUMBER.test(v)) { await bad(`column OBS_VALUE: not a number: '${values[idx.OBS_VALUE]}'`); continue; }
+      if (v !== '' && !NUMBER.test(v)) {
+        await bad(`column OBS_VALUE: not a number: '${values[idx.OBS_VALUE]}'`);
+        continue;
+      }
       const key = dims.map((d) => `${d.name}=${values[d.i].trim()}`).join(';');
       const variable = `${dsId}:${key}`;
       let libelle = labelCache.get(key);
@@ -172,7 +255,8 @@ async function load(ctx: RunContext): Promise<void> {
   const log = ctx.files.get('logement');
   if (log) {
     const m = await loadBaseCc(ctx, log, wide, vars, 'LOG');
-    if (pop && m !== millesime) throw new FormatError(path.basename(log.path), `millésime ${m} differs from that of the population file (${millesime})`);
+    if (pop && m !== millesime)
+      throw new FormatError(path.basename(log.path), `millésime ${m} differs from that of the population file (${millesime})`);
     millesime = m;
   }
   ctx.setMillesime(millesime);

@@ -12,7 +12,11 @@ export const source: SourceDeclaration = {
   id: 'recensement',
   title: 'Recensement de la population : bases communales (population, logement)',
   producer: 'INSEE',
-  licence: { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/' },
+  licence: {
+    id: 'lov2',
+    title: 'Licence Ouverte / Open Licence version 2.0',
+    url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+  },
   landingPage: 'https://www.insee.fr/fr/statistiques/8581696',
   format: 'csv (zip)',
   schedule: '0 6 5 7 *', // bases communales: published at the end of June

@@ -1,9 +1,9 @@
 import { settings } from '../../config/settings';
 import { pool } from '../db/pool';
 import { PackManifest, readManifestAsync } from '../packs/store';
-import { geometries } from '../server/geo/geometry';
-import { PackDataset, baseUrl, fileUrl, packDatasets } from '../server/territoire/datasets';
-import { CommuneRec, referential } from '../server/territoire/referential';
+import { geometries } from '../geo/zone-geometry';
+import { PackDataset, baseUrl, fileUrl, packDatasets } from '../packs/datasets';
+import { CommuneRec, referential } from '../communes/referential';
 import { Graph, Term, dateTime, fr, iri, lit, q } from './rdf';
 
 /**
@@ -16,9 +16,18 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 200;
 
 const FILE_TYPES = {
-  csv: { eu: 'http://publications.europa.eu/resource/authority/file-type/CSV', mime: 'https://www.iana.org/assignments/media-types/text/csv' },
-  geojson: { eu: 'http://publications.europa.eu/resource/authority/file-type/GEOJSON', mime: 'https://www.iana.org/assignments/media-types/application/geo+json' },
-  zip: { eu: 'http://publications.europa.eu/resource/authority/file-type/ZIP', mime: 'https://www.iana.org/assignments/media-types/application/zip' },
+  csv: {
+    eu: 'http://publications.europa.eu/resource/authority/file-type/CSV',
+    mime: 'https://www.iana.org/assignments/media-types/text/csv',
+  },
+  geojson: {
+    eu: 'http://publications.europa.eu/resource/authority/file-type/GEOJSON',
+    mime: 'https://www.iana.org/assignments/media-types/application/geo+json',
+  },
+  zip: {
+    eu: 'http://publications.europa.eu/resource/authority/file-type/ZIP',
+    mime: 'https://www.iana.org/assignments/media-types/application/zip',
+  },
 } as const;
 const ANNUAL = 'http://publications.europa.eu/resource/authority/frequency/ANNUAL';
 const FRENCH = 'http://publications.europa.eu/resource/authority/language/FRA';
@@ -36,7 +45,10 @@ const HAS_COMMUNE = `exists (select 1 from communes c where c.code = b.code and 
 
 /** Count of current communes that have a built pack (`only`: just that one). */
 async function countCommunesWithPack(only?: string): Promise<number> {
-  const { rows } = await pool().query(`select count(*)::int as n from pack_builds b where ${HAS_COMMUNE} ${only ? 'and b.code = $1' : ''}`, only ? [only] : []);
+  const { rows } = await pool().query(
+    `select count(*)::int as n from pack_builds b where ${HAS_COMMUNE} ${only ? 'and b.code = $1' : ''}`,
+    only ? [only] : [],
+  );
   return rows[0].n;
 }
 
@@ -44,20 +56,34 @@ async function countCommunesWithPack(only?: string): Promise<number> {
 async function communesWithPack(offset: number, limit: number, only?: string): Promise<string[]> {
   const { rows } = await pool().query(
     `select b.code from pack_builds b where ${HAS_COMMUNE} ${only ? 'and b.code = $3' : ''} order by b.code offset $1 limit $2`,
-    only ? [offset, limit, only] : [offset, limit]);
+    only ? [offset, limit, only] : [offset, limit],
+  );
   return rows.map((r) => r.code as string);
 }
 
-export const datasetIri = (code: string, d: PackDataset) => `${baseUrl()}/id/communes/${code}/${d.source ?? 'pack'}`;
+const datasetIri = (code: string, d: PackDataset) => `${baseUrl()}/id/communes/${code}/${d.source ?? 'pack'}`;
 
-function addDataset(g: Graph, c: CommuneRec, d: PackDataset, manifest: PackManifest | null, spatial: { insee?: string; wkt?: string | null }, operator: Term): Term {
+function addDataset(
+  g: Graph,
+  c: CommuneRec,
+  d: PackDataset,
+  manifest: PackManifest | null,
+  spatial: { insee?: string; wkt?: string | null },
+  operator: Term,
+): Term {
   const id = datasetIri(c.code, d);
   const ds = iri(id);
   const latest = manifest?.versions.find((v) => v.version === manifest.latest) ?? manifest?.versions[0];
   const builtAt = latest?.createdAt ? new Date(latest.createdAt) : null;
   // dct:modified moves only when the content does: the source's publication, or the pack's build for the whole pack.
-  const modified = d.source ? (d.publishedAt ? new Date(d.publishedAt) : builtAt) : builtAt ?? (d.publishedAt ? new Date(d.publishedAt) : null);
-  const issuedCandidates = [d.publishedAt ? new Date(d.publishedAt) : null, builtAt].filter((x): x is Date => Boolean(x)).sort((a, b) => a.getTime() - b.getTime());
+  const modified = d.source
+    ? d.publishedAt
+      ? new Date(d.publishedAt)
+      : builtAt
+    : (builtAt ?? (d.publishedAt ? new Date(d.publishedAt) : null));
+  const issuedCandidates = [d.publishedAt ? new Date(d.publishedAt) : null, builtAt]
+    .filter((x): x is Date => Boolean(x))
+    .sort((a, b) => a.getTime() - b.getTime());
   const issued = issuedCandidates[0] && modified && issuedCandidates[0] <= modified ? issuedCandidates[0] : modified;
   // The IRIs in object position are typed with the classes DCAT-AP 3 gives their property's range
   // (range.ttl, dcat-ap-SHACL.ttl; test/fixtures/shacl): a type only, no label, so udata still reads
@@ -68,7 +94,11 @@ function addDataset(g: Graph, c: CommuneRec, d: PackDataset, manifest: PackManif
   g.type(ds, 'dcat:Dataset')
     .add(ds, 'dct:identifier', lit(id))
     .add(ds, 'dct:title', fr(`${d.title} – ${c.nom} (${c.code})`))
-    .add(ds, 'dct:description', fr(`${d.description}\n\nExtrait pour la commune de ${c.nom} (code INSEE ${c.code}). Producteur : ${d.producer}.`))
+    .add(
+      ds,
+      'dct:description',
+      fr(`${d.description}\n\nExtrait pour la commune de ${c.nom} (code INSEE ${c.code}). Producteur : ${d.producer}.`),
+    )
     .add(ds, 'dcat:keyword', [fr(c.nom), fr(d.source ?? 'dotation'), fr('commune')])
     .add(ds, 'dct:publisher', operator)
     .add(ds, 'dct:license', licence)
@@ -79,17 +109,25 @@ function addDataset(g: Graph, c: CommuneRec, d: PackDataset, manifest: PackManif
   if (spatial.insee) g.add(ds, 'dct:spatial', iri(spatial.insee)).typeOnce(iri(spatial.insee), 'dct:Location');
   if (spatial.wkt) {
     const loc = g.bnode();
-    g.add(ds, 'dct:spatial', loc).type(loc, 'dct:Location').add(loc, 'dcat:bbox', lit(spatial.wkt, { datatype: 'gsp:wktLiteral' }));
+    g.add(ds, 'dct:spatial', loc)
+      .type(loc, 'dct:Location')
+      .add(loc, 'dcat:bbox', lit(spatial.wkt, { datatype: 'gsp:wktLiteral' }));
   }
   if (d.millesime && /^\d{4}$/.test(d.millesime)) {
     const t = g.bnode();
-    g.add(ds, 'dct:temporal', t).type(t, 'dct:PeriodOfTime')
+    g.add(ds, 'dct:temporal', t)
+      .type(t, 'dct:PeriodOfTime')
       .add(t, 'dcat:startDate', lit(`${d.millesime}-01-01`, { datatype: 'xsd:date' }))
       .add(t, 'dcat:endDate', lit(`${d.millesime}-12-31`, { datatype: 'xsd:date' }));
   }
   const vintage = d.millesime ?? 'courant';
   for (const f of d.files) {
-    const built = f.name === 'pack.zip' ? (latest ? { bytes: latest.bytes, sha256: latest.sha256 } : undefined) : latest?.files.find((x) => x.name === f.name);
+    const built =
+      f.name === 'pack.zip'
+        ? latest
+          ? { bytes: latest.bytes, sha256: latest.sha256 }
+          : undefined
+        : latest?.files.find((x) => x.name === f.name);
     // A file missing from the built pack is not downloadable: no distribution for it.
     if (manifest && !built) continue;
     const dist = iri(`${id}/${vintage}/${f.name}`);
@@ -113,7 +151,8 @@ function addDataset(g: Graph, c: CommuneRec, d: PackDataset, manifest: PackManif
       const sha256 = iri(q('spdx:checksumAlgorithm_sha256'));
       g.typeOnce(sha256, 'spdx:ChecksumAlgorithm');
       g.add(dist, 'dcat:byteSize', lit(built.bytes, { datatype: 'xsd:nonNegativeInteger' }))
-        .add(dist, 'spdx:checksum', ck).type(ck, 'spdx:Checksum')
+        .add(dist, 'spdx:checksum', ck)
+        .type(ck, 'spdx:Checksum')
         .add(ck, 'spdx:algorithm', sha256)
         // A plain string, not xsd:hexBinary (our one deviation from DCAT-AP 3.0.1, listed in
         // test/catalog.test.ts): rdflib turns hexBinary into bytes, udata stores a string (harvest-and-schemas.md §1.2).
@@ -127,7 +166,12 @@ function addDataset(g: Graph, c: CommuneRec, d: PackDataset, manifest: PackManif
  * One page of the national catalog (`code` undefined) or of one commune's catalog.
  * `pageSize` counts datasets; a commune's datasets never straddle two pages.
  */
-export async function buildCatalogPage(opts: { code?: string; page: number; pageSize: number; format: CatalogFormat }): Promise<CatalogPage | { error: number; message: string }> {
+export async function buildCatalogPage(opts: {
+  code?: string;
+  page: number;
+  pageSize: number;
+  format: CatalogFormat;
+}): Promise<CatalogPage | { error: number; message: string }> {
   const ref = await referential();
   const datasets = await packDatasets();
   const perCommune = datasets.length;
@@ -141,20 +185,29 @@ export async function buildCatalogPage(opts: { code?: string; page: number; page
   const g = new Graph();
   const catalog = iri(`${base}${catalogPath}`);
   const operator = iri(`${base}/id/operateur`);
-  const pageUrl = (n: number) => `${base}${catalogPath}.${opts.format}?page=${n}${opts.pageSize !== DEFAULT_PAGE_SIZE ? `&page_size=${opts.pageSize}` : ''}`;
+  const pageUrl = (n: number) =>
+    `${base}${catalogPath}.${opts.format}?page=${n}${opts.pageSize !== DEFAULT_PAGE_SIZE ? `&page_size=${opts.pageSize}` : ''}`;
   const commune = opts.code ? ref.current.get(opts.code) : undefined;
   g.type(catalog, 'dcat:Catalog', 'hydra:Collection')
     .add(catalog, 'dct:title', fr(commune ? `Dotation de données – ${commune.nom} (${commune.code})` : 'Dotation de données communales'))
-    .add(catalog, 'dct:description', fr(commune
-      ? `Jeux de données ouverts nationaux découpés pour la commune de ${commune.nom}, avec le paquet complet.`
-      : 'Extraits communaux de jeux de données ouverts nationaux : un paquet par commune et un jeu par source.'))
+    .add(
+      catalog,
+      'dct:description',
+      fr(
+        commune
+          ? `Jeux de données ouverts nationaux découpés pour la commune de ${commune.nom}, avec le paquet complet.`
+          : 'Extraits communaux de jeux de données ouverts nationaux : un paquet par commune et un jeu par source.',
+      ),
+    )
     .add(catalog, 'dct:publisher', operator)
     .add(catalog, 'foaf:homepage', iri(`${base}/`))
     .add(catalog, 'dct:language', iri(FRENCH))
     .add(catalog, 'hydra:totalItems', lit(count * perCommune, { datatype: 'xsd:integer' }));
   const view = iri(pageUrl(opts.page));
-  g.add(catalog, 'hydra:view', view).type(view, 'hydra:PartialCollectionView')
-    .add(view, 'hydra:first', iri(pageUrl(1))).add(view, 'hydra:last', iri(pageUrl(lastPage)));
+  g.add(catalog, 'hydra:view', view)
+    .type(view, 'hydra:PartialCollectionView')
+    .add(view, 'hydra:first', iri(pageUrl(1)))
+    .add(view, 'hydra:last', iri(pageUrl(lastPage)));
   if (opts.page < lastPage) g.add(view, 'hydra:next', iri(pageUrl(opts.page + 1)));
   if (opts.page > 1) g.add(view, 'hydra:previous', iri(pageUrl(opts.page - 1)));
   // foaf:Agent too: the DCAT-AP shapes target foaf:Agent, and a SHACL validator does not infer it from foaf:Organization.

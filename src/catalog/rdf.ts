@@ -4,7 +4,7 @@ import { DataFactory, Writer } from 'n3';
  * A tiny RDF graph written once and serialised three ways (JSON-LD with an inline context,
  * Turtle through n3, RDF/XML by hand), so the three formats always carry the same triples.
  */
-export const PREFIXES = {
+const PREFIXES = {
   rdf: 'http://www.w3.org/1999/02/22-rdf-syntax-ns#',
   dcat: 'http://www.w3.org/ns/dcat#',
   dct: 'http://purl.org/dc/terms/',
@@ -20,18 +20,24 @@ type Prefix = keyof typeof PREFIXES;
 export type QName = `${Prefix}:${string}`;
 
 export type Term =
-  | { kind: 'iri'; value: string }
-  | { kind: 'bnode'; value: string }
-  | { kind: 'literal'; value: string; lang?: string; datatype?: string };
+  { kind: 'iri'; value: string } | { kind: 'bnode'; value: string } | { kind: 'literal'; value: string; lang?: string; datatype?: string };
 
 export const iri = (value: string): Term => ({ kind: 'iri', value });
 export const q = (name: QName): string => PREFIXES[name.split(':')[0] as Prefix] + name.slice(name.indexOf(':') + 1);
-export const lit = (value: string | number, opts: { lang?: string; datatype?: QName } = {}): Term =>
-  ({ kind: 'literal', value: String(value), lang: opts.lang, datatype: opts.datatype ? q(opts.datatype) : undefined });
+export const lit = (value: string | number, opts: { lang?: string; datatype?: QName } = {}): Term => ({
+  kind: 'literal',
+  value: String(value),
+  lang: opts.lang,
+  datatype: opts.datatype ? q(opts.datatype) : undefined,
+});
 export const fr = (value: string): Term => lit(value, { lang: 'fr' });
 export const dateTime = (d: Date | string): Term => lit(new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z'), { datatype: 'xsd:dateTime' });
 
-export interface Triple { s: Term; p: string; o: Term }
+export interface Triple {
+  s: Term;
+  p: string;
+  o: Term;
+}
 
 export class Graph {
   readonly triples: Triple[] = [];
@@ -45,7 +51,11 @@ export class Graph {
     return this;
   }
   type(s: Term, ...types: QName[]): this {
-    return this.add(s, 'rdf:type', types.map((t) => iri(q(t))));
+    return this.add(
+      s,
+      'rdf:type',
+      types.map((t) => iri(q(t))),
+    );
   }
   private typed = new Set<string>();
   /** Types a node shared by many datasets of the page (a licence, a format…) once per graph. */
@@ -59,7 +69,8 @@ export class Graph {
 }
 
 function compact(full: string): string {
-  for (const [p, ns] of Object.entries(PREFIXES)) if (full.startsWith(ns) && /^[A-Za-z_][\w.-]*$/.test(full.slice(ns.length))) return `${p}:${full.slice(ns.length)}`;
+  for (const [p, ns] of Object.entries(PREFIXES))
+    if (full.startsWith(ns) && /^[A-Za-z_][\w.-]*$/.test(full.slice(ns.length))) return `${p}:${full.slice(ns.length)}`;
   return full;
 }
 
@@ -93,11 +104,17 @@ export function toJsonLd(g: Graph): Record<string, unknown> {
 
 export function toTurtle(g: Graph): Promise<string> {
   const { namedNode, blankNode, literal, quad } = DataFactory;
-  const term = (t: Term) => (t.kind === 'iri' ? namedNode(t.value) : t.kind === 'bnode' ? blankNode(t.value) : literal(t.value, t.lang ?? (t.datatype ? namedNode(t.datatype) : undefined)));
+  const term = (t: Term) =>
+    t.kind === 'iri'
+      ? namedNode(t.value)
+      : t.kind === 'bnode'
+        ? blankNode(t.value)
+        : literal(t.value, t.lang ?? (t.datatype ? namedNode(t.datatype) : undefined));
   const prefixes: Record<string, string> = {};
   for (const [p, ns] of Object.entries(PREFIXES)) if (p !== 'rdf') prefixes[p] = ns;
   const writer = new Writer({ prefixes });
-  for (const t of g.triples) writer.addQuad(quad(term(t.s) as ReturnType<typeof namedNode>, namedNode(t.p), term(t.o) as ReturnType<typeof namedNode>));
+  for (const t of g.triples)
+    writer.addQuad(quad(term(t.s) as ReturnType<typeof namedNode>, namedNode(t.p), term(t.o) as ReturnType<typeof namedNode>));
   return new Promise((resolve, reject) => writer.end((err: Error | null, out: string) => (err ? reject(err) : resolve(out))));
 }
 
@@ -110,7 +127,9 @@ export function toRdfXml(g: Graph): string {
     const k = `${t.s.kind}|${t.s.value}`;
     (bySubject.get(k) ?? bySubject.set(k, []).get(k)!).push(t);
   }
-  const ns = Object.entries(PREFIXES).map(([p, u]) => `xmlns:${p}="${u}"`).join(' ');
+  const ns = Object.entries(PREFIXES)
+    .map(([p, u]) => `xmlns:${p}="${u}"`)
+    .join(' ');
   const out = [`<?xml version="1.0" encoding="utf-8"?>`, `<rdf:RDF ${ns}>`];
   for (const triples of bySubject.values()) {
     const s = triples[0].s;

@@ -4,13 +4,21 @@
  * populations) rebuilds it here.
  */
 export const COMMUNE_CODE = /^(\d{5}|2[AB]\d{3})$/;
-export const IRIS_CODE = /^(?:\d{2}|2[AB])\d{7}$/;
 
 export class CommuneCodeError extends Error {}
 
 /** Ministry of the Interior overseas département codes (ZA = Guadeloupe …) → INSEE. */
 const MINISTRY_DOM: Record<string, string> = {
-  ZA: '971', ZB: '972', ZC: '973', ZD: '974', ZM: '976', ZS: '975', ZX: '977', ZW: '986', ZP: '987', ZN: '988',
+  ZA: '971',
+  ZB: '972',
+  ZC: '973',
+  ZD: '974',
+  ZM: '976',
+  ZS: '975',
+  ZX: '977',
+  ZW: '986',
+  ZP: '987',
+  ZN: '988',
 };
 
 /**
@@ -22,7 +30,7 @@ export function normalizeDepartement(raw: string): string {
   if (MINISTRY_DOM[d]) return MINISTRY_DOM[d];
   if (/^0?2[AB]$/.test(d)) return d.slice(-2);
   if (!/^\d{1,3}$/.test(d)) throw new CommuneCodeError(`invalid département code '${raw}'`);
-  if (d.length === 3 && d.startsWith('0')) d = d.slice(1);      // DGFiP "069"
+  if (d.length === 3 && d.startsWith('0')) d = d.slice(1); // DGFiP "069"
   if (d.length === 3 && !/^9[78]/.test(d)) throw new CommuneCodeError(`invalid département code '${raw}'`);
   return d.padStart(2, '0');
 }
@@ -50,11 +58,11 @@ export function communeCode(dep: string, com: string): string {
 /** Validates (and upper-cases, and left-pads a 4-digit numeric code) a full code INSEE. */
 export function normalizeCommuneCode(raw: string): string {
   let s = raw.trim().toUpperCase();
-  if (/^\d{4}$/.test(s)) s = '0' + s;              // spreadsheets drop the leading zero
+  if (/^\d{4}$/.test(s)) s = '0' + s; // spreadsheets drop the leading zero
   return validateCommuneCode(s);
 }
 
-export function validateCommuneCode(code: string): string {
+function validateCommuneCode(code: string): string {
   if (!COMMUNE_CODE.test(code)) throw new CommuneCodeError(`invalid commune code '${code}'`);
   return code;
 }

@@ -29,7 +29,13 @@ export async function stagePassage(ctx: RunContext, cog: number): Promise<string
  *
  * The staging table must have columns `code`, `fichier`, `line`, `raw`.
  */
-export async function stageCommuneMap(ctx: RunContext, stagings: string | string[], cog: number, column = 'code', opts: { supersedePlm?: boolean } = {}): Promise<string> {
+export async function stageCommuneMap(
+  ctx: RunContext,
+  stagings: string | string[],
+  cog: number,
+  column = 'code',
+  opts: { supersedePlm?: boolean } = {},
+): Promise<string> {
   const supersede = opts.supersedePlm ?? true;
   const tables = typeof stagings === 'string' ? [stagings] : stagings;
   const passage = await stagePassage(ctx, cog);
@@ -47,21 +53,26 @@ export async function stageCommuneMap(ctx: RunContext, stagings: string | string
         and not exists (select 1 from arm where arm.code = p.code${supersede ? ' or arm.commune_parent = p.code' : ''})`,
   );
   // nb = how many codes of the file are summed into the target: 1 lets callers skip the aggregation.
-  await ctx.db.query(`update ${map.qualified} m set nb = x.n from (select code_actuel, type, count(*)::int as n from ${map.qualified} group by 1, 2) x
+  await ctx.db
+    .query(`update ${map.qualified} m set nb = x.n from (select code_actuel, type, count(*)::int as n from ${map.qualified} group by 1, 2) x
                        where x.code_actuel = m.code_actuel and x.type = m.type`);
   await ctx.db.query(`create index on ${map.qualified} (code)`);
   await ctx.db.query(`analyze ${map.qualified}`);
   for (const staging of tables) {
-  const unknown = await ctx.quarantine.addFromSql(
-    `select s.fichier as file, s.line, s.raw,
+    const unknown = await ctx.quarantine.addFromSql(
+      `select s.fichier as file, s.line, s.raw,
             'column ${column}: code ' || coalesce(s.code, '') || ' is neither a commune of COG ' || $1::text || ' nor in its history' as reason
        from ${staging} s
       where not exists (select 1 from ${map.qualified} m where m.code = s.code)
-        ${supersede ? `and not exists (select 1 from communes c where c.type = 'arrondissement-municipal' and c.commune_parent = s.code
-                         and exists (select 1 from ${map.qualified} a where a.code = c.code))` : ''}`,
-    [cog],
-  );
-  ctx.counters.loaded -= unknown;
+        ${
+          supersede
+            ? `and not exists (select 1 from communes c where c.type = 'arrondissement-municipal' and c.commune_parent = s.code
+                         and exists (select 1 from ${map.qualified} a where a.code = c.code))`
+            : ''
+        }`,
+      [cog],
+    );
+    ctx.counters.loaded -= unknown;
   }
   return map.qualified;
 }

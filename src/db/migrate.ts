@@ -1,9 +1,10 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { settings } from '../../config/settings';
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'sql', 'migrations');
+const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'sql', 'migrations');
 
 /** Creates the database named in the URL when it does not exist (needs a role allowed to). */
 export async function ensureDatabase(url = settings().DATABASE_URL): Promise<void> {
@@ -35,10 +36,13 @@ export async function migrate(url = settings().DATABASE_URL, log: (m: string) =>
     await client.query(`create table if not exists schema_migrations (
       name text primary key, checksum text not null, applied_at timestamptz not null default now())`);
     const done = new Map((await client.query('select name, checksum from schema_migrations')).rows.map((r) => [r.name, r.checksum]));
-    const files = fs.readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f)).sort();
+    const files = fs
+      .readdirSync(MIGRATIONS_DIR)
+      .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+      .sort();
     for (const file of files) {
       const sql = fs.readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
-      const checksum = require('node:crypto').createHash('sha256').update(sql).digest('hex');
+      const checksum = crypto.createHash('sha256').update(sql).digest('hex');
       if (done.has(file)) {
         if (done.get(file) !== checksum) log(`warning: ${file} changed after it was applied; write a new migration instead`);
         continue;
@@ -50,7 +54,7 @@ export async function migrate(url = settings().DATABASE_URL, log: (m: string) =>
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${file} failed: ${(err as Error).message}`);
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`, { cause: err });
       }
       applied.push(file);
       log(`applied ${file}`);

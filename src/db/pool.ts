@@ -37,15 +37,6 @@ export async function transaction<T>(client: PoolClient, fn: () => Promise<T>): 
   }
 }
 
-export async function withClient<T>(fn: (c: PoolClient) => Promise<T>, url?: string): Promise<T> {
-  const client = await pool(url).connect();
-  try {
-    return await fn(client);
-  } finally {
-    client.release();
-  }
-}
-
 /** Quotes an SQL identifier (table or column built from a name we control). */
 export function ident(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';

@@ -9,7 +9,7 @@ export interface CsvDialect {
   quote?: string | false;
 }
 
-export interface CsvRow {
+interface CsvRow {
   /** Raw field values. */
   values: string[];
   /** Physical line number in the file (1 = header). */
@@ -27,13 +27,15 @@ export interface CsvReader {
  * the caller decides (quarantine, or the Ministry's header that names only one block).
  */
 export async function readCsv(text: Readable, label: string, dialect: CsvDialect): Promise<CsvReader> {
-  const parser = text.pipe(parse({
-    delimiter: dialect.delimiter,
-    quote: dialect.quote === false ? null : (dialect.quote ?? '"'),
-    relax_column_count: true,
-    skip_empty_lines: true,
-    info: true,
-  }));
+  const parser = text.pipe(
+    parse({
+      delimiter: dialect.delimiter,
+      quote: dialect.quote === false ? null : (dialect.quote ?? '"'),
+      relax_column_count: true,
+      skip_empty_lines: true,
+      info: true,
+    }),
+  );
   text.on('error', (e) => parser.destroy(e));
   const it = parser[Symbol.asyncIterator]() as AsyncIterator<{ record: string[]; info: { lines: number } }>;
   const wrapErr = (e: unknown): never => {
@@ -63,7 +65,12 @@ export function requireColumns<K extends string>(label: string, header: string[]
   const idx = new Map(header.map((h, i) => [norm(h), i]));
   const missing = wanted.filter((w) => !idx.has(norm(w)));
   if (missing.length) {
-    throw new FormatError(label, `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header: ${header.join(';')})`, 1, missing.join(', '));
+    throw new FormatError(
+      label,
+      `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header: ${header.join(';')})`,
+      1,
+      missing.join(', '),
+    );
   }
   return Object.fromEntries(wanted.map((w) => [w, idx.get(norm(w))!])) as Record<K, number>;
 }
@@ -78,7 +85,11 @@ export function parseCount(raw: string | undefined): number | null | typeof INVA
 
 /** Parses a French or English decimal ("52,00%", "1 234,5", "12.3"); empty means NULL. */
 export function parseDecimal(raw: string | undefined): number | null | typeof INVALID {
-  const s = (raw ?? '').trim().replace(/[\s\u00a0\u202f]/g, '').replace(/%$/, '').replace(',', '.');
+  const s = (raw ?? '')
+    .trim()
+    .replace(/[\s\u00a0\u202f]/g, '')
+    .replace(/%$/, '')
+    .replace(',', '.');
   if (s === '') return null;
   if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(s)) return INVALID;
   return Number(s);

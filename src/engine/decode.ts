@@ -52,7 +52,7 @@ async function magic(file: string): Promise<Buffer> {
 export function isZip(head: Buffer): boolean {
   return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
 }
-export function isGzip(head: Buffer): boolean {
+function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
@@ -64,11 +64,16 @@ function openZip(file: string): Promise<yauzl.ZipFile> {
 
 /** Lists entries of a zip archive (names only). */
 export async function zipEntries(file: string): Promise<string[]> {
-  const zip = await openZip(file).catch((e) => { throw new FormatError(path.basename(file), `truncated or corrupt zip archive (${e.message})`); });
+  const zip = await openZip(file).catch((e) => {
+    throw new FormatError(path.basename(file), `truncated or corrupt zip archive (${e.message})`);
+  });
   try {
     const names: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      zip.on('entry', (e: yauzl.Entry) => { names.push(e.fileName); zip.readEntry(); });
+      zip.on('entry', (e: yauzl.Entry) => {
+        names.push(e.fileName);
+        zip.readEntry();
+      });
       zip.on('end', () => resolve());
       zip.on('error', reject);
       zip.readEntry();
@@ -79,9 +84,14 @@ export async function zipEntries(file: string): Promise<string[]> {
   }
 }
 
-async function openZipEntry(file: string, want: string | RegExp | undefined): Promise<{ stream: Readable; name: string; zip: yauzl.ZipFile }> {
+async function openZipEntry(
+  file: string,
+  want: string | RegExp | undefined,
+): Promise<{ stream: Readable; name: string; zip: yauzl.ZipFile }> {
   const label = path.basename(file);
-  const zip = await openZip(file).catch((e) => { throw new FormatError(label, `truncated or corrupt zip archive (${e.message})`); });
+  const zip = await openZip(file).catch((e) => {
+    throw new FormatError(label, `truncated or corrupt zip archive (${e.message})`);
+  });
   const matches = (name: string) => {
     const base = name.split('/').pop()!;
     if (want === undefined) return !name.endsWith('/');
@@ -99,7 +109,9 @@ async function openZipEntry(file: string, want: string | RegExp | undefined): Pr
     throw new FormatError(label, `no entry ${want instanceof RegExp ? `matching ${want}` : `named '${want}'`} in the archive`);
   }
   const stream = await new Promise<Readable>((resolve, reject) =>
-    zip.openReadStream(entry, (err, s) => (err ? reject(new FormatError(label, `cannot read entry ${entry.fileName}: ${err.message}`)) : resolve(s!))),
+    zip.openReadStream(entry, (err, s) =>
+      err ? reject(new FormatError(label, `cannot read entry ${entry.fileName}: ${err.message}`)) : resolve(s!),
+    ),
   );
   return { stream, name: entry.fileName, zip };
 }
@@ -111,20 +123,6 @@ function byteCounter(onBytes?: (n: number) => void): Transform {
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length;
       onBytes?.(n);
-      cb(null, chunk);
-    },
-  });
-}
-
-/** Strips a UTF-8 byte order mark at the start of the stream. */
-export function stripBom(): Transform {
-  let first = true;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (first) {
-        first = false;
-        if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
-      }
       cb(null, chunk);
     },
   });
@@ -163,13 +161,25 @@ function decoder(encoding: Encoding): Transform {
   };
   return new Transform({
     transform(chunk: Buffer, _e, cb) {
-      if (dec) { feed(this, chunk); return cb(); }
-      head.push(chunk); headLen += chunk.length;
-      if (encoding !== 'auto' || headLen >= 65536) { const all = Buffer.concat(head); choose(all); feed(this, all); }
+      if (dec) {
+        feed(this, chunk);
+        return cb();
+      }
+      head.push(chunk);
+      headLen += chunk.length;
+      if (encoding !== 'auto' || headLen >= 65536) {
+        const all = Buffer.concat(head);
+        choose(all);
+        feed(this, all);
+      }
       cb();
     },
     flush(cb) {
-      if (!dec) { const all = Buffer.concat(head); choose(all); feed(this, all); }
+      if (!dec) {
+        const all = Buffer.concat(head);
+        choose(all);
+        feed(this, all);
+      }
       const rest = dec!.end();
       if (rest) this.push(rest);
       cb();
@@ -217,6 +227,14 @@ export async function openText(file: string, opts: OpenOptions = {}): Promise<Op
 export async function readSmallText(file: string, opts: OpenOptions = {}): Promise<string> {
   const { text } = await openText(file, opts);
   const parts: string[] = [];
-  await pipeline(text, new Transform({ transform(c, _e, cb) { parts.push(c.toString()); cb(); } }));
+  await pipeline(
+    text,
+    new Transform({
+      transform(c, _e, cb) {
+        parts.push(c.toString());
+        cb();
+      },
+    }),
+  );
   return parts.join('');
 }

@@ -4,7 +4,10 @@ import { CsvDialect, readCsv, requireColumns } from './csv';
 import type { CopyValue, StagingTable } from './staging';
 
 /** A row the mapper refuses: goes to quarantine with the column and the reason. */
-export interface Reject { reject: string; column?: string }
+export interface Reject {
+  reject: string;
+  column?: string;
+}
 export const reject = (reason: string, column?: string): Reject => ({ reject: reason, column });
 const isReject = (x: unknown): x is Reject => typeof x === 'object' && x !== null && 'reject' in x;
 
@@ -34,7 +37,8 @@ export interface CsvLoadSpec<K extends string> {
  */
 export async function loadCsv<K extends string>(ctx: RunContext, spec: CsvLoadSpec<K>): Promise<{ label: string; header: string[] }> {
   const opened = await openText(spec.file.path, {
-    entry: spec.entry, encoding: spec.encoding,
+    entry: spec.entry,
+    encoding: spec.encoding,
     onBytes: (n) => ctx.progress.update(n),
   });
   ctx.progress.start(`load ${spec.file.resource}`, opened.size, 'bytes');
@@ -45,7 +49,12 @@ export async function loadCsv<K extends string>(ctx: RunContext, spec: CsvLoadSp
     for await (const { values, line } of rows) {
       ctx.counters.read++;
       if (!spec.allowWidthMismatch && values.length !== header.length) {
-        await ctx.quarantine.add({ file: label, line, raw: values.join(spec.dialect.delimiter), reason: `expected ${header.length} fields, got ${values.length}` });
+        await ctx.quarantine.add({
+          file: label,
+          line,
+          raw: values.join(spec.dialect.delimiter),
+          reason: `expected ${header.length} fields, got ${values.length}`,
+        });
         continue;
       }
       const get = (k: K) => values[idx[k]] ?? '';
@@ -55,9 +64,17 @@ export async function loadCsv<K extends string>(ctx: RunContext, spec: CsvLoadSp
       } catch (err) {
         out = reject((err as Error).message);
       }
-      if (out === null) { ctx.counters.loaded++; continue; } // accepted, nothing to stage (e.g. a total row)
+      if (out === null) {
+        ctx.counters.loaded++;
+        continue;
+      } // accepted, nothing to stage (e.g. a total row)
       if (isReject(out)) {
-        await ctx.quarantine.add({ file: label, line, raw: values.join(spec.dialect.delimiter), reason: out.column ? `column ${out.column}: ${out.reject}` : out.reject });
+        await ctx.quarantine.add({
+          file: label,
+          line,
+          raw: values.join(spec.dialect.delimiter),
+          reason: out.column ? `column ${out.column}: ${out.reject}` : out.reject,
+        });
         continue;
       }
       ctx.counters.loaded++;

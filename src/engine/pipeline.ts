@@ -6,7 +6,7 @@ import type { Quarantine } from './quarantine';
 import type { StagingTable } from './staging';
 import type { PackSection } from '../packs/section';
 
-export type Origin = 'download' | 'not-modified' | 'mirror' | 'file' | 'embedded';
+type Origin = 'download' | 'not-modified' | 'mirror' | 'file' | 'embedded';
 
 /** A raw file on local disk, ready to load, with where it came from. */
 export interface LocalFile {

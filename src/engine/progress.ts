@@ -13,7 +13,10 @@ function human(n: number, unit: 'bytes' | 'rows'): string {
   if (unit === 'rows') return n.toLocaleString('en-US');
   const u = ['B', 'KB', 'MB', 'GB'];
   let i = 0;
-  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
 }
 
@@ -26,12 +29,19 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
   let lastLog = 0;
   return {
     start(l, t, u) {
-      label = l; unit = u; total = t;
+      label = l;
+      unit = u;
+      total = t;
       if (stream.isTTY) {
-        bar = new SingleBar({
-          stream, hideCursor: true, clearOnComplete: false,
-          format: `${l.padEnd(28)} [{bar}] {percentage}% {value_h}/{total_h}`,
-        }, Presets.shades_classic);
+        bar = new SingleBar(
+          {
+            stream,
+            hideCursor: true,
+            clearOnComplete: false,
+            format: `${l.padEnd(28)} [{bar}] {percentage}% {value_h}/{total_h}`,
+          },
+          Presets.shades_classic,
+        );
         bar.start(t ?? 0, 0, { value_h: human(0, u), total_h: t ? human(t, u) : '?' });
       } else {
         stream.write(`${l}: started${t ? ` (${human(t, u)})` : ''}\n`);

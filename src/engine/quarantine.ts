@@ -12,7 +12,11 @@ export class Quarantine {
   private buffer: RejectedRow[] = [];
   count = 0;
 
-  constructor(private readonly db: Pool, private readonly runId: number, private readonly source: string) {}
+  constructor(
+    private readonly db: Pool,
+    private readonly runId: number,
+    private readonly source: string,
+  ) {}
 
   async add(row: RejectedRow): Promise<void> {
     this.buffer.push(row);
@@ -42,7 +46,14 @@ export class Quarantine {
     await this.db.query(
       `insert into quarantine (run_id, source, file, line, raw, reason)
        select $1, $2, f, l, r, why from unnest($3::text[], $4::bigint[], $5::text[], $6::text[]) as t(f, l, r, why)`,
-      [this.runId, this.source, rows.map((r) => r.file), rows.map((r) => r.line ?? null), rows.map((r) => (r.raw ?? '').slice(0, 10000)), rows.map((r) => r.reason)],
+      [
+        this.runId,
+        this.source,
+        rows.map((r) => r.file),
+        rows.map((r) => r.line ?? null),
+        rows.map((r) => (r.raw ?? '').slice(0, 10000)),
+        rows.map((r) => r.reason),
+      ],
     );
   }
 }

@@ -35,7 +35,7 @@ export interface RunReport extends RunCounters {
 }
 
 /** Raised when a run's counts do not add up: a row was lost somewhere. */
-export class CountMismatchError extends Error {}
+class CountMismatchError extends Error {}
 
 /**
  * Marks runs left 'running' by a killed process (no heartbeat for `staleSeconds`) as interrupted,
@@ -64,9 +64,17 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
   const pipeline = getPipeline(sourceId);
   const log = opts.log ?? ((m: string) => console.error(`[${sourceId}] ${m}`));
   const progress = opts.progress ?? silentProgress;
-  const { rows: [run] } = await db.query(
+  const {
+    rows: [run],
+  } = await db.query(
     `insert into runs (source, status, trigger, job_id, attempt, options) values ($1, 'running', $2, $3, $4, $5) returning id`,
-    [sourceId, opts.trigger ?? 'cli', opts.jobId ?? null, opts.attempt ?? 1, JSON.stringify({ file: opts.file, resource: opts.resource, force: opts.force })],
+    [
+      sourceId,
+      opts.trigger ?? 'cli',
+      opts.jobId ?? null,
+      opts.attempt ?? 1,
+      JSON.stringify({ file: opts.file, resource: opts.resource, force: opts.force }),
+    ],
   );
   const runId: number = Number(run.id);
   const counters: RunCounters = { read: 0, loaded: 0, rejected: 0, published: 0 };
@@ -83,7 +91,12 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
   const failAt = process.env.DOTATION_FAIL_AT;
 
   try {
-    const { files: resolved, missing } = await resolveResources(db, settings, pipeline.source, { file: opts.file, resource: opts.resource, progress, log });
+    const { files: resolved, missing } = await resolveResources(db, settings, pipeline.source, {
+      file: opts.file,
+      resource: opts.resource,
+      progress,
+      log,
+    });
     files = [...resolved.values()];
     bytes = files.reduce((s, f) => s + f.bytes, 0);
     let embedded = false;
@@ -96,20 +109,45 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
       `insert into provenance (run_id, source, resource, origin, url, path, etag, last_modified, sha256, bytes)
        select $1, $2, r, o, u, p, e, lm, s, b from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
          as t(r, o, u, p, e, lm, s, b)`,
-      [runId, sourceId, files.map((f) => f.resource), files.map((f) => f.origin), files.map((f) => f.url ?? null), files.map((f) => f.path),
-        files.map((f) => f.etag ?? null), files.map((f) => f.lastModified ?? null), files.map((f) => f.sha256), files.map((f) => f.bytes)],
+      [
+        runId,
+        sourceId,
+        files.map((f) => f.resource),
+        files.map((f) => f.origin),
+        files.map((f) => f.url ?? null),
+        files.map((f) => f.path),
+        files.map((f) => f.etag ?? null),
+        files.map((f) => f.lastModified ?? null),
+        files.map((f) => f.sha256),
+        files.map((f) => f.bytes),
+      ],
     );
 
     if (!opts.force && !embedded && files.length && (await sameAsLastSuccess(db, sourceId, runId, files))) {
       log('every input file is unchanged since the last successful run: nothing to reload');
-      await db.query(`update runs set status = 'unchanged', finished_at = now(), bytes = $2, millesime = $3 where id = $1`, [runId, bytes, millesime]);
+      await db.query(`update runs set status = 'unchanged', finished_at = now(), bytes = $2, millesime = $3 where id = $1`, [
+        runId,
+        bytes,
+        millesime,
+      ]);
       return { runId, source: sourceId, status: 'unchanged', millesime, bytes, files, ...counters };
     }
 
     const ctx: RunContext = {
-      runId, source: pipeline.source, settings, db, files: embedded ? new Map() : resolved, embedded, counters, quarantine, progress, log,
+      runId,
+      source: pipeline.source,
+      settings,
+      db,
+      files: embedded ? new Map() : resolved,
+      embedded,
+      counters,
+      quarantine,
+      progress,
+      log,
       staging: (name, columns) => createStaging(db, sourceId, runId, name, columns),
-      setMillesime: (m) => { millesime = m; },
+      setMillesime: (m) => {
+        millesime = m;
+      },
       checkpoint: (step) => {
         if (failAt === `${sourceId}:${step}`) throw new Error(`injected failure at ${sourceId}:${step} (DOTATION_FAIL_AT)`);
       },
@@ -121,7 +159,10 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
             const n = await fn(client);
             counters.published += n;
             ctx.checkpoint('before-commit');
-            const digest = files.map((f) => `${f.resource}:${f.sha256}`).sort().join(',');
+            const digest = files
+              .map((f) => `${f.resource}:${f.sha256}`)
+              .sort()
+              .join(',');
             await client.query(
               `insert into published_datasets (source, millesime, run_id, published_at, rows, sha256, details)
                values ($1, $2, $3, now(), $4, $5, $6)
@@ -148,15 +189,19 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
          rows_rejected = $5, rows_published = $6, millesime = $7, progress = '{}' where id = $1`,
       [runId, bytes, counters.read, counters.loaded, counters.rejected, counters.published, millesime],
     );
-    log(`done: read ${counters.read}, loaded ${counters.loaded}, rejected ${counters.rejected}, published ${counters.published}${millesime ? ` (millésime ${millesime})` : ''}`);
+    log(
+      `done: read ${counters.read}, loaded ${counters.loaded}, rejected ${counters.rejected}, published ${counters.published}${millesime ? ` (millésime ${millesime})` : ''}`,
+    );
     return { runId, source: sourceId, status: 'succeeded', millesime, bytes, files, ...counters };
   } catch (err) {
     await quarantine.flush().catch(() => undefined);
     const message = (err as Error).message ?? String(err);
-    await db.query(
-      `update runs set status = 'failed', finished_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4, rows_rejected = $5, error = $6, millesime = $7 where id = $1`,
-      [runId, bytes, counters.read, counters.loaded, quarantine.count, message, millesime],
-    ).catch(() => undefined);
+    await db
+      .query(
+        `update runs set status = 'failed', finished_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4, rows_rejected = $5, error = $6, millesime = $7 where id = $1`,
+        [runId, bytes, counters.read, counters.loaded, quarantine.count, message, millesime],
+      )
+      .catch(() => undefined);
     throw err;
   } finally {
     clearInterval(heartbeat);

@@ -7,7 +7,7 @@ import { ident } from '../db/pool';
 export type CopyValue = string | number | boolean | null | undefined;
 
 /** Escapes one value for COPY's text format (\N is NULL). */
-export function copyText(v: CopyValue): string {
+function copyText(v: CopyValue): string {
   if (v === null || v === undefined) return '\\N';
   const s = typeof v === 'string' ? v : String(v);
   if (!/[\\\n\r\t]/.test(s)) return s;
@@ -20,14 +20,20 @@ async function* copyChunks(rows: AsyncIterable<CopyValue[]> | Iterable<CopyValue
   for await (const row of rows) {
     buf += row.map(copyText).join('\t') + '\n';
     onRow?.();
-    if (buf.length >= 65536) { yield buf; buf = ''; }
+    if (buf.length >= 65536) {
+      yield buf;
+      buf = '';
+    }
   }
   if (buf) yield buf;
 }
 
 /** An UNLOGGED table in schema `staging`, private to one run, dropped when the run ends. */
 export class StagingTable {
-  constructor(readonly qualified: string, readonly columns: string[]) {}
+  constructor(
+    readonly qualified: string,
+    readonly columns: string[],
+  ) {}
 
   /**
    * Streams rows into the table with COPY, respecting backpressure. Returns rows written.
@@ -66,20 +72,32 @@ export class StagingTable {
  * Creates `staging.<source>_<run>_<name>` with the given columns (all nullable). A `line`
  * column, when declared, carries the file's line number for the quarantine.
  */
-export async function createStaging(db: Pool | PoolClient, source: string, runId: number, name: string, columns: Record<string, string>): Promise<StagingTable> {
-  const table = `${source}_${runId}_${name}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase().slice(0, 63);
+export async function createStaging(
+  db: Pool | PoolClient,
+  source: string,
+  runId: number,
+  name: string,
+  columns: Record<string, string>,
+): Promise<StagingTable> {
+  const table = `${source}_${runId}_${name}`
+    .replace(/[^a-z0-9_]/gi, '_')
+    .toLowerCase()
+    .slice(0, 63);
   const qualified = `staging.${ident(table)}`;
   await db.query(`DROP TABLE IF EXISTS ${qualified}`);
-  await db.query(`CREATE UNLOGGED TABLE ${qualified} (${Object.entries(columns).map(([c, t]) => `${ident(c)} ${t}`).join(', ')})`);
+  await db.query(
+    `CREATE UNLOGGED TABLE ${qualified} (${Object.entries(columns)
+      .map(([c, t]) => `${ident(c)} ${t}`)
+      .join(', ')})`,
+  );
   return new StagingTable(qualified, Object.keys(columns));
 }
 
 /** Drops every staging table of a run (or, with no run, of runs no longer running). */
 export async function dropStaging(db: Pool, source: string, runId?: number): Promise<void> {
   const prefix = runId === undefined ? `${source}_` : `${source}_${runId}_`;
-  const { rows } = await db.query(
-    `select tablename from pg_tables where schemaname = 'staging' and left(tablename, length($1)) = $1`,
-    [prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase()],
-  );
+  const { rows } = await db.query(`select tablename from pg_tables where schemaname = 'staging' and left(tablename, length($1)) = $1`, [
+    prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase(),
+  ]);
   for (const r of rows) await db.query(`DROP TABLE IF EXISTS staging.${ident(r.tablename)}`);
 }

@@ -1,7 +1,11 @@
 import type { Pool, PoolClient } from 'pg';
 import { ident, transaction } from '../db/pool';
 
-export interface EnrichResult { departement: string; updated: number; ms: number }
+export interface EnrichResult {
+  departement: string;
+  updated: number;
+  ms: number;
+}
 
 /** Départements enriched at once by `enrichDepartements` (one connection each; the machine has 2 cores). */
 const WORKERS = Math.max(1, Number(process.env.DOTATION_ENRICH_WORKERS ?? 2));
@@ -17,8 +21,10 @@ const DIGEST_SQL = `select md5(
                where exists (select 1 from qpv_communes b where b.code_qp = q.code_qp and b.departement = $1)), '')) as digest`;
 
 /** Digest of the département's polygons (see DIGEST_SQL). */
-export async function enrichDigest(client: PoolClient | Pool, dep: string): Promise<string> {
-  const { rows: [d] } = await client.query(DIGEST_SQL, [dep]);
+async function enrichDigest(client: PoolClient | Pool, dep: string): Promise<string> {
+  const {
+    rows: [d],
+  } = await client.query(DIGEST_SQL, [dep]);
   return d.digest as string;
 }
 
@@ -29,8 +35,11 @@ export async function departementsWithPolygons(db: Pool | PoolClient): Promise<S
 }
 
 /** Départements whose addresses or polygons changed since their last enrichment. */
-export async function departementsToEnrich(db: Pool, only?: string[]): Promise<string[]> {
-  const { rows } = await db.query(`select departement, enrich_digest from adresses_departements ${only ? 'where departement = any($1::text[])' : ''} order by 1`, only ? [only] : []);
+async function departementsToEnrich(db: Pool, only?: string[]): Promise<string[]> {
+  const { rows } = await db.query(
+    `select departement, enrich_digest from adresses_departements ${only ? 'where departement = any($1::text[])' : ''} order by 1`,
+    only ? [only] : [],
+  );
   const out: string[] = [];
   for (const r of rows) {
     if ((await enrichDigest(db, r.departement)) !== r.enrich_digest) out.push(r.departement);
@@ -50,14 +59,17 @@ export async function departementsToEnrich(db: Pool, only?: string[]): Promise<s
  * Returns false when the département has no polygon. Must run inside a transaction.
  */
 async function buildLookup(client: PoolClient, dep: string): Promise<boolean> {
-  const { rowCount } = await client.query(`create temp table enrich_pieces on commit drop as
+  const { rowCount } = await client.query(
+    `create temp table enrich_pieces on commit drop as
     select row_number() over ()::int as id, kind, code, g, x0, y0, x1, y1,
            greatest(0, least(16, ceil(ln(2 / greatest(x1 - x0, y1 - y0, 1e-9)) / ln(2))))::int as lvl
       from (select kind, code, g, ST_XMin(g) as x0, ST_YMin(g) as y0, ST_XMax(g) as x1, ST_YMax(g) as y1
               from (select 'i'::"char" as kind, code_iris as code, ST_Subdivide(geom, 128) as g from iris where departement = $1
                     union all
                     select 'q'::"char", q.code_qp, ST_Subdivide(q.geom, 128) from qpv q
-                     where exists (select 1 from qpv_communes b where b.code_qp = q.code_qp and b.departement = $1)) s) x`, [dep]);
+                     where exists (select 1 from qpv_communes b where b.code_qp = q.code_qp and b.departement = $1)) s) x`,
+    [dep],
+  );
   if (!rowCount) return false;
   await client.query(`create temp table enrich_cells on commit drop as
     select (p.lvl::bigint << 58) | (cx::bigint << 29) | cy::bigint as key, p.id
@@ -108,7 +120,13 @@ async function tune(client: PoolClient): Promise<void> {
  * it (unsorted file) is moved by a later call. Runs in one repeatable-read transaction, so the
  * digest returned is the one of the polygons used. Returns the digest and the rows moved.
  */
-export async function copyEnriched(client: PoolClient, dep: string, from: string, to: string, columns: string[]): Promise<{ digest: string; rows: number }> {
+export async function copyEnriched(
+  client: PoolClient,
+  dep: string,
+  from: string,
+  to: string,
+  columns: string[],
+): Promise<{ digest: string; rows: number }> {
   await client.query('begin isolation level repeatable read');
   try {
     await client.query(`lock table ${ident(from)} in access exclusive mode`); // before the snapshot: the rows of a finished COPY are seen
@@ -119,7 +137,9 @@ export async function copyEnriched(client: PoolClient, dep: string, from: string
     const { rowCount } = any
       ? await client.query(`insert into ${ident(to)} (${columns.map(ident).join(', ')})
           select ${cols} from ${ident(from)} a left join (${codesSql(ident(from))}) c on c.t = a.ctid`)
-      : await client.query(`insert into ${ident(to)} (${columns.map(ident).join(', ')}) select ${columns.map((c) => `a.${ident(c)}`).join(', ')} from ${ident(from)} a`);
+      : await client.query(
+          `insert into ${ident(to)} (${columns.map(ident).join(', ')}) select ${columns.map((c) => `a.${ident(c)}`).join(', ')} from ${ident(from)} a`,
+        );
     await client.query(`truncate ${ident(from)}`);
     await client.query('commit');
     return { digest, rows: rowCount ?? 0 };
@@ -135,7 +155,9 @@ async function enrichOne(client: PoolClient, dep: string): Promise<number> {
   const digest = await enrichDigest(client, dep);
   if (!(await buildLookup(client, dep))) {
     // No polygon for this département: only clear codes left by polygons since removed.
-    const { rowCount } = await client.query(`update ${part} set code_iris = null, code_qp = null where code_iris is not null or code_qp is not null`);
+    const { rowCount } = await client.query(
+      `update ${part} set code_iris = null, code_qp = null where code_iris is not null or code_qp is not null`,
+    );
     await client.query(`update adresses_departements set enrich_digest = $2, enriched_at = now() where departement = $1`, [dep, digest]);
     return rowCount ?? 0;
   }
@@ -159,44 +181,55 @@ async function enrichOne(client: PoolClient, dep: string): Promise<number> {
  * this pass then only finds départements whose polygons changed since.
  */
 export async function enrichDepartements(db: Pool, deps?: string[], opts: { force?: boolean } = {}): Promise<EnrichResult[]> {
-  const { rows: [poly] } = await db.query(`select exists (select 1 from iris) or exists (select 1 from qpv) as any`);
+  const {
+    rows: [poly],
+  } = await db.query(`select exists (select 1 from iris) or exists (select 1 from qpv) as any`);
   if (!poly.any) {
     // No polygon loaded at all: nothing to look up; only clear codes left by polygons since removed.
     const { rows } = await db.query(
       `update adresses_departements a set enrich_digest = md5('|'), enriched_at = now()
          from adresses_departements o
         where o.departement = a.departement and a.enrich_digest is distinct from md5('|') ${deps ? 'and a.departement = any($1::text[])' : ''}
-       returning a.departement, o.enrich_digest as old`, deps ? [deps] : []);
+       returning a.departement, o.enrich_digest as old`,
+      deps ? [deps] : [],
+    );
     const out: EnrichResult[] = [];
     for (const r of rows) {
       if (r.old === null) continue; // freshly loaded partition: its codes are null already
       const t0 = Date.now();
-      const { rowCount } = await db.query(`update ${ident(`adresses_d_${String(r.departement).toLowerCase()}`)} set code_iris = null, code_qp = null where code_iris is not null or code_qp is not null`);
+      const { rowCount } = await db.query(
+        `update ${ident(`adresses_d_${String(r.departement).toLowerCase()}`)} set code_iris = null, code_qp = null where code_iris is not null or code_qp is not null`,
+      );
       out.push({ departement: r.departement, updated: rowCount ?? 0, ms: Date.now() - t0 });
     }
     return out;
   }
   const todo = opts.force && deps ? [...deps] : await departementsToEnrich(db, deps);
   const out: EnrichResult[] = [];
-  await Promise.all(Array.from({ length: Math.min(WORKERS, todo.length) }, async () => {
-    for (let dep = todo.shift(); dep !== undefined; dep = todo.shift()) {
-      const t0 = Date.now();
-      const client = await db.connect();
-      try {
-        const d = dep;
-        const updated = await transaction(client, () => enrichOne(client, d));
-        out.push({ departement: dep, updated, ms: Date.now() - t0 });
-      } finally {
-        client.release();
+  await Promise.all(
+    Array.from({ length: Math.min(WORKERS, todo.length) }, async () => {
+      for (let dep = todo.shift(); dep !== undefined; dep = todo.shift()) {
+        const t0 = Date.now();
+        const client = await db.connect();
+        try {
+          const d = dep;
+          const updated = await transaction(client, () => enrichOne(client, d));
+          out.push({ departement: dep, updated, ms: Date.now() - t0 });
+        } finally {
+          client.release();
+        }
       }
-    }
-  }));
+    }),
+  );
   return out.sort((a, b) => (a.departement < b.departement ? -1 : a.departement > b.departement ? 1 : 0));
 }
 
 /** Départements touched by a set of polygons (IRIS or QPV codes' communes), for re-enrichment after a polygon load. */
 export async function enrichAfterPolygons(db: Pool, log: (m: string) => void): Promise<EnrichResult[]> {
   const done = await enrichDepartements(db);
-  if (done.length) log(`enrichment (IRIS, QPV) re-run for ${done.length} département(s): ${done.map((e) => `${e.departement} (${e.updated} rows, ${e.ms} ms)`).join(', ')}`);
+  if (done.length)
+    log(
+      `enrichment (IRIS, QPV) re-run for ${done.length} département(s): ${done.map((e) => `${e.departement} (${e.updated} rows, ${e.ms} ms)`).join(', ')}`,
+    );
   return done;
 }

@@ -9,9 +9,17 @@ import { FormatError } from '../engine/errors';
 import type { LocalFile, RunContext } from '../engine/pipeline';
 
 /** One feature as raw GeoJSON text (never parsed in Node: PostGIS parses it), with its rank (1-based). */
-export interface FeatureText { index: number; text: string }
+export interface FeatureText {
+  index: number;
+  text: string;
+}
 
-const OBJ_OPEN = 0x7b, OBJ_CLOSE = 0x7d, ARR_OPEN = 0x5b, ARR_CLOSE = 0x5d, QUOTE = 0x22, BACKSLASH = 0x5c;
+const OBJ_OPEN = 0x7b,
+  OBJ_CLOSE = 0x7d,
+  ARR_OPEN = 0x5b,
+  ARR_CLOSE = 0x5d,
+  QUOTE = 0x22,
+  BACKSLASH = 0x5c;
 
 /**
  * Streaming GeoJSON splitter: yields the text of each member of the top-level `features`
@@ -19,14 +27,17 @@ const OBJ_OPEN = 0x7b, OBJ_CLOSE = 0x7d, ARR_OPEN = 0x5b, ARR_CLOSE = 0x5d, QUOT
  * at one feature). A document that is a single Feature (IGN/france-geojson département
  * files) is yielded whole. Works on any byte stream (plain, gzip via openText).
  */
-export async function* splitGeoJson(bytes: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, label: string): AsyncGenerator<FeatureText> {
+export async function* splitGeoJson(
+  bytes: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+  label: string,
+): AsyncGenerator<FeatureText> {
   let depth = 0;
   let inString = false;
   let escaped = false;
-  let keyStart = -1;          // start of a string at depth 1 in the current chunk (for key capture)
+  let keyStart = -1; // start of a string at depth 1 in the current chunk (for key capture)
   let keyParts: Buffer[] = [];
   let lastKey = '';
-  let inFeatures = false;     // inside the top-level "features" array
+  let inFeatures = false; // inside the top-level "features" array
   let sawFeatures = false;
   let featureParts: Buffer[] | null = null;
   let featureStart = -1;
@@ -35,7 +46,10 @@ export async function* splitGeoJson(bytes: AsyncIterable<Buffer | string> | Iter
   let wholeLen = 0;
   for await (const c of bytes) {
     const chunk = typeof c === 'string' ? Buffer.from(c) : c;
-    if (!sawFeatures) { whole.push(chunk); wholeLen += chunk.length; }
+    if (!sawFeatures) {
+      whole.push(chunk);
+      wholeLen += chunk.length;
+    }
     if (featureParts) featureStart = 0;
     if (keyStart >= 0) keyStart = 0;
     for (let i = 0; i < chunk.length; i++) {
@@ -48,17 +62,29 @@ export async function* splitGeoJson(bytes: AsyncIterable<Buffer | string> | Iter
           if (depth === 1 && keyStart >= 0) {
             keyParts.push(chunk.subarray(keyStart, i));
             lastKey = Buffer.concat(keyParts).toString('utf8');
-            keyParts = []; keyStart = -1;
+            keyParts = [];
+            keyStart = -1;
           }
         }
         continue;
       }
       if (b === QUOTE) {
         inString = true;
-        if (depth === 1) { keyStart = i + 1; keyParts = []; }
+        if (depth === 1) {
+          keyStart = i + 1;
+          keyParts = [];
+        }
       } else if (b === OBJ_OPEN || b === ARR_OPEN) {
-        if (b === ARR_OPEN && depth === 1 && lastKey === 'features') { inFeatures = true; sawFeatures = true; whole.length = 0; wholeLen = 0; }
-        if (b === OBJ_OPEN && depth === 2 && inFeatures) { featureParts = []; featureStart = i; }
+        if (b === ARR_OPEN && depth === 1 && lastKey === 'features') {
+          inFeatures = true;
+          sawFeatures = true;
+          whole.length = 0;
+          wholeLen = 0;
+        }
+        if (b === OBJ_OPEN && depth === 2 && inFeatures) {
+          featureParts = [];
+          featureStart = i;
+        }
         depth++;
       } else if (b === OBJ_CLOSE || b === ARR_CLOSE) {
         depth--;
@@ -66,22 +92,29 @@ export async function* splitGeoJson(bytes: AsyncIterable<Buffer | string> | Iter
         if (b === OBJ_CLOSE && depth === 2 && featureParts) {
           featureParts.push(chunk.subarray(featureStart, i + 1));
           const text = Buffer.concat(featureParts).toString('utf8');
-          featureParts = null; featureStart = -1;
+          featureParts = null;
+          featureStart = -1;
           yield { index: ++index, text };
         } else if (b === ARR_CLOSE && depth === 1 && inFeatures) inFeatures = false;
       }
     }
     if (featureParts && featureStart >= 0) featureParts.push(chunk.subarray(featureStart));
     if (keyStart >= 0) keyParts.push(chunk.subarray(keyStart));
-    if (!sawFeatures && wholeLen > 512 * 1024 * 1024) throw new FormatError(label, 'no "features" array in the first 512 MB: not a FeatureCollection');
+    if (!sawFeatures && wholeLen > 512 * 1024 * 1024)
+      throw new FormatError(label, 'no "features" array in the first 512 MB: not a FeatureCollection');
   }
   if (depth !== 0 || inString) throw new FormatError(label, 'truncated GeoJSON (unbalanced brackets at the end of the file)');
   if (!sawFeatures) {
     const text = Buffer.concat(whole).toString('utf8').trim();
     let doc: { type?: string };
-    try { doc = JSON.parse(text); } catch (e) { throw new FormatError(label, `invalid GeoJSON (${(e as Error).message})`); }
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      throw new FormatError(label, `invalid GeoJSON (${(e as Error).message})`);
+    }
     if (doc.type === 'Feature') yield { index: 1, text };
-    else if (doc.type && /Polygon|Point|LineString|GeometryCollection/.test(doc.type)) yield { index: 1, text: JSON.stringify({ type: 'Feature', properties: {}, geometry: doc }) };
+    else if (doc.type && /Polygon|Point|LineString|GeometryCollection/.test(doc.type))
+      yield { index: 1, text: JSON.stringify({ type: 'Feature', properties: {}, geometry: doc }) };
     else throw new FormatError(label, `GeoJSON of type '${doc.type}': expected a FeatureCollection or a Feature`);
   }
 }
@@ -95,9 +128,15 @@ function run(cmd: string, args: string[], label: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('error', (e) => reject(new FormatError(label, `cannot run ${cmd} (${e.message}): install ${cmd === '7z' ? 'p7zip-full' : 'gdal-bin'}`)));
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new FormatError(label, `${cmd} failed (${code}): ${err.trim().slice(0, 500)}`))));
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
+    p.on('error', (e) =>
+      reject(new FormatError(label, `cannot run ${cmd} (${e.message}): install ${cmd === '7z' ? 'p7zip-full' : 'gdal-bin'}`)),
+    );
+    p.on('close', (code) =>
+      code === 0 ? resolve() : reject(new FormatError(label, `${cmd} failed (${code}): ${err.trim().slice(0, 500)}`)),
+    );
   });
 }
 
@@ -110,7 +149,9 @@ async function* ogrFeatures(file: string, label: string, layer?: string): AsyncG
   if (layer) args.push(layer);
   const p = spawn('ogr2ogr', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  p.stderr.on('data', (d) => { err += d; });
+  p.stderr.on('data', (d) => {
+    err += d;
+  });
   const exit = new Promise<number | null>((resolve, reject) => {
     p.on('error', (e) => reject(new FormatError(label, `cannot run ogr2ogr (${e.message}): install gdal-bin`)));
     p.on('close', (code) => resolve(code));
@@ -132,14 +173,20 @@ const GIS_EXT = /\.(gpkg|fgb|shp|geojson|json)$/i;
  * gzipped) by the streaming splitter; `.gpkg`, `.fgb`, `.shp` through ogr2ogr; `.7z` archives
  * (IGN) extracted with 7z first, then the entry matching `entry` (or the first GIS file) read.
  */
-export async function* readFeatures(file: string, opts: { layer?: string; entry?: RegExp; label?: string } = {}): AsyncGenerator<FeatureText> {
+async function* readFeatures(file: string, opts: { layer?: string; entry?: RegExp; label?: string } = {}): AsyncGenerator<FeatureText> {
   const label = opts.label ?? path.basename(file);
   if (/\.7z$/i.test(file)) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-7z-'));
     try {
       await run('7z', ['x', '-y', `-o${dir}`, file], label);
       const found: string[] = [];
-      const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else if (GIS_EXT.test(e.name)) found.push(p); } };
+      const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, e.name);
+          if (e.isDirectory()) walk(p);
+          else if (GIS_EXT.test(e.name)) found.push(p);
+        }
+      };
       walk(dir);
       found.sort();
       const pick = found.find((f) => (opts.entry ? opts.entry.test(path.basename(f)) : true));
@@ -159,13 +206,18 @@ export async function* readFeatures(file: string, opts: { layer?: string; entry?
 }
 
 /** Columns of the staging table of features. */
-export const FEATURE_STAGING = { line: 'bigint', feature: 'text' };
+const FEATURE_STAGING = { line: 'bigint', feature: 'text' };
 
 /**
  * Streams the features of a file into an UNLOGGED staging table (line = rank of the feature,
  * feature = its GeoJSON text) for set-based parsing in SQL. Counts them as read.
  */
-export async function stageFeatures(ctx: RunContext, file: LocalFile, name: string, opts: { layer?: string; entry?: RegExp } = {}): Promise<{ table: string; label: string; count: number }> {
+export async function stageFeatures(
+  ctx: RunContext,
+  file: LocalFile,
+  name: string,
+  opts: { layer?: string; entry?: RegExp } = {},
+): Promise<{ table: string; label: string; count: number }> {
   const staging = await ctx.staging(name, FEATURE_STAGING);
   const label = path.basename(file.path);
   let count = 0;

@@ -28,21 +28,30 @@ export interface DownloadResult {
 }
 
 export class DownloadError extends Error {
-  constructor(readonly url: string, message: string, readonly offline = false) {
+  constructor(
+    readonly url: string,
+    message: string,
+    readonly offline = false,
+  ) {
     super(`${url}: ${message}`);
     this.name = 'DownloadError';
   }
 }
 
-const defaultDispatcher = new Agent({ connect: { timeout: 15000 }, bodyTimeout: 60000, headersTimeout: 30000 })
-  .compose(interceptors.redirect({ maxRedirections: 5 }));
+const defaultDispatcher = new Agent({ connect: { timeout: 15000 }, bodyTimeout: 60000, headersTimeout: 30000 }).compose(
+  interceptors.redirect({ maxRedirections: 5 }),
+);
 
 // No DNS or no route: the machine is offline, retrying will not help.
 const OFFLINE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface PartMeta { url: string; etag: string | null; lastModified: string | null }
+interface PartMeta {
+  url: string;
+  etag: string | null;
+  lastModified: string | null;
+}
 
 /**
  * Downloads `url` to `dest` with conditional GET (ETag / If-Modified-Since), retries with
@@ -67,10 +76,18 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
       if (attempt < attempts) await sleep(base * 2 ** (attempt - 1));
     }
   }
-  throw lastError instanceof DownloadError ? lastError : new DownloadError(url, `failed after ${attempts} attempts: ${(lastError as Error)?.message}`);
+  throw lastError instanceof DownloadError
+    ? lastError
+    : new DownloadError(url, `failed after ${attempts} attempts: ${(lastError as Error)?.message}`);
 }
 
-async function attemptDownload(url: string, dest: string, part: string, partMetaFile: string, opts: DownloadOptions): Promise<DownloadResult> {
+async function attemptDownload(
+  url: string,
+  dest: string,
+  part: string,
+  partMetaFile: string,
+  opts: DownloadOptions,
+): Promise<DownloadResult> {
   const headers: Record<string, string> = { 'user-agent': opts.userAgent ?? 'dotation/0.1 (+https://github.com/dotation)' };
   let offset = 0;
   let partMeta: PartMeta | undefined;
@@ -96,7 +113,10 @@ async function attemptDownload(url: string, dest: string, part: string, partMeta
     const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code ?? '';
     throw new DownloadError(url, `${code || (err as Error).message} (retryable)`, OFFLINE_CODES.has(code));
   }
-  const h = (k: string) => { const v = res.headers[k]; return (Array.isArray(v) ? v[0] : v) ?? null; };
+  const h = (k: string) => {
+    const v = res.headers[k];
+    return (Array.isArray(v) ? v[0] : v) ?? null;
+  };
   if (res.statusCode === 304) {
     await res.body.dump();
     const { sha256, bytes } = await sha256File(dest);
@@ -136,7 +156,11 @@ async function attemptDownload(url: string, dest: string, part: string, partMeta
   await fs.promises.writeFile(partMetaFile, JSON.stringify({ url, etag, lastModified } satisfies PartMeta));
   let done = offset;
   const counter = new Transform({
-    transform(chunk: Buffer, _e, cb) { done += chunk.length; opts.onBytes?.(done, total); cb(null, chunk); },
+    transform(chunk: Buffer, _e, cb) {
+      done += chunk.length;
+      opts.onBytes?.(done, total);
+      cb(null, chunk);
+    },
   });
   try {
     await pipeline(res.body, counter, fs.createWriteStream(part, { flags: append ? 'a' : 'w' }));

@@ -12,7 +12,7 @@ import { sha256File } from './hash';
 type Resource = SourceDeclaration['resources'][number];
 
 /** Looks for a resource in the mirror: at its root, in `<source id>/`, or one folder down. */
-export function findInMirror(mirrorDir: string, sourceId: string, names: string[]): string | undefined {
+function findInMirror(mirrorDir: string, sourceId: string, names: string[]): string | undefined {
   if (!mirrorDir || !fs.existsSync(mirrorDir)) return undefined;
   const dirs = [mirrorDir, path.join(mirrorDir, sourceId)];
   for (const d of fs.readdirSync(mirrorDir, { withFileTypes: true })) if (d.isDirectory()) dirs.push(path.join(mirrorDir, d.name));
@@ -43,7 +43,10 @@ export interface Resolution {
 function resourceForFile(source: SourceDeclaration, file: string, wanted?: string): Resource {
   if (wanted) {
     const r = source.resources.find((x) => x.name === wanted);
-    if (!r) throw new MissingResourceError(`${source.id} has no resource '${wanted}' (resources: ${source.resources.map((x) => x.name).join(', ')})`);
+    if (!r)
+      throw new MissingResourceError(
+        `${source.id} has no resource '${wanted}' (resources: ${source.resources.map((x) => x.name).join(', ')})`,
+      );
     return r;
   }
   const base = path.basename(file).toLowerCase();
@@ -51,7 +54,9 @@ function resourceForFile(source: SourceDeclaration, file: string, wanted?: strin
   if (byName) return byName;
   const required = source.resources.filter((r) => !r.optional);
   if (required.length === 1) return required[0];
-  throw new MissingResourceError(`cannot tell which resource of ${source.id} ${path.basename(file)} is: name it with --resource (${source.resources.map((x) => x.name).join(', ')})`);
+  throw new MissingResourceError(
+    `cannot tell which resource of ${source.id} ${path.basename(file)} is: name it with --resource (${source.resources.map((x) => x.name).join(', ')})`,
+  );
 }
 
 /**
@@ -78,17 +83,29 @@ export async function resolveResources(db: Pool, settings: Settings, source: Sou
     }
     if (settings.NETWORK !== 'never' && !opts.file && !offline && !r.mirrorOnly) {
       const dest = path.join(settings.DATA_DIR, 'raw', source.id, decodeURIComponent(path.basename(new URL(r.url).pathname)) || r.name);
-      const prev = (await db.query(
-        `select etag, last_modified from provenance where source = $1 and resource = $2 and path = $3 order by fetched_at desc limit 1`,
-        [source.id, r.name, dest],
-      )).rows[0];
+      const prev = (
+        await db.query(
+          `select etag, last_modified from provenance where source = $1 and resource = $2 and path = $3 order by fetched_at desc limit 1`,
+          [source.id, r.name, dest],
+        )
+      ).rows[0];
       try {
         opts.progress.start(`download ${r.name}`, undefined, 'bytes');
         const res = await download(r.url, dest, {
-          etag: prev?.etag, lastModified: prev?.last_modified,
+          etag: prev?.etag,
+          lastModified: prev?.last_modified,
           onBytes: (done) => opts.progress.update(done),
         });
-        files.set(r.name, { resource: r.name, path: res.path, origin: res.status === 'not-modified' ? 'not-modified' : 'download', url: r.url, etag: res.etag, lastModified: res.lastModified, sha256: res.sha256, bytes: res.bytes });
+        files.set(r.name, {
+          resource: r.name,
+          path: res.path,
+          origin: res.status === 'not-modified' ? 'not-modified' : 'download',
+          url: r.url,
+          etag: res.etag,
+          lastModified: res.lastModified,
+          sha256: res.sha256,
+          bytes: res.bytes,
+        });
         continue;
       } catch (err) {
         if (!(err instanceof DownloadError)) throw err;
@@ -98,7 +115,10 @@ export async function resolveResources(db: Pool, settings: Settings, source: Sou
         opts.progress.stop();
       }
     }
-    if (!r.optional) missing.push(`${r.name} (looked for ${r.mirrorNames.join(' or ')} in MIRROR_DIR=${settings.MIRROR_DIR || '(unset)'}${settings.NETWORK === 'never' ? '; network disabled' : `; download from ${r.url} failed`})`);
+    if (!r.optional)
+      missing.push(
+        `${r.name} (looked for ${r.mirrorNames.join(' or ')} in MIRROR_DIR=${settings.MIRROR_DIR || '(unset)'}${settings.NETWORK === 'never' ? '; network disabled' : `; download from ${r.url} failed`})`,
+      );
   }
   return { files, missing };
 }

@@ -65,17 +65,28 @@ const sha = (s: string | Buffer) => crypto.createHash('sha256').update(s).digest
 async function loadPlan(db: Pool, s: Settings): Promise<PackPlan> {
   const { rows } = await db.query(
     `select distinct on (source) source, millesime, run_id, to_char(published_at at time zone 'Europe/Paris', 'YYYY-MM-DD') as published, details
-       from published_datasets order by source, millesime desc`);
+       from published_datasets order by source, millesime desc`,
+  );
   const published = new Map(rows.map((r) => [r.source as string, r]));
   const meta = (id: string): SourceMeta | null => {
     const p = sourceRegistry().get(id);
     const r = published.get(id);
     if (!p || !r) return null;
-    return { id, pipeline: p, section: p.pack ?? null, millesime: r.millesime, runId: r.run_id === null ? null : Number(r.run_id), publishedAt: r.published, details: r.details ?? {} };
+    return {
+      id,
+      pipeline: p,
+      section: p.pack ?? null,
+      millesime: r.millesime,
+      runId: r.run_id === null ? null : Number(r.run_id),
+      publishedAt: r.published,
+      details: r.details ?? {},
+    };
   };
   const ordered = [...sourceRegistry().entries()]
     .sort(([a, pa], [b, pb]) => (pa.order ?? 100) - (pb.order ?? 100) || a.localeCompare(b))
-    .filter(([, p]) => p.pack).map(([id]) => meta(id)).filter((m): m is SourceMeta => m !== null);
+    .filter(([, p]) => p.pack)
+    .map(([id]) => meta(id))
+    .filter((m): m is SourceMeta => m !== null);
   const { tables, layers } = planFiles(ordered);
   return { cog: meta('cog'), sources: ordered, tables, layers, baseUrl: s.PUBLIC_BASE_URL.replace(/\/+$/, '') };
 }
@@ -92,7 +103,9 @@ async function communeRows(db: Pool, codes: string[]): Promise<CommuneRow[]> {
        left join epci e on e.code = c.epci
        left join communes p on p.code = c.commune_parent and p.type = 'commune-actuelle'
       where c.type = any($2::text[]) and c.code = any($1::text[])
-      order by c.code`, [codes, PACK_TYPES]);
+      order by c.code`,
+    [codes, PACK_TYPES],
+  );
   return rows;
 }
 
@@ -101,8 +114,9 @@ async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map
   const out = new Map<string, CommuneData>(codes.map((c) => [c, { tables: new Map(), layers: new Map() }]));
   for (const t of plan.tables) {
     if (t.table.perCommune) continue;
-    const { rows } = await db.query({ text: t.table.query, values: [codes], rowMode: 'array', types: RAW })
-      .catch((err: Error) => { throw new Error(`${t.source.id}/${t.file}: ${err.message}`); });
+    const { rows } = await db.query({ text: t.table.query, values: [codes], rowMode: 'array', types: RAW }).catch((err: Error) => {
+      throw new Error(`${t.source.id}/${t.file}: ${err.message}`);
+    });
     const types = t.table.fields.map((f) => f.type);
     for (const r of rows as (string | null)[][]) {
       const d = out.get(r[0] as string);
@@ -115,8 +129,9 @@ async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map
   }
   for (const l of plan.layers) {
     if (l.layer.perCommune) continue;
-    const { rows } = await db.query({ text: l.layer.query, values: [codes], rowMode: 'array', types: RAW })
-      .catch((err: Error) => { throw new Error(`${l.source.id}/${l.file}: ${err.message}`); });
+    const { rows } = await db.query({ text: l.layer.query, values: [codes], rowMode: 'array', types: RAW }).catch((err: Error) => {
+      throw new Error(`${l.source.id}/${l.file}: ${err.message}`);
+    });
     for (const r of rows as (string | null)[][]) {
       const d = out.get(r[0] as string);
       if (!d) continue;
@@ -128,16 +143,28 @@ async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map
   return out;
 }
 
-interface StreamedQuery { file: string; label: string; sql: string; options: string }
+interface StreamedQuery {
+  file: string;
+  label: string;
+  sql: string;
+  options: string;
+}
 
 /** The per-commune COPY statements of the plan (tables as `;` CSV; layers one Feature a line, never quoted). */
 function streamedQueries(plan: PackPlan): StreamedQuery[] {
   return [
-    ...plan.tables.filter((t) => t.table.perCommune)
+    ...plan.tables
+      .filter((t) => t.table.perCommune)
       .map((t) => ({ file: t.file, label: `${t.source.id}/${t.file}`, sql: t.table.query, options: `format csv, delimiter ';'` })),
     // Feature JSON never holds the control characters chosen as delimiter and quote, so PostgreSQL writes it verbatim.
-    ...plan.layers.filter((l) => l.layer.perCommune)
-      .map((l) => ({ file: l.file, label: `${l.source.id}/${l.file}`, sql: l.layer.query, options: `format csv, delimiter E'\\x02', quote E'\\x01'` })),
+    ...plan.layers
+      .filter((l) => l.layer.perCommune)
+      .map((l) => ({
+        file: l.file,
+        label: `${l.source.id}/${l.file}`,
+        sql: l.layer.query,
+        options: `format csv, delimiter E'\\x02', quote E'\\x01'`,
+      })),
   ];
 }
 
@@ -156,7 +183,7 @@ async function streamedData(db: Pool, queries: StreamedQuery[], code: string): P
       try {
         for await (const c of stream) chunks.push(c as Buffer);
       } catch (err) {
-        throw new Error(`${q.label}: ${(err as Error).message}`);
+        throw new Error(`${q.label}: ${(err as Error).message}`, { cause: err });
       }
       out.set(q.file, { chunks, rows: stream.rowCount });
     }
@@ -174,8 +201,9 @@ async function streamedData(db: Pool, queries: StreamedQuery[], code: string): P
 async function sourcesKeys(db: Pool, globalKey: string, sliced: SourceMeta[], codes: string[]): Promise<Map<string, string>> {
   const parts = new Map<string, string[]>(codes.map((c) => [c, []]));
   for (const m of sliced) {
-    const { rows } = await db.query(m.section!.sliceVersion!, [codes])
-      .catch((err: Error) => { throw new Error(`${m.id} sliceVersion: ${err.message}`); });
+    const { rows } = await db.query(m.section!.sliceVersion!, [codes]).catch((err: Error) => {
+      throw new Error(`${m.id} sliceVersion: ${err.message}`);
+    });
     const v = new Map(rows.map((r) => [r.code as string, String(r.version ?? '')]));
     for (const [c, p] of parts) p.push(`${m.id}=${v.get(c) ?? ''}`);
   }
@@ -184,19 +212,47 @@ async function sourcesKeys(db: Pool, globalKey: string, sliced: SourceMeta[], co
 
 async function pool_<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await fn(items[i++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) await fn(items[i++]);
+    }),
+  );
 }
 
-interface Latest { version: string; sha256: string; bytes: number; millesime: string }
-interface Outcome { code: string; status: 'built' | 'unchanged'; fingerprint: string; sourcesKey: string; latest: Latest; donnees: Record<string, unknown> }
-interface PrevBuild extends Latest { fingerprint: string }
+interface Latest {
+  version: string;
+  sha256: string;
+  bytes: number;
+  millesime: string;
+}
+interface Outcome {
+  code: string;
+  status: 'built' | 'unchanged';
+  fingerprint: string;
+  sourcesKey: string;
+  latest: Latest;
+  donnees: Record<string, unknown>;
+}
+interface PrevBuild extends Latest {
+  fingerprint: string;
+}
 
-const exists = (f: string) => fs.promises.access(f).then(() => true, () => false);
+const exists = (f: string) =>
+  fs.promises.access(f).then(
+    () => true,
+    () => false,
+  );
 
 /** Builds (or confirms) one commune pack. */
-async function buildOne(s: Settings, plan: PackPlan, c: CommuneRow, data: CommuneData, sourcesKey: string, prevBuild: PrevBuild | undefined, force: boolean): Promise<Outcome | null> {
+async function buildOne(
+  s: Settings,
+  plan: PackPlan,
+  c: CommuneRow,
+  data: CommuneData,
+  sourcesKey: string,
+  prevBuild: PrevBuild | undefined,
+  force: boolean,
+): Promise<Outcome | null> {
   const rendered = renderPack(c, plan, data);
   const fingerprint = sha(`${sourcesKey}\n${rendered.dataHash}`);
   // Fast path: same fingerprint as the last build and its ZIP still on disk.
@@ -210,20 +266,40 @@ async function buildOne(s: Settings, plan: PackPlan, c: CommuneRow, data: Commun
   if (manifest && latest && latestExists && latest.dataHash === rendered.dataHash) {
     return { code: c.code, status: 'unchanged', fingerprint, sourcesKey, latest, donnees: rendered.donnees };
   }
-  const prev = latest && latestExists ? await readZipEntries(latestFile!, (n) => n.endsWith('.csv') || n === 'datapackage.json').catch(() => null) : null;
-  const sourcesNow = new Map([plan.cog, ...plan.sources].filter(Boolean).map((m) => [`${m!.pipeline.source.producer} — ${m!.pipeline.source.title}`, m!.millesime]));
+  const prev =
+    latest && latestExists
+      ? await readZipEntries(latestFile!, (n) => n.endsWith('.csv') || n === 'datapackage.json').catch(() => null)
+      : null;
+  const sourcesNow = new Map(
+    [plan.cog, ...plan.sources].filter(Boolean).map((m) => [`${m!.pipeline.source.producer} — ${m!.pipeline.source.title}`, m!.millesime]),
+  );
   const changes = computeChanges(prev ? latest!.version : null, prev, rendered.files, plan, sourcesNow);
   const files: PackFile[] = [...rendered.files];
-  files.splice(files.findIndex((f) => f.name === 'catalogue.csv') + 1, 0, { name: 'changes.json', data: Buffer.from(JSON.stringify(changes, null, 2) + '\n', 'utf8') });
+  files.splice(files.findIndex((f) => f.name === 'catalogue.csv') + 1, 0, {
+    name: 'changes.json',
+    data: Buffer.from(JSON.stringify(changes, null, 2) + '\n', 'utf8'),
+  });
   const dp: PackFile = { name: 'datapackage.json', data: Buffer.from(datapackage(c, plan, files), 'utf8') };
   const ordered = [files[0], dp, ...files.slice(1)];
   const zip = await zipFiles(ordered);
   const digest = sha(zip);
   const millesime = plan.cog?.millesime ?? 'v';
-  const next = await publishVersion(s.PACKS_DIR, c.code, zip, {
-    version: `${millesime}.${(manifest?.seq ?? 0) + 1}`, sha256: digest, bytes: zip.length, createdAt: new Date().toISOString(),
-    dataHash: rendered.dataHash, millesime, files: ordered.map((f) => ({ name: f.name, bytes: f.data.length, sha256: f.sha256 ?? sha(f.data) })),
-  }, s.PACK_VERSIONS_KEPT, manifest);
+  const next = await publishVersion(
+    s.PACKS_DIR,
+    c.code,
+    zip,
+    {
+      version: `${millesime}.${(manifest?.seq ?? 0) + 1}`,
+      sha256: digest,
+      bytes: zip.length,
+      createdAt: new Date().toISOString(),
+      dataHash: rendered.dataHash,
+      millesime,
+      files: ordered.map((f) => ({ name: f.name, bytes: f.data.length, sha256: f.sha256 ?? sha(f.data) })),
+    },
+    s.PACK_VERSIONS_KEPT,
+    manifest,
+  );
   return { code: c.code, status: 'built', fingerprint, sourcesKey, latest: next.versions[0], donnees: rendered.donnees };
 }
 
@@ -243,14 +319,19 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   // Bump PACK_FORMAT when the pack layout or texts change, so every pack is checked again.
   // What a commune's pack is built from: every source's millésime and run, or, for a source whose
   // slices have their own version (sliceVersion), that commune's slice version.
-  const globalKey = `format:${PACK_FORMAT};` + [plan.cog, ...plan.sources].filter(Boolean)
-    .map((m) => `${m!.id}:${m!.millesime}:${m!.section?.sliceVersion ? 'slices' : m!.runId}`).join(',');
+  const globalKey =
+    `format:${PACK_FORMAT};` +
+    [plan.cog, ...plan.sources]
+      .filter(Boolean)
+      .map((m) => `${m!.id}:${m!.millesime}:${m!.section?.sliceVersion ? 'slices' : m!.runId}`)
+      .join(',');
   const sliced = plan.sources.filter((m) => m.section?.sliceVersion);
   const { rows: list } = await db.query(
     `select code, coalesce(departement, left(code, 2)) as dep from communes
       where type = any($1::text[]) and ($2::text[] is null or code = any($2::text[]))
         and ($3::text[] is null or coalesce(departement, left(code, 2)) = any($3::text[])) order by 2, 1`,
-    [PACK_TYPES, opts.communes?.length ? opts.communes : null, opts.departements?.length ? opts.departements : null]);
+    [PACK_TYPES, opts.communes?.length ? opts.communes : null, opts.departements?.length ? opts.departements : null],
+  );
   if (opts.communes?.length) {
     const found = new Set(list.map((r) => r.code));
     const unknown = opts.departements?.length ? [] : opts.communes.filter((c) => !found.has(c));
@@ -260,11 +341,19 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   let done = 0;
   progress.start('packs', list.length, 'rows');
   // Communes none of whose sources was republished since their last build: unchanged, unread.
-  const keys = await sourcesKeys(db, globalKey, sliced, list.map((r) => r.code));
+  const keys = await sourcesKeys(
+    db,
+    globalKey,
+    sliced,
+    list.map((r) => r.code),
+  );
   const fresh = new Set<string>();
   if (!opts.force && !opts.recheck && list.length) {
-    const { rows } = await db.query(`select code, version, sources_key from pack_builds where code = any($1::text[])`, [list.map((r) => r.code)]);
-    for (const r of rows) if (r.sources_key === keys.get(r.code) && (await exists(versionPath(s.PACKS_DIR, r.code, r.version)))) fresh.add(r.code);
+    const { rows } = await db.query(`select code, version, sources_key from pack_builds where code = any($1::text[])`, [
+      list.map((r) => r.code),
+    ]);
+    for (const r of rows)
+      if (r.sources_key === keys.get(r.code) && (await exists(versionPath(s.PACKS_DIR, r.code, r.version)))) fresh.add(r.code);
   }
   const batches = new Map<string, string[]>();
   for (const r of list) {
@@ -286,7 +375,8 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
       [communes, data, prev] = await Promise.all([
         communeRows(db, codes),
         batchData(db, plan, codes),
-        db.query(`select code, fingerprint, version, sha256, bytes, millesime from pack_builds where code = any($1::text[])`, [codes])
+        db
+          .query(`select code, fingerprint, version, sha256, bytes, millesime from pack_builds where code = any($1::text[])`, [codes])
           .then((r) => new Map(r.rows.map((x) => [x.code as string, { ...x, bytes: Number(x.bytes) } as PrevBuild]))),
       ]);
     } catch (err) {
@@ -308,7 +398,9 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
         const d = data.get(c.code)!;
         d.streamed = await streamedData(db, streamed, c.code);
         // A commune's streamed files (a large city: tens of MB) are dropped as soon as its pack is done.
-        const o = await buildOne(s, plan, c, d, keys.get(c.code)!, prev.get(c.code), !!opts.force).finally(() => { d.streamed = undefined; });
+        const o = await buildOne(s, plan, c, d, keys.get(c.code)!, prev.get(c.code), !!opts.force).finally(() => {
+          d.streamed = undefined;
+        });
         if (o) {
           outcomes.push(o);
           report[o.status]++;
@@ -331,9 +423,18 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
          on conflict (code) do update set fingerprint = excluded.fingerprint, version = excluded.version, sha256 = excluded.sha256,
            bytes = excluded.bytes, millesime = excluded.millesime, donnees = excluded.donnees, checked_at = now(), sources_key = excluded.sources_key,
            built_at = case when pack_builds.sha256 = excluded.sha256 then pack_builds.built_at else now() end`,
-        [outcomes.map((o) => o.code), outcomes.map((o) => o.fingerprint), outcomes.map((o) => o.latest.version),
-          outcomes.map((o) => o.latest.sha256), outcomes.map((o) => o.latest.bytes),
-          outcomes.map((o) => o.latest.millesime), outcomes.map((o) => JSON.stringify(o.donnees)), outcomes.map((o) => o.status === 'built'), outcomes.map((o) => o.sourcesKey)]);
+        [
+          outcomes.map((o) => o.code),
+          outcomes.map((o) => o.fingerprint),
+          outcomes.map((o) => o.latest.version),
+          outcomes.map((o) => o.latest.sha256),
+          outcomes.map((o) => o.latest.bytes),
+          outcomes.map((o) => o.latest.millesime),
+          outcomes.map((o) => JSON.stringify(o.donnees)),
+          outcomes.map((o) => o.status === 'built'),
+          outcomes.map((o) => o.sourcesKey),
+        ],
+      );
     }
   });
   progress.stop();

@@ -7,15 +7,35 @@ import type { TableSchema } from './format';
 export const SCDL_CATALOGUE_VERSION = '0.1.3';
 export const SCDL_CATALOGUE_URL = 'https://schema.data.gouv.fr/scdl/catalogue/0.1.3/';
 
-export const FREQUENCES = ['Inconnue', 'Ponctuelle', 'Irrégulière', 'Continuelle', 'Toutes les heures', 'Quotidienne ou plusieurs fois par jour',
-  'Hebdomadaire ou plusieurs fois par semaine', 'Mensuelle ou plusieurs fois par mois', 'Bimestrielle', 'Trimestrielle', 'Semestrielle',
-  'Annuelle', 'Biennale', 'Triennale', 'Quinquennale'];
-export const MAILLES = ['Infracommunale', 'Communale', 'Intercommunale', 'Cantonale', 'Départementale', 'Régionale', 'Autre'];
-export const LICENCES = ['Licence Ouverte-LO', 'Open Database License-ODBL', 'Creative Commons-CC', 'Spécifique ou autre'];
+const FREQUENCES = [
+  'Inconnue',
+  'Ponctuelle',
+  'Irrégulière',
+  'Continuelle',
+  'Toutes les heures',
+  'Quotidienne ou plusieurs fois par jour',
+  'Hebdomadaire ou plusieurs fois par semaine',
+  'Mensuelle ou plusieurs fois par mois',
+  'Bimestrielle',
+  'Trimestrielle',
+  'Semestrielle',
+  'Annuelle',
+  'Biennale',
+  'Triennale',
+  'Quinquennale',
+];
+const MAILLES = ['Infracommunale', 'Communale', 'Intercommunale', 'Cantonale', 'Départementale', 'Régionale', 'Autre'];
+const LICENCES = ['Licence Ouverte-LO', 'Open Database License-ODBL', 'Creative Commons-CC', 'Spécifique ou autre'];
 
 type F = TableSchema['fields'][number];
-const s = (name: string, title: string, description: string, extra: Partial<F> = {}): F =>
-  ({ name, type: 'string', title, description, constraints: { required: true }, ...extra });
+const s = (name: string, title: string, description: string, extra: Partial<F> = {}): F => ({
+  name,
+  type: 'string',
+  title,
+  description,
+  constraints: { required: true },
+  ...extra,
+});
 
 /**
  * Table Schema of catalogue.csv. COLL_SIRET and PRODUCTEUR_SIRET are required by the SCDL but
@@ -26,18 +46,33 @@ const s = (name: string, title: string, description: string, extra: Partial<F> =
 export const CATALOGUE_SCHEMA: TableSchema = {
   fields: [
     s('COLL_NOM', 'Nom de la collectivité', 'Nom officiel de la collectivité qui publie le catalogue'),
-    s('COLL_SIRET', 'Code SIRET de la collectivité', 'SIRET de la collectivité (14 chiffres) : obligatoire dans le SCDL, à compléter par la commune avant publication', { constraints: { pattern: '\\d{14}' } }),
+    s(
+      'COLL_SIRET',
+      'Code SIRET de la collectivité',
+      'SIRET de la collectivité (14 chiffres) : obligatoire dans le SCDL, à compléter par la commune avant publication',
+      { constraints: { pattern: '\\d{14}' } },
+    ),
     s('ID', 'Identifiant du jeu de données', 'Identifiant texte (slug) du jeu de données'),
     s('TITRE', 'Titre du jeu de données', 'Intitulé du jeu de données, avec la commune et le millésime'),
     s('DESCRIPTION', 'Description du jeu de données', 'Résumé du contenu du jeu de données'),
     s('THEME', 'Thème du jeu de données', 'Thème, texte libre de 140 caractères au plus'),
     s('PRODUCTEUR_NOM', 'Nom du producteur', 'Nom officiel du producteur du jeu de données'),
-    s('PRODUCTEUR_SIRET', 'Code SIRET du producteur', 'SIRET du producteur (14 chiffres) : obligatoire dans le SCDL, à compléter quand il est connu', { constraints: { pattern: '\\d{14}' } }),
-    s('COUV_SPAT_MAILLE', 'Maille de couverture spatiale', 'Échelle territoriale couverte', { constraints: { required: true, enum: MAILLES } }),
+    s(
+      'PRODUCTEUR_SIRET',
+      'Code SIRET du producteur',
+      'SIRET du producteur (14 chiffres) : obligatoire dans le SCDL, à compléter quand il est connu',
+      { constraints: { pattern: '\\d{14}' } },
+    ),
+    s('COUV_SPAT_MAILLE', 'Maille de couverture spatiale', 'Échelle territoriale couverte', {
+      constraints: { required: true, enum: MAILLES },
+    }),
     s('COUV_SPAT_NOM', 'Nom de couverture spatiale', 'Nom du territoire couvert'),
     { ...s('COUV_TEMP_DEBUT', 'Date de début de la couverture temporelle', 'Début de la période couverte (AAAA-MM-JJ)'), type: 'date' },
     { ...s('COUV_TEMP_FIN', 'Date de fin de la couverture temporelle', 'Fin de la période couverte (AAAA-MM-JJ)'), type: 'date' },
-    { ...s('DATE_PUBL', 'Date de la première publication', 'Date de publication des données par le producteur (AAAA-MM-JJ)'), type: 'date' },
+    {
+      ...s('DATE_PUBL', 'Date de la première publication', 'Date de publication des données par le producteur (AAAA-MM-JJ)'),
+      type: 'date',
+    },
     s('FREQ_MAJ', 'Fréquence de la mise à jour', 'Périodicité des mises à jour', { constraints: { required: true, enum: FREQUENCES } }),
     { ...s('DATE_MAJ', 'Date de la dernière mise à jour', 'Date de la dernière mise à jour des données (AAAA-MM-JJ)'), type: 'date' },
     s('MOTS_CLES', 'Mots clés', 'Mots clés en minuscules non accentuées, séparés par des points-virgules'),

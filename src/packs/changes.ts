@@ -42,15 +42,27 @@ function sourcesOf(dp: Buffer | undefined): Map<string, string> {
 }
 
 /** What changed between the previous version's files and the new data files. Deterministic. */
-export function computeChanges(prevVersion: string | null, prev: Map<string, Buffer> | null, files: PackFile[], plan: PackPlan, currentDatapackageSources: Map<string, string>): Changes {
+export function computeChanges(
+  prevVersion: string | null,
+  prev: Map<string, Buffer> | null,
+  files: PackFile[],
+  plan: PackPlan,
+  currentDatapackageSources: Map<string, string>,
+): Changes {
   if (!prev) {
-    return { versionPrecedente: null, premiereVersion: true, jeuxDeDonnees: { ajoutes: [...currentDatapackageSources.keys()], retires: [], millesimesChanges: [] },
-      fichiers: { ajoutes: files.map((f) => f.name), retires: [] }, tables: [] };
+    return {
+      versionPrecedente: null,
+      premiereVersion: true,
+      jeuxDeDonnees: { ajoutes: [...currentDatapackageSources.keys()], retires: [], millesimesChanges: [] },
+      fichiers: { ajoutes: files.map((f) => f.name), retires: [] },
+      tables: [],
+    };
   }
   const before = sourcesOf(prev.get('datapackage.json'));
   const ajoutes = [...currentDatapackageSources.keys()].filter((k) => !before.has(k));
   const retires = [...before.keys()].filter((k) => !currentDatapackageSources.has(k));
-  const millesimesChanges = [...currentDatapackageSources.entries()].filter(([k, v]) => before.has(k) && before.get(k) !== v)
+  const millesimesChanges = [...currentDatapackageSources.entries()]
+    .filter(([k, v]) => before.has(k) && before.get(k) !== v)
     .map(([k, v]) => ({ source: k, avant: before.get(k)!, apres: v }));
   const skip = new Set(['datapackage.json', 'changes.json']);
   const names = new Set(files.map((f) => f.name));
@@ -66,11 +78,17 @@ export function computeChanges(prevVersion: string | null, prev: Map<string, Buf
     const removed = [...a.keys()].filter((k) => !b.has(k));
     const changed = [...b.keys()].filter((k) => a.has(k) && a.get(k) !== b.get(k));
     if (!added.length && !removed.length && !changed.length) continue;
-    tables.push({ fichier: t.file, lignesAjoutees: added.length, lignesRetirees: removed.length, lignesModifiees: changed.length,
-      exemples: { ajoutees: added.slice(0, 50), retirees: removed.slice(0, 50), modifiees: changed.slice(0, 50) } });
+    tables.push({
+      fichier: t.file,
+      lignesAjoutees: added.length,
+      lignesRetirees: removed.length,
+      lignesModifiees: changed.length,
+      exemples: { ajoutees: added.slice(0, 50), retirees: removed.slice(0, 50), modifiees: changed.slice(0, 50) },
+    });
   }
   return {
-    versionPrecedente: prevVersion, premiereVersion: false,
+    versionPrecedente: prevVersion,
+    premiereVersion: false,
     jeuxDeDonnees: { ajoutes, retires, millesimesChanges },
     fichiers: { ajoutes: [...names].filter((n) => !skip.has(n) && !prev.has(n)), retires: prevNames.filter((n) => !names.has(n)) },
     tables,

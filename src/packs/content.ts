@@ -1,17 +1,29 @@
 import crypto from 'node:crypto';
 import type { Pipeline } from '../engine/pipeline';
 import type { PackSection, PackTable, PackLayer } from './section';
-import { csvCell, slugify, tableSchema, toCsv, validateCsv, TableSchema } from './format';
+import { csvCell, slugify, tableSchema, toCsv, validateCsv } from './format';
 import { CATALOGUE_SCHEMA, SCDL_CATALOGUE_URL, SCDL_CATALOGUE_VERSION, frequencyOfCron, licenceName, scdlLicence } from './catalogue';
 import type { PackFile } from './zip';
 
 /** A commune of the pack referential, as read by the batch query of build.ts. */
 export interface CommuneRow {
-  code: string; type: string; nom: string;
-  departement: string | null; dep_nom: string | null; region: string | null; reg_nom: string | null;
-  epci: string | null; epci_nom: string | null; epci_type: string | null; siren: string | null;
-  codes_postaux: string[]; anciens_codes: string[]; commune_parent: string | null; parent_nom: string | null;
-  population: number | null; deleguees: { code: string; nom: string; type: string }[] | null;
+  code: string;
+  type: string;
+  nom: string;
+  departement: string | null;
+  dep_nom: string | null;
+  region: string | null;
+  reg_nom: string | null;
+  epci: string | null;
+  epci_nom: string | null;
+  epci_type: string | null;
+  siren: string | null;
+  codes_postaux: string[];
+  anciens_codes: string[];
+  commune_parent: string | null;
+  parent_nom: string | null;
+  population: number | null;
+  deleguees: { code: string; nom: string; type: string }[] | null;
 }
 
 /** A source in the pack: its pipeline and the published dataset (latest millésime) it cites. */
@@ -26,8 +38,16 @@ export interface SourceMeta {
   details: Record<string, unknown>;
 }
 
-export interface SourceTable { source: SourceMeta; table: PackTable; file: string }
-export interface SourceLayer { source: SourceMeta; layer: PackLayer; file: string }
+export interface SourceTable {
+  source: SourceMeta;
+  table: PackTable;
+  file: string;
+}
+export interface SourceLayer {
+  source: SourceMeta;
+  layer: PackLayer;
+  file: string;
+}
 
 export interface PackPlan {
   cog: SourceMeta | null;
@@ -86,26 +106,34 @@ export function planFiles(sources: SourceMeta[]): { tables: SourceTable[]; layer
   const name = (s: SourceMeta, base: string) => (count.get(base)! > 1 ? `${s.id}-${base}` : base);
   return {
     tables: sources.flatMap((s) => (s.section?.tables ?? []).map((table) => ({ source: s, table, file: name(s, `${table.name}.csv`) }))),
-    layers: sources.flatMap((s) => (s.section?.layers ?? []).map((layer) => ({ source: s, layer, file: name(s, `${layer.name}.geojson`) }))),
+    layers: sources.flatMap((s) =>
+      (s.section?.layers ?? []).map((layer) => ({ source: s, layer, file: name(s, `${layer.name}.geojson`) })),
+    ),
   };
 }
 
 function communeJson(c: CommuneRow, cog: SourceMeta | null): string {
-  return JSON.stringify({
-    code: c.code,
-    nom: c.nom,
-    type: c.type,
-    departement: c.departement ? { code: c.departement, nom: c.dep_nom } : null,
-    region: c.region ? { code: c.region, nom: c.reg_nom } : null,
-    epci: c.epci ? { code: c.epci, nom: c.epci_nom, type: c.epci_type } : null,
-    siren: c.siren,
-    codesPostaux: c.codes_postaux ?? [],
-    anciensCodes: c.anciens_codes ?? [],
-    communeParent: c.commune_parent ? { code: c.commune_parent, nom: c.parent_nom } : null,
-    communesDelegueesOuAssociees: c.deleguees ?? [],
-    population: c.population,
-    cog: cog?.millesime ?? null,
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        code: c.code,
+        nom: c.nom,
+        type: c.type,
+        departement: c.departement ? { code: c.departement, nom: c.dep_nom } : null,
+        region: c.region ? { code: c.region, nom: c.reg_nom } : null,
+        epci: c.epci ? { code: c.epci, nom: c.epci_nom, type: c.epci_type } : null,
+        siren: c.siren,
+        codesPostaux: c.codes_postaux ?? [],
+        anciensCodes: c.anciens_codes ?? [],
+        communeParent: c.commune_parent ? { code: c.commune_parent, nom: c.parent_nom } : null,
+        communesDelegueesOuAssociees: c.deleguees ?? [],
+        population: c.population,
+        cog: cog?.millesime ?? null,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 const GEOJSON_HEAD = Buffer.from('{"type":"FeatureCollection","features":[\n', 'utf8');
@@ -135,28 +163,75 @@ export function yearBounds(m: string, publishedAt = ''): [string, string] {
 function catalogueCsv(c: CommuneRow, plan: PackPlan): string {
   const maille = c.type === 'arrondissement-municipal' ? 'Infracommunale' : 'Communale';
   const rows: string[][] = [];
-  const datasets: { meta: SourceMeta; title: string; description: string; files: string[]; theme: string; keywords: string[]; siret: string }[] = [];
+  const datasets: {
+    meta: SourceMeta;
+    title: string;
+    description: string;
+    files: string[];
+    theme: string;
+    keywords: string[];
+    siret: string;
+  }[] = [];
   if (plan.cog) {
-    datasets.push({ meta: plan.cog, title: plan.cog.pipeline.source.title, description: "Fiche d'identité de la commune : codes, nom, département, région, intercommunalité, codes postaux, anciens codes.",
-      files: ['commune.json'], theme: 'Administration locale', keywords: ['referentiel', 'cog', 'commune'], siret: '' });
+    datasets.push({
+      meta: plan.cog,
+      title: plan.cog.pipeline.source.title,
+      description: "Fiche d'identité de la commune : codes, nom, département, région, intercommunalité, codes postaux, anciens codes.",
+      files: ['commune.json'],
+      theme: 'Administration locale',
+      keywords: ['referentiel', 'cog', 'commune'],
+      siret: '',
+    });
   }
   for (const s of plan.sources) {
-    const files = [...plan.tables.filter((t) => t.source === s).map((t) => t.file), ...plan.layers.filter((l) => l.source === s).map((l) => l.file)];
-    const description = [...plan.tables.filter((t) => t.source === s).map((t) => t.table.description), ...plan.layers.filter((l) => l.source === s).map((l) => l.layer.description)].join(' ');
-    datasets.push({ meta: s, title: s.pipeline.source.title, description, files, theme: s.section?.theme ?? 'Données de référence',
-      keywords: s.section?.keywords ?? [s.id], siret: s.section?.producerSiret ?? '' });
+    const files = [
+      ...plan.tables.filter((t) => t.source === s).map((t) => t.file),
+      ...plan.layers.filter((l) => l.source === s).map((l) => l.file),
+    ];
+    const description = [
+      ...plan.tables.filter((t) => t.source === s).map((t) => t.table.description),
+      ...plan.layers.filter((l) => l.source === s).map((l) => l.layer.description),
+    ].join(' ');
+    datasets.push({
+      meta: s,
+      title: s.pipeline.source.title,
+      description,
+      files,
+      theme: s.section?.theme ?? 'Données de référence',
+      keywords: s.section?.keywords ?? [s.id],
+      siret: s.section?.producerSiret ?? '',
+    });
   }
   for (const d of datasets) {
     const [debut, fin] = yearBounds(d.meta.millesime, d.meta.publishedAt);
     const formats = [...new Set(d.files.map((f) => f.split('.').pop()!))].join(';');
     rows.push([
-      c.nom, '', `${c.code}-${d.meta.id}`, `${d.title} : ${c.nom} (${c.code}), millésime ${d.meta.millesime}`, d.description || d.title, d.theme,
-      d.meta.pipeline.source.producer, d.siret, maille, c.nom, debut, fin, d.meta.publishedAt, frequencyOfCron(d.meta.pipeline.source.schedule),
-      d.meta.publishedAt, d.keywords.map(slugify).join(';'), scdlLicence(d.meta.pipeline.source.licence), String(d.files.length), formats,
+      c.nom,
+      '',
+      `${c.code}-${d.meta.id}`,
+      `${d.title} : ${c.nom} (${c.code}), millésime ${d.meta.millesime}`,
+      d.description || d.title,
+      d.theme,
+      d.meta.pipeline.source.producer,
+      d.siret,
+      maille,
+      c.nom,
+      debut,
+      fin,
+      d.meta.publishedAt,
+      frequencyOfCron(d.meta.pipeline.source.schedule),
+      d.meta.publishedAt,
+      d.keywords.map(slugify).join(';'),
+      scdlLicence(d.meta.pipeline.source.licence),
+      String(d.files.length),
+      formats,
       d.files.length === 1 ? `${plan.baseUrl}/communes/${c.code}/fichiers/${d.files[0]}` : `${plan.baseUrl}/communes/${c.code}/pack`,
     ]);
   }
-  return toCsv(CATALOGUE_SCHEMA.fields.map((f) => f.name), rows);
+  return toCsv(
+    CATALOGUE_SCHEMA.fields.map((f) => f.name),
+    rows,
+  );
 }
 
 function readme(c: CommuneRow, plan: PackPlan, files: { name: string; what: string; source: string; millesime: string }[]): string {
@@ -164,26 +239,34 @@ function readme(c: CommuneRow, plan: PackPlan, files: { name: string; what: stri
   const out: string[] = [];
   out.push(`# Données ouvertes de ${c.nom} (${c.code})`);
   out.push('');
-  out.push(`Ce dossier est la « dotation de données » de ${lieu} (code INSEE ${c.code}${c.dep_nom ? `, ${c.dep_nom}` : ''}${c.reg_nom ? `, ${c.reg_nom}` : ''}). ` +
-    `Il rassemble des données ouvertes publiées au niveau national et découpées pour votre territoire, prêtes à être publiées sur le portail de données de la commune ou sur data.gouv.fr.` +
-    (plan.cog ? ` Les communes sont celles du code officiel géographique (COG) ${plan.cog.millesime}.` : ''));
+  out.push(
+    `Ce dossier est la « dotation de données » de ${lieu} (code INSEE ${c.code}${c.dep_nom ? `, ${c.dep_nom}` : ''}${c.reg_nom ? `, ${c.reg_nom}` : ''}). ` +
+      `Il rassemble des données ouvertes publiées au niveau national et découpées pour votre territoire, prêtes à être publiées sur le portail de données de la commune ou sur data.gouv.fr.` +
+      (plan.cog ? ` Les communes sont celles du code officiel géographique (COG) ${plan.cog.millesime}.` : ''),
+  );
   out.push('');
   out.push('## Contenu');
   out.push('');
   out.push('| Fichier | Contenu | Source | Millésime |');
   out.push('|---|---|---|---|');
   for (const f of files) out.push(`| ${f.name} | ${f.what} | ${f.source} | ${f.millesime} |`);
-  out.push('| datapackage.json | Description technique de tous les fichiers (format Frictionless Data Package : colonnes, types, tailles, empreintes SHA-256) | dotation | |');
+  out.push(
+    '| datapackage.json | Description technique de tous les fichiers (format Frictionless Data Package : colonnes, types, tailles, empreintes SHA-256) | dotation | |',
+  );
   out.push('| catalogue.csv | Catalogue des jeux de données au format SCDL « catalogue » (OpenDataFrance) | dotation | |');
   out.push('| changes.json | Ce qui a changé depuis la version précédente de ce dossier | dotation | |');
   out.push('');
-  out.push('Les fichiers CSV sont encodés en UTF-8, avec le point-virgule comme séparateur : ils s\'ouvrent dans un tableur (LibreOffice Calc, Excel via « Données > À partir d\'un fichier texte/CSV »). La première ligne donne le nom des colonnes ; leur signification est décrite dans datapackage.json et ci-dessous.');
+  out.push(
+    "Les fichiers CSV sont encodés en UTF-8, avec le point-virgule comme séparateur : ils s'ouvrent dans un tableur (LibreOffice Calc, Excel via « Données > À partir d'un fichier texte/CSV »). La première ligne donne le nom des colonnes ; leur signification est décrite dans datapackage.json et ci-dessous.",
+  );
   out.push('');
   if (plan.cog) {
     out.push('## La commune (commune.json)');
     out.push('');
-    out.push(`Fiche d'identité de la commune : code INSEE, nom, département, région, intercommunalité (EPCI), SIREN, codes postaux, anciens codes et communes déléguées. ` +
-      `Source : ${plan.cog.pipeline.source.producer}, ${plan.cog.pipeline.source.title}, millésime ${plan.cog.millesime}, ${plan.cog.pipeline.source.licence.title}.`);
+    out.push(
+      `Fiche d'identité de la commune : code INSEE, nom, département, région, intercommunalité (EPCI), SIREN, codes postaux, anciens codes et communes déléguées. ` +
+        `Source : ${plan.cog.pipeline.source.producer}, ${plan.cog.pipeline.source.title}, millésime ${plan.cog.millesime}, ${plan.cog.pipeline.source.licence.title}.`,
+    );
     out.push('');
   }
   for (const s of plan.sources) {
@@ -191,7 +274,11 @@ function readme(c: CommuneRow, plan: PackPlan, files: { name: string; what: stri
     out.push(s.section.readme({ millesime: s.millesime, publishedAt: s.publishedAt, details: s.details }).trim());
     out.push('');
   }
-  const licences = [...new Map([plan.cog, ...plan.sources].filter(Boolean).map((s) => [s!.pipeline.source.licence.title, s!.pipeline.source.licence.url])).entries()];
+  const licences = [
+    ...new Map(
+      [plan.cog, ...plan.sources].filter(Boolean).map((s) => [s!.pipeline.source.licence.title, s!.pipeline.source.licence.url]),
+    ).entries(),
+  ];
   out.push('## Licence');
   out.push('');
   out.push('Chaque fichier garde la licence de sa source :');
@@ -200,22 +287,33 @@ function readme(c: CommuneRow, plan: PackPlan, files: { name: string; what: stri
   out.push('## Comment citer');
   out.push('');
   out.push('Citez le producteur et le millésime de chaque donnée réutilisée, par exemple :');
-  for (const s of [plan.cog, ...plan.sources].filter(Boolean)) out.push(`- « Source : ${s!.pipeline.source.producer}, ${s!.pipeline.source.title}, millésime ${s!.millesime} »`);
+  for (const s of [plan.cog, ...plan.sources].filter(Boolean))
+    out.push(`- « Source : ${s!.pipeline.source.producer}, ${s!.pipeline.source.title}, millésime ${s!.millesime} »`);
   out.push('');
   out.push('## Publier ces données');
   out.push('');
   out.push('Sur data.gouv.fr :');
-  out.push('1. Créez un compte sur https://www.data.gouv.fr et rattachez-le à l\'organisation de la commune (ou créez-la avec le SIRET de la mairie).');
-  out.push('2. Pour chaque ligne de catalogue.csv, cliquez sur « Publier sur data.gouv.fr » > « Un jeu de données » ; reprenez le titre, la description, la licence et la fréquence de mise à jour indiqués.');
-  out.push('3. Déposez le ou les fichiers correspondants (colonne FORMAT_RESSOURCES) comme ressources ; indiquez la commune comme couverture spatiale et le millésime comme couverture temporelle.');
-  out.push('4. Mentionnez la source d\'origine (producteur et lien) dans la description.');
+  out.push(
+    "1. Créez un compte sur https://www.data.gouv.fr et rattachez-le à l'organisation de la commune (ou créez-la avec le SIRET de la mairie).",
+  );
+  out.push(
+    '2. Pour chaque ligne de catalogue.csv, cliquez sur « Publier sur data.gouv.fr » > « Un jeu de données » ; reprenez le titre, la description, la licence et la fréquence de mise à jour indiqués.',
+  );
+  out.push(
+    '3. Déposez le ou les fichiers correspondants (colonne FORMAT_RESSOURCES) comme ressources ; indiquez la commune comme couverture spatiale et le millésime comme couverture temporelle.',
+  );
+  out.push("4. Mentionnez la source d'origine (producteur et lien) dans la description.");
   out.push('');
-  out.push('Sur un portail local (plateforme régionale, départementale ou de l\'intercommunalité) : catalogue.csv suit le schéma SCDL « catalogue » qu\'acceptent la plupart de ces portails ; importez-le avec les fichiers. ' +
-    'Avant de le publier, complétez les colonnes COLL_SIRET (SIRET de la mairie, 14 chiffres) et, si vous les connaissez, PRODUCTEUR_SIRET : ces numéros ne figurent pas dans les données nationales.');
+  out.push(
+    "Sur un portail local (plateforme régionale, départementale ou de l'intercommunalité) : catalogue.csv suit le schéma SCDL « catalogue » qu'acceptent la plupart de ces portails ; importez-le avec les fichiers. " +
+      'Avant de le publier, complétez les colonnes COLL_SIRET (SIRET de la mairie, 14 chiffres) et, si vous les connaissez, PRODUCTEUR_SIRET : ces numéros ne figurent pas dans les données nationales.',
+  );
   out.push('');
   out.push('## Mises à jour');
   out.push('');
-  out.push(`La dernière version de ce dossier est toujours disponible à l'adresse ${plan.baseUrl}/communes/${c.code}/pack.zip ; la liste des versions et de leurs fichiers à l'adresse ${plan.baseUrl}/communes/${c.code}/pack.`);
+  out.push(
+    `La dernière version de ce dossier est toujours disponible à l'adresse ${plan.baseUrl}/communes/${c.code}/pack.zip ; la liste des versions et de leurs fichiers à l'adresse ${plan.baseUrl}/communes/${c.code}/pack.`,
+  );
   out.push('');
   return out.join('\n');
 }
@@ -229,7 +327,13 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
   const listing: { name: string; what: string; source: string; millesime: string }[] = [];
   const donnees: RenderedPack['donnees'] = {};
   const dataFiles: PackFile[] = [];
-  if (plan.cog) listing.push({ name: 'commune.json', what: "Fiche d'identité de la commune", source: plan.cog.pipeline.source.producer, millesime: plan.cog.millesime });
+  if (plan.cog)
+    listing.push({
+      name: 'commune.json',
+      what: "Fiche d'identité de la commune",
+      source: plan.cog.pipeline.source.producer,
+      millesime: plan.cog.millesime,
+    });
   for (const t of plan.tables) {
     if (t.table.perCommune) {
       const body = data.streamed?.get(t.file) ?? { chunks: [], rows: 0 };
@@ -243,7 +347,10 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
       continue;
     }
     const rows = data.tables.get(t.file) ?? [];
-    const csv = toCsv(t.table.fields.map((f) => f.name), rows);
+    const csv = toCsv(
+      t.table.fields.map((f) => f.name),
+      rows,
+    );
     const errors = validateCsv(csv, tableSchema(t.table.fields, t.table.primaryKey), 5);
     if (errors.length) throw new Error(`${c.code}/${t.file} does not follow its schema: ${errors.join('; ')}`);
     dataFiles.push({ name: t.file, data: Buffer.from(csv, 'utf8') });
@@ -271,40 +378,79 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
   files.push({ name: 'catalogue.csv', data: Buffer.from(catalogue, 'utf8') });
   files.push(...dataFiles);
   const h = crypto.createHash('sha256');
-  for (const f of files) h.update(f.name).update('\0').update((f.sha256 ??= sha(f.data))).update('\n');
+  for (const f of files)
+    h.update(f.name)
+      .update('\0')
+      .update((f.sha256 ??= sha(f.data)))
+      .update('\n');
   return { files, dataHash: h.digest('hex'), donnees };
 }
 
 function mediatype(name: string): { format: string; mediatype: string } {
   const ext = name.split('.').pop()!;
-  return ({
-    csv: { format: 'csv', mediatype: 'text/csv' }, json: { format: 'json', mediatype: 'application/json' },
-    geojson: { format: 'geojson', mediatype: 'application/geo+json' }, md: { format: 'md', mediatype: 'text/markdown' },
-  } as Record<string, { format: string; mediatype: string }>)[ext] ?? { format: ext, mediatype: 'application/octet-stream' };
+  return (
+    (
+      {
+        csv: { format: 'csv', mediatype: 'text/csv' },
+        json: { format: 'json', mediatype: 'application/json' },
+        geojson: { format: 'geojson', mediatype: 'application/geo+json' },
+        md: { format: 'md', mediatype: 'text/markdown' },
+      } as Record<string, { format: string; mediatype: string }>
+    )[ext] ?? { format: ext, mediatype: 'application/octet-stream' }
+  );
 }
 
 /** datapackage.json (Frictionless Data Package v2) describing every other file of the pack. */
 export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): string {
   const all = [plan.cog, ...plan.sources].filter(Boolean) as SourceMeta[];
-  const licences = [...new Map(all.map((s) => [licenceName(s.pipeline.source.licence), { name: licenceName(s.pipeline.source.licence), path: s.pipeline.source.licence.url, title: s.pipeline.source.licence.title }])).values()];
-  const srcOf = (s: SourceMeta) => ({ title: `${s.pipeline.source.producer} — ${s.pipeline.source.title}`, path: s.pipeline.source.landingPage, version: s.millesime });
+  const licences = [
+    ...new Map(
+      all.map((s) => [
+        licenceName(s.pipeline.source.licence),
+        { name: licenceName(s.pipeline.source.licence), path: s.pipeline.source.licence.url, title: s.pipeline.source.licence.title },
+      ]),
+    ).values(),
+  ];
+  const srcOf = (s: SourceMeta) => ({
+    title: `${s.pipeline.source.producer} — ${s.pipeline.source.title}`,
+    path: s.pipeline.source.landingPage,
+    version: s.millesime,
+  });
   const resources = files.map((f) => {
     const base = f.name.replace(/\.[^.]+$/, '');
     const t = plan.tables.find((x) => x.file === f.name);
     const l = plan.layers.find((x) => x.file === f.name);
-    const r: Record<string, unknown> = { name: slugify(base).replace(/-/g, '_') || 'fichier', path: f.name, ...mediatype(f.name), encoding: 'utf-8' };
+    const r: Record<string, unknown> = {
+      name: slugify(base).replace(/-/g, '_') || 'fichier',
+      path: f.name,
+      ...mediatype(f.name),
+      encoding: 'utf-8',
+    };
     if (t) {
-      Object.assign(r, { type: 'table', title: t.table.title, description: t.table.description,
+      Object.assign(r, {
+        type: 'table',
+        title: t.table.title,
+        description: t.table.description,
         dialect: t.table.perCommune ? { delimiter: ';', lineTerminator: '\n' } : { delimiter: ';' },
-        schema: tableSchema(t.table.fields, t.table.primaryKey), sources: [srcOf(t.source)],
-        licenses: [{ name: licenceName(t.source.pipeline.source.licence), path: t.source.pipeline.source.licence.url }] });
+        schema: tableSchema(t.table.fields, t.table.primaryKey),
+        sources: [srcOf(t.source)],
+        licenses: [{ name: licenceName(t.source.pipeline.source.licence), path: t.source.pipeline.source.licence.url }],
+      });
     } else if (l) {
-      Object.assign(r, { title: l.layer.title, description: l.layer.description, sources: [srcOf(l.source)],
-        licenses: [{ name: licenceName(l.source.pipeline.source.licence), path: l.source.pipeline.source.licence.url }] });
+      Object.assign(r, {
+        title: l.layer.title,
+        description: l.layer.description,
+        sources: [srcOf(l.source)],
+        licenses: [{ name: licenceName(l.source.pipeline.source.licence), path: l.source.pipeline.source.licence.url }],
+      });
     } else if (f.name === 'catalogue.csv') {
-      Object.assign(r, { type: 'table', title: 'Catalogue des jeux de données (SCDL catalogue)',
+      Object.assign(r, {
+        type: 'table',
+        title: 'Catalogue des jeux de données (SCDL catalogue)',
         description: `Une ligne par jeu de données du dossier, selon le schéma SCDL catalogue ${SCDL_CATALOGUE_VERSION} (${SCDL_CATALOGUE_URL}). COLL_SIRET et PRODUCTEUR_SIRET sont à compléter par la commune.`,
-        dialect: { delimiter: ';' }, schema: CATALOGUE_SCHEMA });
+        dialect: { delimiter: ';' },
+        schema: CATALOGUE_SCHEMA,
+      });
     } else if (f.name === 'commune.json' && plan.cog) {
       Object.assign(r, { title: "Fiche d'identité de la commune", sources: [srcOf(plan.cog)] });
     } else if (f.name === 'LISEZMOI.md') {
@@ -330,5 +476,3 @@ export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): s
   };
   return JSON.stringify(dp, null, 2) + '\n';
 }
-
-export { csvCell };

@@ -40,23 +40,60 @@ export function parseCsv(text: string): string[][] {
     const c = text[i];
     if (quoted) {
       if (c === '"') {
-        if (text[i + 1] === '"') { cell += '"'; i += 2; continue; }
-        quoted = false; i++; continue;
+        if (text[i + 1] === '"') {
+          cell += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+        i++;
+        continue;
       }
-      cell += c; i++; continue;
+      cell += c;
+      i++;
+      continue;
     }
-    if (c === '"') { quoted = true; i++; continue; }
-    if (c === ';') { row.push(cell); cell = ''; i++; continue; }
-    if (c === '\r' && text[i + 1] === '\n') { i++; continue; }
-    if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; i++; continue; }
-    cell += c; i++;
+    if (c === '"') {
+      quoted = true;
+      i++;
+      continue;
+    }
+    if (c === ';') {
+      row.push(cell);
+      cell = '';
+      i++;
+      continue;
+    }
+    if (c === '\r' && text[i + 1] === '\n') {
+      i++;
+      continue;
+    }
+    if (c === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+      continue;
+    }
+    cell += c;
+    i++;
   }
-  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
   return rows;
 }
 
 export interface TableSchema {
-  fields: { name: string; type: FieldType; title: string; description: string; constraints?: { required?: boolean; enum?: string[]; pattern?: string } }[];
+  fields: {
+    name: string;
+    type: FieldType;
+    title: string;
+    description: string;
+    constraints?: { required?: boolean; enum?: string[]; pattern?: string };
+  }[];
   missingValues: string[];
   primaryKey?: string[];
 }
@@ -65,7 +102,10 @@ export interface TableSchema {
 export function tableSchema(fields: PackField[], primaryKey?: string[]): TableSchema {
   return {
     fields: fields.map((f) => ({
-      name: f.name, type: f.type, title: f.title, description: f.description,
+      name: f.name,
+      type: f.type,
+      title: f.title,
+      description: f.description,
       ...(f.required ? { constraints: { required: true } } : {}),
     })),
     missingValues: [''],
@@ -99,7 +139,10 @@ export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): 
   const seen = new Set<string>();
   data.forEach((r, i) => {
     const line = i + 2;
-    if (r.length !== names.length) { errors.push(`line ${line}: ${r.length} cells, expected ${names.length}`); return; }
+    if (r.length !== names.length) {
+      errors.push(`line ${line}: ${r.length} cells, expected ${names.length}`);
+      return;
+    }
     schema.fields.forEach((f, j) => {
       const v = r[j];
       if (missing.has(v)) {
@@ -107,8 +150,10 @@ export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): 
         return;
       }
       if (!CHECKS[f.type](v)) errors.push(`line ${line}, ${f.name}: '${v}' is not a valid ${f.type}`);
-      if (f.constraints?.enum && !f.constraints.enum.includes(v)) errors.push(`line ${line}, ${f.name}: '${v}' not in ${f.constraints.enum.join('|')}`);
-      if (f.constraints?.pattern && !new RegExp(`^(?:${f.constraints.pattern})$`).test(v)) errors.push(`line ${line}, ${f.name}: '${v}' does not match ${f.constraints.pattern}`);
+      if (f.constraints?.enum && !f.constraints.enum.includes(v))
+        errors.push(`line ${line}, ${f.name}: '${v}' not in ${f.constraints.enum.join('|')}`);
+      if (f.constraints?.pattern && !new RegExp(`^(?:${f.constraints.pattern})$`).test(v))
+        errors.push(`line ${line}, ${f.name}: '${v}' does not match ${f.constraints.pattern}`);
     });
     if (pk.length && pk.every((k) => k >= 0)) {
       const key = pk.map((k) => r[k]).join('\u0000');
@@ -121,6 +166,14 @@ export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): 
 
 /** 'Saint-Étienne-du-Rouvray' → 'saint-etienne-du-rouvray'. */
 export function slugify(s: string): string {
-  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/œ/g, 'oe').replace(/æ/g, 'ae')
-    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'commune';
+  return (
+    s
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase()
+      .replace(/œ/g, 'oe')
+      .replace(/æ/g, 'ae')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'commune'
+  );
 }

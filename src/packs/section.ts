@@ -49,7 +49,7 @@ export interface PackLayer {
   perCommune?: boolean;
 }
 
-export interface PackSourceInfo {
+interface PackSourceInfo {
   millesime: string;
   publishedAt: string;
   details: Record<string, unknown>;

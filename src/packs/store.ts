@@ -10,7 +10,11 @@ import { COMMUNE_CODE } from '../communes/codes';
  * Every write goes to a temporary file in the same directory, then rename(2): a reader
  * sees the old file or the new one, never half of one.
  */
-export interface PackFileInfo { name: string; bytes: number; sha256: string }
+interface PackFileInfo {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
 
 export interface PackVersion {
   version: string;
@@ -68,7 +72,7 @@ export async function readManifestAsync(packsDir: string, code: string): Promise
 }
 
 /** Writes `data` to `file` atomically (temp file in the same directory + rename). */
-export async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
+async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
   await fs.promises.writeFile(tmp, data);
   try {
@@ -83,7 +87,14 @@ export async function writeAtomic(file: string, data: Buffer | string): Promise<
  * Publishes a new version: ZIP first, then the manifest pointing at it, then removes the
  * versions beyond `keep` (after the manifest no longer lists them).
  */
-export async function publishVersion(packsDir: string, code: string, zip: Buffer, v: Omit<PackVersion, 'file'>, keep: number, prev: PackManifest | null): Promise<PackManifest> {
+export async function publishVersion(
+  packsDir: string,
+  code: string,
+  zip: Buffer,
+  v: Omit<PackVersion, 'file'>,
+  keep: number,
+  prev: PackManifest | null,
+): Promise<PackManifest> {
   const dir = communeDir(packsDir, code);
   await fs.promises.mkdir(dir, { recursive: true });
   const file = `${v.version}.zip`;

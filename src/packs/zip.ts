@@ -12,7 +12,10 @@ import type { Readable } from 'node:stream';
  */
 const nativeCrc32 = (zlib as unknown as { crc32?: (b: Buffer, previous?: number) => number }).crc32;
 if (nativeCrc32) {
-  const yazlCrc32 = require(require.resolve('buffer-crc32', { paths: [path.dirname(require.resolve('yazl'))] })) as { unsigned: (b: Buffer, previous?: number) => number };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the copy yazl loads, found from yazl's own folder
+  const yazlCrc32 = require(require.resolve('buffer-crc32', { paths: [path.dirname(require.resolve('yazl'))] })) as {
+    unsigned: (b: Buffer, previous?: number) => number;
+  };
   const js = yazlCrc32.unsigned;
   yazlCrc32.unsigned = (b: Buffer, previous?: number) => (Buffer.isBuffer(b) ? nativeCrc32(b, previous ?? 0) : js(b, previous));
 }
@@ -75,11 +78,26 @@ export async function readZipEntries(file: string, want: (name: string) => boole
 async function* zipEntries(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
   while (true) {
     const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
-      const onEntry = (e: yauzl.Entry) => { cleanup(); resolve(e); };
-      const onEnd = () => { cleanup(); resolve(null); };
-      const onError = (err: Error) => { cleanup(); reject(err); };
-      const cleanup = () => { zip.off('entry', onEntry); zip.off('end', onEnd); zip.off('error', onError); };
-      zip.on('entry', onEntry); zip.on('end', onEnd); zip.on('error', onError);
+      const onEntry = (e: yauzl.Entry) => {
+        cleanup();
+        resolve(e);
+      };
+      const onEnd = () => {
+        cleanup();
+        resolve(null);
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(err);
+      };
+      const cleanup = () => {
+        zip.off('entry', onEntry);
+        zip.off('end', onEnd);
+        zip.off('error', onError);
+      };
+      zip.on('entry', onEntry);
+      zip.on('end', onEnd);
+      zip.on('error', onError);
       zip.readEntry();
     });
     if (!entry) return;

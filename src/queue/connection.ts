@@ -31,7 +31,11 @@ export async function closeRedisConnections(): Promise<void> {
   await Promise.all([...opened].map((c) => closeRedis(c)));
 }
 
-interface OpenQueue { key: string; queue: Queue; conn: Redis }
+interface OpenQueue {
+  key: string;
+  queue: Queue;
+  conn: Redis;
+}
 const queues = new Map<string, OpenQueue>();
 
 /**
@@ -46,11 +50,16 @@ export function sharedQueue<D, R>(name: string): Queue<D, R> {
   if (open) {
     // Settings changed: let the old queue close in the background
     // (closeRedisConnections() still reaches its connection until it is closed).
-    void open.queue.close().catch(() => undefined).then(() => closeRedis(open.conn));
+    void open.queue
+      .close()
+      .catch(() => undefined)
+      .then(() => closeRedis(open.conn));
   }
   const conn = redisConnection(s.REDIS_URL);
   const queue = new Queue<D, R>(name, { connection: conn, prefix: s.QUEUE_PREFIX });
-  queue.on('error', (err) => { if (s.LOG_LEVEL !== 'silent') console.error(`dotation: queue ${name}: ${err.message}`); });
+  queue.on('error', (err) => {
+    if (s.LOG_LEVEL !== 'silent') console.error(`dotation: queue ${name}: ${err.message}`);
+  });
   queues.set(name, { key, queue: queue as unknown as Queue, conn });
   return queue;
 }

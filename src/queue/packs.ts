@@ -37,10 +37,10 @@ import type { RunTrigger } from './queue';
  * of all but the last PACK_BUILDS_KEPT builds are deleted (builds still queued or running are kept).
  */
 export const PACKS_QUEUE = 'packs';
-export const PACKS_BUILD_JOB = 'packs-build';
-export const PACKS_DEPARTEMENT_JOB = 'packs-departement';
+const PACKS_BUILD_JOB = 'packs-build';
+const PACKS_DEPARTEMENT_JOB = 'packs-departement';
 
-export interface PacksBuildData {
+interface PacksBuildData {
   kind: 'build';
   buildId: string;
   runId: number;
@@ -50,7 +50,7 @@ export interface PacksBuildData {
   enqueuedAt: string;
 }
 
-export interface PacksDepartementData {
+interface PacksDepartementData {
   kind: 'departement';
   buildId: string;
   runId: number;
@@ -66,7 +66,7 @@ export interface PacksDepartementData {
 
 export type PacksJobData = PacksBuildData | PacksDepartementData;
 
-export interface PacksDepartementResult {
+interface PacksDepartementResult {
   departement: string;
   communes: number;
   built: number;
@@ -118,7 +118,7 @@ export interface EnqueuedPacksBuild {
 const PACK_TYPES = ['commune-actuelle', 'arrondissement-municipal'];
 const KEEP_COMPLETED = { count: 5000, age: 14 * 24 * 3600 };
 /** BullMQ refuses custom ids with more than two ':'; '.' separates the parts here. */
-export const parentJobId = (buildId: string) => `packs.${buildId}`;
+const parentJobId = (buildId: string) => `packs.${buildId}`;
 export const childJobId = (buildId: string, dep: string) => `packs.${buildId}.${dep}`;
 const workerName = () => `${os.hostname()}:${process.pid}`;
 
@@ -129,7 +129,7 @@ const ENQUEUE_LEASE_MS = 60_000;
 /** How long a second enqueuer waits for the mutex before refusing. */
 const ENQUEUE_WAIT_MS = 15_000;
 /** Redis key of the enqueue mutex; outside the queue's key space (`<prefix>:packs:<job id>`). */
-export const packsEnqueueLockKey = (prefix = settings().QUEUE_PREFIX) => `${prefix}:packs-enqueue-lock`;
+const packsEnqueueLockKey = (prefix = settings().QUEUE_PREFIX) => `${prefix}:packs-enqueue-lock`;
 
 /** The build that is already queued or running when another one is asked for. */
 export interface ActivePacksBuild {
@@ -147,7 +147,10 @@ export interface ActivePacksBuild {
 /** Refusal to start a build while another one has not ended (CLI exit code 75). */
 export class PacksBuildActiveError extends Error {
   readonly exitCode = 75;
-  constructor(readonly active: ActivePacksBuild | null, message: string) {
+  constructor(
+    readonly active: ActivePacksBuild | null,
+    message: string,
+  ) {
     super(message);
     this.name = 'PacksBuildActiveError';
   }
@@ -165,7 +168,7 @@ function describeActive(a: ActivePacksBuild): string {
  * The unfinished builds of the 'packs' queue (normally at most one): parent jobs whose state is not
  * completed or failed, oldest first, with their run row.
  */
-export async function activePacksBuilds(queue: Queue = packsQueue() as unknown as Queue): Promise<ActivePacksBuild[]> {
+async function activePacksBuilds(queue: Queue = packsQueue() as unknown as Queue): Promise<ActivePacksBuild[]> {
   const jobs = (await queue.getJobs([...ACTIVE_STATES])).filter((j) => j?.name === PACKS_BUILD_JOB && j.id);
   const seen = new Set<string>();
   const out: ActivePacksBuild[] = [];
@@ -174,11 +177,20 @@ export async function activePacksBuilds(queue: Queue = packsQueue() as unknown a
     seen.add(job.id!);
     const state = await job.getState();
     if (state === 'completed' || state === 'failed' || state === 'unknown') continue; // ended (or removed) meanwhile
-    const { rows: [run] } = await pool().query(
-      `select id, status, started_at, progress from runs where source = 'packs' and job_id = $1 order by id desc limit 1`, [job.id]);
+    const {
+      rows: [run],
+    } = await pool().query(
+      `select id, status, started_at, progress from runs where source = 'packs' and job_id = $1 order by id desc limit 1`,
+      [job.id],
+    );
     out.push({
-      jobId: job.id!, buildId: (job.data as PacksBuildData).buildId, state,
-      runId: run ? Number(run.id) : null, status: run?.status ?? null, startedAt: run?.started_at ?? null, progress: run?.progress ?? null,
+      jobId: job.id!,
+      buildId: (job.data as PacksBuildData).buildId,
+      state,
+      runId: run ? Number(run.id) : null,
+      status: run?.status ?? null,
+      startedAt: run?.started_at ?? null,
+      progress: run?.progress ?? null,
     });
   }
   return out.sort((a, b) => (a.runId ?? 0) - (b.runId ?? 0));
@@ -197,7 +209,10 @@ async function withEnqueueLock<T>(conn: Redis, fn: () => Promise<T>): Promise<T>
   while ((await conn.set(key, token, 'PX', ENQUEUE_LEASE_MS, 'NX')) !== 'OK') {
     if (Date.now() - t0 > ENQUEUE_WAIT_MS) {
       const holder = await conn.get(key);
-      throw new PacksBuildActiveError(null, `packs build: another packs build is being started right now${holder ? ` (by ${holder.split(' ')[1]})` : ''}; see 'dotation runs'`);
+      throw new PacksBuildActiveError(
+        null,
+        `packs build: another packs build is being started right now${holder ? ` (by ${holder.split(' ')[1]})` : ''}; see 'dotation runs'`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 100)));
   }
@@ -230,7 +245,8 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
       where type = any($1::text[]) and ($2::text[] is null or code = any($2::text[]))
         and ($3::text[] is null or coalesce(departement, left(code, 2)) = any($3::text[]))
       group by 1 order by 1`,
-    [PACK_TYPES, opts.communes?.length ? opts.communes : null, opts.departements?.length ? opts.departements : null]);
+    [PACK_TYPES, opts.communes?.length ? opts.communes : null, opts.departements?.length ? opts.departements : null],
+  );
   if (!rows.length) throw new Error('packs build: no commune actuelle or arrondissement municipal matches');
   const deps = rows.map((r) => r.dep as string);
   for (const d of deps) if (!/^[0-9A-Za-z]{2,3}$/.test(d)) throw new Error(`packs build: unexpected département code '${d}'`);
@@ -242,13 +258,17 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
     return await withEnqueueLock(conn, async () => {
       const inline = await inlineBuildHolder(db);
       if (inline) {
-        throw new PacksBuildActiveError(null,
-          `packs build refused: a pack build is running in another process (database session ${inline.pid}, ${inline.application}, since ${inline.since}); one build at a time. Start the fan-out once it has ended`);
+        throw new PacksBuildActiveError(
+          null,
+          `packs build refused: a pack build is running in another process (database session ${inline.pid}, ${inline.application}, since ${inline.since}); one build at a time. Start the fan-out once it has ended`,
+        );
       }
       const [active] = await activePacksBuilds(queue as unknown as Queue);
       if (active) {
-        throw new PacksBuildActiveError(active,
-          `packs build refused: ${describeActive(active)} has not ended; one build at a time. Follow it with 'dotation runs'; start a new one once it has ended`);
+        throw new PacksBuildActiveError(
+          active,
+          `packs build refused: ${describeActive(active)} has not ended; one build at a time. Follow it with 'dotation runs'; start a new one once it has ended`,
+        );
       }
       return await addBuild(opts, rows, deps, communes, conn);
     });
@@ -259,13 +279,31 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
 }
 
 /** Records the run and adds the flow (called under the enqueue mutex). */
-async function addBuild(opts: EnqueuePacksOptions, rows: { dep: string; codes: string[] }[], deps: string[], communes: number, conn: Redis): Promise<EnqueuedPacksBuild> {
+async function addBuild(
+  opts: EnqueuePacksOptions,
+  rows: { dep: string; codes: string[] }[],
+  deps: string[],
+  communes: number,
+  conn: Redis,
+): Promise<EnqueuedPacksBuild> {
   const s = settings();
   const db = pool(s.DATABASE_URL);
-  const progress = { departementsTotal: deps.length, departementsDone: 0, departementsFailing: 0, communesTotal: communes, built: 0, unchanged: 0, failed: 0 };
-  const { rows: [run] } = await db.query(
-    `insert into runs (source, status, trigger, options, progress) values ('packs', 'queued', $1, $2, $3) returning id`,
-    [opts.trigger, JSON.stringify({ communes: opts.communes, departements: opts.departements, force: opts.force }), JSON.stringify(progress)]);
+  const progress = {
+    departementsTotal: deps.length,
+    departementsDone: 0,
+    departementsFailing: 0,
+    communesTotal: communes,
+    built: 0,
+    unchanged: 0,
+    failed: 0,
+  };
+  const {
+    rows: [run],
+  } = await db.query(`insert into runs (source, status, trigger, options, progress) values ('packs', 'queued', $1, $2, $3) returning id`, [
+    opts.trigger,
+    JSON.stringify({ communes: opts.communes, departements: opts.departements, force: opts.force }),
+    JSON.stringify(progress),
+  ]);
   const runId = Number(run.id);
   const buildId = `${runId}-${crypto.randomBytes(3).toString('hex')}`;
   const jobId = parentJobId(buildId);
@@ -276,24 +314,49 @@ async function addBuild(opts: EnqueuePacksOptions, rows: { dep: string; codes: s
   const flow = new FlowProducer({ connection: conn, prefix: s.QUEUE_PREFIX });
   try {
     await flow.add({
-      name: PACKS_BUILD_JOB, queueName: PACKS_QUEUE,
-      data: { kind: 'build', buildId, runId, departements: deps, communes, trigger: opts.trigger, enqueuedAt: new Date().toISOString() } satisfies PacksBuildData,
+      name: PACKS_BUILD_JOB,
+      queueName: PACKS_QUEUE,
+      data: {
+        kind: 'build',
+        buildId,
+        runId,
+        departements: deps,
+        communes,
+        trigger: opts.trigger,
+        enqueuedAt: new Date().toISOString(),
+      } satisfies PacksBuildData,
       opts: { jobId, attempts, backoff, removeOnComplete: KEEP_COMPLETED, removeOnFail: false },
       children: rows.map((r) => ({
-        name: PACKS_DEPARTEMENT_JOB, queueName: PACKS_QUEUE,
+        name: PACKS_DEPARTEMENT_JOB,
+        queueName: PACKS_QUEUE,
         data: {
-          kind: 'departement', buildId, runId, departement: r.dep,
+          kind: 'departement',
+          buildId,
+          runId,
+          departement: r.dep,
           ...(!!opts.communes?.length && { communes: r.codes as string[] }),
           ...(opts.force !== undefined && { force: opts.force }),
           ...(opts.recheck !== undefined && { recheck: opts.recheck }),
           ...(!!opts.failFirstAttempts?.[r.dep] && { failFirstAttempts: opts.failFirstAttempts[r.dep] }),
         } satisfies PacksDepartementData,
         // A child that fails for good goes to the parent's failed dependencies: the parent still runs and closes the build as failed.
-        opts: { jobId: childJobId(buildId, r.dep), attempts, backoff, ignoreDependencyOnFailure: true, removeOnComplete: KEEP_COMPLETED, removeOnFail: false },
+        opts: {
+          jobId: childJobId(buildId, r.dep),
+          attempts,
+          backoff,
+          ignoreDependencyOnFailure: true,
+          removeOnComplete: KEEP_COMPLETED,
+          removeOnFail: false,
+        },
       })),
     });
   } catch (err) {
-    await db.query(`update runs set status = 'failed', finished_at = now(), error = $2 where id = $1`, [runId, `enqueue: ${(err as Error).message}`]).catch(() => undefined);
+    await db
+      .query(`update runs set status = 'failed', finished_at = now(), error = $2 where id = $1`, [
+        runId,
+        `enqueue: ${(err as Error).message}`,
+      ])
+      .catch(() => undefined);
     throw err;
   } finally {
     await flow.close().catch(() => undefined);
@@ -338,8 +401,18 @@ async function recordChild(job: Job<PacksDepartementData>, r: ChildRecord): Prom
           `insert into pack_build_communes (build_id, departement, code, status, version, job_id, attempt, worker, error)
            select $1, $2, t.code, t.status, t.version, $3, $4, $5, t.error
              from unnest($6::text[], $7::text[], $8::text[], $9::text[]) as t(code, status, version, error)`,
-          [buildId, departement, job.id, attempt, worker, r.outcomes.map((o) => o.code), r.outcomes.map((o) => o.status),
-            r.outcomes.map((o) => o.version ?? null), r.outcomes.map((o) => o.error ?? null)]);
+          [
+            buildId,
+            departement,
+            job.id,
+            attempt,
+            worker,
+            r.outcomes.map((o) => o.code),
+            r.outcomes.map((o) => o.status),
+            r.outcomes.map((o) => o.version ?? null),
+            r.outcomes.map((o) => o.error ?? null),
+          ],
+        );
       }
       await client.query(
         `insert into pack_build_departements (build_id, run_id, departement, status, job_id, attempt, worker, communes, built, unchanged, failed, seconds, error)
@@ -347,7 +420,22 @@ async function recordChild(job: Job<PacksDepartementData>, r: ChildRecord): Prom
          on conflict (build_id, departement) do update set status = excluded.status, job_id = excluded.job_id, attempt = excluded.attempt,
            worker = excluded.worker, communes = excluded.communes, built = excluded.built, unchanged = excluded.unchanged,
            failed = excluded.failed, seconds = excluded.seconds, error = excluded.error, finished_at = now()`,
-        [buildId, runId, departement, r.status, job.id, attempt, worker, r.communes, r.built, r.unchanged, r.failed, r.seconds.toFixed(2), r.error ?? null]);
+        [
+          buildId,
+          runId,
+          departement,
+          r.status,
+          job.id,
+          attempt,
+          worker,
+          r.communes,
+          r.built,
+          r.unchanged,
+          r.failed,
+          r.seconds.toFixed(2),
+          r.error ?? null,
+        ],
+      );
       await client.query(PROGRESS_SQL, [runId, buildId]);
     });
   } finally {
@@ -361,8 +449,11 @@ async function processDepartement(job: Job<PacksDepartementData>): Promise<Packs
   const db = pool();
   const t0 = Date.now();
   // The run is 'running' from its first child on (back to running if a stale check marked it interrupted).
-  await db.query(`update runs set status = 'running', heartbeat_at = now(), finished_at = null
-                   where id = $1 and status in ('queued', 'running', 'interrupted')`, [runId]);
+  await db.query(
+    `update runs set status = 'running', heartbeat_at = now(), finished_at = null
+                   where id = $1 and status in ('queued', 'running', 'interrupted')`,
+    [runId],
+  );
   const heartbeat = setInterval(() => {
     db.query(`update runs set heartbeat_at = now() where id = $1 and status = 'running'`, [runId]).catch(() => undefined);
   }, 10_000);
@@ -374,12 +465,20 @@ async function processDepartement(job: Job<PacksDepartementData>): Promise<Packs
     }
     let total = 0;
     const report = await buildPacks({
-      departements: [departement], communes, force, recheck, concurrency: 1,
+      departements: [departement],
+      communes,
+      force,
+      recheck,
+      concurrency: 1,
       onCommune: (o) => outcomes.push(o),
       log: settings().LOG_LEVEL === 'silent' ? () => undefined : (m) => console.error(`[packs ${departement}] ${m}`),
       progress: {
-        start(_l, t) { total = t ?? 0; },
-        update(done) { job.updateProgress({ done, total }).catch(() => undefined); },
+        start(_l, t) {
+          total = t ?? 0;
+        },
+        update(done) {
+          job.updateProgress({ done, total }).catch(() => undefined);
+        },
         stop() {},
       },
     });
@@ -388,18 +487,43 @@ async function processDepartement(job: Job<PacksDepartementData>): Promise<Packs
     if (report.failed) {
       const first = report.errors[0];
       const error = `${report.failed} of ${n} pack(s) failed in ${departement}; first: ${first?.code}: ${first?.error}`;
-      await recordChild(job, { status: 'failed', outcomes, communes: n, built: report.built, unchanged: report.unchanged, failed: report.failed, seconds, error });
+      await recordChild(job, {
+        status: 'failed',
+        outcomes,
+        communes: n,
+        built: report.built,
+        unchanged: report.unchanged,
+        failed: report.failed,
+        seconds,
+        error,
+      });
       throw new Error(error);
     }
-    await recordChild(job, { status: 'succeeded', outcomes, communes: n, built: report.built, unchanged: report.unchanged, failed: 0, seconds });
+    await recordChild(job, {
+      status: 'succeeded',
+      outcomes,
+      communes: n,
+      built: report.built,
+      unchanged: report.unchanged,
+      failed: 0,
+      seconds,
+    });
     return { departement, communes: n, built: report.built, unchanged: report.unchanged, failed: 0, worker: workerName(), seconds };
   } catch (err) {
     const message = (err as Error).message;
     if (!/ pack\(s\) failed in /.test(message)) {
       const built = outcomes.filter((o) => o.status === 'built').length;
       const unchanged = outcomes.filter((o) => o.status === 'unchanged').length;
-      await recordChild(job, { status: 'failed', outcomes, communes: outcomes.length, built, unchanged, failed: outcomes.length - built - unchanged,
-        seconds: (Date.now() - t0) / 1000, error: message }).catch(() => undefined);
+      await recordChild(job, {
+        status: 'failed',
+        outcomes,
+        communes: outcomes.length,
+        built,
+        unchanged,
+        failed: outcomes.length - built - unchanged,
+        seconds: (Date.now() - t0) / 1000,
+        error: message,
+      }).catch(() => undefined);
     }
     throw err;
   } finally {
@@ -421,15 +545,27 @@ async function processBuild(job: Job<PacksBuildData>): Promise<PacksBuildResult>
   const done = Object.values(values);
   const failedDeps = Object.keys(failures).map(depOfKey).sort();
   const db = pool();
-  const { rows: [ledger] } = await db.query(
-    `select count(distinct code) filter (where status = 'built')::int as built from pack_build_communes where build_id = $1`, [buildId]);
+  const {
+    rows: [ledger],
+  } = await db.query(
+    `select count(distinct code) filter (where status = 'built')::int as built from pack_build_communes where build_id = $1`,
+    [buildId],
+  );
   const unchanged = done.reduce((n, v) => n + v.unchanged, 0);
   const failedPacks = done.reduce((n, v) => n + v.failed, 0);
   const { rows: failedRows } = await db.query(
-    `select coalesce(sum(failed), 0)::int as failed, coalesce(sum(communes), 0)::int as communes from pack_build_departements where build_id = $1 and status = 'failed'`, [buildId]);
+    `select coalesce(sum(failed), 0)::int as failed, coalesce(sum(communes), 0)::int as communes from pack_build_departements where build_id = $1 and status = 'failed'`,
+    [buildId],
+  );
   const result: PacksBuildResult = {
-    runId, buildId, status: failedDeps.length ? 'failed' : 'succeeded', departements: departements.length, failedDepartements: failedDeps,
-    built: ledger.built, unchanged, failed: failedPacks + failedRows[0].failed,
+    runId,
+    buildId,
+    status: failedDeps.length ? 'failed' : 'succeeded',
+    departements: departements.length,
+    failedDepartements: failedDeps,
+    built: ledger.built,
+    unchanged,
+    failed: failedPacks + failedRows[0].failed,
   };
   const communes = done.reduce((n, v) => n + v.communes, 0) + failedRows[0].communes;
   const error = failedDeps.length
@@ -445,7 +581,8 @@ async function processBuild(job: Job<PacksBuildData>): Promise<PacksBuildResult>
            rows_published = $6, error = $7, attempt = greatest(attempt, $8),
            millesime = (select max(millesime) from published_datasets where source = 'cog')
          where id = $1`,
-        [runId, result.status, communes, result.built + unchanged, result.failed, result.built, error, job.attemptsMade + 1]);
+        [runId, result.status, communes, result.built + unchanged, result.failed, result.built, error, job.attemptsMade + 1],
+      );
     });
   } finally {
     client.release();
@@ -476,7 +613,9 @@ export async function prunePackBuildLedger(kept = settings().PACK_BUILDS_KEPT): 
            select substr(job_id, length('packs.') + 1) as build_id from runs
             where source = 'packs' and status in ('queued', 'running') and job_id like 'packs.%'
          )
-         select build_id from builds where build_id not in (select build_id from recent union select build_id from unfinished)`, [kept]);
+         select build_id from builds where build_id not in (select build_id from recent union select build_id from unfinished)`,
+        [kept],
+      );
       const old = rows.map((r) => r.build_id as string);
       if (!old.length) return { builds: 0, communeRows: 0 };
       const c = await client.query(`delete from pack_build_communes where build_id = any($1::text[])`, [old]);
@@ -488,7 +627,7 @@ export async function prunePackBuildLedger(kept = settings().PACK_BUILDS_KEPT): 
   }
 }
 
-export async function processPacksJob(job: Job<PacksJobData, PacksJobResult>): Promise<PacksJobResult> {
+async function processPacksJob(job: Job<PacksJobData, PacksJobResult>): Promise<PacksJobResult> {
   if (job.data.kind === 'build') return processBuild(job as Job<PacksBuildData>);
   if (job.data.kind === 'departement') return processDepartement(job as Job<PacksDepartementData>);
   throw new Error(`packs queue: unknown job kind in ${job.name} ${job.id}`);
@@ -504,16 +643,25 @@ export async function startPacksWorker(opts: { concurrency: number; log: (m: str
   const s = settings();
   const conn = redisConnection(s.REDIS_URL);
   const worker = new Worker<PacksJobData, PacksJobResult>(PACKS_QUEUE, processPacksJob, {
-    connection: conn, prefix: s.QUEUE_PREFIX, concurrency: opts.concurrency,
+    connection: conn,
+    prefix: s.QUEUE_PREFIX,
+    concurrency: opts.concurrency,
   });
-  const what = (job: Job<PacksJobData>) => (job.data.kind === 'build' ? `build (run ${job.data.runId})` : `département ${job.data.departement}`);
+  const what = (job: Job<PacksJobData>) =>
+    job.data.kind === 'build' ? `build (run ${job.data.runId})` : `département ${job.data.departement}`;
   worker.on('active', (job) => opts.log(`job ${job.id} ${what(job)} started (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`));
   worker.on('completed', (job, r) => {
-    if ('status' in r) opts.log(`job ${job.id} build ${r.status}: ${r.built} built, ${r.unchanged} unchanged, ${r.failed} failed${r.failedDepartements.length ? `; failed départements ${r.failedDepartements.join(', ')}` : ''}`);
+    if ('status' in r)
+      opts.log(
+        `job ${job.id} build ${r.status}: ${r.built} built, ${r.unchanged} unchanged, ${r.failed} failed${r.failedDepartements.length ? `; failed départements ${r.failedDepartements.join(', ')}` : ''}`,
+      );
     else opts.log(`job ${job.id} département ${r.departement}: ${r.built} built, ${r.unchanged} unchanged in ${r.seconds.toFixed(1)}s`);
   });
   worker.on('failed', (job, err) => {
-    if (!job) { opts.log(`a packs job failed: ${err.message}`); return; }
+    if (!job) {
+      opts.log(`a packs job failed: ${err.message}`);
+      return;
+    }
     const retry = job.attemptsMade < (job.opts.attempts ?? 1) ? ', will retry' : ', no attempt left';
     opts.log(`job ${job.id} ${what(job)} attempt ${job.attemptsMade} failed${retry}: ${err.message}`);
   });
@@ -522,6 +670,10 @@ export async function startPacksWorker(opts: { concurrency: number; log: (m: str
   let closing: Promise<void> | undefined;
   return {
     worker,
-    close: () => (closing ??= (async () => { await worker.close(); await closeRedis(conn); })()),
+    close: () =>
+      (closing ??= (async () => {
+        await worker.close();
+        await closeRedis(conn);
+      })()),
   };
 }

@@ -41,7 +41,9 @@ export function runsQueue(): Queue<RunJobData> {
 /** Enqueues one run of `source`; a worker (`dotation worker`) processes it. */
 export async function enqueueRun(source: string, opts: EnqueueOptions): Promise<Job<RunJobData>> {
   const data: RunJobData = {
-    source, trigger: opts.trigger, enqueuedAt: new Date().toISOString(),
+    source,
+    trigger: opts.trigger,
+    enqueuedAt: new Date().toISOString(),
     ...(opts.file !== undefined && { file: opts.file }),
     ...(opts.resource !== undefined && { resource: opts.resource }),
     ...(opts.force !== undefined && { force: opts.force }),

@@ -5,7 +5,7 @@ import { sourceRegistry } from '../../config/sources';
 import { closePools } from '../db/pool';
 import { closeQueues, enqueueRun, RunJobData } from './queue';
 
-export const SCHEDULE_TIMEZONE = 'Europe/Paris';
+const SCHEDULE_TIMEZONE = 'Europe/Paris';
 
 /**
  * Job id of the scheduled run of `source` for the slot `at`, to the minute, in UTC:
@@ -22,7 +22,7 @@ export function scheduledRunJobId(source: string, at: Date): string {
 }
 
 /** Enqueues the run of `source` for the slot `at` (idempotent per source and minute). */
-export async function enqueueScheduledRun(source: string, at: Date): Promise<Job<RunJobData>> {
+async function enqueueScheduledRun(source: string, at: Date): Promise<Job<RunJobData>> {
   return enqueueRun(source, { trigger: 'schedule', jobId: scheduledRunJobId(source, at) });
 }
 
@@ -64,13 +64,17 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
     if (!pipeline) throw new Error(`scheduler: unknown source '${id}'`);
     const expr = pipeline.source.schedule;
     if (!cron.validate(expr)) throw new Error(`scheduler: ${id}: invalid cron expression '${expr}'`);
-    const task = cron.schedule(expr, async (ctx) => {
-      try {
-        await fire(id, ctx.date);
-      } catch (err) {
-        log(`${id}: could not enqueue the scheduled run: ${(err as Error).message}`);
-      }
-    }, { timezone: SCHEDULE_TIMEZONE, name: `dotation:${id}`, noOverlap: true });
+    const task = cron.schedule(
+      expr,
+      async (ctx) => {
+        try {
+          await fire(id, ctx.date);
+        } catch (err) {
+          log(`${id}: could not enqueue the scheduled run: ${(err as Error).message}`);
+        }
+      },
+      { timezone: SCHEDULE_TIMEZONE, name: `dotation:${id}`, noOverlap: true },
+    );
     tasks.set(id, task);
     log(`${id}: '${expr}' (${SCHEDULE_TIMEZONE}), next run ${task.getNextRun()?.toISOString() ?? 'never'}`);
   }
@@ -90,7 +94,13 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
     stop()
       .then(() => closeQueues())
       .then(() => closePools())
-      .then(() => process.exit(0), (err) => { console.error(`dotation: scheduler shutdown: ${(err as Error).message}`); process.exit(1); });
+      .then(
+        () => process.exit(0),
+        (err) => {
+          console.error(`dotation: scheduler shutdown: ${(err as Error).message}`);
+          process.exit(1);
+        },
+      );
   };
   if (opts.handleSignals ?? true) {
     process.once('SIGTERM', onSignal);

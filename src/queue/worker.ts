@@ -7,7 +7,7 @@ import { closeRedis, redisConnection } from './connection';
 import { closeQueues, RUNS_QUEUE, RunJobData } from './queue';
 import { PACKS_QUEUE, PacksWorker, startPacksWorker } from './packs';
 
-export interface RunJobResult {
+interface RunJobResult {
   runId: number;
   status: 'succeeded' | 'unchanged' | 'failed';
   millesime: string | null;
@@ -38,15 +38,30 @@ export interface RunWorker {
 }
 
 /** Processes one 'runs' job: the same `runSource` as `dotation run --inline`, recorded in the runs table. */
-export async function processRunJob(job: Job<RunJobData, RunJobResult>): Promise<RunJobResult> {
+async function processRunJob(job: Job<RunJobData, RunJobResult>): Promise<RunJobResult> {
   const { source, file, resource, force } = job.data;
   const r = await runSource(source, {
-    trigger: 'worker', jobId: job.id, attempt: job.attemptsMade + 1, file, resource, force,
+    trigger: 'worker',
+    jobId: job.id,
+    attempt: job.attemptsMade + 1,
+    file,
+    resource,
+    force,
     log: settings().LOG_LEVEL === 'silent' ? () => undefined : undefined,
-    onProgress: (p) => { job.updateProgress(p).catch(() => undefined); },
+    onProgress: (p) => {
+      job.updateProgress(p).catch(() => undefined);
+    },
   });
   // Errors propagate: BullMQ retries with backoff, and runSource has already recorded the failed attempt.
-  return { runId: r.runId, status: r.status, millesime: r.millesime, read: r.read, loaded: r.loaded, rejected: r.rejected, published: r.published };
+  return {
+    runId: r.runId,
+    status: r.status,
+    millesime: r.millesime,
+    read: r.read,
+    loaded: r.loaded,
+    rejected: r.rejected,
+    published: r.published,
+  };
 }
 
 /**
@@ -65,9 +80,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
     prefix: s.QUEUE_PREFIX,
     concurrency: opts.concurrency ?? s.WORKER_CONCURRENCY,
   });
-  const packs = (opts.packs ?? true)
-    ? await startPacksWorker({ concurrency: opts.packsConcurrency ?? opts.concurrency ?? s.WORKER_CONCURRENCY, log })
-    : undefined;
+  const packs =
+    (opts.packs ?? true)
+      ? await startPacksWorker({ concurrency: opts.packsConcurrency ?? opts.concurrency ?? s.WORKER_CONCURRENCY, log })
+      : undefined;
   const started = new Map<string, number>();
   const label = (job: Job<RunJobData>) => `job ${job.id} ${job.data.source} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`;
   worker.on('active', (job) => {
@@ -81,7 +97,10 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
   };
   worker.on('completed', (job, r) => log(`job ${job.id} ${job.data.source} ${r.status}${elapsed(job)} (run ${r.runId})`));
   worker.on('failed', (job, err) => {
-    if (!job) { log(`a job failed: ${err.message}`); return; }
+    if (!job) {
+      log(`a job failed: ${err.message}`);
+      return;
+    }
     // attemptsMade already counts this attempt here.
     const retry = job.attemptsMade < (job.opts.attempts ?? 1) ? ', will retry' : ', no attempt left';
     log(`job ${job.id} ${job.data.source} attempt ${job.attemptsMade} failed${elapsed(job)}${retry}: ${err.message}`);
@@ -103,7 +122,13 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
     close()
       .then(() => closeQueues())
       .then(() => closePools())
-      .then(() => process.exit(0), (err) => { console.error(`dotation: worker shutdown: ${(err as Error).message}`); process.exit(1); });
+      .then(
+        () => process.exit(0),
+        (err) => {
+          console.error(`dotation: worker shutdown: ${(err as Error).message}`);
+          process.exit(1);
+        },
+      );
   };
   if (opts.handleSignals ?? true) {
     process.once('SIGTERM', onSignal);

@@ -26,7 +26,10 @@ export async function buildServer(opts: { logger?: boolean } = {}): Promise<Fast
   });
   app.get('/health', async () => ({ status: 'ok' }));
   const dir = path.join(__dirname, 'routes');
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.ts') && !x.endsWith('.d.ts')).sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((x) => x.endsWith('.ts') && !x.endsWith('.d.ts'))
+    .sort()) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(dir, f)) as { default?: (app: FastifyInstance) => Promise<void> };
     if (typeof mod.default !== 'function') throw new Error(`src/server/routes/${f} must export a default plugin`);
@@ -35,6 +38,7 @@ export async function buildServer(opts: { logger?: boolean } = {}): Promise<Fast
   return app;
 }
 
+/** @public started by the CLI (`dotation serve`, `dotation start`), which loads this module lazily. */
 export async function startServer(): Promise<FastifyInstance> {
   const s = settings();
   const app = await buildServer({ logger: s.LOG_LEVEL !== 'silent' });

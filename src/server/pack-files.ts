@@ -17,7 +17,10 @@ export async function cachedManifest(packsDir: string, code: string): Promise<Pa
   try {
     st = await fs.promises.stat(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') { manifests.delete(file); return null; }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      manifests.delete(file);
+      return null;
+    }
     throw err;
   }
   const hit = manifests.get(file);

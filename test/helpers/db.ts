@@ -9,7 +9,9 @@ import { closePools } from '../../src/db/pool';
  * applied, referential loaded), and points DATABASE_URL and the other settings at it.
  * Call in beforeAll; call the returned cleanup in afterAll.
  */
-export async function freshDatabase(extraEnv: Record<string, string> = {}): Promise<{ url: string; env: Record<string, string>; cleanup: () => Promise<void> }> {
+export async function freshDatabase(
+  extraEnv: Record<string, string> = {},
+): Promise<{ url: string; env: Record<string, string>; cleanup: () => Promise<void> }> {
   const tpl = process.env.DOTATION_TEST_TEMPLATE;
   if (!tpl) throw new Error('DOTATION_TEST_TEMPLATE is not set: run the tests with jest (test/global-setup.ts)');
   const name = `dotation_t_${tpl.replace('dotation_tpl_', '')}_${crypto.randomBytes(3).toString('hex')}`;

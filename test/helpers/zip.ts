@@ -11,7 +11,9 @@ export async function unzip(file: string): Promise<Map<string, Buffer>> {
         for await (const c of await zip.openReadStreamPromise(e)) chunks.push(c as Buffer);
         out.set(e.fileName, Buffer.concat(chunks));
         zip.readEntry();
-      } catch (err) { reject(err); }
+      } catch (err) {
+        reject(err);
+      }
     });
     zip.on('end', resolve);
     zip.on('error', reject);

@@ -11,9 +11,16 @@ import { explainMissingPopulations, MissingPopulation } from '../../pipelines/po
  * populations légales 2021 (geography COG 2023) and the Mayotte file, re-coded to the
  * package's COG. Expected figures are read from the files themselves.
  */
-interface Row { pmun: number; pcap: number; ptot: number }
+interface Row {
+  pmun: number;
+  pcap: number;
+  ptot: number;
+}
 function readPopulations(file: string, code: (v: Record<string, string>) => string): Map<string, Row> {
-  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.length);
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.length);
   const header = lines[0].split(';');
   const out = new Map<string, Row>();
   for (const l of lines.slice(1)) {
@@ -28,13 +35,19 @@ describeRealData('populations légales 2021 on the real INSEE files', () => {
   let main: Map<string, Row>;
   let mayotte: Map<string, Row>;
   let missing: MissingPopulation[];
-  const sum = (codes: string[], k: keyof Row = 'pmun') => codes.reduce((s, c) => {
-    const r = main.get(c);
-    if (!r) throw new Error(`${c} is not in donnees_communes.csv`);
-    return s + r[k];
-  }, 0);
-  const pop = async (code: string) => (await pool().query(
-    `select type, pmun, pcap, ptot, codes_sources from population_legale where millesime = '2021' and code_commune = $1`, [code])).rows[0];
+  const sum = (codes: string[], k: keyof Row = 'pmun') =>
+    codes.reduce((s, c) => {
+      const r = main.get(c);
+      if (!r) throw new Error(`${c} is not in donnees_communes.csv`);
+      return s + r[k];
+    }, 0);
+  const pop = async (code: string) =>
+    (
+      await pool().query(
+        `select type, pmun, pcap, ptot, codes_sources from population_legale where millesime = '2021' and code_commune = $1`,
+        [code],
+      )
+    ).rows[0];
 
   beforeAll(async () => {
     db = await freshDatabase();
@@ -55,32 +68,55 @@ describeRealData('populations légales 2021 on the real INSEE files', () => {
   });
 
   test('the INSEE COG 2024 tables are loaded from the mirror', async () => {
-    const { rows: [{ n }] } = await pool().query(`select count(*)::int as n from cog_communes_insee where cog = 2024 and typecom = 'COM'`);
+    const {
+      rows: [{ n }],
+    } = await pool().query(`select count(*)::int as n from cog_communes_insee where cog = 2024 and typecom = 'COM'`);
     expect(n).toBeGreaterThan(34000);
-    const { rows: [{ m }] } = await pool().query(`select count(*)::int as m from cog_mouvements`);
+    const {
+      rows: [{ m }],
+    } = await pool().query(`select count(*)::int as m from cog_mouvements`);
     expect(m).toBeGreaterThan(10000);
   });
 
   test('every row read is loaded or quarantined', async () => {
-    const { rows: [r] } = await pool().query(`select rows_read, rows_loaded, rows_rejected from runs where source = 'populations' and status = 'succeeded' order by id desc limit 1`);
+    const {
+      rows: [r],
+    } = await pool().query(
+      `select rows_read, rows_loaded, rows_rejected from runs where source = 'populations' and status = 'succeeded' order by id desc limit 1`,
+    );
     expect(Number(r.rows_read)).toBe(main.size + mayotte.size);
     expect(Number(r.rows_read)).toBe(Number(r.rows_loaded) + Number(r.rows_rejected));
   });
 
   test('35062 La Chapelle-Fleurigné = 35062 + 35112 of the file', async () => {
-    expect(await pop('35062')).toMatchObject({ pmun: sum(['35062', '35112']), pcap: sum(['35062', '35112'], 'pcap'), ptot: sum(['35062', '35112'], 'ptot'), codes_sources: ['35062', '35112'] });
+    expect(await pop('35062')).toMatchObject({
+      pmun: sum(['35062', '35112']),
+      pcap: sum(['35062', '35112'], 'pcap'),
+      ptot: sum(['35062', '35112'], 'ptot'),
+      codes_sources: ['35062', '35112'],
+    });
     expect(await pop('35112')).toBeUndefined();
   });
 
   test('69149 Oullins-Pierre-Bénite = 69149 + 69152 of the file', async () => {
-    expect(await pop('69149')).toMatchObject({ pmun: sum(['69149', '69152']), ptot: sum(['69149', '69152'], 'ptot'), codes_sources: ['69149', '69152'] });
+    expect(await pop('69149')).toMatchObject({
+      pmun: sum(['69149', '69152']),
+      ptot: sum(['69149', '69152'], 'ptot'),
+      codes_sources: ['69149', '69152'],
+    });
   });
 
   test('Paris 75056 = sum of 75101…75120, each arrondissement kept', async () => {
     const arm = Array.from({ length: 20 }, (_, i) => String(75101 + i));
     expect(arm.every((c) => main.has(c))).toBe(true);
     expect(main.has('75056')).toBe(false);
-    expect(await pop('75056')).toMatchObject({ type: 'commune-actuelle', pmun: sum(arm), pcap: sum(arm, 'pcap'), ptot: sum(arm, 'ptot'), codes_sources: arm });
+    expect(await pop('75056')).toMatchObject({
+      type: 'commune-actuelle',
+      pmun: sum(arm),
+      pcap: sum(arm, 'pcap'),
+      ptot: sum(arm, 'ptot'),
+      codes_sources: arm,
+    });
     for (const c of arm) expect(await pop(c)).toMatchObject({ type: 'arrondissement-municipal', pmun: main.get(c)!.pmun });
   });
 
@@ -95,7 +131,8 @@ describeRealData('populations légales 2021 on the real INSEE files', () => {
   test('every commune actuelle without a population is explained, none with the generic reason', async () => {
     const { rows } = await pool().query(
       `select c.code from communes c where c.type = 'commune-actuelle'
-          and not exists (select 1 from population_legale p where p.millesime = '2021' and p.code_commune = c.code) order by c.code`);
+          and not exists (select 1 from population_legale p where p.millesime = '2021' and p.code_commune = c.code) order by c.code`,
+    );
     expect(missing.map((m) => m.code)).toEqual(rows.map((r) => r.code));
     for (const m of missing) {
       expect(m.raison.trim().length).toBeGreaterThan(0);
@@ -106,7 +143,8 @@ describeRealData('populations légales 2021 on the real INSEE files', () => {
     const { rows: in2024 } = await pool().query(
       `select c.code from communes c join cog_communes_insee i on i.cog = 2024 and i.typecom = 'COM' and i.com = c.code
         where c.type = 'commune-actuelle' and c.zone <> 'com' and c.departement <> '976'
-          and not exists (select 1 from population_legale p where p.millesime = '2021' and p.code_commune = c.code)`);
+          and not exists (select 1 from population_legale p where p.millesime = '2021' and p.code_commune = c.code)`,
+    );
     const movedIn2024 = in2024.map((r) => r.code as string).filter((c) => !main.has(c));
     expect(movedIn2024.length).toBeGreaterThan(0);
     for (const c of movedIn2024) expect(why.get(c)).toMatch(/le 2024-\d\d-\d\d .*COG 2023/);
@@ -114,7 +152,8 @@ describeRealData('populations légales 2021 on the real INSEE files', () => {
     const { rows: later } = await pool().query(
       `select c.code from communes c where c.type = 'commune-actuelle' and c.zone <> 'com'
           and not exists (select 1 from cog_communes_insee i where i.cog = 2024 and i.typecom = 'COM' and i.com = c.code)
-          and not exists (select 1 from population_legale p where p.millesime = '2021' and p.code_commune = c.code)`);
+          and not exists (select 1 from population_legale p where p.millesime = '2021' and p.code_commune = c.code)`,
+    );
     expect(later.length).toBeGreaterThan(0);
     for (const r of later) expect(why.get(r.code)).toMatch(/après le COG 2024/);
     // Collectivités d'outre-mer are out of scope, and said so.

@@ -1,4 +1,11 @@
-import { communeCode, departementOf, normalizeCommuneCode, normalizeDepartement, plmCommune, CommuneCodeError } from '../../src/communes/codes';
+import {
+  communeCode,
+  departementOf,
+  normalizeCommuneCode,
+  normalizeDepartement,
+  plmCommune,
+  CommuneCodeError,
+} from '../../src/communes/codes';
 
 describe('commune codes', () => {
   test('rebuilds split codes with left-padding', () => {

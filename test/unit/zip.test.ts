@@ -21,16 +21,23 @@ test('ZIP entries carry the CRC-32 of their data, and the same files give the sa
   const z = await yauzl.openPromise(file, { lazyEntries: true });
   const crcs = new Map<string, number>();
   await new Promise<void>((resolve, reject) => {
-    z.on('entry', (e: yauzl.Entry) => { crcs.set(e.fileName, e.crc32); z.readEntry(); });
-    z.on('end', resolve); z.on('error', reject);
+    z.on('entry', (e: yauzl.Entry) => {
+      crcs.set(e.fileName, e.crc32);
+      z.readEntry();
+    });
+    z.on('end', resolve);
+    z.on('error', reject);
     z.readEntry();
   });
   z.close();
   for (const f of files) {
     // Reference value from a plain table-driven CRC-32, independent of the one yazl used.
     let c = ~0;
-    for (const byte of f.data) { c ^= byte; for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
-    expect(crcs.get(f.name)).toBe((~c) >>> 0);
+    for (const byte of f.data) {
+      c ^= byte;
+      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+    }
+    expect(crcs.get(f.name)).toBe(~c >>> 0);
   }
   const back = await readZipEntries(file);
   for (const f of files) expect(back.get(f.name)!.equals(f.data)).toBe(true);

@@ -1,13 +1,13 @@
-import { GeometryInfo, Level, geometries } from './geometry';
-import { CommuneRec, DepartementRec, EpciRec, Referential, RegionRec } from '../territoire/referential';
+import { GeometryInfo, Level, geometries } from '../../geo/zone-geometry';
+import { CommuneRec, DepartementRec, EpciRec, Referential, RegionRec } from '../../communes/referential';
 
 /**
  * Rendering of the geo.api.gouv.fr-style answers (api-territoire.md §3.1), shared by the list
  * routes (routes/geo.ts) and the single commune of routes/communes.ts: `fields` (nom and code
  * always first), `format=json|geojson`, `geometry=centre|contour|bbox|mairie`, `limit`.
  */
-export const GEOMETRY_FIELDS = ['centre', 'contour', 'bbox', 'mairie'] as const;
-type GeoField = typeof GEOMETRY_FIELDS[number];
+const GEOMETRY_FIELDS = ['centre', 'contour', 'bbox', 'mairie'] as const;
+type GeoField = (typeof GEOMETRY_FIELDS)[number];
 const isGeo = (f: string): f is GeoField => (GEOMETRY_FIELDS as readonly string[]).includes(f);
 /** Départements, régions, EPCI: contours from zone_contours (union of the commune contours), no mairie. */
 const ZONE_GEOMETRIES: readonly GeoField[] = ['centre', 'contour', 'bbox'];
@@ -27,11 +27,20 @@ export const COMMUNE: Kind<CommuneRec> = {
   defaults: ['nom', 'code', 'codeDepartement', 'siren', 'codeEpci', 'codeRegion', 'codesPostaux', 'population'],
   code: (c) => c.code,
   build: (c, ref) => {
-    const epci = c.epci ?? (c.type === 'arrondissement-municipal' && c.parent ? ref.current.get(c.parent)?.epci ?? null : null);
+    const epci = c.epci ?? (c.type === 'arrondissement-municipal' && c.parent ? (ref.current.get(c.parent)?.epci ?? null) : null);
     return {
-      nom: c.nom, code: c.code, type: c.type, siren: c.siren ?? undefined, codeDepartement: c.departement ?? undefined, codeRegion: c.region ?? undefined,
-      codeEpci: epci ?? undefined, codesPostaux: c.codesPostaux, population: c.population ?? undefined, zone: c.zone ?? undefined,
-      anciensCodes: c.anciensCodes, codeParent: c.type === 'arrondissement-municipal' ? c.parent ?? undefined : undefined,
+      nom: c.nom,
+      code: c.code,
+      type: c.type,
+      siren: c.siren ?? undefined,
+      codeDepartement: c.departement ?? undefined,
+      codeRegion: c.region ?? undefined,
+      codeEpci: epci ?? undefined,
+      codesPostaux: c.codesPostaux,
+      population: c.population ?? undefined,
+      zone: c.zone ?? undefined,
+      anciensCodes: c.anciensCodes,
+      codeParent: c.type === 'arrondissement-municipal' ? (c.parent ?? undefined) : undefined,
       departement: c.departement ? { code: c.departement, nom: ref.departements.get(c.departement)?.nom } : undefined,
       region: c.region ? { code: c.region, nom: ref.regions.get(c.region)?.nom } : undefined,
       epci: epci ? { code: epci, nom: ref.epcis.get(epci)?.nom } : undefined,
@@ -39,17 +48,39 @@ export const COMMUNE: Kind<CommuneRec> = {
   },
 };
 export const DEPARTEMENT: Kind<DepartementRec> = {
-  level: 'departement', geometries: ZONE_GEOMETRIES, defaults: ['nom', 'code', 'codeRegion'], code: (d) => d.code,
-  build: (d, ref) => ({ nom: d.nom, code: d.code, codeRegion: d.region ?? undefined, zone: d.zone, population: d.population,
-    region: d.region ? { code: d.region, nom: ref.regions.get(d.region)?.nom } : undefined }),
+  level: 'departement',
+  geometries: ZONE_GEOMETRIES,
+  defaults: ['nom', 'code', 'codeRegion'],
+  code: (d) => d.code,
+  build: (d, ref) => ({
+    nom: d.nom,
+    code: d.code,
+    codeRegion: d.region ?? undefined,
+    zone: d.zone,
+    population: d.population,
+    region: d.region ? { code: d.region, nom: ref.regions.get(d.region)?.nom } : undefined,
+  }),
 };
 export const REGION: Kind<RegionRec> = {
-  level: 'region', geometries: ZONE_GEOMETRIES, defaults: ['nom', 'code'], code: (r) => r.code,
+  level: 'region',
+  geometries: ZONE_GEOMETRIES,
+  defaults: ['nom', 'code'],
+  code: (r) => r.code,
   build: (r) => ({ nom: r.nom, code: r.code, zone: r.zone, population: r.population }),
 };
 export const EPCI: Kind<EpciRec> = {
-  level: 'epci', geometries: ZONE_GEOMETRIES, defaults: ['nom', 'code', 'codesDepartements', 'codesRegions', 'population'], code: (e) => e.code,
-  build: (e) => ({ nom: e.nom, code: e.code, type: e.type ?? undefined, codesDepartements: e.departements, codesRegions: e.regions, population: e.population ?? undefined }),
+  level: 'epci',
+  geometries: ZONE_GEOMETRIES,
+  defaults: ['nom', 'code', 'codesDepartements', 'codesRegions', 'population'],
+  code: (e) => e.code,
+  build: (e) => ({
+    nom: e.nom,
+    code: e.code,
+    type: e.type ?? undefined,
+    codesDepartements: e.departements,
+    codesRegions: e.regions,
+    population: e.population ?? undefined,
+  }),
 };
 
 /** Accent-insensitive name score in ]0, 1]; 0 = no match. */
@@ -84,7 +115,10 @@ const built = new WeakMap<object, Record<string, unknown>>();
 function builtOf<T>(kind: Kind<T>, rec: T, ref: Referential): Record<string, unknown> {
   const key = rec as unknown as object;
   let all = built.get(key);
-  if (!all) { all = kind.build(rec, ref); built.set(key, all); }
+  if (!all) {
+    all = kind.build(rec, ref);
+    built.set(key, all);
+  }
   return all;
 }
 
@@ -93,11 +127,18 @@ function builtOf<T>(kind: Kind<T>, rec: T, ref: Referential): Record<string, unk
  * `extra` adds fields that the kind does not build (the summary's pack and donnees), selectable
  * with `fields` like the others.
  */
-export async function render<T>(kind: Kind<T>, recs: { rec: T; score?: number }[], opts: OutputOpts, ref: Referential, single = false,
-  extra?: Record<string, unknown>): Promise<unknown> {
+export async function render<T>(
+  kind: Kind<T>,
+  recs: { rec: T; score?: number }[],
+  opts: OutputOpts,
+  ref: Referential,
+  single = false,
+  extra?: Record<string, unknown>,
+): Promise<unknown> {
   // A geometry field the kind does not have (mairie of a département) is an unknown field: left out.
-  const fields = (opts.fields?.length ? ['nom', 'code', ...opts.fields.filter((f) => f !== 'nom' && f !== 'code')] : opts.defaults ?? kind.defaults)
-    .filter((f) => !isGeo(f) || kind.geometries.includes(f));
+  const fields = (
+    opts.fields?.length ? ['nom', 'code', ...opts.fields.filter((f) => f !== 'nom' && f !== 'code')] : (opts.defaults ?? kind.defaults)
+  ).filter((f) => !isGeo(f) || kind.geometries.includes(f));
   const limited = opts.limit != null ? recs.slice(0, opts.limit) : recs;
   const geoJson = opts.format === 'geojson';
   const geometry: GeoField = opts.geometry ?? 'centre';
@@ -106,13 +147,20 @@ export async function render<T>(kind: Kind<T>, recs: { rec: T; score?: number }[
   const wantSurface = fields.includes('surface');
   let geo = new Map<string, GeometryInfo>();
   if ([...geoFields].some((f) => f !== 'mairie') || wantSurface) {
-    geo = await geometries(kind.level, limited.map((r) => kind.code(r.rec)), {
-      contour: geoFields.has('contour'), centre: geoFields.has('centre'), bbox: geoFields.has('bbox'), surface: wantSurface,
-    });
+    geo = await geometries(
+      kind.level,
+      limited.map((r) => kind.code(r.rec)),
+      {
+        contour: geoFields.has('contour'),
+        centre: geoFields.has('centre'),
+        bbox: geoFields.has('bbox'),
+        surface: wantSurface,
+      },
+    );
   }
   // mairie: no source of town-hall positions is loaded, so it is null (documented deviation from
   // geo.api, which gives the town hall's point; the centre is not passed off as the town hall).
-  const geometryOf = (g: GeometryInfo | undefined, f: GeoField) => (f === 'mairie' ? null : g?.[f] ?? null);
+  const geometryOf = (g: GeometryInfo | undefined, f: GeoField) => (f === 'mairie' ? null : (g?.[f] ?? null));
   const items = limited.map(({ rec, score }) => {
     const all = extra ? { ...builtOf(kind, rec, ref), ...extra } : builtOf(kind, rec, ref);
     const g = geo.get(kind.code(rec));
@@ -132,4 +180,5 @@ export async function render<T>(kind: Kind<T>, recs: { rec: T; score?: number }[
 }
 
 /** Content type of a geo.api answer. */
-export const contentType = (format: 'json' | 'geojson') => (format === 'geojson' ? 'application/geo+json; charset=utf-8' : 'application/json; charset=utf-8');
+export const contentType = (format: 'json' | 'geojson') =>
+  format === 'geojson' ? 'application/geo+json; charset=utf-8' : 'application/json; charset=utf-8';

@@ -4,27 +4,56 @@ import { z } from 'zod';
  * Query strings of the geo.api-style routes (api-territoire.md §3.1), validated with zod; the
  * same schemas feed /openapi.json. A bad value is a 400 {message}.
  */
-const csv = <T extends string>(values: readonly [T, ...T[]], what: string) => z.string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-  .pipe(z.array(z.enum(values, { message: `${what} must be among ${values.join(', ')}` })).min(1, `${what} is empty`));
+const csv = <T extends string>(values: readonly [T, ...T[]], what: string) =>
+  z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(values, { message: `${what} must be among ${values.join(', ')}` })).min(1, `${what} is empty`));
 
 const limit = z.string().regex(/^\d+$/, 'limit must be an integer ≥ 0').transform(Number);
-const fields = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const fields = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 const format = z.enum(['json', 'geojson']).default('json');
-const code = (re: RegExp, what: string) => z.string().trim().transform((s) => s.toUpperCase()).pipe(z.string().regex(re, `invalid ${what}`));
+const code = (re: RegExp, what: string) =>
+  z
+    .string()
+    .trim()
+    .transform((s) => s.toUpperCase())
+    .pipe(z.string().regex(re, `invalid ${what}`));
 
-export const COMMUNE_TYPES = ['commune-actuelle', 'arrondissement-municipal'] as const;
-export const ZONES = ['metro', 'drom', 'com'] as const;
+const COMMUNE_TYPES = ['commune-actuelle', 'arrondissement-municipal'] as const;
+const ZONES = ['metro', 'drom', 'com'] as const;
 
 const communeFilters = {
-  codePostal: z.string().regex(/^\d{5}$/, 'codePostal must be 5 digits').optional(),
+  codePostal: z
+    .string()
+    .regex(/^\d{5}$/, 'codePostal must be 5 digits')
+    .optional(),
   code: code(/^([0-9]{5}|2[AB][0-9]{3})$/, 'commune code').optional(),
-  siren: z.string().regex(/^\d{9}$/, 'siren must be 9 digits').optional(),
+  siren: z
+    .string()
+    .regex(/^\d{9}$/, 'siren must be 9 digits')
+    .optional(),
   nom: z.string().trim().min(1).optional(),
   boost: z.enum(['population']).optional(),
   codeDepartement: code(/^([0-9]{2,3}|2[AB])$/, 'codeDepartement').optional(),
-  codeRegion: z.string().regex(/^\d{2,3}$/, 'invalid codeRegion').optional(),
-  codeEpci: z.string().regex(/^\d{9}$/, 'codeEpci must be 9 digits').optional(),
+  codeRegion: z
+    .string()
+    .regex(/^\d{2,3}$/, 'invalid codeRegion')
+    .optional(),
+  codeEpci: z
+    .string()
+    .regex(/^\d{9}$/, 'codeEpci must be 9 digits')
+    .optional(),
   type: csv(COMMUNE_TYPES, 'type').optional(),
   zone: csv(ZONES, 'zone').optional(),
   ancienCode: code(/^([0-9]{5}|2[AB][0-9]{3})$/, 'ancienCode').optional(),
@@ -35,13 +64,19 @@ const communeFilters = {
  * of town-hall positions, so `mairie` is accepted and answered null (never the centre presented as
  * the town hall): see docs/ARCHITECTURE.md, "API".
  */
-const communeGeometry = z.enum(['centre', 'contour', 'bbox', 'mairie'])
-  .describe('Geometry of format=geojson Features: centre (default, centroid of the contour), contour, bbox, or mairie. '
-    + 'mairie is always null here (no source of town-hall positions is loaded; use centre), unlike geo.api.gouv.fr.');
+const communeGeometry = z
+  .enum(['centre', 'contour', 'bbox', 'mairie'])
+  .describe(
+    'Geometry of format=geojson Features: centre (default, centroid of the contour), contour, bbox, or mairie. ' +
+      'mairie is always null here (no source of town-hall positions is loaded; use centre), unlike geo.api.gouv.fr.',
+  );
 /** Départements, régions and EPCI: no mairie (geo.api has none for EPCI either). */
-const zoneGeometry = z.enum(['centre', 'contour', 'bbox'])
-  .describe('Geometry of format=geojson Features: centre (default), contour or bbox, from the union of the commune contours '
-    + '(or the official département outline), only when every commune of the zone has a contour; else null.');
+const zoneGeometry = z
+  .enum(['centre', 'contour', 'bbox'])
+  .describe(
+    'Geometry of format=geojson Features: centre (default), contour or bbox, from the union of the commune contours ' +
+      '(or the official département outline), only when every commune of the zone has a contour; else null.',
+  );
 const output = <T extends z.ZodType>(geometry: T) => ({
   fields: fields.optional(),
   format,
@@ -53,16 +88,37 @@ export const CommunesQuery = z.object({ ...communeFilters, ...output(communeGeom
 /** /departements/{code}/communes and /epcis/{code}/communes: the commune filters minus the container. */
 export const SubCommunesQuery = z.object({ ...communeFilters, ...output(communeGeometry) }).omit({ codeDepartement: true, codeEpci: true });
 export const DepartementsQuery = z.object({
-  code: code(/^([0-9]{2,3}|2[AB])$/, 'département code').optional(), nom: z.string().trim().min(1).optional(),
-  codeRegion: z.string().regex(/^\d{2,3}$/, 'invalid codeRegion').optional(), zone: csv(ZONES, 'zone').optional(), ...output(zoneGeometry),
+  code: code(/^([0-9]{2,3}|2[AB])$/, 'département code').optional(),
+  nom: z.string().trim().min(1).optional(),
+  codeRegion: z
+    .string()
+    .regex(/^\d{2,3}$/, 'invalid codeRegion')
+    .optional(),
+  zone: csv(ZONES, 'zone').optional(),
+  ...output(zoneGeometry),
 });
 export const RegionsQuery = z.object({
-  code: z.string().regex(/^\d{2,3}$/, 'invalid region code').optional(), nom: z.string().trim().min(1).optional(), zone: csv(ZONES, 'zone').optional(), ...output(zoneGeometry),
+  code: z
+    .string()
+    .regex(/^\d{2,3}$/, 'invalid region code')
+    .optional(),
+  nom: z.string().trim().min(1).optional(),
+  zone: csv(ZONES, 'zone').optional(),
+  ...output(zoneGeometry),
 });
 export const EpcisQuery = z.object({
-  code: z.string().regex(/^\d{9}$/, 'EPCI code must be 9 digits').optional(), nom: z.string().trim().min(1).optional(),
-  codeDepartement: code(/^([0-9]{2,3}|2[AB])$/, 'codeDepartement').optional(), codeRegion: z.string().regex(/^\d{2,3}$/, 'invalid codeRegion').optional(),
-  zone: csv(ZONES, 'zone').optional(), ...output(zoneGeometry),
+  code: z
+    .string()
+    .regex(/^\d{9}$/, 'EPCI code must be 9 digits')
+    .optional(),
+  nom: z.string().trim().min(1).optional(),
+  codeDepartement: code(/^([0-9]{2,3}|2[AB])$/, 'codeDepartement').optional(),
+  codeRegion: z
+    .string()
+    .regex(/^\d{2,3}$/, 'invalid codeRegion')
+    .optional(),
+  zone: csv(ZONES, 'zone').optional(),
+  ...output(zoneGeometry),
 });
 /** /communes/{code}. */
 export const OneCommuneQuery = z.object({ fields: fields.optional(), format, geometry: communeGeometry.optional() });

@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CatalogFormat, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, buildCatalogPage } from '../../catalog/build';
 import { toJsonLd, toRdfXml, toTurtle } from '../../catalog/rdf';
-import { HttpError, RouteDoc, parseQuery } from '../territoire/docs';
-import { referential } from '../territoire/referential';
-import { ResponseCache, cachedBody, sendCached, stampWith } from '../territoire/cache';
+import { HttpError, RouteDoc, parseQuery } from '../http/query';
+import { referential } from '../../communes/referential';
+import { ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache';
 
 /**
  * DCAT catalogs for data.gouv.fr's DCAT harvester: national (/catalog.{jsonld,ttl,rdf}) and per
@@ -14,7 +14,12 @@ import { ResponseCache, cachedBody, sendCached, stampWith } from '../territoire/
  */
 export const CatalogQuery = z.object({
   page: z.string().regex(/^\d+$/, 'page must be an integer ≥ 1').transform(Number).pipe(z.number().int().min(1)).optional(),
-  page_size: z.string().regex(/^\d+$/, `page_size must be an integer in 1..${MAX_PAGE_SIZE}`).transform(Number).pipe(z.number().int().min(1).max(MAX_PAGE_SIZE)).optional(),
+  page_size: z
+    .string()
+    .regex(/^\d+$/, `page_size must be an integer in 1..${MAX_PAGE_SIZE}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
+    .optional(),
 });
 
 const TYPES: Record<CatalogFormat, string> = {
@@ -25,8 +30,25 @@ const TYPES: Record<CatalogFormat, string> = {
 const FORMATS: CatalogFormat[] = ['jsonld', 'ttl', 'rdf'];
 
 export const docs: RouteDoc[] = FORMATS.flatMap((f) => [
-  { method: 'get' as const, path: `/catalog.${f}`, tag: 'catalog', summary: `National DCAT catalog (${f}), Hydra-paged`, query: CatalogQuery, produces: [TYPES[f].split(';')[0]], errors: { 400: 'bad page or page_size', 404: 'page beyond the last' } },
-  { method: 'get' as const, path: `/communes/{code}/catalog.${f}`, tag: 'catalog', summary: `DCAT catalog of one commune (${f})`, params: { code: 'commune code' }, query: CatalogQuery, produces: [TYPES[f].split(';')[0]], errors: { 400: 'bad page or page_size', 404: 'unknown commune or page beyond the last' } },
+  {
+    method: 'get' as const,
+    path: `/catalog.${f}`,
+    tag: 'catalog',
+    summary: `National DCAT catalog (${f}), Hydra-paged`,
+    query: CatalogQuery,
+    produces: [TYPES[f].split(';')[0]],
+    errors: { 400: 'bad page or page_size', 404: 'page beyond the last' },
+  },
+  {
+    method: 'get' as const,
+    path: `/communes/{code}/catalog.${f}`,
+    tag: 'catalog',
+    summary: `DCAT catalog of one commune (${f})`,
+    params: { code: 'commune code' },
+    query: CatalogQuery,
+    produces: [TYPES[f].split(';')[0]],
+    errors: { 400: 'bad page or page_size', 404: 'unknown commune or page beyond the last' },
+  },
 ]);
 
 const CACHE_CONTROL = { 'cache-control': 'public, max-age=300' };
@@ -35,7 +57,8 @@ const pages = new ResponseCache(128 << 20, 16 << 20);
 async function render(format: CatalogFormat, code: string | undefined, page: number, pageSize: number) {
   const out = await buildCatalogPage({ code, page, pageSize, format });
   if ('error' in out) throw new HttpError(out.error, out.message);
-  const body = format === 'jsonld' ? JSON.stringify(toJsonLd(out.graph)) : format === 'ttl' ? await toTurtle(out.graph) : toRdfXml(out.graph);
+  const body =
+    format === 'jsonld' ? JSON.stringify(toJsonLd(out.graph)) : format === 'ttl' ? await toTurtle(out.graph) : toRdfXml(out.graph);
   return cachedBody(body, TYPES[format], CACHE_CONTROL);
 }
 
@@ -52,6 +75,8 @@ async function serve(req: FastifyRequest, reply: FastifyReply, format: CatalogFo
 export default async function catalog(app: FastifyInstance): Promise<void> {
   for (const f of FORMATS) {
     app.get(`/catalog.${f}`, (req, reply) => serve(req, reply, f));
-    app.get<{ Params: { code: string } }>(`/communes/:code/catalog.${f}`, (req, reply) => serve(req, reply, f, req.params.code.toUpperCase()));
+    app.get<{ Params: { code: string } }>(`/communes/:code/catalog.${f}`, (req, reply) =>
+      serve(req, reply, f, req.params.code.toUpperCase()),
+    );
   }
 }

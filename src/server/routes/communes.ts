@@ -9,9 +9,9 @@ import { cachedManifest, cachedZip } from '../pack-files';
 import { openZipEntry } from '../../packs/zip';
 import { COMMUNE, contentType, render } from '../geo/render';
 import { OneCommuneQuery } from '../geo/schemas';
-import { parseQuery } from '../territoire/docs';
-import { invalidateReferential, referential } from '../territoire/referential';
-import { ResponseCache, cachedBody, rawQuery, sendCached, stampWith } from '../territoire/cache';
+import { parseQuery } from '../http/query';
+import { invalidateReferential, referential } from '../../communes/referential';
+import { ResponseCache, cachedBody, rawQuery, sendCached, stampWith } from '../http/cache';
 
 /**
  * Communes and their packs:
@@ -26,25 +26,41 @@ import { ResponseCache, cachedBody, rawQuery, sendCached, stampWith } from '../t
 const PACK_TYPES = ['commune-actuelle', 'arrondissement-municipal'];
 
 interface CommuneSummaryRow {
-  code: string; type: string; nom: string; departement: string | null; region: string | null; siren: string | null;
-  epci: string | null; codes_postaux: string[]; population: number | null;
+  code: string;
+  type: string;
+  nom: string;
+  departement: string | null;
+  region: string | null;
+  siren: string | null;
+  epci: string | null;
+  codes_postaux: string[];
+  population: number | null;
 }
 
 class HttpError extends Error {
-  constructor(public statusCode: number, message: string) { super(message); }
+  constructor(
+    public statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 async function findCommune(code: string): Promise<CommuneSummaryRow | null> {
   const { rows } = await pool().query(
     `select code, type, nom, departement, region, siren, epci, codes_postaux, population from communes
-      where code = $1 and type = any($2::text[]) order by type limit 1`, [code, PACK_TYPES]);
+      where code = $1 and type = any($2::text[]) order by type limit 1`,
+    [code, PACK_TYPES],
+  );
   return rows[0] ?? null;
 }
 
 /** Current commune of an old code (merged commune), when there is exactly one. */
 async function currentCodeOf(code: string): Promise<string | null> {
   const { rows } = await pool().query(
-    `select distinct code_actuel from commune_correspondance where code = $1 and code_actuel <> $1 and nature in ('ancienne', 'mouvement')`, [code]);
+    `select distinct code_actuel from commune_correspondance where code = $1 and code_actuel <> $1 and nature in ('ancienne', 'mouvement')`,
+    [code],
+  );
   return rows.length === 1 ? rows[0].code_actuel : null;
 }
 
@@ -64,7 +80,9 @@ async function resolve(req: FastifyRequest<{ Params: { code: string } }>, reply:
   if (current) {
     const rest = req.url.split('?')[0].replace(/^\/communes\/[^/]+/, '');
     const qs = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-    await reply.code(301).header('location', `/communes/${current}${rest}${qs}`)
+    await reply
+      .code(301)
+      .header('location', `/communes/${current}${rest}${qs}`)
       .send({ message: `commune ${code} is now part of commune ${current}`, code: current });
     return null;
   }
@@ -76,21 +94,34 @@ async function manifestOf(code: string): Promise<PackManifest | null> {
   return cachedManifest(settings().PACKS_DIR, code);
 }
 
-function etagOf(v: PackVersion): string { return `"${v.sha256}"`; }
+function etagOf(v: PackVersion): string {
+  return `"${v.sha256}"`;
+}
 
 function matches(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').map((x) => x.trim().replace(/^W\//, '')).some((x) => x === etag || x === '*');
+  return ifNoneMatch
+    .split(',')
+    .map((x) => x.trim().replace(/^W\//, ''))
+    .some((x) => x === etag || x === '*');
 }
 
 /** Streams a ZIP version with ETag, Last-Modified, 304 and single-range 206 support. */
 async function sendZip(req: FastifyRequest, reply: FastifyReply, c: CommuneSummaryRow, v: PackVersion): Promise<FastifyReply> {
   const file = versionPath(settings().PACKS_DIR, c.code, v.version);
   let stat: fs.Stats;
-  try { stat = await fs.promises.stat(file); } catch { throw new HttpError(404, `pack version ${v.version} of ${c.code} is no longer on disk`); }
+  try {
+    stat = await fs.promises.stat(file);
+  } catch {
+    throw new HttpError(404, `pack version ${v.version} of ${c.code} is no longer on disk`);
+  }
   const etag = etagOf(v);
-  reply.header('etag', etag).header('last-modified', new Date(v.createdAt).toUTCString()).header('accept-ranges', 'bytes')
-    .header('cache-control', 'public, max-age=300').header('content-type', 'application/zip')
+  reply
+    .header('etag', etag)
+    .header('last-modified', new Date(v.createdAt).toUTCString())
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', 'public, max-age=300')
+    .header('content-type', 'application/zip')
     .header('content-disposition', `attachment; filename="dotation-${c.code}-${slugify(c.nom)}-${v.version}.zip"`);
   if (matches(req.headers['if-none-match'] as string | undefined, etag)) return reply.code(304).send();
   const size = stat.size;
@@ -101,13 +132,25 @@ async function sendZip(req: FastifyRequest, reply: FastifyReply, c: CommuneSumma
     let start = NaN;
     let end = NaN;
     if (m && (m[1] || m[2])) {
-      if (m[1]) { start = Number(m[1]); end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1; }
-      else { start = Math.max(0, size - Number(m[2])); end = size - 1; }
+      if (m[1]) {
+        start = Number(m[1]);
+        end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
+      } else {
+        start = Math.max(0, size - Number(m[2]));
+        end = size - 1;
+      }
     }
     if (!m || Number.isNaN(start) || start > end || start >= size) {
-      return reply.code(416).header('content-range', `bytes */${size}`).header('content-type', 'application/json; charset=utf-8').send({ message: `unsatisfiable range '${range}' (size ${size})` });
+      return reply
+        .code(416)
+        .header('content-range', `bytes */${size}`)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send({ message: `unsatisfiable range '${range}' (size ${size})` });
     }
-    reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`).header('content-length', String(end - start + 1));
+    reply
+      .code(206)
+      .header('content-range', `bytes ${start}-${end}/${size}`)
+      .header('content-length', String(end - start + 1));
     const small = await cachedZip(file, stat);
     return reply.send(small ? small.subarray(start, end + 1) : fs.createReadStream(file, { start, end }));
   }
@@ -117,7 +160,10 @@ async function sendZip(req: FastifyRequest, reply: FastifyReply, c: CommuneSumma
 }
 
 const CONTENT_TYPES: Record<string, string> = {
-  csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8', md: 'text/markdown; charset=utf-8', geojson: 'application/geo+json',
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+  geojson: 'application/geo+json',
 };
 
 export default async function communes(app: FastifyInstance): Promise<void> {
@@ -145,14 +191,31 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     const code = rec.code;
     const found = rec;
     const cached = await summaries.fetch(await stampWith(ref), `${code}?${rawQuery(req)}`, async () => {
-      const { rows: [b] } = await pool().query(`select version, sha256, bytes, millesime, donnees from pack_builds where code = $1`, [code]);
+      const {
+        rows: [b],
+      } = await pool().query(`select version, sha256, bytes, millesime, donnees from pack_builds where code = $1`, [code]);
       const base = settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
       const extra = {
-        pack: b ? { url: `${base}/communes/${code}/pack.zip`, sha256: b.sha256, bytes: Number(b.bytes), millesime: b.millesime, version: b.version } : null,
+        pack: b
+          ? {
+              url: `${base}/communes/${code}/pack.zip`,
+              sha256: b.sha256,
+              bytes: Number(b.bytes),
+              millesime: b.millesime,
+              version: b.version,
+            }
+          : null,
         donnees: b?.donnees ?? {},
       };
       // Without `fields`: the geo.api defaults, then type, pack and donnees (pack and donnees may also be asked by name).
-      const body = await render(COMMUNE, [{ rec: found }], { ...q, defaults: [...COMMUNE.defaults, 'type', 'pack', 'donnees'] }, ref, true, extra);
+      const body = await render(
+        COMMUNE,
+        [{ rec: found }],
+        { ...q, defaults: [...COMMUNE.defaults, 'type', 'pack', 'donnees'] },
+        ref,
+        true,
+        extra,
+      );
       return cachedBody(JSON.stringify(body), contentType(q.format));
     });
     return sendCached(req, reply, cached);
@@ -173,11 +236,21 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     if (!m?.versions.length) throw new HttpError(404, `no pack built yet for commune ${c.code}`);
     const base = settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
     return {
-      code: c.code, nom: c.nom, latest: m.latest, url: `${base}/communes/${c.code}/pack.zip`,
+      code: c.code,
+      nom: c.nom,
+      latest: m.latest,
+      url: `${base}/communes/${c.code}/pack.zip`,
       versions: m.versions.map((v) => ({
-        version: v.version, millesime: v.millesime, date: v.createdAt, sha256: v.sha256, bytes: v.bytes,
+        version: v.version,
+        millesime: v.millesime,
+        date: v.createdAt,
+        sha256: v.sha256,
+        bytes: v.bytes,
         url: `${base}/communes/${c.code}/pack/${v.version}.zip`,
-        fichiers: v.files.map((f) => ({ ...f, ...(v.version === m.latest ? { url: `${base}/communes/${c.code}/fichiers/${f.name}` } : {}) })),
+        fichiers: v.files.map((f) => ({
+          ...f,
+          ...(v.version === m.latest ? { url: `${base}/communes/${c.code}/fichiers/${f.name}` } : {}),
+        })),
       })),
     };
   });
@@ -187,7 +260,8 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     if (!c) return reply;
     const file = req.params.file;
     const version = file.endsWith('.zip') ? file.slice(0, -4) : '';
-    if (!VERSION_RE.test(version) || version.includes('..')) throw new HttpError(400, `'${file}' is not a pack version file (e.g. 2026.1.zip)`);
+    if (!VERSION_RE.test(version) || version.includes('..'))
+      throw new HttpError(400, `'${file}' is not a pack version file (e.g. 2026.1.zip)`);
     const v = (await manifestOf(c.code))?.versions.find((x) => x.version === version);
     if (!v) throw new HttpError(404, `commune ${c.code} has no pack version ${version}`);
     return sendZip(req, reply, c, v);
@@ -197,14 +271,17 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     const c = await resolve(req, reply);
     if (!c) return reply;
     const name = req.params.name;
-    if (name.includes('/') || name.includes('\\') || name.includes('..') || name.includes('\0')) throw new HttpError(400, `invalid file name '${name}'`);
+    if (name.includes('/') || name.includes('\\') || name.includes('..') || name.includes('\0'))
+      throw new HttpError(400, `invalid file name '${name}'`);
     const m = await manifestOf(c.code);
     const v = m?.versions[0];
     // Only names listed in the manifest are served: nothing else can be reached.
     const f = v?.files.find((x) => x.name === name);
     if (!v || !f) throw new HttpError(404, `the pack of ${c.code} has no file '${name}'`);
     const etag = `"${f.sha256}"`;
-    reply.header('etag', etag).header('cache-control', 'public, max-age=300')
+    reply
+      .header('etag', etag)
+      .header('cache-control', 'public, max-age=300')
       .header('content-type', CONTENT_TYPES[name.split('.').pop()!] ?? 'application/octet-stream')
       .header('content-disposition', `inline; filename="${name}"`);
     if (matches(req.headers['if-none-match'] as string | undefined, etag)) return reply.code(304).send();

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { HttpError, RouteDoc, parseQuery } from '../territoire/docs';
-import { CommuneRec, Referential, normalizeName, referential } from '../territoire/referential';
-import { ResponseCache, cachedBody, sendCached, stampWith } from '../territoire/cache';
+import { HttpError, RouteDoc, parseQuery } from '../http/query';
+import { CommuneRec, Referential, normalizeName, referential } from '../../communes/referential';
+import { ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache';
 import { COMMUNE, DEPARTEMENT, EPCI, REGION, contentType, nameScore, render } from '../geo/render';
 import { CommunesQuery, DepartementsQuery, EpcisQuery, OneCommuneQuery, OneQuery, RegionsQuery, SubCommunesQuery } from '../geo/schemas';
 
@@ -17,7 +17,11 @@ export { nameScore } from '../geo/render';
 
 const inZones = (zone: string | null | undefined, zones: string[]) => zones.includes(zone ?? '');
 
-interface CommuneIndex { byDep: Map<string, CommuneRec[]>; byPostal: Map<string, CommuneRec[]>; all: CommuneRec[] }
+interface CommuneIndex {
+  byDep: Map<string, CommuneRec[]>;
+  byPostal: Map<string, CommuneRec[]>;
+  all: CommuneRec[];
+}
 const indexes = new WeakMap<Referential, CommuneIndex>();
 /** Seeds for the filters, built once per referential: département and postal code → communes (both types). */
 function communeIndex(ref: Referential): CommuneIndex {
@@ -41,7 +45,10 @@ function filterCommunes(ref: Referential, q: z.infer<typeof CommunesQuery>): { r
   const ix = communeIndex(ref);
   // The narrowest seed list, then one pass with every filter.
   let seed: CommuneRec[];
-  if (q.code) seed = [ref.current.get(q.code), ...ref.arrondissementsMunicipaux.filter((a) => a.code === q.code)].filter((c): c is CommuneRec => Boolean(c));
+  if (q.code)
+    seed = [ref.current.get(q.code), ...ref.arrondissementsMunicipaux.filter((a) => a.code === q.code)].filter((c): c is CommuneRec =>
+      Boolean(c),
+    );
   else if (q.codePostal) seed = ix.byPostal.get(q.codePostal) ?? [];
   else if (q.codeDepartement) seed = ix.byDep.get(q.codeDepartement) ?? [];
   else seed = ix.all;
@@ -53,7 +60,7 @@ function filterCommunes(ref: Referential, q: z.infer<typeof CommunesQuery>): { r
   for (const c of seed) {
     if (seen.has(c)) continue;
     seen.add(c);
-    if (!types.includes(c.type as typeof types[number])) continue;
+    if (!types.includes(c.type as (typeof types)[number])) continue;
     if (q.code && c.code !== q.code) continue;
     if (ancien && !(ancien.has(c.code) || c.anciensCodes.includes(q.ancienCode!))) continue;
     if (q.codePostal && !c.codesPostaux.includes(q.codePostal)) continue;
@@ -68,7 +75,13 @@ function filterCommunes(ref: Referential, q: z.infer<typeof CommunesQuery>): { r
       if (score > 0) out.push({ rec: c, score });
     } else out.push({ rec: c });
   }
-  if (nq) out.sort((a, b) => b.score! - a.score! || (q.boost === 'population' ? (b.rec.population ?? 0) - (a.rec.population ?? 0) : 0) || (a.rec.code < b.rec.code ? -1 : 1));
+  if (nq)
+    out.sort(
+      (a, b) =>
+        b.score! - a.score! ||
+        (q.boost === 'population' ? (b.rec.population ?? 0) - (a.rec.population ?? 0) : 0) ||
+        (a.rec.code < b.rec.code ? -1 : 1),
+    );
   else out.sort((a, b) => (a.rec.code < b.rec.code ? -1 : a.rec.code > b.rec.code ? 1 : 0));
   return out;
 }
@@ -76,22 +89,90 @@ function filterCommunes(ref: Referential, q: z.infer<typeof CommunesQuery>): { r
 function byName<T extends { norm: string }>(recs: T[], nom: string | undefined): { rec: T; score?: number }[] {
   if (!nom) return recs.map((rec) => ({ rec }));
   const nq = normalizeName(nom);
-  return recs.map((rec) => ({ rec, score: nameScore(rec.norm, nq) })).filter((s) => s.score > 0).sort((a, b) => b.score - a.score);
+  return recs
+    .map((rec) => ({ rec, score: nameScore(rec.norm, nq) }))
+    .filter((s) => s.score > 0)
+    .sort((a, b) => b.score - a.score);
 }
 
 const ERR = { 400: 'invalid query parameter', 404: 'unknown code' };
 export const docs: RouteDoc[] = [
-  { method: 'get', path: '/communes', tag: 'geo', summary: 'Communes (filters: codePostal, code, siren, nom, codeDepartement, codeRegion, codeEpci, type, zone, ancienCode, codeParent); format=geojson needs a filter', query: CommunesQuery, errors: { 400: ERR[400] } },
-  { method: 'get', path: '/communes/{code}', tag: 'geo', summary: 'One commune (route of routes/communes.ts): geo.api fields plus type, pack and donnees when `fields` is not given; format=geojson gives a Feature. An old code answers 301 to its current commune', params: { code: 'commune code (INSEE)' }, query: OneCommuneQuery, errors: { 301: 'old code of a merged commune: Location is the current commune', ...ERR } },
+  {
+    method: 'get',
+    path: '/communes',
+    tag: 'geo',
+    summary:
+      'Communes (filters: codePostal, code, siren, nom, codeDepartement, codeRegion, codeEpci, type, zone, ancienCode, codeParent); format=geojson needs a filter',
+    query: CommunesQuery,
+    errors: { 400: ERR[400] },
+  },
+  {
+    method: 'get',
+    path: '/communes/{code}',
+    tag: 'geo',
+    summary:
+      'One commune (route of routes/communes.ts): geo.api fields plus type, pack and donnees when `fields` is not given; format=geojson gives a Feature. An old code answers 301 to its current commune',
+    params: { code: 'commune code (INSEE)' },
+    query: OneCommuneQuery,
+    errors: { 301: 'old code of a merged commune: Location is the current commune', ...ERR },
+  },
   { method: 'get', path: '/departements', tag: 'geo', summary: 'Départements', query: DepartementsQuery, errors: { 400: ERR[400] } },
-  { method: 'get', path: '/departements/{code}', tag: 'geo', summary: 'One département', params: { code: 'département code' }, query: OneQuery, errors: ERR },
-  { method: 'get', path: '/departements/{code}/communes', tag: 'geo', summary: 'Communes of a département', params: { code: 'département code' }, query: SubCommunesQuery, errors: ERR },
+  {
+    method: 'get',
+    path: '/departements/{code}',
+    tag: 'geo',
+    summary: 'One département',
+    params: { code: 'département code' },
+    query: OneQuery,
+    errors: ERR,
+  },
+  {
+    method: 'get',
+    path: '/departements/{code}/communes',
+    tag: 'geo',
+    summary: 'Communes of a département',
+    params: { code: 'département code' },
+    query: SubCommunesQuery,
+    errors: ERR,
+  },
   { method: 'get', path: '/regions', tag: 'geo', summary: 'Régions', query: RegionsQuery, errors: { 400: ERR[400] } },
-  { method: 'get', path: '/regions/{code}', tag: 'geo', summary: 'One région', params: { code: 'région code' }, query: OneQuery, errors: ERR },
-  { method: 'get', path: '/regions/{code}/departements', tag: 'geo', summary: 'Départements of a région', params: { code: 'région code' }, query: DepartementsQuery, errors: ERR },
+  {
+    method: 'get',
+    path: '/regions/{code}',
+    tag: 'geo',
+    summary: 'One région',
+    params: { code: 'région code' },
+    query: OneQuery,
+    errors: ERR,
+  },
+  {
+    method: 'get',
+    path: '/regions/{code}/departements',
+    tag: 'geo',
+    summary: 'Départements of a région',
+    params: { code: 'région code' },
+    query: DepartementsQuery,
+    errors: ERR,
+  },
   { method: 'get', path: '/epcis', tag: 'geo', summary: 'EPCI (intercommunalités)', query: EpcisQuery, errors: { 400: ERR[400] } },
-  { method: 'get', path: '/epcis/{code}', tag: 'geo', summary: 'One EPCI', params: { code: 'SIREN of the EPCI' }, query: OneQuery, errors: ERR },
-  { method: 'get', path: '/epcis/{code}/communes', tag: 'geo', summary: 'Member communes of an EPCI', params: { code: 'SIREN of the EPCI' }, query: SubCommunesQuery, errors: ERR },
+  {
+    method: 'get',
+    path: '/epcis/{code}',
+    tag: 'geo',
+    summary: 'One EPCI',
+    params: { code: 'SIREN of the EPCI' },
+    query: OneQuery,
+    errors: ERR,
+  },
+  {
+    method: 'get',
+    path: '/epcis/{code}/communes',
+    tag: 'geo',
+    summary: 'Member communes of an EPCI',
+    params: { code: 'SIREN of the EPCI' },
+    query: SubCommunesQuery,
+    errors: ERR,
+  },
 ];
 
 const cache = new ResponseCache();
@@ -105,7 +186,8 @@ async function reply(req: FastifyRequest, r: FastifyReply, ref: Referential, for
 export default async function geo(app: FastifyInstance): Promise<void> {
   app.get('/communes', async (req, res) => {
     const q = parseQuery(CommunesQuery, req.query);
-    const filtered = q.codePostal || q.code || q.siren || q.nom || q.codeDepartement || q.codeRegion || q.codeEpci || q.ancienCode || q.codeParent;
+    const filtered =
+      q.codePostal || q.code || q.siren || q.nom || q.codeDepartement || q.codeRegion || q.codeEpci || q.ancienCode || q.codeParent;
     if (!filtered && (q.format === 'geojson' || q.fields?.includes('contour'))) {
       throw new HttpError(400, 'format=geojson and fields=contour need at least one filter on /communes');
     }
@@ -113,7 +195,8 @@ export default async function geo(app: FastifyInstance): Promise<void> {
     return reply(req, res, ref, q.format, () => render(COMMUNE, filterCommunes(ref, q), q, ref));
   });
 
-  const subCommunes = (container: 'codeDepartement' | 'codeEpci', exists: (ref: Referential, code: string) => boolean) =>
+  const subCommunes =
+    (container: 'codeDepartement' | 'codeEpci', exists: (ref: Referential, code: string) => boolean) =>
     async (req: FastifyRequest<{ Params: { code: string } }>, res: FastifyReply) => {
       const q = parseQuery(SubCommunesQuery, req.query);
       const code = req.params.code.toUpperCase();
@@ -126,7 +209,8 @@ export default async function geo(app: FastifyInstance): Promise<void> {
     const q = parseQuery(DepartementsQuery, req.query);
     const ref = await referential();
     const zones = q.zone ?? ['metro', 'drom'];
-    const recs = [...ref.departements.values()].filter((d) => (!q.code || d.code === q.code) && (!q.codeRegion || d.region === q.codeRegion) && inZones(d.zone, zones))
+    const recs = [...ref.departements.values()]
+      .filter((d) => (!q.code || d.code === q.code) && (!q.codeRegion || d.region === q.codeRegion) && inZones(d.zone, zones))
       .sort((a, b) => (a.code < b.code ? -1 : 1));
     return reply(req, res, ref, q.format, () => render(DEPARTEMENT, byName(recs, q.nom), q, ref));
   });
@@ -137,13 +221,18 @@ export default async function geo(app: FastifyInstance): Promise<void> {
     if (!d) throw new HttpError(404, `unknown département '${req.params.code}'`);
     return reply(req, res, ref, q.format, () => render(DEPARTEMENT, [{ rec: d }], q, ref, true));
   });
-  app.get('/departements/:code/communes', subCommunes('codeDepartement', (ref, c) => ref.departements.has(c)));
+  app.get(
+    '/departements/:code/communes',
+    subCommunes('codeDepartement', (ref, c) => ref.departements.has(c)),
+  );
 
   app.get('/regions', async (req, res) => {
     const q = parseQuery(RegionsQuery, req.query);
     const ref = await referential();
     const zones = q.zone ?? ['metro', 'drom'];
-    const recs = [...ref.regions.values()].filter((r) => (!q.code || r.code === q.code) && inZones(r.zone, zones)).sort((a, b) => (a.code < b.code ? -1 : 1));
+    const recs = [...ref.regions.values()]
+      .filter((r) => (!q.code || r.code === q.code) && inZones(r.zone, zones))
+      .sort((a, b) => (a.code < b.code ? -1 : 1));
     return reply(req, res, ref, q.format, () => render(REGION, byName(recs, q.nom), q, ref));
   });
   app.get<{ Params: { code: string } }>('/regions/:code', async (req, res) => {
@@ -157,16 +246,24 @@ export default async function geo(app: FastifyInstance): Promise<void> {
     const q = parseQuery(DepartementsQuery, req.query);
     const ref = await referential();
     if (!ref.regions.has(req.params.code)) throw new HttpError(404, `unknown région '${req.params.code}'`);
-    const recs = [...ref.departements.values()].filter((d) => d.region === req.params.code && (!q.code || d.code === q.code)).sort((a, b) => (a.code < b.code ? -1 : 1));
+    const recs = [...ref.departements.values()]
+      .filter((d) => d.region === req.params.code && (!q.code || d.code === q.code))
+      .sort((a, b) => (a.code < b.code ? -1 : 1));
     return reply(req, res, ref, q.format, () => render(DEPARTEMENT, byName(recs, q.nom), q, ref));
   });
 
   app.get('/epcis', async (req, res) => {
     const q = parseQuery(EpcisQuery, req.query);
     const ref = await referential();
-    const recs = [...ref.epcis.values()].filter((e) => (!q.code || e.code === q.code)
-      && (!q.codeDepartement || e.departements.includes(q.codeDepartement)) && (!q.codeRegion || e.regions.includes(q.codeRegion))
-      && (!q.zone || e.regions.some((r) => inZones(ref.regions.get(r)?.zone, q.zone!)))).sort((a, b) => (a.code < b.code ? -1 : 1));
+    const recs = [...ref.epcis.values()]
+      .filter(
+        (e) =>
+          (!q.code || e.code === q.code) &&
+          (!q.codeDepartement || e.departements.includes(q.codeDepartement)) &&
+          (!q.codeRegion || e.regions.includes(q.codeRegion)) &&
+          (!q.zone || e.regions.some((r) => inZones(ref.regions.get(r)?.zone, q.zone!))),
+      )
+      .sort((a, b) => (a.code < b.code ? -1 : 1));
     return reply(req, res, ref, q.format, () => render(EPCI, byName(recs, q.nom), q, ref));
   });
   app.get<{ Params: { code: string } }>('/epcis/:code', async (req, res) => {
@@ -176,5 +273,8 @@ export default async function geo(app: FastifyInstance): Promise<void> {
     if (!e) throw new HttpError(404, `unknown EPCI '${req.params.code}'`);
     return reply(req, res, ref, q.format, () => render(EPCI, [{ rec: e }], q, ref, true));
   });
-  app.get('/epcis/:code/communes', subCommunes('codeEpci', (ref, c) => ref.epcis.has(c)));
+  app.get(
+    '/epcis/:code/communes',
+    subCommunes('codeEpci', (ref, c) => ref.epcis.has(c)),
+  );
 }

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { docs as catalogDocs } from './catalog';
 import { docs as geoDocs } from './geo';
 import { docs as territoireDocs } from './territoire';
-import type { RouteDoc } from '../territoire/docs';
-import { baseUrl } from '../territoire/datasets';
+import type { RouteDoc } from '../http/query';
+import { baseUrl } from '../../packs/datasets';
 
 /**
  * /openapi.json: OpenAPI 3.1 built from the route docs written beside each route and from the
@@ -16,7 +16,10 @@ const jsonError = (description: string) => ({ description, content: { 'applicati
 
 function queryParameters(schema: z.ZodObject | undefined): Record<string, unknown>[] {
   if (!schema) return [];
-  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
   return Object.entries(js.properties ?? {}).map(([name, s]) => {
     const { description, ...rest } = s;
     return { name, in: 'query', required: (js.required ?? []).includes(name), ...(description ? { description } : {}), schema: rest };
@@ -25,7 +28,13 @@ function queryParameters(schema: z.ZodObject | undefined): Record<string, unknow
 
 function operation(d: RouteDoc): Record<string, unknown> {
   const params = [
-    ...Object.entries(d.params ?? {}).map(([name, description]) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } })),
+    ...Object.entries(d.params ?? {}).map(([name, description]) => ({
+      name,
+      in: 'path',
+      required: true,
+      description,
+      schema: { type: 'string' },
+    })),
     ...queryParameters(d.query),
   ];
   const produces = d.produces ?? ['application/json'];
@@ -34,7 +43,13 @@ function operation(d: RouteDoc): Record<string, unknown> {
     500: jsonError('internal error'),
   };
   for (const [code, description] of Object.entries(d.errors ?? {})) responses[code] = jsonError(description);
-  return { summary: d.summary, tags: [d.tag], operationId: `${d.method}_${d.path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`, parameters: params, responses };
+  return {
+    summary: d.summary,
+    tags: [d.tag],
+    operationId: `${d.method}_${d.path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`,
+    parameters: params,
+    responses,
+  };
 }
 
 /** Every GET route of the router, as OpenAPI paths (`/communes/:code` → `/communes/{code}`). */
@@ -59,17 +74,42 @@ export function buildOpenApi(app: FastifyInstance): Record<string, unknown> {
   const documented = [...territoireDocs, ...geoDocs, ...catalogDocs];
   const paths: Record<string, Record<string, unknown>> = {};
   for (const d of documented) paths[d.path] = { ...(paths[d.path] ?? {}), [d.method]: operation(d) };
-  paths['/openapi.json'] = { get: { summary: 'This document', tags: ['meta'], operationId: 'get_openapi', parameters: [], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } } };
+  paths['/openapi.json'] = {
+    get: {
+      summary: 'This document',
+      tags: ['meta'],
+      operationId: 'get_openapi',
+      parameters: [],
+      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
+    },
+  };
   // Routes of other modules (health, commune summary and packs, operator side): listed with their path parameters.
   for (const p of routerPaths(app)) {
     if (p.includes('*') || paths[p] || documented.some((d) => d.path === p)) continue;
     const params = [...p.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    paths[p] = { get: { summary: `GET ${p}`, tags: ['other'], operationId: `get_${p.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`, parameters: params,
-      responses: { 200: { description: 'OK' }, 400: jsonError('bad request'), 404: jsonError('not found'), 500: jsonError('internal error') } } };
+    paths[p] = {
+      get: {
+        summary: `GET ${p}`,
+        tags: ['other'],
+        operationId: `get_${p.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`,
+        parameters: params,
+        responses: {
+          200: { description: 'OK' },
+          400: jsonError('bad request'),
+          404: jsonError('not found'),
+          500: jsonError('internal error'),
+        },
+      },
+    };
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Dotation de données communales', version: '1', description: 'Per-commune open data packs, an API Territoire-compatible layer (/api/1), geo.api-style routes and DCAT catalogs. Every error is JSON {message}.' },
+    info: {
+      title: 'Dotation de données communales',
+      version: '1',
+      description:
+        'Per-commune open data packs, an API Territoire-compatible layer (/api/1), geo.api-style routes and DCAT catalogs. Every error is JSON {message}.',
+    },
     servers: [{ url: baseUrl() }],
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: { schemas: { Error: { type: 'object', required: ['message'], properties: { message: { type: 'string' } } } } },

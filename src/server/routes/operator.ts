@@ -28,7 +28,10 @@ function authorised(req: FastifyRequest, reply: FastifyReply): boolean {
 }
 
 const RunsQuery = z.object({
-  source: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
+  source: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/)
+    .optional(),
   status: z.enum(['queued', 'running', 'succeeded', 'unchanged', 'failed', 'interrupted']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
@@ -44,10 +47,15 @@ export default async function operator(app: FastifyInstance): Promise<void> {
     if (!authorised(req, reply)) return reply;
     const { rows } = await pool().query(
       `select distinct on (source) source, id, status, started_at, finished_at, millesime, rows_read, rows_rejected, error
-         from runs order by source, id desc`);
+         from runs order by source, id desc`,
+    );
     const last = new Map(rows.map((r) => [r.source, r]));
     return [...sourceRegistry().values()].map(({ source: s }) => ({
-      id: s.id, titre: s.title, producteur: s.producer, licence: s.licence.id, planification: s.schedule,
+      id: s.id,
+      titre: s.title,
+      producteur: s.producer,
+      licence: s.licence.id,
+      planification: s.schedule,
       dernierePassage: last.get(s.id) ?? null,
     }));
   });
@@ -60,7 +68,8 @@ export default async function operator(app: FastifyInstance): Promise<void> {
       `select id, source, status, trigger, job_id, attempt, millesime, started_at, finished_at, bytes, rows_read, rows_loaded,
               rows_rejected, rows_published, progress, error
          from runs where ($1::text is null or source = $1) and ($2::text is null or status = $2) order by id desc limit $3`,
-      [q.data.source ?? null, q.data.status ?? null, q.data.limit]);
+      [q.data.source ?? null, q.data.status ?? null, q.data.limit],
+    );
     return rows;
   });
 
@@ -68,9 +77,13 @@ export default async function operator(app: FastifyInstance): Promise<void> {
     if (!authorised(req, reply)) return reply;
     const p = RunParams.safeParse(req.params);
     if (!p.success) return bad(reply, p.error);
-    const { rows: [run] } = await pool().query(`select id, source, rows_rejected from runs where id = $1`, [p.data.id]);
+    const {
+      rows: [run],
+    } = await pool().query(`select id, source, rows_rejected from runs where id = $1`, [p.data.id]);
     if (!run) return reply.code(404).send({ message: `no run ${p.data.id}` });
-    const { rows } = await pool().query(`select file, line, reason, raw from quarantine where run_id = $1 order by id limit 1000`, [p.data.id]);
+    const { rows } = await pool().query(`select file, line, reason, raw from quarantine where run_id = $1 order by id limit 1000`, [
+      p.data.id,
+    ]);
     return { run: run.id, source: run.source, rejected: Number(run.rows_rejected), rows };
   });
 

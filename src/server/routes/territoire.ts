@@ -1,15 +1,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { pool } from '../../db/pool';
-import { HttpError, RouteDoc, flag, intParam, langParam, parseQuery } from '../territoire/docs';
+import { HttpError, RouteDoc, flag, intParam, langParam, parseQuery } from '../http/query';
 import { ADMIN_LEVEL, ZoneLevel, levelAlias, parseZoneId, zoneId } from '../territoire/ids';
 import { applyMask, parseMask } from '../territoire/mask';
-import { referential } from '../territoire/referential';
-import { ResponseCache, cachedBody, sendCached, stampWith } from '../territoire/cache';
+import { referential } from '../../communes/referential';
+import { ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache';
 import {
-  Zone, ZoneError, childrenOf, featureCollection, featureOf, resolveParsed, resolveZone, suggestZones, territorySuggest, zonesOfLevel,
+  Zone,
+  ZoneError,
+  childrenOf,
+  featureCollection,
+  featureOf,
+  resolveParsed,
+  resolveZone,
+  suggestZones,
+  territorySuggest,
+  zonesOfLevel,
 } from '../territoire/zones';
-import { PackDataset, baseUrl, datasetReference, fileUrl, findPackDataset, packBuilt, packDatasets } from '../territoire/datasets';
+import { PackDataset, baseUrl, datasetReference, fileUrl, findPackDataset, packBuilt, packDatasets } from '../../packs/datasets';
 
 /**
  * API Territoire-compatible routes under /api/1 (docs api-territoire.md §5.1). Ids may contain
@@ -22,12 +31,28 @@ const LEVELS: { id: ZoneLevel; names: Record<'fr' | 'en' | 'es', string>; parent
   { id: 'country', names: { fr: 'Pays', en: 'Country', es: 'País' }, parents: [] },
   { id: 'fr:region', names: { fr: 'Région française', en: 'French region', es: 'Región francesa' }, parents: ['country'] },
   { id: 'fr:departement', names: { fr: 'Département français', en: 'French county', es: 'Departamento francés' }, parents: ['fr:region'] },
-  { id: 'fr:arrondissement', names: { fr: 'Arrondissement français', en: 'French district', es: 'Distrito francés' }, parents: ['fr:departement'] },
-  { id: 'fr:epci', names: { fr: 'Intercommunalité française (EPCI)', en: 'French intermunicipality (EPCI)', es: 'Intermunicipalidad francesa (EPCI)' }, parents: ['fr:departement'] },
-  { id: 'fr:commune', names: { fr: 'Commune française', en: 'French town', es: 'Municipio francés' }, parents: ['fr:arrondissement', 'fr:epci'] },
+  {
+    id: 'fr:arrondissement',
+    names: { fr: 'Arrondissement français', en: 'French district', es: 'Distrito francés' },
+    parents: ['fr:departement'],
+  },
+  {
+    id: 'fr:epci',
+    names: { fr: 'Intercommunalité française (EPCI)', en: 'French intermunicipality (EPCI)', es: 'Intermunicipalidad francesa (EPCI)' },
+    parents: ['fr:departement'],
+  },
+  {
+    id: 'fr:commune',
+    names: { fr: 'Commune française', en: 'French town', es: 'Municipio francés' },
+    parents: ['fr:arrondissement', 'fr:epci'],
+  },
 ];
 // IRIS are children of communes (from the iris table) but not resolvable zones of their own here.
-const IRIS_LEVEL = { id: 'fr:iris', names: { fr: 'Iris (quartiers INSEE)', en: 'Iris (INSEE districts)', es: 'Iris (barrios INSEE)' }, parents: ['fr:commune'] };
+const IRIS_LEVEL = {
+  id: 'fr:iris',
+  names: { fr: 'Iris (quartiers INSEE)', en: 'Iris (INSEE districts)', es: 'Iris (barrios INSEE)' },
+  parents: ['fr:commune'],
+};
 const EXTRA_GRANULARITIES = [
   { id: 'poi', names: { fr: "Point d'Intérêt", en: 'POI', es: 'Punto de interés' } },
   { id: 'other', names: { fr: 'Autre', en: 'Other', es: 'Otro' } },
@@ -39,22 +64,91 @@ export const SuggestQuery = z.object({ q: z.string().trim().min(1, 'q is require
 export const TerritorySuggestQuery = z.object({ q: z.string().trim().min(1, 'q is required'), size: intParam(100).optional() });
 export const OembedQuery = z.object({
   references: z.string().min(1, 'references is required'),
-  maxwidth: intParam(10000).optional(), maxheight: intParam(10000).optional(),
+  maxwidth: intParam(10000).optional(),
+  maxheight: intParam(10000).optional(),
 });
 
 const ZONE_ERRORS = { 404: 'unknown zone id, or no version valid at the date' };
 export const docs: RouteDoc[] = [
-  { method: 'get', path: `${P}/spatial/zone/{id}`, tag: 'territoire', summary: 'One zone as a GeoJSON Feature (ids: fr:commune:35238, …@1942-01-01, …@latest, fr/town/35238). Honours X-Fields.', params: { id: 'zone id' }, query: LangQuery, errors: ZONE_ERRORS },
-  { method: 'get', path: `${P}/spatial/zones/{ids}`, tag: 'territoire', summary: 'Several zones (comma-separated ids), in request order', params: { ids: 'comma-separated zone ids' }, query: LangQuery, errors: { 404: 'one of the ids is unknown' } },
-  { method: 'get', path: `${P}/spatial/zone/{id}/datasets`, tag: 'territoire', summary: 'Datasets of a zone: dynamic entries (our packs) first, then up to `size` datasets covering the zone', params: { id: 'zone id' }, query: DatasetsQuery, errors: { ...ZONE_ERRORS, 400: 'bad query parameter' } },
-  { method: 'get', path: `${P}/spatial/zone/{id}/datasets/{dataset}`, tag: 'territoire', summary: 'One dynamic dataset of a zone (the `uri` of the entries above) with its files', params: { id: 'zone id', dataset: 'dynamic dataset id (or 2017 alias)' }, errors: ZONE_ERRORS },
-  { method: 'get', path: `${P}/spatial/zone/{id}/children`, tag: 'territoire', summary: 'Current zones one level down, by name', params: { id: 'zone id' }, query: LangQuery, errors: ZONE_ERRORS },
-  { method: 'get', path: `${P}/spatial/zones/suggest`, tag: 'territoire', summary: 'Zone suggestions (name prefix, INSEE code, postal code, SIREN)', query: SuggestQuery, errors: { 400: 'q missing or bad size' } },
+  {
+    method: 'get',
+    path: `${P}/spatial/zone/{id}`,
+    tag: 'territoire',
+    summary: 'One zone as a GeoJSON Feature (ids: fr:commune:35238, …@1942-01-01, …@latest, fr/town/35238). Honours X-Fields.',
+    params: { id: 'zone id' },
+    query: LangQuery,
+    errors: ZONE_ERRORS,
+  },
+  {
+    method: 'get',
+    path: `${P}/spatial/zones/{ids}`,
+    tag: 'territoire',
+    summary: 'Several zones (comma-separated ids), in request order',
+    params: { ids: 'comma-separated zone ids' },
+    query: LangQuery,
+    errors: { 404: 'one of the ids is unknown' },
+  },
+  {
+    method: 'get',
+    path: `${P}/spatial/zone/{id}/datasets`,
+    tag: 'territoire',
+    summary: 'Datasets of a zone: dynamic entries (our packs) first, then up to `size` datasets covering the zone',
+    params: { id: 'zone id' },
+    query: DatasetsQuery,
+    errors: { ...ZONE_ERRORS, 400: 'bad query parameter' },
+  },
+  {
+    method: 'get',
+    path: `${P}/spatial/zone/{id}/datasets/{dataset}`,
+    tag: 'territoire',
+    summary: 'One dynamic dataset of a zone (the `uri` of the entries above) with its files',
+    params: { id: 'zone id', dataset: 'dynamic dataset id (or 2017 alias)' },
+    errors: ZONE_ERRORS,
+  },
+  {
+    method: 'get',
+    path: `${P}/spatial/zone/{id}/children`,
+    tag: 'territoire',
+    summary: 'Current zones one level down, by name',
+    params: { id: 'zone id' },
+    query: LangQuery,
+    errors: ZONE_ERRORS,
+  },
+  {
+    method: 'get',
+    path: `${P}/spatial/zones/suggest`,
+    tag: 'territoire',
+    summary: 'Zone suggestions (name prefix, INSEE code, postal code, SIREN)',
+    query: SuggestQuery,
+    errors: { 400: 'q missing or bad size' },
+  },
   { method: 'get', path: `${P}/spatial/levels`, tag: 'territoire', summary: 'Zone levels with their parents', query: LangQuery },
   { method: 'get', path: `${P}/spatial/granularities`, tag: 'territoire', summary: 'Levels plus poi and other', query: LangQuery },
-  { method: 'get', path: `${P}/spatial/coverage/{level}`, tag: 'territoire', summary: 'Every zone of a level with its count of datasets', params: { level: 'fr:region, fr:departement, fr:epci, fr:commune…' }, query: LangQuery, errors: { 404: 'unknown level' } },
-  { method: 'get', path: `${P}/territory/suggest`, tag: 'territoire', summary: 'Territory suggestions (2016–2017 rules: department codes, INSEE or postal codes, names)', query: TerritorySuggestQuery, errors: { 400: 'q missing' } },
-  { method: 'get', path: `${P}/oembeds`, tag: 'territoire', summary: 'oEmbed rich cards for territory-<zone>:<dataset> and dataset-<id> references', query: OembedQuery, errors: { 400: 'bad reference', 404: 'unknown zone or dataset' } },
+  {
+    method: 'get',
+    path: `${P}/spatial/coverage/{level}`,
+    tag: 'territoire',
+    summary: 'Every zone of a level with its count of datasets',
+    params: { level: 'fr:region, fr:departement, fr:epci, fr:commune…' },
+    query: LangQuery,
+    errors: { 404: 'unknown level' },
+  },
+  {
+    method: 'get',
+    path: `${P}/territory/suggest`,
+    tag: 'territoire',
+    summary: 'Territory suggestions (2016–2017 rules: department codes, INSEE or postal codes, names)',
+    query: TerritorySuggestQuery,
+    errors: { 400: 'q missing' },
+  },
+  {
+    method: 'get',
+    path: `${P}/oembeds`,
+    tag: 'territoire',
+    summary: 'oEmbed rich cards for territory-<zone>:<dataset> and dataset-<id> references',
+    query: OembedQuery,
+    errors: { 400: 'bad reference', 404: 'unknown zone or dataset' },
+  },
 ];
 
 /** Path after `prefix`, raw (percent-escapes decoded per id later), without query and trailing slashes. */
@@ -71,13 +165,16 @@ function send(req: FastifyRequest, reply: FastifyReply, body: unknown) {
 
 async function realDatasets(zone: Zone, size: number): Promise<Record<string, unknown>[]> {
   if (size === 0) return [];
-  const { rows } = await pool().query(`select id, title, acronym, uri, page from zone_datasets where $1 = any(zones) order by created_at desc, id limit $2`,
-    [zoneId(zone.level, zone.code), size]);
+  const { rows } = await pool().query(
+    `select id, title, acronym, uri, page from zone_datasets where $1 = any(zones) order by created_at desc, id limit $2`,
+    [zoneId(zone.level, zone.code), size],
+  );
   return rows.map((r) => ({ id: r.id, class: 'Dataset', title: r.title, acronym: r.acronym, uri: r.uri, page: r.page }));
 }
 
 function assertCommune(zone: Zone): void {
-  if (zone.level !== 'fr:commune' || !zone.current) throw new ZoneError(404, `no pack for ${zoneId(zone.level, zone.code)}: packs exist for current communes only`);
+  if (zone.level !== 'fr:commune' || !zone.current)
+    throw new ZoneError(404, `no pack for ${zoneId(zone.level, zone.code)}: packs exist for current communes only`);
 }
 
 async function dynamicDatasets(zone: Zone): Promise<PackDataset[]> {
@@ -85,14 +182,16 @@ async function dynamicDatasets(zone: Zone): Promise<PackDataset[]> {
   return zone.level === 'fr:commune' && zone.current ? packDatasets() : [];
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function card(title: string, description: string, meta: string, href: string, maxwidth?: number, maxheight?: number) {
   const width = Math.min(1000, maxwidth ?? 1000);
   const height = Math.min(200, maxheight ?? 200);
-  const html = `<div class="dotation-oembed" style="max-width:${width}px"><h4><a href="${escapeHtml(href)}">${escapeHtml(title)}</a></h4>`
-    + `<p>${escapeHtml(description.split('\n')[0] ?? '')}</p><p><small>${escapeHtml(meta)}</small></p>`
-    + `<p><a href="${escapeHtml(href)}">Télécharger</a></p></div>`;
+  const html =
+    `<div class="dotation-oembed" style="max-width:${width}px"><h4><a href="${escapeHtml(href)}">${escapeHtml(title)}</a></h4>` +
+    `<p>${escapeHtml(description.split('\n')[0] ?? '')}</p><p><small>${escapeHtml(meta)}</small></p>` +
+    `<p><a href="${escapeHtml(href)}">Télécharger</a></p></div>`;
   return { type: 'rich', version: '1.0', html, width, height, maxwidth: maxwidth ?? null, maxheight: maxheight ?? null };
 }
 
@@ -116,7 +215,11 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
       assertCommune(zone);
       const d = findPackDataset(await packDatasets(), m[2]);
       if (!d) throw new HttpError(404, `unknown dataset '${m[2]}' for ${zoneId(zone.level, zone.code)}`);
-      return send(req, reply, { ...datasetReference(zoneId(zone.level, zone.code), zone.code, d, await packBuilt(zone.code)), zone: zoneId(zone.level, zone.code), zone_name: zone.name });
+      return send(req, reply, {
+        ...datasetReference(zoneId(zone.level, zone.code), zone.code, d, await packBuilt(zone.code)),
+        zone: zoneId(zone.level, zone.code),
+        zone_name: zone.name,
+      });
     }
     if ((m = /^(.+)\/datasets$/.exec(rest))) {
       const query = parseQuery(DatasetsQuery, req.query);
@@ -127,13 +230,18 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
         const built = list.length ? await packBuilt(zone.code) : false;
         dyn = list.map((d) => datasetReference(zoneId(zone.level, zone.code), zone.code, d, built));
       }
-      return send(req, reply, [...dyn, ...await realDatasets(zone, query.size ?? 25)]);
+      return send(req, reply, [...dyn, ...(await realDatasets(zone, query.size ?? 25))]);
     }
     if ((m = /^(.+)\/children$/.exec(rest))) {
       parseQuery(LangQuery, req.query);
       const zone = await resolveZone(m[1]);
-      if (zone.level === 'fr:commune' && zone.current) return send(req, reply, { type: 'FeatureCollection', features: await irisOf(zone.code) });
-      return send(req, reply, await featureCollection(childrenOf(await referential(), zone), zone.level !== 'fr:departement' && zone.level !== 'country'));
+      if (zone.level === 'fr:commune' && zone.current)
+        return send(req, reply, { type: 'FeatureCollection', features: await irisOf(zone.code) });
+      return send(
+        req,
+        reply,
+        await featureCollection(childrenOf(await referential(), zone), zone.level !== 'fr:departement' && zone.level !== 'country'),
+      );
     }
     parseQuery(LangQuery, req.query);
     // One zone: the Feature is kept as bytes (per id, X-Fields and day) until the data changes.
@@ -152,17 +260,30 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
   const suggest = async (req: FastifyRequest, reply: FastifyReply) => {
     const { q, size } = parseQuery(SuggestQuery, req.query);
     const ref = await referential();
-    return send(req, reply, suggestZones(ref, q, size ?? 10).map(({ zone, score }) => ({
-      id: zoneId(zone.level, zone.code), name: zone.name, code: zone.code, level: zone.level, keys: zone.keys, score, uri: zone.uri,
-      population: zone.population,
-    })));
+    return send(
+      req,
+      reply,
+      suggestZones(ref, q, size ?? 10).map(({ zone, score }) => ({
+        id: zoneId(zone.level, zone.code),
+        name: zone.name,
+        code: zone.code,
+        level: zone.level,
+        keys: zone.keys,
+        score,
+        uri: zone.uri,
+        population: zone.population,
+      })),
+    );
   };
   app.get(`${P}/spatial/zones/suggest`, suggest);
 
   app.get(`${P}/spatial/zones/*`, async (req, reply) => {
     parseQuery(LangQuery, req.query);
     const rest = rawRest(req, '/spatial/zones/');
-    const ids = rest.split(',').map((s) => s.trim()).filter(Boolean);
+    const ids = rest
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (ids.length === 0) throw new HttpError(404, 'no zone id given');
     const ref = await referential();
     const zones: Zone[] = [];
@@ -177,12 +298,18 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
 
   app.get(`${P}/spatial/levels`, async (req, reply) => {
     const { lang } = parseQuery(LangQuery, req.query);
-    return send(req, reply, [...LEVELS.map((l) => ({ id: l.id, name: l.names[lang ?? 'fr'], parents: l.parents, admin_level: ADMIN_LEVEL[l.id] })),
-      { id: IRIS_LEVEL.id, name: IRIS_LEVEL.names[lang ?? 'fr'], parents: IRIS_LEVEL.parents, admin_level: 98 }]);
+    return send(req, reply, [
+      ...LEVELS.map((l) => ({ id: l.id, name: l.names[lang ?? 'fr'], parents: l.parents, admin_level: ADMIN_LEVEL[l.id] })),
+      { id: IRIS_LEVEL.id, name: IRIS_LEVEL.names[lang ?? 'fr'], parents: IRIS_LEVEL.parents, admin_level: 98 },
+    ]);
   });
   app.get(`${P}/spatial/granularities`, async (req, reply) => {
     const { lang } = parseQuery(LangQuery, req.query);
-    return send(req, reply, [...LEVELS, IRIS_LEVEL, ...EXTRA_GRANULARITIES].map((l) => ({ id: l.id, name: l.names[lang ?? 'fr'] })));
+    return send(
+      req,
+      reply,
+      [...LEVELS, IRIS_LEVEL, ...EXTRA_GRANULARITIES].map((l) => ({ id: l.id, name: l.names[lang ?? 'fr'] })),
+    );
   });
 
   app.get(`${P}/spatial/coverage/*`, async (req, reply) => {
@@ -209,8 +336,16 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
     return send(req, reply, {
       type: 'FeatureCollection',
       features: fc.features.map((f) => ({
-        id: f.id, type: 'Feature', geometry: f.geometry,
-        properties: { name: f.properties.name, code: f.properties.code, level: f.properties.level, uri: f.properties.uri, datasets: counts.get(f.id) ?? 0 },
+        id: f.id,
+        type: 'Feature',
+        geometry: f.geometry,
+        properties: {
+          name: f.properties.name,
+          code: f.properties.code,
+          level: f.properties.level,
+          uri: f.properties.uri,
+          datasets: counts.get(f.id) ?? 0,
+        },
       })),
     });
   });
@@ -219,16 +354,32 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
     const { q, size } = parseQuery(TerritorySuggestQuery, req.query);
     const ref = await referential();
     const found = territorySuggest(ref, q);
-    const pageOf = (z: Zone) => (z.level === 'fr:commune' ? `${baseUrl()}/communes/${z.code}` : z.level === 'fr:departement' ? `${baseUrl()}/departements/${z.code}` : `${baseUrl()}/regions/${z.code}`);
-    return send(req, reply, (size != null ? found.slice(0, size) : found).map((z) => ({
-      id: zoneId(z.level, z.code), title: z.name, image_url: '', parent: z.parentName, page: pageOf(z),
-    })));
+    const pageOf = (z: Zone) =>
+      z.level === 'fr:commune'
+        ? `${baseUrl()}/communes/${z.code}`
+        : z.level === 'fr:departement'
+          ? `${baseUrl()}/departements/${z.code}`
+          : `${baseUrl()}/regions/${z.code}`;
+    return send(
+      req,
+      reply,
+      (size != null ? found.slice(0, size) : found).map((z) => ({
+        id: zoneId(z.level, z.code),
+        title: z.name,
+        image_url: '',
+        parent: z.parentName,
+        page: pageOf(z),
+      })),
+    );
   });
 
   app.get(`${P}/oembeds`, async (req, reply) => {
     const { references, maxwidth, maxheight } = parseQuery(OembedQuery, req.query);
     const out = [];
-    for (const ref of references.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const ref of references
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const dash = ref.indexOf('-');
       const kind = dash > 0 ? ref.slice(0, dash) : '';
       const rest = ref.slice(dash + 1);
@@ -239,8 +390,16 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
         assertCommune(zone);
         const d = findPackDataset(await packDatasets(), t.dataset);
         if (!d) throw new HttpError(404, `unknown dataset '${t.dataset}' for ${zoneId(zone.level, zone.code)}`);
-        out.push(card(`${d.title} – ${zone.name} (${zone.code})`, d.description, `${d.producer} · ${d.license.title}${d.millesime ? ` · ${d.millesime}` : ''}`,
-          fileUrl(zone.code, d.files[0].name), maxwidth, maxheight));
+        out.push(
+          card(
+            `${d.title} – ${zone.name} (${zone.code})`,
+            d.description,
+            `${d.producer} · ${d.license.title}${d.millesime ? ` · ${d.millesime}` : ''}`,
+            fileUrl(zone.code, d.files[0].name),
+            maxwidth,
+            maxheight,
+          ),
+        );
       } else if (kind === 'dataset') {
         const { rows } = await pool().query(`select id, title, page from zone_datasets where id = $1`, [rest]);
         if (!rows[0]) throw new HttpError(404, `unknown dataset '${rest}'`);
@@ -255,16 +414,31 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
 
 /** IRIS of a commune (table iris of the geography sources), as zone Features; none when not loaded. */
 async function irisOf(code: string): Promise<unknown[]> {
-  const { rows } = await pool().query(`select code_iris, nom_iris, type_iris, st_asgeojson(st_multi(geom_simple), 6) as g
-                                         from iris where code_commune = $1 or code_insee = $1 order by nom_iris, code_iris`, [code])
+  const { rows } = await pool()
+    .query(
+      `select code_iris, nom_iris, type_iris, st_asgeojson(st_multi(geom_simple), 6) as g
+                                         from iris where code_commune = $1 or code_insee = $1 order by nom_iris, code_iris`,
+      [code],
+    )
     .catch(() => ({ rows: [] as { code_iris: string; nom_iris: string; type_iris: string; g: string }[] }));
   return rows.map((r) => ({
-    id: `fr:iris:${r.code_iris}`, type: 'Feature',
+    id: `fr:iris:${r.code_iris}`,
+    type: 'Feature',
     geometry: { type: 'MultiPolygon', coordinates: r.g ? JSON.parse(r.g).coordinates : [] },
-    properties: { name: r.nom_iris, level: 'fr:iris', code: r.code_iris, parents: [`fr:commune:${code}`], keys: { insee: r.code_iris, type_iris: r.type_iris } },
+    properties: {
+      name: r.nom_iris,
+      level: 'fr:iris',
+      code: r.code_iris,
+      parents: [`fr:commune:${code}`],
+      keys: { insee: r.code_iris, type_iris: r.type_iris },
+    },
   }));
 }
 
 function decodeURIComponentSafe(s: string): string {
-  try { return decodeURIComponent(s); } catch { return s; }
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

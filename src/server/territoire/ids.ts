@@ -13,10 +13,17 @@ export interface ParsedZoneId {
 }
 
 const LEVEL_ALIASES: Record<string, ZoneLevel> = {
-  town: 'fr:commune', commune: 'fr:commune', com: 'fr:commune',
-  county: 'fr:departement', departement: 'fr:departement', department: 'fr:departement', dep: 'fr:departement',
-  region: 'fr:region', reg: 'fr:region',
-  district: 'fr:arrondissement', arrondissement: 'fr:arrondissement',
+  town: 'fr:commune',
+  commune: 'fr:commune',
+  com: 'fr:commune',
+  county: 'fr:departement',
+  departement: 'fr:departement',
+  department: 'fr:departement',
+  dep: 'fr:departement',
+  region: 'fr:region',
+  reg: 'fr:region',
+  district: 'fr:arrondissement',
+  arrondissement: 'fr:arrondissement',
   epci: 'fr:epci',
 };
 
@@ -30,7 +37,11 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function parseZoneId(raw: string): ParsedZoneId | undefined {
   let s = raw.trim().replace(/\/+$/, '');
-  try { s = decodeURIComponent(s); } catch { return undefined; }
+  try {
+    s = decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
   let at: string | undefined;
   const atIdx = s.indexOf('@');
   if (atIdx >= 0) {
@@ -58,5 +69,10 @@ export function zoneId(level: ZoneLevel, code: string): string {
 }
 
 export const ADMIN_LEVEL: Record<ZoneLevel, number> = {
-  country: 20, 'fr:region': 40, 'fr:departement': 60, 'fr:epci': 68, 'fr:arrondissement': 70, 'fr:commune': 80,
+  country: 20,
+  'fr:region': 40,
+  'fr:departement': 60,
+  'fr:epci': 68,
+  'fr:arrondissement': 70,
+  'fr:commune': 80,
 };

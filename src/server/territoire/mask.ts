@@ -13,10 +13,19 @@ export function parseMask(s: string): Mask | undefined {
     while (i < src.length) {
       let name = '';
       while (i < src.length && !',{}'.includes(src[i])) name += src[i++];
-      if (src[i] === '{') { i++; const sub = level(); if (name) m.set(name, sub); }
-      else if (name) m.set(name, true);
-      if (src[i] === ',') { i++; continue; }
-      if (src[i] === '}') { i++; return m; }
+      if (src[i] === '{') {
+        i++;
+        const sub = level();
+        if (name) m.set(name, sub);
+      } else if (name) m.set(name, true);
+      if (src[i] === ',') {
+        i++;
+        continue;
+      }
+      if (src[i] === '}') {
+        i++;
+        return m;
+      }
     }
     return m;
   };

@@ -1,6 +1,6 @@
-import { ADMIN_LEVEL, ParsedZoneId, ZoneLevel, parseZoneId, zoneId } from './ids';
-import { CommuneRec, Referential, normalizeName, referential } from './referential';
-import { GeometryInfo, Level as GeoLevel, geometries } from '../geo/geometry';
+import { ParsedZoneId, ZoneLevel, parseZoneId, zoneId } from './ids';
+import { CommuneRec, Referential, normalizeName, referential } from '../../communes/referential';
+import { GeometryInfo, Level as GeoLevel, geometries } from '../../geo/zone-geometry';
 
 /**
  * One resolver for every zone id (api-territoire.md §5.2), and the Feature of §1.3.
@@ -24,7 +24,12 @@ export interface Zone {
 }
 
 export class ZoneError extends Error {
-  constructor(public statusCode: number, message: string) { super(message); }
+  constructor(
+    public statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 const FOREVER = '9999-12-31';
@@ -45,9 +50,14 @@ function regStart(code: string): string {
 }
 
 /** Name slugified with its case kept (awesome-slugify style): 'Saint-Étienne' → 'Saint-Etienne'. */
-export function slugify(name: string): string {
-  return name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/œ/g, 'oe').replace(/Œ/g, 'OE')
-    .replace(/[^A-Za-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+function slugify(name: string): string {
+  return name
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/œ/g, 'oe')
+    .replace(/Œ/g, 'OE')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 function communeZone(ref: Referential, c: CommuneRec): Zone {
@@ -61,10 +71,18 @@ function communeZone(ref: Referential, c: CommuneRec): Zone {
   const keys: Record<string, unknown> = { insee: c.code, postal: c.codesPostaux };
   if (c.siren) keys.siren = c.siren;
   return {
-    level: 'fr:commune', code: c.code, name: c.nom, validity: { start: COMMUNE_START, end: FOREVER }, parents, keys,
-    population: c.population, current: true, successors: [],
+    level: 'fr:commune',
+    code: c.code,
+    name: c.nom,
+    validity: { start: COMMUNE_START, end: FOREVER },
+    parents,
+    keys,
+    population: c.population,
+    current: true,
+    successors: [],
     ancestors: (ref.ancestors.get(c.code) ?? []).map((a) => zoneId('fr:commune', a)),
-    geoLevel: 'commune', parentName: c.departement ? ref.departements.get(c.departement)?.nom ?? null : null,
+    geoLevel: 'commune',
+    parentName: c.departement ? (ref.departements.get(c.departement)?.nom ?? null) : null,
     uri: ref.inseeUris.get(zoneId('fr:commune', c.code)) ?? null,
   };
 }
@@ -83,46 +101,112 @@ function retiredZone(ref: Referential, code: string): Zone | undefined {
   if (region) parents.push(zoneId('fr:region', region));
   if (dep) parents.push(zoneId('fr:departement', dep));
   return {
-    level: 'fr:commune', code, name: sub?.nom ?? ref.oldNames.get(code) ?? `Ancienne commune ${code}`,
-    validity: { start: COMMUNE_START, end }, parents, keys: { insee: code }, population: null, current: false,
-    successors: [...new Set(targets)].map((t) => zoneId('fr:commune', t)), ancestors: [],
-    parentName: dep ? ref.departements.get(dep)?.nom ?? null : null, uri: null,
+    level: 'fr:commune',
+    code,
+    name: sub?.nom ?? ref.oldNames.get(code) ?? `Ancienne commune ${code}`,
+    validity: { start: COMMUNE_START, end },
+    parents,
+    keys: { insee: code },
+    population: null,
+    current: false,
+    successors: [...new Set(targets)].map((t) => zoneId('fr:commune', t)),
+    ancestors: [],
+    parentName: dep ? (ref.departements.get(dep)?.nom ?? null) : null,
+    uri: null,
   };
 }
 
 function currentZone(ref: Referential, level: ZoneLevel, code: string): Zone | undefined {
   switch (level) {
     case 'country':
-      return { level, code: 'fr', name: 'France', validity: { start: '1870-09-04', end: FOREVER }, parents: [], keys: { iso2: 'FR', iso3: 'FRA' },
-        population: ref.actuelles.reduce((s, c) => s + (c.population ?? 0), 0), current: true, successors: [], ancestors: [], parentName: null, uri: null };
+      return {
+        level,
+        code: 'fr',
+        name: 'France',
+        validity: { start: '1870-09-04', end: FOREVER },
+        parents: [],
+        keys: { iso2: 'FR', iso3: 'FRA' },
+        population: ref.actuelles.reduce((s, c) => s + (c.population ?? 0), 0),
+        current: true,
+        successors: [],
+        ancestors: [],
+        parentName: null,
+        uri: null,
+      };
     case 'fr:region': {
       const r = ref.regions.get(code);
       if (!r) return undefined;
-      return { level, code, name: r.nom, validity: { start: regStart(code), end: FOREVER }, parents: ['country:fr'], keys: { insee: code },
-        population: r.population, current: true, successors: [], ancestors: [], geoLevel: 'region', parentName: null, uri: ref.inseeUris.get(zoneId(level, code)) ?? null };
+      return {
+        level,
+        code,
+        name: r.nom,
+        validity: { start: regStart(code), end: FOREVER },
+        parents: ['country:fr'],
+        keys: { insee: code },
+        population: r.population,
+        current: true,
+        successors: [],
+        ancestors: [],
+        geoLevel: 'region',
+        parentName: null,
+        uri: ref.inseeUris.get(zoneId(level, code)) ?? null,
+      };
     }
     case 'fr:departement': {
       const d = ref.departements.get(code);
       if (!d) return undefined;
-      return { level, code, name: d.nom, validity: { start: depStart(code), end: FOREVER },
-        parents: ['country:fr', ...(d.region ? [zoneId('fr:region', d.region)] : [])], keys: { insee: code },
-        population: d.population, current: true, successors: [], ancestors: [], geoLevel: 'departement',
-        parentName: d.region ? ref.regions.get(d.region)?.nom ?? null : null, uri: ref.inseeUris.get(zoneId(level, code)) ?? null };
+      return {
+        level,
+        code,
+        name: d.nom,
+        validity: { start: depStart(code), end: FOREVER },
+        parents: ['country:fr', ...(d.region ? [zoneId('fr:region', d.region)] : [])],
+        keys: { insee: code },
+        population: d.population,
+        current: true,
+        successors: [],
+        ancestors: [],
+        geoLevel: 'departement',
+        parentName: d.region ? (ref.regions.get(d.region)?.nom ?? null) : null,
+        uri: ref.inseeUris.get(zoneId(level, code)) ?? null,
+      };
     }
     case 'fr:epci': {
       const e = ref.epcis.get(code);
       if (!e) return undefined;
-      return { level, code, name: e.nom, validity: { start: `${ref.cog}-01-01`, end: FOREVER },
+      return {
+        level,
+        code,
+        name: e.nom,
+        validity: { start: `${ref.cog}-01-01`, end: FOREVER },
         parents: ['country:fr', ...e.regions.map((r) => zoneId('fr:region', r)), ...e.departements.map((d) => zoneId('fr:departement', d))],
-        keys: { siren: code, type_epci: e.type }, population: e.population, current: true, successors: [], ancestors: [], geoLevel: 'epci',
-        parentName: e.departements.length === 1 ? ref.departements.get(e.departements[0])?.nom ?? null : null, uri: ref.inseeUris.get(zoneId(level, code)) ?? null };
+        keys: { siren: code, type_epci: e.type },
+        population: e.population,
+        current: true,
+        successors: [],
+        ancestors: [],
+        geoLevel: 'epci',
+        parentName: e.departements.length === 1 ? (ref.departements.get(e.departements[0])?.nom ?? null) : null,
+        uri: ref.inseeUris.get(zoneId(level, code)) ?? null,
+      };
     }
     case 'fr:arrondissement': {
       const a = ref.arrondissements.get(code);
       if (!a) return undefined;
-      return { level, code, name: a.nom, validity: { start: COMMUNE_START, end: FOREVER },
-        parents: ['country:fr', ...(a.region ? [zoneId('fr:region', a.region)] : []), zoneId('fr:departement', a.departement)], keys: { insee: code },
-        population: null, current: true, successors: [], ancestors: [], parentName: ref.departements.get(a.departement)?.nom ?? null, uri: null };
+      return {
+        level,
+        code,
+        name: a.nom,
+        validity: { start: COMMUNE_START, end: FOREVER },
+        parents: ['country:fr', ...(a.region ? [zoneId('fr:region', a.region)] : []), zoneId('fr:departement', a.departement)],
+        keys: { insee: code },
+        population: null,
+        current: true,
+        successors: [],
+        ancestors: [],
+        parentName: ref.departements.get(a.departement)?.nom ?? null,
+        uri: null,
+      };
     }
     case 'fr:commune': {
       const c = ref.current.get(code);
@@ -167,28 +251,45 @@ export interface ZoneFeature {
 }
 
 /** Geometries and areas of several zones at once (one query per geometry level). */
-export async function zoneGeometries(zones: Zone[], withContour = true): Promise<Map<Zone, GeometryInfo>> {
+async function zoneGeometries(zones: Zone[], withContour = true): Promise<Map<Zone, GeometryInfo>> {
   const out = new Map<Zone, GeometryInfo>();
   const byLevel = new Map<GeoLevel, Zone[]>();
   for (const z of zones) if (z.geoLevel) (byLevel.get(z.geoLevel) ?? byLevel.set(z.geoLevel, []).get(z.geoLevel)!).push(z);
   for (const [level, zs] of byLevel) {
-    const g = await geometries(level, zs.map((z) => z.code), { contour: withContour, surface: true });
-    for (const z of zs) { const gi = g.get(z.code); if (gi) out.set(z, gi); }
+    const g = await geometries(
+      level,
+      zs.map((z) => z.code),
+      { contour: withContour, surface: true },
+    );
+    for (const z of zs) {
+      const gi = g.get(z.code);
+      if (gi) out.set(z, gi);
+    }
   }
   return out;
 }
 
-export function toFeature(z: Zone, geo?: GeometryInfo): ZoneFeature {
+function toFeature(z: Zone, geo?: GeometryInfo): ZoneFeature {
   const contour = geo?.contour as { type: string; coordinates: unknown[] } | null | undefined;
   const properties: Record<string, unknown> = {
-    slug: slugify(z.name), name: z.name, level: z.level, code: z.code, uri: z.uri,
+    slug: slugify(z.name),
+    name: z.name,
+    level: z.level,
+    code: z.code,
+    uri: z.uri,
     geoid: `${zoneId(z.level, z.code)}@${z.validity.start}`,
-    validity: z.validity, parents: z.parents, keys: z.keys, population: z.population,
-    area: geo?.surface != null ? Math.round(geo.surface) : null, logo: '',
-    ancestors: z.ancestors, successors: z.successors,
+    validity: z.validity,
+    parents: z.parents,
+    keys: z.keys,
+    population: z.population,
+    area: geo?.surface != null ? Math.round(geo.surface) : null,
+    logo: '',
+    ancestors: z.ancestors,
+    successors: z.successors,
   };
   return {
-    id: zoneId(z.level, z.code), type: 'Feature',
+    id: zoneId(z.level, z.code),
+    type: 'Feature',
     geometry: { type: 'MultiPolygon', coordinates: contour && contour.type === 'MultiPolygon' ? contour.coordinates : [] },
     properties,
   };
@@ -199,7 +300,10 @@ export async function featureOf(z: Zone): Promise<ZoneFeature> {
   return toFeature(z, g.get(z));
 }
 
-export async function featureCollection(zones: Zone[], withContour = true): Promise<{ type: 'FeatureCollection'; features: ZoneFeature[] }> {
+export async function featureCollection(
+  zones: Zone[],
+  withContour = true,
+): Promise<{ type: 'FeatureCollection'; features: ZoneFeature[] }> {
   const g = await zoneGeometries(zones, withContour);
   return { type: 'FeatureCollection', features: zones.map((z) => toFeature(z, g.get(z))) };
 }
@@ -211,12 +315,29 @@ export function childrenOf(ref: Referential, z: Zone): Zone[] {
   let out: Zone[] = [];
   if (!z.current) return [];
   switch (z.level) {
-    case 'country': out = [...ref.regions.values()].filter((r) => r.zone !== 'com').map((r) => currentZone(ref, 'fr:region', r.code)!); break;
-    case 'fr:region': out = [...ref.departements.values()].filter((d) => d.region === z.code && d.zone !== 'com').map((d) => currentZone(ref, 'fr:departement', d.code)!); break;
-    case 'fr:departement': out = ref.actuelles.filter((c) => c.departement === z.code).map((c) => communeZone(ref, c)); break;
-    case 'fr:arrondissement': out = ref.actuelles.filter((c) => c.arrondissement === z.code).map((c) => communeZone(ref, c)); break;
-    case 'fr:epci': out = (ref.epcis.get(z.code)?.membres ?? []).map((m) => ref.current.get(m)).filter((c): c is CommuneRec => Boolean(c)).map((c) => communeZone(ref, c)); break;
-    case 'fr:commune': out = []; break;
+    case 'country':
+      out = [...ref.regions.values()].filter((r) => r.zone !== 'com').map((r) => currentZone(ref, 'fr:region', r.code)!);
+      break;
+    case 'fr:region':
+      out = [...ref.departements.values()]
+        .filter((d) => d.region === z.code && d.zone !== 'com')
+        .map((d) => currentZone(ref, 'fr:departement', d.code)!);
+      break;
+    case 'fr:departement':
+      out = ref.actuelles.filter((c) => c.departement === z.code).map((c) => communeZone(ref, c));
+      break;
+    case 'fr:arrondissement':
+      out = ref.actuelles.filter((c) => c.arrondissement === z.code).map((c) => communeZone(ref, c));
+      break;
+    case 'fr:epci':
+      out = (ref.epcis.get(z.code)?.membres ?? [])
+        .map((m) => ref.current.get(m))
+        .filter((c): c is CommuneRec => Boolean(c))
+        .map((c) => communeZone(ref, c));
+      break;
+    case 'fr:commune':
+      out = [];
+      break;
   }
   return out.sort(byName);
 }
@@ -224,20 +345,44 @@ export function childrenOf(ref: Referential, z: Zone): Zone[] {
 /** Every current zone of a level (coverage). */
 export function zonesOfLevel(ref: Referential, level: ZoneLevel): Zone[] {
   switch (level) {
-    case 'country': return [currentZone(ref, 'country', 'fr')!];
+    case 'country':
+      return [currentZone(ref, 'country', 'fr')!];
     // Collectivités d'outre-mer (zone 'com') are neither regions nor départements: resolvable one by one, not listed.
-    case 'fr:region': return [...ref.regions.values()].filter((r) => r.zone !== 'com').map((r) => r.code).sort().map((c) => currentZone(ref, level, c)!);
-    case 'fr:departement': return [...ref.departements.values()].filter((d) => d.zone !== 'com').map((d) => d.code).sort().map((c) => currentZone(ref, level, c)!);
-    case 'fr:epci': return [...ref.epcis.keys()].sort().map((c) => currentZone(ref, level, c)!);
-    case 'fr:arrondissement': return [...ref.arrondissements.keys()].sort().map((c) => currentZone(ref, level, c)!);
-    case 'fr:commune': return ref.actuelles.map((c) => communeZone(ref, c));
+    case 'fr:region':
+      return [...ref.regions.values()]
+        .filter((r) => r.zone !== 'com')
+        .map((r) => r.code)
+        .sort()
+        .map((c) => currentZone(ref, level, c)!);
+    case 'fr:departement':
+      return [...ref.departements.values()]
+        .filter((d) => d.zone !== 'com')
+        .map((d) => d.code)
+        .sort()
+        .map((c) => currentZone(ref, level, c)!);
+    case 'fr:epci':
+      return [...ref.epcis.keys()].sort().map((c) => currentZone(ref, level, c)!);
+    case 'fr:arrondissement':
+      return [...ref.arrondissements.keys()].sort().map((c) => currentZone(ref, level, c)!);
+    case 'fr:commune':
+      return ref.actuelles.map((c) => communeZone(ref, c));
   }
 }
 
-export interface Suggestion { zone: Zone; score: number }
+export interface Suggestion {
+  zone: Zone;
+  score: number;
+}
 
 // Suggest ranks communes before EPCI: "renn" should give Rennes before Rennes Métropole.
-const SUGGEST_LEVEL_RANK: Record<ZoneLevel, number> = { country: 0, 'fr:region': 1, 'fr:departement': 2, 'fr:commune': 3, 'fr:arrondissement': 4, 'fr:epci': 5 };
+const SUGGEST_LEVEL_RANK: Record<ZoneLevel, number> = {
+  country: 0,
+  'fr:region': 1,
+  'fr:departement': 2,
+  'fr:commune': 3,
+  'fr:arrondissement': 4,
+  'fr:epci': 5,
+};
 
 /**
  * Prefix match on the accent-folded name (whole name first, then any word), the INSEE code,
@@ -261,18 +406,31 @@ export function suggestZones(ref: Referential, q: string, size: number): Suggest
     if (nq && nq.length >= 3 && norm.includes(` ${nq}`)) return 1;
     return 0;
   };
-  const push = (z: Zone | undefined, qual: number) => { if (z && qual > 0) out.push({ zone: z, score: qual }); };
+  const push = (z: Zone | undefined, qual: number) => {
+    if (z && qual > 0) out.push({ zone: z, score: qual });
+  };
   for (const r of ref.regions.values()) push(currentZone(ref, 'fr:region', r.code), quality(r.norm, [r.code]));
   for (const d of ref.departements.values()) push(currentZone(ref, 'fr:departement', d.code), quality(d.norm, [d.code]));
   for (const c of ref.actuelles) {
     // Cheap rejection first: most communes match neither the name nor a code.
-    if (!(c.norm.includes(nq) && nq) && !c.code.startsWith(uq) && !(c.siren ?? '').startsWith(uq) && !c.codesPostaux.some((p) => p.startsWith(uq))) continue;
+    if (
+      !(c.norm.includes(nq) && nq) &&
+      !c.code.startsWith(uq) &&
+      !(c.siren ?? '').startsWith(uq) &&
+      !c.codesPostaux.some((p) => p.startsWith(uq))
+    )
+      continue;
     const qual = quality(c.norm, [c.code, ...c.codesPostaux, c.siren]);
     if (qual > 0) out.push({ zone: communeZone(ref, c), score: qual });
   }
   for (const e of ref.epcis.values()) push(currentZone(ref, 'fr:epci', e.code), quality(e.norm, [e.code]));
-  out.sort((a, b) => b.score - a.score || SUGGEST_LEVEL_RANK[a.zone.level] - SUGGEST_LEVEL_RANK[b.zone.level]
-    || (b.zone.population ?? 0) - (a.zone.population ?? 0) || (a.zone.code < b.zone.code ? -1 : 1));
+  out.sort(
+    (a, b) =>
+      b.score - a.score ||
+      SUGGEST_LEVEL_RANK[a.zone.level] - SUGGEST_LEVEL_RANK[b.zone.level] ||
+      (b.zone.population ?? 0) - (a.zone.population ?? 0) ||
+      (a.zone.code < b.zone.code ? -1 : 1),
+  );
   // A float score as udata gave: quality plus a population tie-breaker below 1.
   return out.slice(0, size).map((s) => ({ zone: s.zone, score: s.score + Math.min(0.99, Math.log10(1 + (s.zone.population ?? 0)) / 10) }));
 }
@@ -303,5 +461,3 @@ export function territorySuggest(ref: Referential, q: string): Zone[] {
   }
   return out.sort((a, b) => (b.population ?? 0) - (a.population ?? 0));
 }
-
-export { ADMIN_LEVEL };

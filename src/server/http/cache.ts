@@ -3,8 +3,8 @@ import zlib from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { settings } from '../../../config/settings';
 import { pool } from '../../db/pool';
-import { geometryGeneration } from '../geo/geometry';
-import type { Referential } from './referential';
+import { geometryGeneration } from '../../geo/zone-geometry';
+import type { Referential } from '../../communes/referential';
 
 /**
  * Rendered answers of the read-only public routes (geo.api lists, commune summary, DCAT pages),
@@ -22,16 +22,19 @@ let current: { url: string; at: number; value: string } | undefined;
 let pending: Promise<string> | undefined;
 
 async function readStamp(): Promise<string> {
-  const { rows: [r] } = await pool().query(
+  const {
+    rows: [r],
+  } = await pool().query(
     `select (select count(*) || '/' || coalesce(max(published_at)::text, '') from published_datasets) as p,
             (select count(*) || '/' || coalesce(max(built_at)::text, '') || '/' || coalesce(max(checked_at)::text, '') from pack_builds) as b,
-            (select generation from zone_contours_state) as z`);
+            (select generation from zone_contours_state) as z`,
+  );
   const s = settings();
   return `${r.p}|${r.b}|z${r.z}|${s.PUBLIC_BASE_URL}|${s.PACKS_DIR}`;
 }
 
 /** Version stamp of the published data and the packs (one small query at most every 2 s). */
-export async function dataStamp(): Promise<string> {
+async function dataStamp(): Promise<string> {
   const url = pool().options.connectionString ?? '';
   if (current && current.url === url && Date.now() - current.at < CHECK_MS) return `${current.value}|g${geometryGeneration()}`;
   pending ??= (async () => {
@@ -82,7 +85,10 @@ export class ResponseCache {
   private inflight = new Map<string, Promise<CachedBody>>();
   private bytes = 0;
 
-  constructor(private readonly maxBytes = 64 << 20, private readonly maxEntryBytes = 4 << 20) {}
+  constructor(
+    private readonly maxBytes = 64 << 20,
+    private readonly maxEntryBytes = 4 << 20,
+  ) {}
 
   async fetch(stamp: string, key: string, produce: () => Promise<CachedBody>): Promise<CachedBody> {
     if (stamp !== this.stamp) this.clear(stamp);
@@ -115,7 +121,9 @@ export class ResponseCache {
     this.bytes = 0;
   }
 
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   private put(key: string, v: CachedBody): void {
     this.entries.set(key, v);
@@ -130,12 +138,16 @@ export class ResponseCache {
 
 function matches(ifNoneMatch: string | undefined, etags: string[]): boolean {
   if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((x) => { const t = x.trim().replace(/^W\//, ''); return t === '*' || etags.includes(t); });
+  return ifNoneMatch.split(',').some((x) => {
+    const t = x.trim().replace(/^W\//, '');
+    return t === '*' || etags.includes(t);
+  });
 }
 
 /** Bodies from this size on are sent gzipped to clients that accept it (DCAT harvesters do). */
 const GZIP_FROM = 1024;
-const acceptsGzip = (h: string | string[] | undefined) => typeof h === 'string' && /\bgzip\b/i.test(h) && !/\bgzip\s*;\s*q=0(\.0*)?\s*(,|$)/i.test(h);
+const acceptsGzip = (h: string | string[] | undefined) =>
+  typeof h === 'string' && /\bgzip\b/i.test(h) && !/\bgzip\s*;\s*q=0(\.0*)?\s*(,|$)/i.test(h);
 
 /**
  * Sends cached bytes with their ETag (the gzip variant has its own, suffixed -gz); 304 when

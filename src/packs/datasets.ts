@@ -1,7 +1,7 @@
-import { sourceRegistry } from '../../../config/sources';
-import { settings } from '../../../config/settings';
-import { pool } from '../../db/pool';
-import type { Pipeline } from '../../engine/pipeline';
+import { sourceRegistry } from '../../config/sources';
+import { settings } from '../../config/settings';
+import { pool } from '../db/pool';
+import type { Pipeline } from '../engine/pipeline';
 
 /**
  * The "dynamic datasets" of a commune (api-territoire.md §5.3): one per published source that
@@ -35,10 +35,14 @@ const ALIASES_2017: Record<string, string[]> = {
   sirene: ['geo_sirene_com'],
 };
 
-export const PACK_DATASET_ID = 'pack_com';
-const OPERATOR_LICENCE = { id: 'lov2', title: 'Licence Ouverte / Open Licence version 2.0', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence' };
+const PACK_DATASET_ID = 'pack_com';
+const OPERATOR_LICENCE = {
+  id: 'lov2',
+  title: 'Licence Ouverte / Open Licence version 2.0',
+  url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence',
+};
 
-export function packDatasetId(sourceId: string): string {
+function packDatasetId(sourceId: string): string {
   return `${sourceId.replace(/-/g, '_')}_com`;
 }
 
@@ -46,11 +50,17 @@ export function baseUrl(): string {
   return settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
 }
 
-interface Published { source: string; millesime: string; published_at: Date }
+interface Published {
+  source: string;
+  millesime: string;
+  published_at: Date;
+}
 
 /** Latest published millésime per source (one small query). */
-export async function publishedSources(): Promise<Map<string, Published>> {
-  const { rows } = await pool().query(`select distinct on (source) source, millesime, published_at from published_datasets order by source, millesime desc, published_at desc`);
+async function publishedSources(): Promise<Map<string, Published>> {
+  const { rows } = await pool().query(
+    `select distinct on (source) source, millesime, published_at from published_datasets order by source, millesime desc, published_at desc`,
+  );
   return new Map(rows.map((r) => [r.source, r as Published]));
 }
 
@@ -65,21 +75,46 @@ export async function packDatasets(): Promise<PackDataset[]> {
     if (!pub) continue;
     const files = [
       ...p.pack!.tables.map((t) => ({ name: `${t.name}.csv`, title: t.title, description: t.description, format: 'csv' as const })),
-      ...(p.pack!.layers ?? []).map((l) => ({ name: `${l.name}.geojson`, title: l.title, description: l.description, format: 'geojson' as const })),
+      ...(p.pack!.layers ?? []).map((l) => ({
+        name: `${l.name}.geojson`,
+        title: l.title,
+        description: l.description,
+        format: 'geojson' as const,
+      })),
     ];
     sections.push({
-      id: packDatasetId(id), aliases: ALIASES_2017[id] ?? [], source: id, title: p.source.title,
+      id: packDatasetId(id),
+      aliases: ALIASES_2017[id] ?? [],
+      source: id,
+      title: p.source.title,
       description: files.map((f) => `${f.title} : ${f.description}`).join('\n'),
-      producer: p.source.producer, license: { ...p.source.licence, url: p.source.licence.url.replace(/\/+$/, '') },
-      millesime: pub.millesime, publishedAt: pub.published_at.toISOString(), landingPage: p.source.landingPage, files,
+      producer: p.source.producer,
+      license: { ...p.source.licence, url: p.source.licence.url.replace(/\/+$/, '') },
+      millesime: pub.millesime,
+      publishedAt: pub.published_at.toISOString(),
+      landingPage: p.source.landingPage,
+      files,
     });
   }
-  const latest = sections.map((s) => s.publishedAt!).sort().at(-1) ?? published.get('cog')?.published_at.toISOString() ?? null;
+  const latest =
+    sections
+      .map((s) => s.publishedAt!)
+      .sort()
+      .at(-1) ??
+    published.get('cog')?.published_at.toISOString() ??
+    null;
   out.push({
-    id: PACK_DATASET_ID, aliases: [], source: null, title: 'Dotation de données de la commune (paquet complet)',
+    id: PACK_DATASET_ID,
+    aliases: [],
+    source: null,
+    title: 'Dotation de données de la commune (paquet complet)',
     description: `Paquet de données ouvertes de la commune : ${sections.map((s) => s.title).join(', ') || 'référentiel'}, avec LISEZMOI.md et datapackage.json.`,
-    producer: 'Opérateur de la dotation', license: OPERATOR_LICENCE, millesime: latest ? latest.slice(0, 10) : null, publishedAt: latest,
-    landingPage: null, files: [{ name: 'pack.zip', title: 'Paquet complet', description: 'Archive ZIP du paquet', format: 'zip' }],
+    producer: 'Opérateur de la dotation',
+    license: OPERATOR_LICENCE,
+    millesime: latest ? latest.slice(0, 10) : null,
+    publishedAt: latest,
+    landingPage: null,
+    files: [{ name: 'pack.zip', title: 'Paquet complet', description: 'Archive ZIP du paquet', format: 'zip' }],
   });
   out.push(...sections);
   return out;
@@ -88,8 +123,10 @@ export async function packDatasets(): Promise<PackDataset[]> {
 export function findPackDataset(list: PackDataset[], id: string): PackDataset | undefined {
   const l = id.toLowerCase();
   // 2016 short forms ('comptes', 'population') match by prefix of an alias.
-  return list.find((d) => d.id === l || d.aliases.includes(l))
-    ?? list.find((d) => d.aliases.some((a) => a.replace(/_(com|t)$/, '') === l.replace(/_(com|t)$/, '')));
+  return (
+    list.find((d) => d.id === l || d.aliases.includes(l)) ??
+    list.find((d) => d.aliases.some((a) => a.replace(/_(com|t)$/, '') === l.replace(/_(com|t)$/, '')))
+  );
 }
 
 /** Download URL of a file of a commune's pack (served by src/server/routes/communes.ts). */
@@ -124,6 +161,8 @@ export function datasetReference(zone: string, code: string, d: PackDataset, bui
 
 /** Whether the commune's pack has been built (table pack_builds of the pack builder). */
 export async function packBuilt(code: string): Promise<boolean> {
-  const { rows } = await pool().query(`select 1 from pack_builds where code = $1`, [code]).catch(() => ({ rows: [] }));
+  const { rows } = await pool()
+    .query(`select 1 from pack_builds where code = $1`, [code])
+    .catch(() => ({ rows: [] }));
   return rows.length > 0;
 }

@@ -19,7 +19,12 @@ export interface RouteDoc {
 }
 
 export class HttpError extends Error {
-  constructor(public statusCode: number, message: string) { super(message); }
+  constructor(
+    public statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Parses a query string with its schema; a bad value is a 400 naming the parameter. */
@@ -32,9 +37,13 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.in
 }
 
 /** A boolean flag as udata read it: 1, true, on, yes (any case). */
-export const flag = z.preprocess((v) => (typeof v === 'string' ? ['1', 'true', 'on', 'yes'].includes(v.toLowerCase()) : Boolean(v)), z.boolean());
+export const flag = z.preprocess(
+  (v) => (typeof v === 'string' ? ['1', 'true', 'on', 'yes'].includes(v.toLowerCase()) : Boolean(v)),
+  z.boolean(),
+);
 
 /** Non-negative integer given as a string. */
-export const intParam = (max: number) => z.string().regex(/^\d+$/, 'must be a non-negative integer').transform(Number).pipe(z.number().int().min(0).max(max));
+export const intParam = (max: number) =>
+  z.string().regex(/^\d+$/, 'must be a non-negative integer').transform(Number).pipe(z.number().int().min(0).max(max));
 
 export const langParam = z.enum(['fr', 'en', 'es']).optional();

@@ -1,4 +1,4 @@
-import { pool } from '../../db/pool';
+import { pool } from '../db/pool';
 
 /**
  * Geometries come from whatever contour table the geography sources (migrations 2xx) created:
@@ -14,7 +14,9 @@ import { pool } from '../../db/pool';
  */
 export type Level = 'commune' | 'departement' | 'region' | 'epci';
 interface Source {
-  table: string; geom: string; code: string;
+  table: string;
+  geom: string;
+  code: string;
   /** Full geometry for areas, when the light one is served. */
   full?: string;
   /** Column holding the area in hectares (precomputed), instead of measuring a geometry. */
@@ -23,8 +25,13 @@ interface Source {
   filter?: string;
 }
 
-const zoneSource = (level: 'departement' | 'region' | 'epci'): Source =>
-  ({ table: 'zone_contours', geom: 'geom_simple', code: 'code', area: 'surface_ha', filter: `level = '${level}'` });
+const zoneSource = (level: 'departement' | 'region' | 'epci'): Source => ({
+  table: 'zone_contours',
+  geom: 'geom_simple',
+  code: 'code',
+  area: 'surface_ha',
+  filter: `level = '${level}'`,
+});
 /** Levels read from zone_contours (rebuilt by zone_contours_refresh() when stale). */
 const ZONE_LEVELS: ReadonlySet<Level> = new Set(['departement', 'region', 'epci']);
 
@@ -40,7 +47,9 @@ const CODE_COLUMNS = ['code', 'code_commune', 'code_insee', 'insee', 'code_depar
 let detected: { url: string; at: number; sources: Partial<Record<Level, Source>>; key: string } | undefined;
 /** Moves when the detected contour tables change (or on reset): part of the cache stamp (territoire/cache.ts). */
 let generation = 0;
-export function geometryGeneration(): number { return generation; }
+export function geometryGeneration(): number {
+  return generation;
+}
 
 function levelOfTable(name: string): Level | undefined {
   if (!/contour/.test(name)) return undefined;
@@ -92,11 +101,9 @@ export interface GeometryInfo {
   /** Envelope as a closed WKT polygon, lon/lat. */
   bboxWkt: string | null;
 }
-export interface GeoJSONGeometry { type: string; coordinates: unknown }
-
-export async function hasGeometry(level: Level): Promise<boolean> {
-  if (ZONE_LEVELS.has(level)) await ensureZoneContours();
-  return Boolean((await sources())[level]);
+interface GeoJSONGeometry {
+  type: string;
+  coordinates: unknown;
 }
 
 let refreshing: { url: string; p: Promise<boolean> } | undefined;
@@ -114,7 +121,9 @@ export async function ensureZoneContours(): Promise<boolean> {
     try {
       const { rows } = await pool().query(`select generation = built as fresh from zone_contours_state`);
       if (!rows.length || rows[0].fresh) return false;
-      const { rows: [r] } = await pool().query(`select zone_contours_refresh() as n`);
+      const {
+        rows: [r],
+      } = await pool().query(`select zone_contours_refresh() as n`);
       if (r.n < 0) return false;
       detected = undefined;
       generation++;
@@ -148,7 +157,11 @@ export async function warmZoneContours(log: (message: string) => void): Promise<
 /**
  * Geometries of `codes` at `level`, in WGS84. `want` limits the work: contours are heavy.
  */
-export async function geometries(level: Level, codes: string[], want: { contour?: boolean; centre?: boolean; bbox?: boolean; surface?: boolean; wkt?: boolean }): Promise<Map<string, GeometryInfo>> {
+export async function geometries(
+  level: Level,
+  codes: string[],
+  want: { contour?: boolean; centre?: boolean; bbox?: boolean; surface?: boolean; wkt?: boolean },
+): Promise<Map<string, GeometryInfo>> {
   const out = new Map<string, GeometryInfo>();
   if (codes.length && ZONE_LEVELS.has(level)) await ensureZoneContours();
   const src = (await sources())[level];
@@ -158,13 +171,18 @@ export async function geometries(level: Level, codes: string[], want: { contour?
     want.contour ? `st_asgeojson(st_multi(${g}), 6)` : 'null',
     want.centre ? `st_asgeojson(st_centroid(${g}), 6)` : 'null',
     want.bbox || want.wkt ? `st_asgeojson(st_envelope(${g}), 6)` : 'null',
-    want.surface ? (src.area ? `round(t.${src.area}::numeric, 2)::float8`
-      : `round((st_area(${src.full ? `st_transform(t.${src.full}, 4326)` : g}::geography) / 10000)::numeric, 2)::float8`) : 'null',
+    want.surface
+      ? src.area
+        ? `round(t.${src.area}::numeric, 2)::float8`
+        : `round((st_area(${src.full ? `st_transform(t.${src.full}, 4326)` : g}::geography) / 10000)::numeric, 2)::float8`
+      : 'null',
     want.wkt ? `st_astext(st_envelope(${g}))` : 'null',
   ];
   const { rows } = await pool().query(
     `select t.${src.code}::text as code, ${sel[0]} as contour, ${sel[1]} as centre, ${sel[2]} as bbox, ${sel[3]} as surface, ${sel[4]} as wkt
-       from ${src.table} t where t.${src.code}::text = any($1::text[]) ${src.filter ? `and t.${src.filter}` : ''}`, [codes]);
+       from ${src.table} t where t.${src.code}::text = any($1::text[]) ${src.filter ? `and t.${src.filter}` : ''}`,
+    [codes],
+  );
   for (const r of rows) {
     out.set(r.code, {
       contour: r.contour ? JSON.parse(r.contour) : null,

@@ -1,4 +1,4 @@
-import { pool } from '../../db/pool';
+import { pool } from '../db/pool';
 
 /**
  * In-memory copy of the commune referential (≈ 40k rows, a few MB) shared by the API Territoire,
@@ -22,11 +22,46 @@ export interface CommuneRec {
   anciensCodes: string[];
   norm: string;
 }
-export interface DepartementRec { code: string; nom: string; region: string | null; chefLieu: string | null; zone: string; norm: string; population: number }
-export interface RegionRec { code: string; nom: string; chefLieu: string | null; zone: string; norm: string; population: number }
-export interface EpciRec { code: string; nom: string; type: string | null; population: number | null; membres: string[]; departements: string[]; regions: string[]; norm: string }
-export interface ArrondissementRec { code: string; nom: string; departement: string; region: string | null; norm: string }
-export interface Correspondance { code: string; codeActuel: string; nature: string; dateEffet: string | null }
+export interface DepartementRec {
+  code: string;
+  nom: string;
+  region: string | null;
+  chefLieu: string | null;
+  zone: string;
+  norm: string;
+  population: number;
+}
+export interface RegionRec {
+  code: string;
+  nom: string;
+  chefLieu: string | null;
+  zone: string;
+  norm: string;
+  population: number;
+}
+export interface EpciRec {
+  code: string;
+  nom: string;
+  type: string | null;
+  population: number | null;
+  membres: string[];
+  departements: string[];
+  regions: string[];
+  norm: string;
+}
+interface ArrondissementRec {
+  code: string;
+  nom: string;
+  departement: string;
+  region: string | null;
+  norm: string;
+}
+interface Correspondance {
+  code: string;
+  codeActuel: string;
+  nature: string;
+  dateEffet: string | null;
+}
 
 export interface Referential {
   cog: string;
@@ -59,8 +94,14 @@ export interface Referential {
 
 /** Lower-case, accents and punctuation folded: 'Saint-Étienne' → 'saint etienne'. */
 export function normalizeName(s: string): string {
-  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/œ/g, 'oe').replace(/æ/g, 'ae')
-    .replace(/[^a-z0-9]+/g, ' ').trim();
+  return s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/œ/g, 'oe')
+    .replace(/æ/g, 'ae')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
 }
 
 const RELOAD_CHECK_MS = 2000;
@@ -69,7 +110,8 @@ let loading: Promise<Referential> | undefined;
 let lastCheck = 0;
 
 async function versionOf(): Promise<string> {
-  const { rows } = await pool().query(`select coalesce(string_agg(source || '=' || millesime || '@' || published_at::text, ',' order by source, millesime), '') as v
+  const { rows } = await pool()
+    .query(`select coalesce(string_agg(source || '=' || millesime || '@' || published_at::text, ',' order by source, millesime), '') as v
                                          from published_datasets where source in ('cog', 'populations')`);
   return rows[0].v as string;
 }
@@ -77,18 +119,24 @@ async function versionOf(): Promise<string> {
 async function load(version: string): Promise<Referential> {
   const db = pool();
   const [communes, deps, regs, epci, membres, corr, meta, arrs] = await Promise.all([
-    db.query(`select code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, epci, anciens_codes from communes`),
+    db.query(
+      `select code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, epci, anciens_codes from communes`,
+    ),
     db.query(`select code, nom, region, chef_lieu, zone from departements`),
     db.query(`select code, nom, chef_lieu, zone from regions`),
     db.query(`select code, nom, type, population from epci`),
     db.query(`select epci, commune from epci_membres order by epci, commune`),
-    db.query(`select code, code_actuel, nature, date_effet::text as date_effet from commune_correspondance where code <> code_actuel order by code, code_actuel`),
+    db.query(
+      `select code, code_actuel, nature, date_effet::text as date_effet from commune_correspondance where code <> code_actuel order by code, code_actuel`,
+    ),
     db.query(`select key, value from referentiel_meta`),
     db.query(`select code, nom, departement, region from arrondissements`),
   ]);
   // Latest population légale, when the populations source has been loaded.
-  const popRows = (await db.query(`select p.code_commune, p.pmun, p.millesime from population_legale p
-                                     where p.millesime = (select max(millesime) from population_legale)`)).rows;
+  const popRows = (
+    await db.query(`select p.code_commune, p.pmun, p.millesime from population_legale p
+                                     where p.millesime = (select max(millesime) from population_legale)`)
+  ).rows;
   const pop = new Map<string, number>(popRows.filter((r) => r.pmun != null).map((r) => [r.code_commune as string, r.pmun as number]));
   const popMillesime = popRows[0]?.millesime ?? null;
   // History (optional tables): end dates and names of retired codes.
@@ -96,8 +144,13 @@ async function load(version: string): Promise<Referential> {
   const oldNames = new Map<string, string>();
   const mv = await db.query(`select com_av, max(date_eff)::text as d, (array_agg(libelle_av order by date_eff desc))[1] as nom
                                from cog_mouvements where com_av is not null and com_av <> com_ap group by com_av`);
-  for (const r of mv.rows) { endDates.set(r.com_av, r.d); if (r.nom) oldNames.set(r.com_av, r.nom); }
-  const uris = await db.query(`select level, code, uri from insee_geo_uri`).catch(() => ({ rows: [] as { level: string; code: string; uri: string }[] }));
+  for (const r of mv.rows) {
+    endDates.set(r.com_av, r.d);
+    if (r.nom) oldNames.set(r.com_av, r.nom);
+  }
+  const uris = await db
+    .query(`select level, code, uri from insee_geo_uri`)
+    .catch(() => ({ rows: [] as { level: string; code: string; uri: string }[] }));
   const inseeUris = new Map<string, string>(uris.rows.map((r) => [`${r.level}:${r.code}`, r.uri]));
   const insee = await db.query(`select distinct on (com) com, libelle from cog_communes_insee order by com, cog desc`);
   for (const r of insee.rows) if (!oldNames.has(r.com)) oldNames.set(r.com, r.libelle);
@@ -108,14 +161,28 @@ async function load(version: string): Promise<Referential> {
   const arrM: CommuneRec[] = [];
   for (const r of communes.rows) {
     const rec: CommuneRec = {
-      code: r.code, type: r.type, nom: r.nom, departement: r.departement, region: r.region, arrondissement: r.arrondissement,
-      zone: r.zone, siren: r.siren, codesPostaux: [...(r.codes_postaux ?? [])].sort(),
+      code: r.code,
+      type: r.type,
+      nom: r.nom,
+      departement: r.departement,
+      region: r.region,
+      arrondissement: r.arrondissement,
+      zone: r.zone,
+      siren: r.siren,
+      codesPostaux: [...(r.codes_postaux ?? [])].sort(),
       population: pop.get(r.code) ?? r.population ?? null,
-      parent: r.commune_parent, epci: r.epci, anciensCodes: r.anciens_codes ?? [], norm: normalizeName(r.nom),
+      parent: r.commune_parent,
+      epci: r.epci,
+      anciensCodes: r.anciens_codes ?? [],
+      norm: normalizeName(r.nom),
     };
-    if (rec.type === 'commune-actuelle') { current.set(rec.code, rec); actuelles.push(rec); }
-    else if (rec.type === 'arrondissement-municipal') { if (!current.has(rec.code)) current.set(rec.code, rec); arrM.push(rec); }
-    else if (!subordinate.has(rec.code) || rec.type === 'commune-deleguee') subordinate.set(rec.code, rec);
+    if (rec.type === 'commune-actuelle') {
+      current.set(rec.code, rec);
+      actuelles.push(rec);
+    } else if (rec.type === 'arrondissement-municipal') {
+      if (!current.has(rec.code)) current.set(rec.code, rec);
+      arrM.push(rec);
+    } else if (!subordinate.has(rec.code) || rec.type === 'commune-deleguee') subordinate.set(rec.code, rec);
   }
   actuelles.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   arrM.sort((a, b) => (a.code < b.code ? -1 : 1));
@@ -127,22 +194,56 @@ async function load(version: string): Promise<Referential> {
   };
   const depPop = sumBy('departement');
   const regPop = sumBy('region');
-  const departements = new Map<string, DepartementRec>(deps.rows.map((r) => [r.code, { code: r.code, nom: r.nom, region: r.region, chefLieu: r.chef_lieu, zone: r.zone, norm: normalizeName(r.nom), population: depPop.get(r.code) ?? 0 }]));
-  const regions = new Map<string, RegionRec>(regs.rows.map((r) => [r.code, { code: r.code, nom: r.nom, chefLieu: r.chef_lieu, zone: r.zone, norm: normalizeName(r.nom), population: regPop.get(r.code) ?? 0 }]));
+  const departements = new Map<string, DepartementRec>(
+    deps.rows.map((r) => [
+      r.code,
+      {
+        code: r.code,
+        nom: r.nom,
+        region: r.region,
+        chefLieu: r.chef_lieu,
+        zone: r.zone,
+        norm: normalizeName(r.nom),
+        population: depPop.get(r.code) ?? 0,
+      },
+    ]),
+  );
+  const regions = new Map<string, RegionRec>(
+    regs.rows.map((r) => [
+      r.code,
+      { code: r.code, nom: r.nom, chefLieu: r.chef_lieu, zone: r.zone, norm: normalizeName(r.nom), population: regPop.get(r.code) ?? 0 },
+    ]),
+  );
   const epcis = new Map<string, EpciRec>();
-  for (const r of epci.rows) epcis.set(r.code, { code: r.code, nom: r.nom, type: r.type, population: r.population, membres: [], departements: [], regions: [], norm: normalizeName(r.nom) });
+  for (const r of epci.rows)
+    epcis.set(r.code, {
+      code: r.code,
+      nom: r.nom,
+      type: r.type,
+      population: r.population,
+      membres: [],
+      departements: [],
+      regions: [],
+      norm: normalizeName(r.nom),
+    });
   for (const r of membres.rows) epcis.get(r.epci)?.membres.push(r.commune);
   for (const e of epcis.values()) {
-    const ds = new Set<string>(); const rs = new Set<string>();
-    let sum = 0; let anyPop = false;
+    const ds = new Set<string>();
+    const rs = new Set<string>();
+    let sum = 0;
+    let anyPop = false;
     for (const m of e.membres) {
       const c = current.get(m);
       if (!c) continue;
       if (c.departement) ds.add(c.departement);
       if (c.region) rs.add(c.region);
-      if (pop.has(m)) { sum += pop.get(m)!; anyPop = true; }
+      if (pop.has(m)) {
+        sum += pop.get(m)!;
+        anyPop = true;
+      }
     }
-    e.departements = [...ds].sort(); e.regions = [...rs].sort();
+    e.departements = [...ds].sort();
+    e.regions = [...rs].sort();
     if (anyPop) e.population = sum;
   }
   const successors = new Map<string, Correspondance[]>();
@@ -152,11 +253,28 @@ async function load(version: string): Promise<Referential> {
     (successors.get(c.code) ?? successors.set(c.code, []).get(c.code)!).push(c);
     if (c.nature !== 'arrondissement') (ancestors.get(c.codeActuel) ?? ancestors.set(c.codeActuel, []).get(c.codeActuel)!).push(c.code);
   }
-  const arrondissements = new Map<string, ArrondissementRec>(arrs.rows.map((r) => [r.code, { code: r.code, nom: r.nom, departement: r.departement, region: r.region, norm: normalizeName(r.nom) }]));
+  const arrondissements = new Map<string, ArrondissementRec>(
+    arrs.rows.map((r) => [r.code, { code: r.code, nom: r.nom, departement: r.departement, region: r.region, norm: normalizeName(r.nom) }]),
+  );
   const metaMap = new Map<string, string>(meta.rows.map((r) => [r.key, r.value]));
   return {
-    cog: metaMap.get('cog') ?? '', current, actuelles, arrondissementsMunicipaux: arrM, subordinate, successors, ancestors, endDates, oldNames,
-    departements, regions, epcis, arrondissements, populationMillesime: popMillesime, inseeUris, loadedAt: Date.now(), version,
+    cog: metaMap.get('cog') ?? '',
+    current,
+    actuelles,
+    arrondissementsMunicipaux: arrM,
+    subordinate,
+    successors,
+    ancestors,
+    endDates,
+    oldNames,
+    departements,
+    regions,
+    epcis,
+    arrondissements,
+    populationMillesime: popMillesime,
+    inseeUris,
+    loadedAt: Date.now(),
+    version,
   };
 }
 
