@@ -7,6 +7,7 @@ import { buildPacks } from '../src/packs/build';
 import { pool } from '../src/db/pool';
 import communes from '../src/server/routes/communes';
 import web from '../src/server/routes/web';
+import { installErrorHandling } from '../src/server/http/errors';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'packs', 'donnees_communes.csv');
 
@@ -21,6 +22,7 @@ beforeAll(async () => {
   app = Fastify({
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
   } as object) as unknown as FastifyInstance;
+  installErrorHandling(app);
   await app.register(communes);
   await app.register(web);
   await app.ready();

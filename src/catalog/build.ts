@@ -178,7 +178,7 @@ export async function buildCatalogPage(opts: {
   const count = await countCommunesWithPack(opts.code);
   const communesPerPage = Math.max(1, Math.floor(opts.pageSize / perCommune));
   const lastPage = Math.max(1, Math.ceil(count / communesPerPage));
-  if (opts.page > lastPage) return { error: 404, message: `page ${opts.page} does not exist (last page: ${lastPage})` };
+  if (opts.page > lastPage) return { error: 404, message: `la page ${opts.page} n’existe pas (dernière page : ${lastPage})` };
   const slice = await communesWithPack((opts.page - 1) * communesPerPage, communesPerPage, opts.code);
   const base = baseUrl();
   const catalogPath = opts.code ? `/communes/${opts.code}/catalog` : '/catalog';

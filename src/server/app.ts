@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { FastifyInstance } from 'fastify';
 import { settings } from '../../config/settings';
+import { installErrorHandling } from './http/errors';
 
 /**
  * The HTTP server. Every file of `src/server/routes/` exports a default Fastify plugin
@@ -18,12 +19,8 @@ export async function buildServer(opts: { logger?: boolean } = {}): Promise<Fast
     reply.header('access-control-allow-origin', '*');
     return payload;
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ message: `not found: ${req.method} ${req.url}` }));
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) app.log.error(err);
-    reply.code(status).send({ message: status >= 500 ? 'internal error' : err.message });
-  });
+  // One error body ({message}, in French) for every route and for unknown routes (src/server/http/errors.ts).
+  installErrorHandling(app);
   app.get('/health', async () => ({ status: 'ok' }));
   const dir = path.join(__dirname, 'routes');
   for (const f of fs

@@ -13,9 +13,9 @@ const csv = <T extends string>(values: readonly [T, ...T[]], what: string) =>
         .map((x) => x.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(values, { message: `${what} must be among ${values.join(', ')}` })).min(1, `${what} is empty`));
+    .pipe(z.array(z.enum(values, { message: `${what} doit valoir ${values.join(', ')}` })).min(1, `${what} est vide`));
 
-const limit = z.string().regex(/^\d+$/, 'limit must be an integer ≥ 0').transform(Number);
+const limit = z.string().regex(/^\d+$/, 'limit doit être un entier ≥ 0').transform(Number);
 const fields = z.string().transform((s) =>
   s
     .split(',')
@@ -28,7 +28,7 @@ const code = (re: RegExp, what: string) =>
     .string()
     .trim()
     .transform((s) => s.toUpperCase())
-    .pipe(z.string().regex(re, `invalid ${what}`));
+    .pipe(z.string().regex(re, `${what} invalide`));
 
 const COMMUNE_TYPES = ['commune-actuelle', 'arrondissement-municipal'] as const;
 const ZONES = ['metro', 'drom', 'com'] as const;
@@ -36,23 +36,23 @@ const ZONES = ['metro', 'drom', 'com'] as const;
 const communeFilters = {
   codePostal: z
     .string()
-    .regex(/^\d{5}$/, 'codePostal must be 5 digits')
+    .regex(/^\d{5}$/, 'codePostal doit compter 5 chiffres')
     .optional(),
-  code: code(/^([0-9]{5}|2[AB][0-9]{3})$/, 'commune code').optional(),
+  code: code(/^([0-9]{5}|2[AB][0-9]{3})$/, 'code de commune').optional(),
   siren: z
     .string()
-    .regex(/^\d{9}$/, 'siren must be 9 digits')
+    .regex(/^\d{9}$/, 'siren doit compter 9 chiffres')
     .optional(),
   nom: z.string().trim().min(1).optional(),
   boost: z.enum(['population']).optional(),
   codeDepartement: code(/^([0-9]{2,3}|2[AB])$/, 'codeDepartement').optional(),
   codeRegion: z
     .string()
-    .regex(/^\d{2,3}$/, 'invalid codeRegion')
+    .regex(/^\d{2,3}$/, 'codeRegion invalide')
     .optional(),
   codeEpci: z
     .string()
-    .regex(/^\d{9}$/, 'codeEpci must be 9 digits')
+    .regex(/^\d{9}$/, 'codeEpci doit compter 9 chiffres')
     .optional(),
   type: csv(COMMUNE_TYPES, 'type').optional(),
   zone: csv(ZONES, 'zone').optional(),
@@ -88,11 +88,11 @@ export const CommunesQuery = z.object({ ...communeFilters, ...output(communeGeom
 /** /departements/{code}/communes and /epcis/{code}/communes: the commune filters minus the container. */
 export const SubCommunesQuery = z.object({ ...communeFilters, ...output(communeGeometry) }).omit({ codeDepartement: true, codeEpci: true });
 export const DepartementsQuery = z.object({
-  code: code(/^([0-9]{2,3}|2[AB])$/, 'département code').optional(),
+  code: code(/^([0-9]{2,3}|2[AB])$/, 'code de département').optional(),
   nom: z.string().trim().min(1).optional(),
   codeRegion: z
     .string()
-    .regex(/^\d{2,3}$/, 'invalid codeRegion')
+    .regex(/^\d{2,3}$/, 'codeRegion invalide')
     .optional(),
   zone: csv(ZONES, 'zone').optional(),
   ...output(zoneGeometry),
@@ -100,7 +100,7 @@ export const DepartementsQuery = z.object({
 export const RegionsQuery = z.object({
   code: z
     .string()
-    .regex(/^\d{2,3}$/, 'invalid region code')
+    .regex(/^\d{2,3}$/, 'code de région invalide')
     .optional(),
   nom: z.string().trim().min(1).optional(),
   zone: csv(ZONES, 'zone').optional(),
@@ -109,13 +109,13 @@ export const RegionsQuery = z.object({
 export const EpcisQuery = z.object({
   code: z
     .string()
-    .regex(/^\d{9}$/, 'EPCI code must be 9 digits')
+    .regex(/^\d{9}$/, 'le code EPCI doit compter 9 chiffres')
     .optional(),
   nom: z.string().trim().min(1).optional(),
   codeDepartement: code(/^([0-9]{2,3}|2[AB])$/, 'codeDepartement').optional(),
   codeRegion: z
     .string()
-    .regex(/^\d{2,3}$/, 'invalid codeRegion')
+    .regex(/^\d{2,3}$/, 'codeRegion invalide')
     .optional(),
   zone: csv(ZONES, 'zone').optional(),
   ...output(zoneGeometry),

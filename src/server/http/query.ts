@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseOr400 } from './errors';
 
 /**
  * What /openapi.json says about a route: written beside the route, with the very zod schema
@@ -18,22 +19,9 @@ export interface RouteDoc {
   errors?: Record<number, string>;
 }
 
-export class HttpError extends Error {
-  constructor(
-    public statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Parses a query string with its schema; a bad value is a 400 naming the parameter. */
+/** Parses a query string with its schema; a bad value is a 400 naming the parameter (src/server/http/errors.ts). */
 export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
-  const r = schema.safeParse(query ?? {});
-  if (!r.success) {
-    throw new HttpError(400, `invalid query: ${r.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`).join('; ')}`);
-  }
-  return r.data;
+  return parseOr400(schema, query, 'paramètres');
 }
 
 /** A boolean flag as udata read it: 1, true, on, yes (any case). */
@@ -44,6 +32,6 @@ export const flag = z.preprocess(
 
 /** Non-negative integer given as a string. */
 export const intParam = (max: number) =>
-  z.string().regex(/^\d+$/, 'must be a non-negative integer').transform(Number).pipe(z.number().int().min(0).max(max));
+  z.string().regex(/^\d+$/, 'doit être un entier positif ou nul').transform(Number).pipe(z.number().int().min(0).max(max));
 
 export const langParam = z.enum(['fr', 'en', 'es']).optional();

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CatalogFormat, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, buildCatalogPage } from '../../catalog/build';
 import { toJsonLd, toRdfXml, toTurtle } from '../../catalog/rdf';
-import { HttpError, RouteDoc, parseQuery } from '../http/query';
+import { RouteDoc, parseQuery } from '../http/query';
+import { HttpError } from '../http/errors';
 import { referential } from '../../communes/referential';
 import { ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache';
 
@@ -13,10 +14,10 @@ import { ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache'
  * the packs or the publications change (territoire/cache.ts), and carries an ETag (304).
  */
 export const CatalogQuery = z.object({
-  page: z.string().regex(/^\d+$/, 'page must be an integer ≥ 1').transform(Number).pipe(z.number().int().min(1)).optional(),
+  page: z.string().regex(/^\d+$/, 'page doit être un entier ≥ 1').transform(Number).pipe(z.number().int().min(1)).optional(),
   page_size: z
     .string()
-    .regex(/^\d+$/, `page_size must be an integer in 1..${MAX_PAGE_SIZE}`)
+    .regex(/^\d+$/, `page_size doit être un entier de 1 à ${MAX_PAGE_SIZE}`)
     .transform(Number)
     .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
     .optional(),
@@ -65,7 +66,7 @@ async function render(format: CatalogFormat, code: string | undefined, page: num
 async function serve(req: FastifyRequest, reply: FastifyReply, format: CatalogFormat, code?: string) {
   const { page, page_size } = parseQuery(CatalogQuery, req.query);
   const ref = await referential();
-  if (code && !ref.current.has(code)) throw new HttpError(404, `unknown commune '${code}'`);
+  if (code && !ref.current.has(code)) throw new HttpError(404, `commune inconnue : « ${code} »`);
   const p = page ?? 1;
   const size = page_size ?? DEFAULT_PAGE_SIZE;
   const c = await pages.fetch(await stampWith(ref), `${format}|${code ?? ''}|${p}|${size}`, () => render(format, code, p, size));

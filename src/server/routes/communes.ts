@@ -10,6 +10,7 @@ import { openZipEntry } from '../../packs/zip';
 import { COMMUNE, contentType, render } from '../geo/render';
 import { OneCommuneQuery } from '../geo/schemas';
 import { parseQuery } from '../http/query';
+import { HttpError } from '../http/errors';
 import { invalidateReferential, referential } from '../../communes/referential';
 import { ResponseCache, cachedBody, rawQuery, sendCached, stampWith } from '../http/cache';
 
@@ -37,15 +38,6 @@ interface CommuneSummaryRow {
   population: number | null;
 }
 
-class HttpError extends Error {
-  constructor(
-    public statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 async function findCommune(code: string): Promise<CommuneSummaryRow | null> {
   const { rows } = await pool().query(
     `select code, type, nom, departement, region, siren, epci, codes_postaux, population from communes
@@ -65,14 +57,13 @@ async function currentCodeOf(code: string): Promise<string | null> {
 }
 
 /**
- * Resolves `:code` of the request: the commune row, or a reply already sent
- * (404 JSON for an unknown or malformed code, 301 for an old code).
+ * Resolves `:code` of the request: the commune row, or null when a 301 to the current commune
+ * (old code) was sent; an unknown or malformed code throws a 404.
  */
 async function resolve(req: FastifyRequest<{ Params: { code: string } }>, reply: FastifyReply): Promise<CommuneSummaryRow | null> {
   const code = req.params.code.toUpperCase();
   if (!COMMUNE_CODE.test(code)) {
-    await reply.code(404).send({ message: `'${req.params.code}' is not a commune code (5 characters, e.g. 35238 or 2A004)` });
-    return null;
+    throw new HttpError(404, `« ${req.params.code} » n’est pas un code de commune (5 caractères, par exemple 35238 ou 2A004)`);
   }
   const c = await findCommune(code);
   if (c) return c;
@@ -83,11 +74,10 @@ async function resolve(req: FastifyRequest<{ Params: { code: string } }>, reply:
     await reply
       .code(301)
       .header('location', `/communes/${current}${rest}${qs}`)
-      .send({ message: `commune ${code} is now part of commune ${current}`, code: current });
+      .send({ message: `la commune ${code} fait désormais partie de la commune ${current}`, code: current });
     return null;
   }
-  await reply.code(404).send({ message: `no commune with code ${code}` });
-  return null;
+  throw new HttpError(404, `aucune commune n’a le code ${code}`);
 }
 
 async function manifestOf(code: string): Promise<PackManifest | null> {
@@ -113,7 +103,7 @@ async function sendZip(req: FastifyRequest, reply: FastifyReply, c: CommuneSumma
   try {
     stat = await fs.promises.stat(file);
   } catch {
-    throw new HttpError(404, `pack version ${v.version} of ${c.code} is no longer on disk`);
+    throw new HttpError(404, `la version ${v.version} du dossier de ${c.code} n’est plus sur le disque`);
   }
   const etag = etagOf(v);
   reply
@@ -145,7 +135,7 @@ async function sendZip(req: FastifyRequest, reply: FastifyReply, c: CommuneSumma
         .code(416)
         .header('content-range', `bytes */${size}`)
         .header('content-type', 'application/json; charset=utf-8')
-        .send({ message: `unsatisfiable range '${range}' (size ${size})` });
+        .send({ message: `plage non satisfaisable : « ${range} » (taille ${size} octets)` });
     }
     reply
       .code(206)
@@ -167,12 +157,6 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 export default async function communes(app: FastifyInstance): Promise<void> {
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) app.log.error(err);
-    reply.code(status).send({ message: status >= 500 ? 'internal error' : err.message });
-  });
-
   const summaries = new ResponseCache(32 << 20);
   app.get<{ Params: { code: string } }>('/communes/:code', async (req, reply) => {
     // geo.api parameters, validated as on the list route (400 before anything else).
@@ -186,7 +170,7 @@ export default async function communes(app: FastifyInstance): Promise<void> {
       invalidateReferential();
       ref = await referential();
       rec = ref.current.get(c.code);
-      if (!rec) throw new HttpError(404, `no commune with code ${c.code}`);
+      if (!rec) throw new HttpError(404, `aucune commune n’a le code ${c.code}`);
     }
     const code = rec.code;
     const found = rec;
@@ -225,7 +209,7 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     const c = await resolve(req, reply);
     if (!c) return reply;
     const m = await manifestOf(c.code);
-    if (!m?.versions.length) throw new HttpError(404, `no pack built yet for commune ${c.code}`);
+    if (!m?.versions.length) throw new HttpError(404, `le dossier de la commune ${c.code} n’est pas encore construit`);
     return sendZip(req, reply, c, m.versions[0]);
   });
 
@@ -233,7 +217,7 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     const c = await resolve(req, reply);
     if (!c) return reply;
     const m = await manifestOf(c.code);
-    if (!m?.versions.length) throw new HttpError(404, `no pack built yet for commune ${c.code}`);
+    if (!m?.versions.length) throw new HttpError(404, `le dossier de la commune ${c.code} n’est pas encore construit`);
     const base = settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
     return {
       code: c.code,
@@ -261,9 +245,9 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     const file = req.params.file;
     const version = file.endsWith('.zip') ? file.slice(0, -4) : '';
     if (!VERSION_RE.test(version) || version.includes('..'))
-      throw new HttpError(400, `'${file}' is not a pack version file (e.g. 2026.1.zip)`);
+      throw new HttpError(400, `« ${file} » n’est pas un fichier de version de dossier (par exemple 2026.1.zip)`);
     const v = (await manifestOf(c.code))?.versions.find((x) => x.version === version);
-    if (!v) throw new HttpError(404, `commune ${c.code} has no pack version ${version}`);
+    if (!v) throw new HttpError(404, `la commune ${c.code} n’a pas de version ${version} de son dossier`);
     return sendZip(req, reply, c, v);
   });
 
@@ -272,12 +256,12 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     if (!c) return reply;
     const name = req.params.name;
     if (name.includes('/') || name.includes('\\') || name.includes('..') || name.includes('\0'))
-      throw new HttpError(400, `invalid file name '${name}'`);
+      throw new HttpError(400, `nom de fichier invalide : « ${name} »`);
     const m = await manifestOf(c.code);
     const v = m?.versions[0];
     // Only names listed in the manifest are served: nothing else can be reached.
     const f = v?.files.find((x) => x.name === name);
-    if (!v || !f) throw new HttpError(404, `the pack of ${c.code} has no file '${name}'`);
+    if (!v || !f) throw new HttpError(404, `le dossier de ${c.code} n’a pas de fichier « ${name} »`);
     const etag = `"${f.sha256}"`;
     reply
       .header('etag', etag)
@@ -286,7 +270,7 @@ export default async function communes(app: FastifyInstance): Promise<void> {
       .header('content-disposition', `inline; filename="${name}"`);
     if (matches(req.headers['if-none-match'] as string | undefined, etag)) return reply.code(304).send();
     const entry = await openZipEntry(versionPath(settings().PACKS_DIR, c.code, v.version), name);
-    if (!entry) throw new HttpError(404, `the pack of ${c.code} has no file '${name}'`);
+    if (!entry) throw new HttpError(404, `le dossier de ${c.code} n’a pas de fichier « ${name} »`);
     reply.header('content-length', String(entry.size));
     return reply.send(entry.stream);
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { HttpError, RouteDoc, parseQuery } from '../http/query';
+import { RouteDoc, parseQuery } from '../http/query';
+import { HttpError } from '../http/errors';
 import { CommuneRec, Referential, normalizeName, referential } from '../../communes/referential';
 import { ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache';
 import { COMMUNE, DEPARTEMENT, EPCI, REGION, contentType, nameScore, render } from '../geo/render';
@@ -189,7 +190,7 @@ export default async function geo(app: FastifyInstance): Promise<void> {
     const filtered =
       q.codePostal || q.code || q.siren || q.nom || q.codeDepartement || q.codeRegion || q.codeEpci || q.ancienCode || q.codeParent;
     if (!filtered && (q.format === 'geojson' || q.fields?.includes('contour'))) {
-      throw new HttpError(400, 'format=geojson and fields=contour need at least one filter on /communes');
+      throw new HttpError(400, 'format=geojson et fields=contour demandent au moins un filtre sur /communes');
     }
     const ref = await referential();
     return reply(req, res, ref, q.format, () => render(COMMUNE, filterCommunes(ref, q), q, ref));
@@ -201,7 +202,7 @@ export default async function geo(app: FastifyInstance): Promise<void> {
       const q = parseQuery(SubCommunesQuery, req.query);
       const code = req.params.code.toUpperCase();
       const ref = await referential();
-      if (!exists(ref, code)) throw new HttpError(404, `unknown code '${req.params.code}'`);
+      if (!exists(ref, code)) throw new HttpError(404, `code inconnu : « ${req.params.code} »`);
       return reply(req, res, ref, q.format, () => render(COMMUNE, filterCommunes(ref, { ...q, [container]: code }), q, ref));
     };
 
@@ -218,7 +219,7 @@ export default async function geo(app: FastifyInstance): Promise<void> {
     const q = parseQuery(OneQuery, req.query);
     const ref = await referential();
     const d = ref.departements.get(req.params.code.toUpperCase());
-    if (!d) throw new HttpError(404, `unknown département '${req.params.code}'`);
+    if (!d) throw new HttpError(404, `département inconnu : « ${req.params.code} »`);
     return reply(req, res, ref, q.format, () => render(DEPARTEMENT, [{ rec: d }], q, ref, true));
   });
   app.get(
@@ -239,13 +240,13 @@ export default async function geo(app: FastifyInstance): Promise<void> {
     const q = parseQuery(OneQuery, req.query);
     const ref = await referential();
     const r = ref.regions.get(req.params.code);
-    if (!r) throw new HttpError(404, `unknown région '${req.params.code}'`);
+    if (!r) throw new HttpError(404, `région inconnue : « ${req.params.code} »`);
     return reply(req, res, ref, q.format, () => render(REGION, [{ rec: r }], q, ref, true));
   });
   app.get<{ Params: { code: string } }>('/regions/:code/departements', async (req, res) => {
     const q = parseQuery(DepartementsQuery, req.query);
     const ref = await referential();
-    if (!ref.regions.has(req.params.code)) throw new HttpError(404, `unknown région '${req.params.code}'`);
+    if (!ref.regions.has(req.params.code)) throw new HttpError(404, `région inconnue : « ${req.params.code} »`);
     const recs = [...ref.departements.values()]
       .filter((d) => d.region === req.params.code && (!q.code || d.code === q.code))
       .sort((a, b) => (a.code < b.code ? -1 : 1));
@@ -270,7 +271,7 @@ export default async function geo(app: FastifyInstance): Promise<void> {
     const q = parseQuery(OneQuery, req.query);
     const ref = await referential();
     const e = ref.epcis.get(req.params.code);
-    if (!e) throw new HttpError(404, `unknown EPCI '${req.params.code}'`);
+    if (!e) throw new HttpError(404, `EPCI inconnu : « ${req.params.code} »`);
     return reply(req, res, ref, q.format, () => render(EPCI, [{ rec: e }], q, ref, true));
   });
   app.get(

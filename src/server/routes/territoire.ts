@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { pool } from '../../db/pool';
-import { HttpError, RouteDoc, flag, intParam, langParam, parseQuery } from '../http/query';
+import { RouteDoc, flag, intParam, langParam, parseQuery } from '../http/query';
+import { HttpError } from '../http/errors';
 import { ADMIN_LEVEL, ZoneLevel, levelAlias, parseZoneId, zoneId } from '../territoire/ids';
 import { applyMask, parseMask } from '../territoire/mask';
 import { referential } from '../../communes/referential';
 import { ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache';
 import {
   Zone,
-  ZoneError,
   childrenOf,
   featureCollection,
   featureOf,
@@ -60,10 +60,10 @@ const EXTRA_GRANULARITIES = [
 
 export const LangQuery = z.object({ lang: langParam });
 export const DatasetsQuery = z.object({ dynamic: flag.optional(), size: intParam(1000).optional(), lang: langParam });
-export const SuggestQuery = z.object({ q: z.string().trim().min(1, 'q is required'), size: intParam(100).optional(), lang: langParam });
-export const TerritorySuggestQuery = z.object({ q: z.string().trim().min(1, 'q is required'), size: intParam(100).optional() });
+export const SuggestQuery = z.object({ q: z.string().trim().min(1, 'q est obligatoire'), size: intParam(100).optional(), lang: langParam });
+export const TerritorySuggestQuery = z.object({ q: z.string().trim().min(1, 'q est obligatoire'), size: intParam(100).optional() });
 export const OembedQuery = z.object({
-  references: z.string().min(1, 'references is required'),
+  references: z.string().min(1, 'references est obligatoire'),
   maxwidth: intParam(10000).optional(),
   maxheight: intParam(10000).optional(),
 });
@@ -174,7 +174,7 @@ async function realDatasets(zone: Zone, size: number): Promise<Record<string, un
 
 function assertCommune(zone: Zone): void {
   if (zone.level !== 'fr:commune' || !zone.current)
-    throw new ZoneError(404, `no pack for ${zoneId(zone.level, zone.code)}: packs exist for current communes only`);
+    throw new HttpError(404, `pas de dossier de données pour ${zoneId(zone.level, zone.code)} : seules les communes actuelles en ont un`);
 }
 
 async function dynamicDatasets(zone: Zone): Promise<PackDataset[]> {
@@ -214,7 +214,7 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
       const zone = await resolveZone(m[1]);
       assertCommune(zone);
       const d = findPackDataset(await packDatasets(), m[2]);
-      if (!d) throw new HttpError(404, `unknown dataset '${m[2]}' for ${zoneId(zone.level, zone.code)}`);
+      if (!d) throw new HttpError(404, `jeu de données inconnu : « ${m[2]} » pour ${zoneId(zone.level, zone.code)}`);
       return send(req, reply, {
         ...datasetReference(zoneId(zone.level, zone.code), zone.code, d, await packBuilt(zone.code)),
         zone: zoneId(zone.level, zone.code),
@@ -284,13 +284,13 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    if (ids.length === 0) throw new HttpError(404, 'no zone id given');
+    if (ids.length === 0) throw new HttpError(404, 'aucun identifiant de zone donné');
     const ref = await referential();
     const zones: Zone[] = [];
     for (const id of ids) {
       const p = parseZoneId(id);
       const zone = p && resolveParsed(ref, p);
-      if (!zone) throw new HttpError(404, `unknown zone '${decodeURIComponentSafe(id)}'`);
+      if (!zone) throw new HttpError(404, `zone inconnue : « ${decodeURIComponentSafe(id)} »`);
       zones.push(zone);
     }
     return send(req, reply, await featureCollection(zones));
@@ -316,7 +316,7 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
     parseQuery(LangQuery, req.query);
     const raw = decodeURIComponentSafe(rawRest(req, '/spatial/coverage/'));
     const level = levelAlias(raw);
-    if (!level || !LEVELS.some((l) => l.id === level)) throw new HttpError(404, `unknown level '${raw}'`);
+    if (!level || !LEVELS.some((l) => l.id === level)) throw new HttpError(404, `niveau inconnu : « ${raw} »`);
     const ref = await referential();
     const zones = zonesOfLevel(ref, level);
     // Datasets of the zone itself and of every zone listing it as a parent.
@@ -385,11 +385,15 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
       const rest = ref.slice(dash + 1);
       if (kind === 'territory') {
         const t = parseTerritoryReference(rest);
-        if (!t) throw new HttpError(400, `bad territory reference '${ref}': expected territory-<zone id>:<dataset id>`);
+        if (!t)
+          throw new HttpError(
+            400,
+            `référence de territoire invalide : « ${ref} » ; attendu : territory-<identifiant de zone>:<identifiant de jeu de données>`,
+          );
         const zone = await resolveZone(t.zone);
         assertCommune(zone);
         const d = findPackDataset(await packDatasets(), t.dataset);
-        if (!d) throw new HttpError(404, `unknown dataset '${t.dataset}' for ${zoneId(zone.level, zone.code)}`);
+        if (!d) throw new HttpError(404, `jeu de données inconnu : « ${t.dataset} » pour ${zoneId(zone.level, zone.code)}`);
         out.push(
           card(
             `${d.title} – ${zone.name} (${zone.code})`,
@@ -402,10 +406,10 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
         );
       } else if (kind === 'dataset') {
         const { rows } = await pool().query(`select id, title, page from zone_datasets where id = $1`, [rest]);
-        if (!rows[0]) throw new HttpError(404, `unknown dataset '${rest}'`);
+        if (!rows[0]) throw new HttpError(404, `jeu de données inconnu : « ${rest} »`);
         out.push(card(rows[0].title, '', '', rows[0].page, maxwidth, maxheight));
       } else {
-        throw new HttpError(400, `bad reference '${ref}': expected territory-… or dataset-…`);
+        throw new HttpError(400, `référence invalide : « ${ref} » ; attendu : territory-… ou dataset-…`);
       }
     }
     return send(req, reply, out);

@@ -1,3 +1,4 @@
+import { HttpError } from '../http/errors';
 import { ParsedZoneId, ZoneLevel, parseZoneId, zoneId } from './ids';
 import { CommuneRec, Referential, normalizeName, referential } from '../../communes/referential';
 import { GeometryInfo, Level as GeoLevel, geometries } from '../../geo/zone-geometry';
@@ -21,15 +22,6 @@ export interface Zone {
   geoLevel?: GeoLevel;
   parentName: string | null;
   uri: string | null;
-}
-
-export class ZoneError extends Error {
-  constructor(
-    public statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const FOREVER = '9999-12-31';
@@ -237,9 +229,9 @@ export function resolveParsed(ref: Referential, p: ParsedZoneId): Zone | undefin
 
 export async function resolveZone(raw: string): Promise<Zone> {
   const p = parseZoneId(raw);
-  if (!p) throw new ZoneError(404, `unknown zone id '${raw}'`);
+  if (!p) throw new HttpError(404, `identifiant de zone inconnu : « ${raw} »`);
   const z = resolveParsed(await referential(), p);
-  if (!z) throw new ZoneError(404, `unknown zone '${raw}'${p.at && p.at !== 'latest' ? ` at ${p.at}` : ''}`);
+  if (!z) throw new HttpError(404, `zone inconnue : « ${raw} »${p.at && p.at !== 'latest' ? ` à la date du ${p.at}` : ''}`);
   return z;
 }
 
