@@ -3,25 +3,35 @@ import fs from 'node:fs';
 import { z } from 'zod';
 
 /**
- * Every knob of the process, read once from the environment and validated.
- * A bad value stops the process at start with a message naming the key.
+ * Every knob of the process, read once from the environment and validated. A bad value stops
+ * the process at start with a message naming the key. Each key below has a doc comment and a
+ * default; the README's settings table lists exactly these keys (test/settings.test.ts checks it).
+ * Nothing else in the code reads `process.env` for a knob.
  */
 const repoRoot = path.resolve(__dirname, '..');
 const sharedData = path.resolve(repoRoot, '..', 'shared', 'data');
 
-const SettingsSchema = z.object({
+/** A count given in the environment: an integer in [min, max]. */
+const count = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+
+/** @public the shape of the settings (the README test reads its keys). */
+export const SettingsObject = z.object({
+  /** PostgreSQL + PostGIS database; created when missing. */
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .default('postgres://postgres@127.0.0.1:5432/dotation'),
+  /** Redis of the BullMQ queue (runs, pack builds). */
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// URL')
     .default('redis://127.0.0.1:6379'),
+  /** Where downloaded upstream files are kept. */
   DATA_DIR: z
     .string()
     .min(1)
     .default(path.join(repoRoot, 'var', 'data')),
+  /** Built packs: `<code>/<version>.zip` and `<code>/latest.json`. */
   PACKS_DIR: z
     .string()
     .min(1)
@@ -31,24 +41,73 @@ const SettingsSchema = z.object({
     .string()
     .optional()
     .default(fs.existsSync(sharedData) ? sharedData : ''),
-  PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:3000'),
+  /**
+   * Base of the URLs written in packs and API answers. Unset: the address the server listens on,
+   * `http://HOST:PORT` (127.0.0.1 when HOST is a wildcard such as 0.0.0.0 or ::).
+   */
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  /** Bearer token of the operator API (≥ 16 characters); unset = operator API off (503). */
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
-  HOST: z.string().default('127.0.0.1'),
+  /** TCP port of the HTTP server. */
+  PORT: count(1, 65535, 3000),
+  /** Address the HTTP server listens on (0.0.0.0 for every interface). */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Whether the server is behind a reverse proxy whose X-Forwarded-For it trusts (Fastify
+   * `trustProxy`): `true`, `false`, a hop count, or addresses/CIDRs separated by commas. It decides
+   * the client address the rate limit counts.
+   */
+  TRUST_PROXY: z.string().default('false'),
+  /** Requests per client address and RATE_LIMIT_WINDOW_S on the public routes (0: no limit). Answer 429 beyond. */
+  RATE_LIMIT_MAX: count(0, 1_000_000_000, 3000),
+  /** Window of RATE_LIMIT_MAX, in seconds. */
+  RATE_LIMIT_WINDOW_S: count(1, 86_400, 60),
+  /** Origins allowed by CORS on the public routes: `*`, or origins separated by commas. The operator routes never send CORS headers. */
+  CORS_ORIGINS: z.string().min(1).default('*'),
+  /**
+   * Who may show the HTML pages in a frame (CSP `frame-ancestors`): sources separated by spaces,
+   * e.g. `'self' https://www.mairie-exemple.fr`; `'none'` forbids every frame.
+   */
+  FRAME_ANCESTORS: z.string().min(1).default("'self'"),
   /** BullMQ key prefix: lets tests and several deployments share one Redis. */
   QUEUE_PREFIX: z.string().min(1).default('dotation'),
   /** Jobs a worker process runs at once. */
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  WORKER_CONCURRENCY: count(1, 64, 2),
   /** Attempts of a failed run before it ends as failed. */
-  RUN_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  RUN_ATTEMPTS: count(1, 20, 3),
   /** `never` forbids any download (tests, air-gapped machines). */
   NETWORK: z.enum(['auto', 'never']).default('auto'),
   /** How many pack versions stay downloadable per commune. */
-  PACK_VERSIONS_KEPT: z.coerce.number().int().min(1).max(50).default(5),
+  PACK_VERSIONS_KEPT: count(1, 50, 5),
   /** How many fan-out pack builds keep their ledger rows (pack_build_communes, pack_build_departements). */
-  PACK_BUILDS_KEPT: z.coerce.number().int().min(1).max(1000).default(10),
+  PACK_BUILDS_KEPT: count(1, 1000, 10),
+  /** What the logger writes: `silent`, `error`, `warn`, `info`, `debug`. */
   LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+  /** How log lines are written on stderr: `json` (one object a line), `pretty`, or `auto` (pretty on a terminal, else JSON). */
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  /** BAN load: départements parsed and copied at once (one PostgreSQL connection each). */
+  DOTATION_BAN_WORKERS: count(1, 32, 2),
+  /** IRIS/QPV enrichment of addresses: départements enriched at once (one connection each). */
+  DOTATION_ENRICH_WORKERS: count(1, 32, 2),
+  /**
+   * BAN load: give each address its IRIS and QPV while loading (`true`, the default), or publish
+   * the rows without codes and let the enrichment pass rewrite them (`false`; benchmarks compare both).
+   */
+  DOTATION_BAN_ENRICH_IN_LOAD: z.stringbool().default(true),
+  /** Test hook: a run throws at the step named `<source>:<step>` (e.g. `ban:before-commit`). Unset in production. */
+  DOTATION_FAIL_AT: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, 'must be <source>:<step>')
+    .optional(),
 });
+
+/** `http://HOST:PORT` as a client reaches it: a wildcard address is reached on the loopback. */
+function listenUrl(host: string, port: number): string {
+  const h = ['0.0.0.0', '::', '[::]', '*'].includes(host) ? '127.0.0.1' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+const SettingsSchema = SettingsObject.transform((s) => ({ ...s, PUBLIC_BASE_URL: s.PUBLIC_BASE_URL ?? listenUrl(s.HOST, s.PORT) }));
 
 export type Settings = z.infer<typeof SettingsSchema>;
 

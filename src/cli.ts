@@ -5,6 +5,7 @@ import { closePools, pool } from './db/pool';
 import { ensureDatabase, migrate } from './db/migrate';
 import { terminalProgress } from './engine/progress';
 import { markInterruptedRuns, runSource } from './engine/runner';
+import { logTo } from './log';
 
 const USAGE = `dotation — la dotation de données des communes
 
@@ -210,15 +211,17 @@ async function main(argv: string[]): Promise<number> {
       const { buildPacks } = lazy<typeof import('./packs/build')>('./packs/build');
       const { withInlineBuildLock } = lazy<typeof import('./packs/lock')>('./packs/lock');
       const { pool } = lazy<typeof import('./db/pool')>('./db/pool');
-      const r = await withInlineBuildLock(
-        pool(s.DATABASE_URL),
-        (m) => console.error(`dotation: ${m}`),
-        () => buildPacks({ communes, departements, force: values.force, recheck: values.recheck, progress: terminalProgress() }),
+      const r = await withInlineBuildLock(pool(s.DATABASE_URL), logTo('packs'), () =>
+        buildPacks({ communes, departements, force: values.force, recheck: values.recheck, progress: terminalProgress() }),
       );
       console.log(
         `${r.built} pack(s) built, ${r.unchanged} unchanged${r.failed ? `, ${r.failed} failed` : ''}, in ${PACKS_DIR_LABEL(s.PACKS_DIR)}`,
       );
-      return 0;
+      if (!r.failed) return 0;
+      // A failed pack is a failed command (a full disk must not look like success): the first errors on stderr, exit 1.
+      for (const e of r.errors.slice(0, 10)) console.error(`dotation: pack ${e.code}: ${e.error}`);
+      if (r.errors.length > 10) console.error(`dotation: … and ${r.errors.length - 10} more failed pack(s)`);
+      return 1;
     }
     case 'serve': {
       const { startServer } = lazy<typeof import('./server/app')>('./server/app');
@@ -235,6 +238,15 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const PACKS_DIR_LABEL = (d: string) => d;
+
+/** Whether LOG_LEVEL asks for stack traces (false when the settings themselves are invalid). */
+function debugLogging(): boolean {
+  try {
+    return settings().LOG_LEVEL === 'debug';
+  } catch {
+    return false;
+  }
+}
 
 /** Raised for a command line the CLI cannot understand: usage on stderr, exit code 2. */
 export class UsageError extends Error {}
@@ -260,7 +272,7 @@ export function runCli(argv: string[]): void {
         process.exit(2);
       }
       console.error(err instanceof SettingsError ? `dotation: ${err.message}` : `dotation: ${(err as Error).message}`);
-      if (process.env.LOG_LEVEL === 'debug') console.error(err);
+      if (debugLogging()) console.error(err);
       await closePools().catch(() => undefined);
       process.exit(1);
     },

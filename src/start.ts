@@ -7,6 +7,7 @@ import { MissingResourceError } from './engine/errors';
 import { buildPacks } from './packs/build';
 import { withInlineBuildLock } from './packs/lock';
 import { pool } from './db/pool';
+import { logTo } from './log';
 
 export interface StartOptions {
   /** Start the HTTP server at the end (false: load and build only). */
@@ -42,16 +43,12 @@ function table(rows: StartStep[]): string {
  * The main job (`dotation start`, `npm start`): database and migrations, every source in
  * order (mirror, else download, else embedded default; a source that cannot be loaded is
  * reported and skipped), every commune pack, then the HTTP server.
- * Returns -1 when serving (the process keeps running), 0 otherwise.
+ * Returns -1 when serving (the process keeps running); otherwise 0, or 1 when a pack failed.
  */
 export async function start(opts: StartOptions = {}): Promise<number> {
   const s = settings();
   const quiet = s.LOG_LEVEL === 'silent';
-  const log =
-    opts.log ??
-    ((m: string) => {
-      if (!quiet) console.error(m);
-    });
+  const log = opts.log ?? logTo('start');
   const progress = () => ((opts.progress ?? !quiet) ? terminalProgress() : silentProgress);
   const steps: StartStep[] = [];
   const t0 = Date.now();
@@ -73,7 +70,12 @@ export async function start(opts: StartOptions = {}): Promise<number> {
   for (const id of pipelineOrder()) {
     const t = Date.now();
     try {
-      const r = await runSource(id, { trigger: 'start', progress: progress(), settings: s, log: (m) => log(`[${id}] ${m}`) });
+      const r = await runSource(id, {
+        trigger: 'start',
+        progress: progress(),
+        settings: s,
+        log: opts.log ? (m) => log(`[${id}] ${m}`) : logTo(id),
+      });
       const origin = r.files.length ? [...new Set(r.files.map((f) => f.origin))].join('+') : 'embedded';
       steps.push({
         step: id,
@@ -101,11 +103,10 @@ export async function start(opts: StartOptions = {}): Promise<number> {
   }
 
   const tp = Date.now();
+  const packsLog = opts.log ? (m: string) => log(`[packs] ${m}`) : logTo('packs');
   // One build writing PACKS_DIR at a time (a fan-out is refused meanwhile; another inline build is waited for).
-  const packs = await withInlineBuildLock(
-    pool(s.DATABASE_URL),
-    (m) => log(`[packs] ${m}`),
-    () => buildPacks({ communes: opts.communes, progress: progress(), settings: s, log: (m) => log(`[packs] ${m}`) }),
+  const packs = await withInlineBuildLock(pool(s.DATABASE_URL), packsLog, () =>
+    buildPacks({ communes: opts.communes, progress: progress(), settings: s, log: packsLog }),
   );
   steps.push({
     step: 'packs',
@@ -117,7 +118,8 @@ export async function start(opts: StartOptions = {}): Promise<number> {
   });
 
   if (!quiet) console.log(`\n${table(steps)}\n\npacks in ${s.PACKS_DIR}; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  if (opts.serve === false) return 0;
+  // Without the server, the exit status says whether every pack was built (the server keeps serving the others).
+  if (opts.serve === false) return packs.failed ? 1 : 0;
   // require, not import(): the CLI also runs under `node -r tsx/cjs` (bin/dotation.js), which hooks require only.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startServer } = require('./server/app') as typeof import('./server/app');

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { freshDatabase } from './helpers/db';
 import { pool } from '../src/db/pool';
+import { resetSettings } from '../config/settings';
 import { runSource } from '../src/engine/runner';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -240,10 +241,12 @@ describe('ban pipeline', () => {
   test('a reload failing before commit keeps the previous addresses published', async () => {
     const published = (await pool().query(`select run_id from adresses_departements where departement = '35'`)).rows[0].run_id;
     process.env.DOTATION_FAIL_AT = 'ban:before-commit';
+    resetSettings();
     try {
       await expect(run('adresses-35.csv.gz')).rejects.toThrow(/injected failure at ban:before-commit/);
     } finally {
       delete process.env.DOTATION_FAIL_AT;
+      resetSettings();
     }
     expect((await pool().query(`select count(*)::int as n from adresses where departement = '35'`)).rows[0].n).toBe(3);
     expect((await pool().query(`select run_id from adresses_departements where departement = '35'`)).rows[0].run_id).toBe(published);

@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import yazl from 'yazl';
 import { freshDatabase } from './helpers/db';
 import { pool } from '../src/db/pool';
-import { settings } from '../config/settings';
+import { resetSettings, settings } from '../config/settings';
 import { markInterruptedRuns, runSource, RunOptions } from '../src/engine/runner';
 import { openText, readSmallText } from '../src/engine/decode';
 import { INVALID, parseCount, parseDecimal, readCsv, requireColumns } from '../src/engine/csv';
@@ -47,10 +47,12 @@ async function runRow(id: number) {
 }
 async function withFailAt<T>(step: string, fn: () => Promise<T>): Promise<T> {
   process.env.DOTATION_FAIL_AT = step;
+  resetSettings();
   try {
     return await fn();
   } finally {
     delete process.env.DOTATION_FAIL_AT;
+    resetSettings();
   }
 }
 const textOf = async (r: Readable) => {

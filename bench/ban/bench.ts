@@ -192,6 +192,7 @@ export async function bench(rows = 26_000_000, repeats = 1): Promise<BanBenchRes
     let stages: Record<string, number> = {};
     const loadAverage = os.loadavg()[0];
     if (!inLoad) process.env.DOTATION_BAN_ENRICH_IN_LOAD = '0';
+    resetSettings();
     try {
       const m = await measure(() =>
         runSource('ban', {
@@ -219,6 +220,7 @@ export async function bench(rows = 26_000_000, repeats = 1): Promise<BanBenchRes
       return { seconds: m.seconds, peakRssMb: m.peakRssMb, stages, loadAverage };
     } finally {
       delete process.env.DOTATION_BAN_ENRICH_IN_LOAD;
+      resetSettings();
     }
   };
   for (let k = 0; k < repeats; k++) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Pool } from 'pg';
+import { settings } from '../../config/settings';
 import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline';
 import { FormatError, MissingResourceError } from '../../src/engine/errors';
 import { ident } from '../../src/db/pool';
@@ -13,7 +14,8 @@ import { DepartementLanes } from './copy';
 import { pack } from './pack';
 
 /** Parallel COPY streams and SQL workers (the machine has 2 cores; PostgreSQL does the parsing). */
-const WORKERS = Math.max(1, Number(process.env.DOTATION_BAN_WORKERS ?? 2));
+/** Départements parsed and copied at once (settings: DOTATION_BAN_WORKERS). */
+const workers = () => settings().DOTATION_BAN_WORKERS;
 
 /** Published partition of a département: adresses_d_35, adresses_d_2a, adresses_d_974. */
 export const partitionName = (dep: string) => `adresses_d_${dep.toLowerCase()}`;
@@ -244,7 +246,7 @@ async function stageFile(
   };
   const lanes = new DepartementLanes(
     ctx.db,
-    WORKERS,
+    ctx.settings.DOTATION_BAN_WORKERS,
     (dep) => {
       indexer.reopened(dep);
       return `COPY ${ident(shadow.raw.get(dep) ?? `${shadow.prefix}_${dep.toLowerCase()}`)} (${['line', 'departement', 'code_commune', ...copyCols].map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER false)`;
@@ -417,7 +419,7 @@ class Indexer {
     this.pending.sort((a, b) => b.rows - a.rows); // largest first
     await Promise.all([
       this.runner,
-      ...Array.from({ length: WORKERS }, async () => {
+      ...Array.from({ length: workers() }, async () => {
         while (await this.next());
       }),
     ]);
@@ -456,7 +458,7 @@ async function load(ctx: RunContext): Promise<void> {
   // ST_Point(x, y, srid) (PostGIS ≥ 3.2) is one call instead of two: measurably cheaper per row.
   const point = fn.ok ? 'ST_Point(lon, lat, 4326)' : 'ST_SetSRID(ST_MakePoint(lon, lat), 4326)';
   // Départements with IRIS or QPV polygons now get their codes during the load (see Shadow.enrich).
-  const enrich = process.env.DOTATION_BAN_ENRICH_IN_LOAD === '0' ? new Set<string>() : await departementsWithPolygons(ctx.db);
+  const enrich = !ctx.settings.DOTATION_BAN_ENRICH_IN_LOAD ? new Set<string>() : await departementsWithPolygons(ctx.db);
   const shadow: Shadow = {
     prefix: `adresses_n${ctx.runId}`,
     partitions: new Map(),

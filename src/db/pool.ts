@@ -1,5 +1,6 @@
 import { Pool, PoolClient, types } from 'pg';
 import { settings } from '../../config/settings';
+import { logTo } from '../log';
 
 // bigint counts (COUNT(*), SUM of integers) come back as JS numbers: our counts stay far below 2^53.
 types.setTypeParser(20, (v) => Number(v));
@@ -12,7 +13,7 @@ export function pool(url = settings().DATABASE_URL): Pool {
   let p = pools.get(url);
   if (!p) {
     p = new Pool({ connectionString: url, max: 8, application_name: 'dotation' });
-    p.on('error', (err) => console.error('dotation: idle database client error:', err.message));
+    p.on('error', (err) => logTo('db', 'error')(`idle database client error: ${err.message}`));
     pools.set(url, p);
   }
   return p;

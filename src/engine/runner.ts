@@ -8,6 +8,7 @@ import type { LocalFile, RunContext, RunCounters } from './pipeline';
 import { Progress, silentProgress } from './progress';
 import { Quarantine } from './quarantine';
 import { createStaging, dropStaging } from './staging';
+import { logTo } from '../log';
 
 export interface RunOptions {
   file?: string;
@@ -62,7 +63,7 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
   const settings = opts.settings ?? currentSettings();
   const db = pool(settings.DATABASE_URL);
   const pipeline = getPipeline(sourceId);
-  const log = opts.log ?? ((m: string) => console.error(`[${sourceId}] ${m}`));
+  const log = opts.log ?? logTo(sourceId);
   const progress = opts.progress ?? silentProgress;
   const {
     rows: [run],
@@ -88,7 +89,7 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
     db.query(`update runs set heartbeat_at = now(), progress = $2 where id = $1`, [runId, JSON.stringify(p)]).catch(() => undefined);
   }, 2000);
   heartbeat.unref();
-  const failAt = process.env.DOTATION_FAIL_AT;
+  const failAt = settings.DOTATION_FAIL_AT;
 
   try {
     const { files: resolved, missing } = await resolveResources(db, settings, pipeline.source, {

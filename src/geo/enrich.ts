@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { settings } from '../../config/settings';
 import { ident, transaction } from '../db/pool';
 
 export interface EnrichResult {
@@ -8,7 +9,7 @@ export interface EnrichResult {
 }
 
 /** Départements enriched at once by `enrichDepartements` (one connection each; the machine has 2 cores). */
-const WORKERS = Math.max(1, Number(process.env.DOTATION_ENRICH_WORKERS ?? 2));
+const workers = () => settings().DOTATION_ENRICH_WORKERS;
 
 /**
  * Digest of the polygons an address of the département can fall in: its IRIS and the QPV
@@ -176,7 +177,7 @@ async function enrichOne(client: PoolClient, dep: string): Promise<number> {
 /**
  * Gives every address of the départements its code_iris and, inside one, its code_qp, by
  * set-based point-in-polygon SQL (grid of subdivided polygons). Each département runs in its
- * own transaction, WORKERS at a time; those whose addresses and polygons are unchanged are
+ * own transaction, DOTATION_ENRICH_WORKERS at a time; those whose addresses and polygons are unchanged are
  * skipped unless `force`. A BAN load enriches the rows it publishes itself (`copyEnriched`):
  * this pass then only finds départements whose polygons changed since.
  */
@@ -207,7 +208,7 @@ export async function enrichDepartements(db: Pool, deps?: string[], opts: { forc
   const todo = opts.force && deps ? [...deps] : await departementsToEnrich(db, deps);
   const out: EnrichResult[] = [];
   await Promise.all(
-    Array.from({ length: Math.min(WORKERS, todo.length) }, async () => {
+    Array.from({ length: Math.min(workers(), todo.length) }, async () => {
       for (let dep = todo.shift(); dep !== undefined; dep = todo.shift()) {
         const t0 = Date.now();
         const client = await db.connect();

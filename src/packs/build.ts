@@ -13,6 +13,7 @@ import { CommuneData, CommuneRow, PackPlan, SourceMeta, StreamedBody, datapackag
 import { computeChanges } from './changes';
 import { publishVersion, readManifestAsync, versionPath } from './store';
 import { readZipEntries, zipFiles, PackFile } from './zip';
+import { logTo } from '../log';
 
 export interface BuildOptions {
   /** Only these communes (codes of communes actuelles or arrondissements municipaux); default: all. */
@@ -313,7 +314,7 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   const s = opts.settings ?? currentSettings();
   const db = pool(s.DATABASE_URL);
   const progress = opts.progress ?? silentProgress;
-  const log = opts.log ?? ((m: string) => console.error(`[packs] ${m}`));
+  const log = opts.log ?? logTo('packs');
   const plan = await loadPlan(db, s);
   const streamed = streamedQueries(plan);
   // Bump PACK_FORMAT when the pack layout or texts change, so every pack is checked again.

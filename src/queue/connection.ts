@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import IORedis, { Redis } from 'ioredis';
 import { settings } from '../../config/settings';
+import { logTo } from '../log';
 
 /** Every Redis connection this module opened, so `closeRedisConnections()` can end them all. */
 const opened = new Set<Redis>();
@@ -13,7 +14,7 @@ export function redisConnection(url = settings().REDIS_URL): Redis {
   const conn = new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
   // Without a listener, a connection error would be an unhandled 'error' event.
   conn.on('error', (err: Error) => {
-    if (settings().LOG_LEVEL !== 'silent') console.error(`dotation: redis: ${err.message}`);
+    logTo('redis', 'error')(err.message);
   });
   conn.on('end', () => opened.delete(conn));
   opened.add(conn);
@@ -58,7 +59,7 @@ export function sharedQueue<D, R>(name: string): Queue<D, R> {
   const conn = redisConnection(s.REDIS_URL);
   const queue = new Queue<D, R>(name, { connection: conn, prefix: s.QUEUE_PREFIX });
   queue.on('error', (err) => {
-    if (s.LOG_LEVEL !== 'silent') console.error(`dotation: queue ${name}: ${err.message}`);
+    logTo(`queue ${name}`, 'error')(err.message);
   });
   queues.set(name, { key, queue: queue as unknown as Queue, conn });
   return queue;

@@ -8,6 +8,7 @@ import { buildPacks, CommuneOutcome } from '../packs/build';
 import { inlineBuildHolder } from '../packs/lock';
 import { closeRedis, closeSharedQueue, redisConnection, sharedQueue } from './connection';
 import type { RunTrigger } from './queue';
+import { logTo } from '../log';
 
 /**
  * Pack builds fanned out on BullMQ.
@@ -471,7 +472,7 @@ async function processDepartement(job: Job<PacksDepartementData>): Promise<Packs
       recheck,
       concurrency: 1,
       onCommune: (o) => outcomes.push(o),
-      log: settings().LOG_LEVEL === 'silent' ? () => undefined : (m) => console.error(`[packs ${departement}] ${m}`),
+      log: logTo(`packs ${departement}`),
       progress: {
         start(_l, t) {
           total = t ?? 0;
@@ -589,7 +590,7 @@ async function processBuild(job: Job<PacksBuildData>): Promise<PacksBuildResult>
   }
   // Retention of the ledger: a failure here is logged, it does not fail the build.
   await prunePackBuildLedger().catch((err) => {
-    if (settings().LOG_LEVEL !== 'silent') console.error(`[packs] ledger retention: ${(err as Error).message}`);
+    logTo('packs', 'warn')(`ledger retention: ${(err as Error).message}`);
   });
   return result;
 }

@@ -1,9 +1,9 @@
 import cron, { ScheduledTask } from 'node-cron';
 import type { Job } from 'bullmq';
-import { settings } from '../../config/settings';
 import { sourceRegistry } from '../../config/sources';
 import { closePools } from '../db/pool';
 import { closeQueues, enqueueRun, RunJobData } from './queue';
+import { logTo, logger } from '../log';
 
 const SCHEDULE_TIMEZONE = 'Europe/Paris';
 
@@ -48,7 +48,7 @@ export interface SchedulerOptions {
  * a deterministic job id; workers do the work.
  */
 export async function startScheduler(opts: SchedulerOptions = {}): Promise<SchedulerHandle> {
-  const log = opts.log ?? (settings().LOG_LEVEL === 'silent' ? () => undefined : (m: string) => console.error(`[scheduler] ${m}`));
+  const log = opts.log ?? logTo('scheduler');
   const registry = sourceRegistry();
   const ids = opts.sources ?? [...registry.keys()];
   const tasks = new Map<string, ScheduledTask>();
@@ -97,7 +97,7 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
       .then(
         () => process.exit(0),
         (err) => {
-          console.error(`dotation: scheduler shutdown: ${(err as Error).message}`);
+          logger().error(`scheduler shutdown: ${(err as Error).message}`);
           process.exit(1);
         },
       );

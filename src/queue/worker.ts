@@ -6,6 +6,7 @@ import { markInterruptedRuns, runSource } from '../engine/runner';
 import { closeRedis, redisConnection } from './connection';
 import { closeQueues, RUNS_QUEUE, RunJobData } from './queue';
 import { PACKS_QUEUE, PacksWorker, startPacksWorker } from './packs';
+import { logTo, logger } from '../log';
 
 interface RunJobResult {
   runId: number;
@@ -70,7 +71,7 @@ async function processRunJob(job: Job<RunJobData, RunJobResult>): Promise<RunJob
  */
 export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> {
   const s = settings();
-  const log = opts.log ?? (s.LOG_LEVEL === 'silent' ? () => undefined : (m: string) => console.error(`[worker] ${m}`));
+  const log = opts.log ?? logTo('worker');
   const interrupted = await markInterruptedRuns();
   if (interrupted) log(`${interrupted} run(s) left running by a stopped process marked interrupted`);
 
@@ -125,7 +126,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
       .then(
         () => process.exit(0),
         (err) => {
-          console.error(`dotation: worker shutdown: ${(err as Error).message}`);
+          logger().error(`worker shutdown: ${(err as Error).message}`);
           process.exit(1);
         },
       );

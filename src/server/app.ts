@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { FastifyInstance } from 'fastify';
+import Fastify, { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { settings } from '../../config/settings';
 import { installErrorHandling } from './http/errors';
+import { logger } from '../log';
 
 /**
  * The HTTP server. Every file of `src/server/routes/` exports a default Fastify plugin
@@ -11,7 +12,8 @@ import { installErrorHandling } from './http/errors';
  */
 export async function buildServer(opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    logger: opts.logger ?? false,
+    // The process's one logger (src/log.ts: LOG_LEVEL, LOG_FORMAT), named `http`.
+    ...(opts.logger ? { loggerInstance: logger().child({ name: 'http' }) as FastifyBaseLogger } : { logger: false }),
     // Ids of the API Territoire contain '/', ':' and '@'; routes answer with and without a trailing slash.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
   });
@@ -40,6 +42,6 @@ export async function startServer(): Promise<FastifyInstance> {
   const s = settings();
   const app = await buildServer({ logger: s.LOG_LEVEL !== 'silent' });
   await app.listen({ port: s.PORT, host: s.HOST });
-  console.error(`dotation: serving on http://${s.HOST}:${s.PORT} (packs from ${s.PACKS_DIR})`);
+  app.log.info(`serving on http://${s.HOST}:${s.PORT}, public URL ${s.PUBLIC_BASE_URL} (packs from ${s.PACKS_DIR})`);
   return app;
 }
