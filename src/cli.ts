@@ -172,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'populations:manquantes': {
       const { explainMissingPopulations } = lazy<typeof import('../pipelines/populations/transform')>('../pipelines/populations/transform');
-      const m = values.millesime ?? (await pool().query(`select max(millesime) as m from population_legale`)).rows[0].m;
+      const m = values.millesime ?? (await pool().query(`select latest_edition('populations') as m`)).rows[0].m;
       console.log(table((await explainMissingPopulations(pool(), m)) as unknown as Record<string, unknown>[]));
       return 0;
     }

@@ -1,4 +1,5 @@
 import type { SourceDeclaration } from '../../config/sources';
+import { parseEdition, type Edition } from '../../src/engine/edition';
 
 /**
  * Ministère de l'Intérieur results per commune, one resource per scrutin and tour. Each scrutin
@@ -62,6 +63,8 @@ export interface Scrutin {
   tour: number;
   /** COG year of the vote's geography (1 January of the vote's year). */
   cog: number;
+  /** Day of the vote (orders two elections of the same year: the edition's key). */
+  date: string;
   titre: string;
   licence: string;
 }
@@ -71,6 +74,7 @@ export const SCRUTINS: Record<string, Scrutin> = {
     election: 'presidentielle-2022',
     tour: 1,
     cog: 2022,
+    date: '2022-04-10',
     titre: 'Élection présidentielle 2022, 1er tour',
     licence: 'Licence Ouverte / Open Licence version 2.0',
   },
@@ -78,6 +82,7 @@ export const SCRUTINS: Record<string, Scrutin> = {
     election: 'presidentielle-2022',
     tour: 2,
     cog: 2022,
+    date: '2022-04-24',
     titre: 'Élection présidentielle 2022, 2nd tour',
     licence: "non spécifiée sur data.gouv.fr (données publiques du ministère de l'Intérieur)",
   },
@@ -85,6 +90,7 @@ export const SCRUTINS: Record<string, Scrutin> = {
     election: 'europeennes-2024',
     tour: 1,
     cog: 2024,
+    date: '2024-06-09',
     titre: 'Élections européennes 2024',
     licence: 'Licence Ouverte / Open Licence version 2.0',
   },
@@ -92,6 +98,7 @@ export const SCRUTINS: Record<string, Scrutin> = {
     election: 'legislatives-2024',
     tour: 1,
     cog: 2024,
+    date: '2024-06-30',
     titre: 'Élections législatives 2024, 1er tour',
     licence: 'Licence Ouverte / Open Licence version 2.0',
   },
@@ -99,7 +106,15 @@ export const SCRUTINS: Record<string, Scrutin> = {
     election: 'municipales-2026',
     tour: 1,
     cog: 2026,
+    // The second round's results file is of 23 March 2026 (vote of the 22nd): first round on the 15th.
+    date: '2026-03-15',
     titre: 'Élections municipales 2026, 1er tour',
     licence: 'Licence Ouverte / Open Licence version 2.0',
   },
 };
+
+/** The edition of a scrutin: its label (`presidentielle-2022-t2`) with the day of the vote. */
+export function scrutinEdition(s: Scrutin): Edition {
+  const e = parseEdition(`${s.election}-t${s.tour}`);
+  return e.kind === 'election' ? { ...e, date: s.date } : e;
+}

@@ -1,6 +1,6 @@
 import type { PackSection } from '../../src/packs/section';
 
-const LAST = `(select max(millesime) from equipement_compte)`;
+const LAST = `latest_edition('equipements')`;
 
 export const pack: PackSection = {
   tables: [

@@ -39,7 +39,7 @@ export const pack: PackSection = {
       query: `select e.code_commune, e.annee, e.naissances, e.deces, array_to_string(e.codes_sources, ' '), e.millesime
               from etat_civil e
              where e.code_commune = any($1::text[])
-               and e.millesime = (select max(millesime) from etat_civil)
+               and e.millesime = latest_edition('etat-civil')
              order by e.code_commune, e.annee`,
     },
   ],

@@ -135,7 +135,7 @@ async function load(version: string): Promise<Referential> {
   // Latest population légale, when the populations source has been loaded.
   const popRows = (
     await db.query(`select p.code_commune, p.pmun, p.millesime from population_legale p
-                                     where p.millesime = (select max(millesime) from population_legale)`)
+                                     where p.millesime = latest_edition('populations')`)
   ).rows;
   const pop = new Map<string, number>(popRows.filter((r) => r.pmun != null).map((r) => [r.code_commune as string, r.pmun as number]));
   const popMillesime = popRows[0]?.millesime ?? null;

@@ -62,11 +62,16 @@ const PACK_FORMAT = '1';
 const RAW = { getTypeParser: () => (v: string) => v };
 const sha = (s: string | Buffer) => crypto.createHash('sha256').update(s).digest('hex');
 
-/** The sources of the pack: pipelines with a pack section and a published dataset (latest millésime). */
+/**
+ * The sources of the pack: pipelines with a pack section and a published dataset. Each is cited
+ * with its latest millésime, chronologically (edition_key, src/engine/edition.ts); its run is the
+ * last run that published any of its millésimes (loading an older scrutin changes the packs too).
+ */
 async function loadPlan(db: Pool, s: Settings): Promise<PackPlan> {
   const { rows } = await db.query(
-    `select distinct on (source) source, millesime, run_id, to_char(published_at at time zone 'Europe/Paris', 'YYYY-MM-DD') as published, details
-       from published_datasets order by source, millesime desc`,
+    `select distinct on (source) source, millesime, max(run_id) over (partition by source) as run_id,
+            to_char(published_at at time zone 'Europe/Paris', 'YYYY-MM-DD') as published, details
+       from published_datasets order by source, edition_key desc, published_at desc`,
   );
   const published = new Map(rows.map((r) => [r.source as string, r]));
   const meta = (id: string): SourceMeta | null => {

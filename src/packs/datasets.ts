@@ -56,10 +56,10 @@ interface Published {
   published_at: Date;
 }
 
-/** Latest published millésime per source (one small query). */
+/** Latest published millésime per source, chronologically (one small query). */
 async function publishedSources(): Promise<Map<string, Published>> {
   const { rows } = await pool().query(
-    `select distinct on (source) source, millesime, published_at from published_datasets order by source, millesime desc, published_at desc`,
+    `select distinct on (source) source, millesime, published_at from published_datasets order by source, edition_key desc, published_at desc`,
   );
   return new Map(rows.map((r) => [r.source, r as Published]));
 }

@@ -580,7 +580,7 @@ async function processBuild(job: Job<PacksBuildData>): Promise<PacksBuildResult>
       await client.query(
         `update runs set status = $2, finished_at = now(), heartbeat_at = now(), rows_read = $3, rows_loaded = $4, rows_rejected = $5,
            rows_published = $6, error = $7, attempt = greatest(attempt, $8),
-           millesime = (select max(millesime) from published_datasets where source = 'cog')
+           millesime = latest_edition('cog')
          where id = $1`,
         [runId, result.status, communes, result.built + unchanged, result.failed, result.built, error, job.attemptsMade + 1],
       );
