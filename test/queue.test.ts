@@ -77,6 +77,18 @@ describe('runs queue and worker', () => {
     const { rows } = await pool().query(`select count(*)::int as n from runs where job_id = $1 and status = 'failed'`, [job.id]);
     expect(rows[0].n).toBe(2);
   });
+
+  test('a FormatError run fails once, with no retry (a bad file gives the same result every time)', async () => {
+    // Header without 'Exprimés' and 'Voix 1': detectLayout throws a FormatError before anything is staged.
+    const bad = path.join(__dirname, 'fixtures', 'elections', 'europeennes-2024-colonnes-manquantes.csv');
+    const job = await enqueueRun('elections', { file: bad, resource: 'europeennes-2024', trigger: 'test', attempts: 3, backoffMs: 10 });
+    expect(await waitForState(job.id!, ['completed', 'failed'])).toBe('failed');
+    const failed = await runsQueue().getJob(job.id!);
+    expect(failed!.attemptsMade).toBe(1);
+    expect(failed!.failedReason).toMatch(/^FormatError: .*missing columns? .*Exprimés/);
+    const { rows } = await pool().query(`select status, attempt, error from runs where job_id = $1`, [job.id]);
+    expect(rows).toEqual([{ status: 'failed', attempt: 1, error: expect.stringMatching(/missing columns? .*Exprimés/) }]);
+  });
 });
 
 describe('scheduler', () => {

@@ -1,8 +1,9 @@
-import { Job, Worker } from 'bullmq';
+import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { settings } from '../../config/settings';
 import { closePools } from '../db/pool';
 import { markInterruptedRuns, runSource } from '../engine/runner';
+import { isRetryable } from '../engine/errors';
 import { closeRedis, redisConnection } from './connection';
 import { closeQueues, RUNS_QUEUE, RunJobData } from './queue';
 import { PACKS_QUEUE, PacksWorker, startPacksWorker } from './packs';
@@ -52,8 +53,12 @@ async function processRunJob(job: Job<RunJobData, RunJobResult>): Promise<RunJob
     onProgress: (p) => {
       job.updateProgress(p).catch(() => undefined);
     },
+  }).catch((err: unknown) => {
+    // runSource has already recorded the failed attempt. A content error (a bad file, a count that
+    // does not add up) gives the same result every time: no retry. Anything else is retried with backoff.
+    if (isRetryable(err)) throw err;
+    throw new UnrecoverableError(`${(err as Error).name}: ${(err as Error).message}`);
   });
-  // Errors propagate: BullMQ retries with backoff, and runSource has already recorded the failed attempt.
   return {
     runId: r.runId,
     status: r.status,
@@ -103,7 +108,12 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
       return;
     }
     // attemptsMade already counts this attempt here.
-    const retry = job.attemptsMade < (job.opts.attempts ?? 1) ? ', will retry' : ', no attempt left';
+    const retry =
+      err instanceof UnrecoverableError || err.name === 'UnrecoverableError'
+        ? ', not retried (content error)'
+        : job.attemptsMade < (job.opts.attempts ?? 1)
+          ? ', will retry'
+          : ', no attempt left';
     log(`job ${job.id} ${job.data.source} attempt ${job.attemptsMade} failed${elapsed(job)}${retry}: ${err.message}`);
   });
   worker.on('error', (err) => log(`worker error: ${err.message}`));
