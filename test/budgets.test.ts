@@ -43,7 +43,7 @@ describe('OFGL comptes des communes (long, UTF-8 with BOM)', () => {
     expect(rows).toEqual([
       { line: 10, reason: "column siren: not a SIREN: '12345'" },
       { line: 11, reason: "column montant: not a number: '4,5 M€'" },
-      { line: 12, reason: expect.stringMatching(/^commune code 99999 is neither a commune of COG 2023/) },
+      { line: 12, reason: expect.stringMatching(/^column com_code: code 99999 is neither a commune of COG 2023/) },
     ]);
   });
 
@@ -116,7 +116,7 @@ describe('DGFiP comptes individuels (wide, k€, padded codes)', () => {
     expect(report.read).toBe(report.loaded + report.rejected);
     const { rows } = await pool().query(`select line::int, reason from quarantine where run_id = $1 order by line`, [report.runId]);
     expect(rows).toEqual([
-      { line: 8, reason: expect.stringMatching(/^commune code 69999 is neither/) },
+      { line: 8, reason: expect.stringMatching(/^column dep \+ icom: code 69999 is neither/) },
       { line: 9, reason: "column pop1: not a whole number: 'x'" },
     ]);
   });

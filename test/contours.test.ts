@@ -43,7 +43,7 @@ describe('GeoJSON splitter', () => {
 describe('contours pipeline (synthetic COG 2018 file)', () => {
   test('re-codes 2018 codes to the current COG, unites merged communes, quarantines bad features', async () => {
     const r = await runSource('contours', {
-      file: path.join(FIX, 'communes-35-cog2018.geojson'),
+      file: path.join(FIX, 'communes-35-ille-et-vilaine.geojson'),
       resource: 'communes',
       trigger: 'test',
       log: (m) => logs.push(m),
@@ -70,7 +70,7 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
 
   test('a single-Feature département file fills departement_contours', async () => {
     const r = await runSource('contours', {
-      file: path.join(FIX, 'departement-35.geojson'),
+      file: path.join(FIX, 'departement-35-ille-et-vilaine.geojson'),
       resource: 'departements',
       trigger: 'test',
       log: (m) => logs.push(m),
@@ -89,7 +89,7 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
     expect(stale.built).not.toBe(stale.generation);
     // ...and a contours run rebuilds it before it ends.
     const r = await runSource('contours', {
-      file: path.join(FIX, 'departement-35.geojson'),
+      file: path.join(FIX, 'departement-35-ille-et-vilaine.geojson'),
       resource: 'departements',
       trigger: 'test',
       force: true,

@@ -3,7 +3,7 @@ import type { Pipeline, RunContext, LocalFile } from '../../src/engine/pipeline'
 import { loadCsv, reject } from '../../src/engine/load-csv';
 import { FormatError } from '../../src/engine/errors';
 import { normalizeCommuneCode, normalizeDepartement, departementOf, CommuneCodeError } from '../../src/communes/codes';
-import { stagePassage } from '../../src/communes/recode';
+import { recode } from '../../src/communes/recode';
 import { source, quarterOf } from './source';
 import { pack } from './pack';
 
@@ -112,7 +112,6 @@ async function load(ctx: RunContext): Promise<void> {
  * publishing transaction: sites counted per current commune × operator × technology.
  */
 async function publishSites(ctx: RunContext, t: string, millesime: string, cog: number): Promise<void> {
-  const passage = await stagePassage(ctx, cog);
   await ctx.db.query(`create index on ${t} (code)`);
   // The same site listed twice (same operator and site number): the later lines are quarantined.
   await ctx.db.query(
@@ -120,41 +119,27 @@ async function publishSites(ctx: RunContext, t: string, millesime: string, cog: 
        from (select code_op, num_site, fichier, min(line) as first from ${t} group by code_op, num_site, fichier having count(*) > 1) d
       where s.code_op = d.code_op and s.num_site = d.num_site and s.fichier = d.fichier and s.line > d.first`,
   );
-  await ctx.db.query(
-    `update ${t} s set erreur = 'column insee_com: code ' || s.code || ' is neither a commune of COG ' || $1::text || ' nor in its history'
-      where s.erreur is null
-        and not exists (select 1 from communes c where c.code = s.code and c.type = 'arrondissement-municipal')
-        and not exists (select 1 from ${passage} p where p.code = s.code)`,
-    [cog],
-  );
-  await ctx.db.query(
-    `update ${t} s set erreur = 'column insee_com: commune ' || s.code || ' was split since COG ' || $1::text || ' into ' ||
-            (select string_agg(p.code_actuel, ', ' order by p.code_actuel) from ${passage} p where p.code = s.code) || ': sites cannot be assigned'
-      where s.erreur is null
-        and exists (select 1 from ${passage} p where p.code = s.code)
-        and not exists (select 1 from ${passage} p where p.code = s.code and (p.nb = 1 or p.code_actuel = s.code))`,
-    [cog],
-  );
-  const rejected = await ctx.quarantine.addFromSql(
-    `select fichier as file, line, raw, erreur as reason from ${t} where erreur is not null`,
-  );
-  ctx.counters.loaded -= rejected;
+  await ctx.rejectStaged(`select fichier as file, line, raw, erreur as reason from ${t} where erreur is not null`);
+  // Sites are objects: each is counted once, under its current commune (and its arrondissement).
+  const { map } = await recode(ctx, t, {
+    cog,
+    column: 'insee_com',
+    split: 'keep-on-code',
+    splitReason: 'sites cannot be assigned',
+    plm: 'both',
+    overlap: 'keep-all',
+    where: 's.erreur is null',
+  });
 
   await ctx.publish(
     millesime,
     async (tx) => {
       await tx.query(`delete from arcep_sites where millesime = $1`, [millesime]);
       const { rowCount } = await tx.query(
-        `with s as (select * from ${t} where erreur is null),
-            arm as (select s.*, c.commune_parent from s join communes c on c.code = s.code and c.type = 'arrondissement-municipal'),
-            com as (select p.code_actuel, s.* from s join ${passage} p on p.code = s.code and (p.nb = 1 or p.code_actuel = s.code)
-                     where not exists (select 1 from arm where arm.code = s.code)),
-            keyed as (
-              select code_actuel as code_commune, 'commune-actuelle' as type, code, code_op, nom_op, num_site, t2g, t3g, t4g, t5g from com
-              union all
-              select commune_parent, 'commune-actuelle', code, code_op, nom_op, num_site, t2g, t3g, t4g, t5g from arm
-              union all
-              select code, 'arrondissement-municipal', code, code_op, nom_op, num_site, t2g, t3g, t4g, t5g from arm
+        `with keyed as (
+              select m.code_actuel as code_commune, m.type, s.code, s.code_op, s.nom_op, s.num_site, s.t2g, s.t3g, s.t4g, s.t5g
+                from ${t} s join ${map} m on m.code = s.code
+               where s.erreur is null
             ),
             long as (
               select k.code_commune, k.type, k.code, k.code_op, k.nom_op, k.num_site, x.tech, x.present

@@ -6,7 +6,7 @@ import { openText } from '../../src/engine/decode';
 import { FormatError } from '../../src/engine/errors';
 import type { CopyValue, StagingTable } from '../../src/engine/staging';
 import { normalizeCommuneCode, CommuneCodeError } from '../../src/communes/codes';
-import { stagePassage } from '../../src/communes/recode';
+import { recode } from '../../src/communes/recode';
 import { source, ATMO_SCALE, SCALE_START } from './source';
 import { pack } from './pack';
 
@@ -36,7 +36,8 @@ function loadStreamJson(): StreamJson {
 const STAGING = {
   date_ech: 'date',
   type_zone: 'text',
-  code_zone: 'text',
+  /** The zone's code: a commune code or an EPCI SIREN, as type_zone says (code_zone upstream). */
+  code: 'text',
   lib_zone: 'text',
   code_qual: 'smallint',
   coul_qual: 'text',
@@ -265,39 +266,37 @@ async function publishIndices(ctx: RunContext, t: string, geojson: boolean): Pro
   } = await ctx.db.query(`select min(date_ech)::text as du, max(date_ech)::text as au from ${t}`);
   if (!range.du) throw new FormatError(path.basename(ctx.files.get('indices')!.path), 'no valid record: nothing to publish');
   const cog = Number(range.du.slice(0, 4));
-  const passage = await stagePassage(ctx, cog);
-  await ctx.db.query(`create index on ${t} (code_zone)`);
+  await ctx.db.query(`create index on ${t} (code)`);
   // The same zone twice the same day: later records are quarantined.
   await ctx.db.query(
-    `update ${t} s set erreur = 'column code_zone: ' || s.type_zone || ' ' || s.code_zone || ' already has a value on ' || s.date_ech || ' (record ' || d.first || ')'
-       from (select date_ech, type_zone, code_zone, min(line) as first from ${t} group by 1, 2, 3 having count(*) > 1) d
-      where s.date_ech = d.date_ech and s.type_zone = d.type_zone and s.code_zone = d.code_zone and s.line > d.first`,
+    `update ${t} s set erreur = 'column code_zone: ' || s.type_zone || ' ' || s.code || ' already has a value on ' || s.date_ech || ' (record ' || d.first || ')'
+       from (select date_ech, type_zone, code, min(line) as first from ${t} group by 1, 2, 3 having count(*) > 1) d
+      where s.date_ech = d.date_ech and s.type_zone = d.type_zone and s.code = d.code and s.line > d.first`,
   );
   await ctx.db.query(
-    `update ${t} s set erreur = 'column code_zone: code ' || s.code_zone || ' is neither a commune of COG ' || $1::text || ' nor in its history'
-      where s.erreur is null and s.type_zone = 'commune'
-        and not exists (select 1 from communes c where c.code = s.code_zone and c.type = 'arrondissement-municipal')
-        and not exists (select 1 from ${passage} p where p.code = s.code_zone)`,
-    [cog],
+    `update ${t} s set erreur = 'column code_zone: EPCI ' || s.code || ' is not in the referential (or has no member commune)'
+      where s.erreur is null and s.type_zone = 'epci' and not exists (select 1 from epci_membres m where m.epci = s.code)`,
   );
-  await ctx.db.query(
-    `update ${t} s set erreur = 'column code_zone: commune ' || s.code_zone || ' was split since COG ' || $1::text || ': the index cannot be assigned'
-      where s.erreur is null and s.type_zone = 'commune'
-        and exists (select 1 from ${passage} p where p.code = s.code_zone)
-        and not exists (select 1 from ${passage} p where p.code = s.code_zone and (p.nb = 1 or p.code_actuel = s.code_zone))`,
-    [cog],
-  );
-  await ctx.db.query(
-    `update ${t} s set erreur = 'column code_zone: EPCI ' || s.code_zone || ' is not in the referential (or has no member commune)'
-      where s.erreur is null and s.type_zone = 'epci' and not exists (select 1 from epci_membres m where m.epci = s.code_zone)`,
-  );
-  const rejected = await ctx.quarantine.addFromSql(
+  await ctx.rejectStaged(
     `select fichier as file, line, raw, ${geojson ? `'feature ' || line || ': ' || ` : ''}erreur as reason from ${t} where erreur is not null`,
   );
-  ctx.counters.loaded -= rejected;
+  // An arrondissement keeps its own index (the index of a place, not a sum).
+  const { map } = await recode(ctx, t, {
+    cog,
+    column: 'code_zone',
+    split: 'keep-on-code',
+    splitReason: 'the index cannot be assigned',
+    plm: 'keep',
+    overlap: 'keep-all',
+    where: `s.type_zone = 'commune' and s.erreur is null`,
+    reasonPrefix: geojson ? `'feature ' || s.line || ': '` : undefined,
+  });
   const {
     rows: [valid],
-  } = await ctx.db.query(`select min(date_ech)::text as du, max(date_ech)::text as au from ${t} where erreur is null`);
+  } = await ctx.db.query(
+    `select min(date_ech)::text as du, max(date_ech)::text as au from ${t} s
+      where s.erreur is null and (s.type_zone <> 'commune' or exists (select 1 from ${map} m where m.code = s.code))`,
+  );
   const du = valid.du ?? range.du;
   const au = valid.au ?? range.au;
   const millesime = au.slice(0, 4);
@@ -309,27 +308,24 @@ async function publishIndices(ctx: RunContext, t: string, geojson: boolean): Pro
       await tx.query(`delete from atmo_indice where date_ech between $1::date and $2::date`, [du, au]);
       const { rowCount } = await tx.query(
         `with s as (select * from ${t} where erreur is null),
-            arm as (select s.*, s.code_zone as code_commune from s
-                     where s.type_zone = 'commune' and exists (select 1 from communes c where c.code = s.code_zone and c.type = 'arrondissement-municipal')),
-            mapped as (select s.*, p.code_actuel as code_commune from s join ${passage} p on p.code = s.code_zone and (p.nb = 1 or p.code_actuel = s.code_zone)
-                        where s.type_zone = 'commune' and not exists (select 1 from arm where arm.code_zone = s.code_zone)),
+            mapped as (select s.*, m.code_actuel as code_commune from s join ${map} m on m.code = s.code where s.type_zone = 'commune'),
             -- former communes merged since: the worst index of the day, as the index itself is the worst sub-index
             com as (select distinct on (m.date_ech, m.code_commune) m.*,
-                           array_agg(m.code_zone) over (partition by m.date_ech, m.code_commune) as codes
-                      from (select * from mapped union all select * from arm) m
-                     order by m.date_ech, m.code_commune, (m.code_qual between 1 and 6) desc, m.code_qual desc, m.code_zone),
+                           array_agg(m.code) over (partition by m.date_ech, m.code_commune) as codes
+                      from mapped m
+                     order by m.date_ech, m.code_commune, (m.code_qual between 1 and 6) desc, m.code_qual desc, m.code),
             epc as (select distinct on (s.date_ech, e.commune) s.*, e.commune as code_commune
-                      from s join epci_membres e on e.epci = s.code_zone
+                      from s join epci_membres e on e.epci = s.code
                      where s.type_zone = 'epci'
-                     order by s.date_ech, e.commune, (s.code_qual between 1 and 6) desc, s.code_qual desc, s.code_zone)
+                     order by s.date_ech, e.commune, (s.code_qual between 1 and 6) desc, s.code_qual desc, s.code)
        insert into atmo_indice (date_ech, code_commune, echelle, code_zone, lib_zone, code_qual, lib_qual, coul_qual,
                                 code_no2, code_o3, code_pm10, code_pm25, code_so2, source, codes_sources, run_id)
-       select date_ech, code_commune, 'commune', code_zone, lib_zone, code_qual, ($1::text[])[code_qual + 1], coul_qual,
+       select date_ech, code_commune, 'commune', code, lib_zone, code_qual, ($1::text[])[code_qual + 1], coul_qual,
               code_no2, code_o3, code_pm10, code_pm25, code_so2, source, (select array_agg(distinct c order by c) from unnest(codes) c), $2::bigint
          from com
        union all
-       select date_ech, code_commune, 'epci', code_zone, lib_zone, code_qual, ($1::text[])[code_qual + 1], coul_qual,
-              code_no2, code_o3, code_pm10, code_pm25, code_so2, source, array[code_zone], $2::bigint
+       select date_ech, code_commune, 'epci', code, lib_zone, code_qual, ($1::text[])[code_qual + 1], coul_qual,
+              code_no2, code_o3, code_pm10, code_pm25, code_so2, source, array[code], $2::bigint
          from epc
         where not exists (select 1 from com where com.date_ech = epc.date_ech and com.code_commune = epc.code_commune)`,
         [ATMO_SCALE, ctx.runId],

@@ -8,6 +8,7 @@ import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline'
 import { FormatError, MissingResourceError } from '../../src/engine/errors';
 import { ident } from '../../src/db/pool';
 import { copyEnriched, departementsWithPolygons, enrichDepartements } from '../../src/geo/enrich';
+import { currentCommuneLookup } from '../../src/communes/recode';
 import { BAN_COLUMNS, BAN_REQUIRED, source } from './source';
 import { BanSplitter, BadLine } from './lines';
 import { DepartementLanes } from './copy';
@@ -136,20 +137,6 @@ async function partitionColumns(db: Pool, point: string): Promise<{ columns: str
     plainColumns: rows.map(def).join(', '),
     names: rows.map((r) => r.attname as string),
   };
-}
-
-/**
- * code_insee as published → current commune: communes and arrondissements of the referential,
- * then codes of former communes merged into exactly one current commune.
- */
-async function communeCodes(db: Pool): Promise<Map<string, string>> {
-  const { rows } = await db.query(`select distinct on (code) code, code_actuel from (
-      select c.code, case when c.type = 'arrondissement-municipal' then c.commune_parent else c.code end as code_actuel, 0 as prio
-        from communes c where c.type in ('commune-actuelle', 'arrondissement-municipal')
-      union all
-      select r.code, r.code_actuel, 1 from (select code, code_actuel, count(*) over (partition by code) as nb from commune_correspondance) r where r.nb = 1
-    ) x where code_actuel is not null order by code, prio`);
-  return new Map(rows.map((r) => [r.code as string, r.code_actuel as string]));
 }
 
 /** Bytes of the file after its header line. */
@@ -468,7 +455,7 @@ async function load(ctx: RunContext): Promise<void> {
     raw: new Map(),
     digests: new Map(),
   };
-  const codes = await communeCodes(ctx.db);
+  const codes = await currentCommuneLookup(ctx.db);
   const indexer = new Indexer(ctx.db, shadow);
   const log: Record<string, unknown> = {};
   const timings: Record<string, number> = {};

@@ -97,7 +97,7 @@ async function loadOfgl(ctx: RunContext, file: LocalFile): Promise<void> {
     },
   });
   ctx.checkpoint('after-staging');
-  await publishOfgl(ctx, staging.qualified, [...exercices].sort(), fichier);
+  await publishOfgl(ctx, staging.qualified, [...exercices].sort(), fichier, codeCol);
 }
 
 const DGFIP_IDS = new Set(['an', 'dep', 'icom', 'inom', 'reg', 'pop1']);

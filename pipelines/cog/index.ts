@@ -18,7 +18,9 @@ async function load(ctx: RunContext): Promise<void> {
   ctx.setMillesime(String(pkg.cog));
 
   // 1. The package: communes (all four types), EPCI and members, départements, régions, arrondissements.
-  const communes = await ctx.staging('communes', {
+  // The referential is what other sources are re-coded against: its tables are work tables
+  // (ctx.scratch), never re-coded, and a rejected row is quarantined as it is read.
+  const communes = await ctx.scratch('communes', {
     code: 'text',
     type: 'text',
     nom: 'text',
@@ -65,8 +67,8 @@ async function load(ctx: RunContext): Promise<void> {
   }
   await communes.copyRows(ctx.db, communeRows);
 
-  const epci = await ctx.staging('epci', { code: 'text', nom: 'text', type: 'text', mode_financement: 'text', population: 'int' });
-  const membres = await ctx.staging('epci_membres', { epci: 'text', commune: 'text' });
+  const epci = await ctx.scratch('epci', { code: 'text', nom: 'text', type: 'text', mode_financement: 'text', population: 'int' });
+  const membres = await ctx.scratch('epci_membres', { epci: 'text', commune: 'text' });
   const epciRows: CopyValue[][] = [];
   const membreRows: CopyValue[][] = [];
   for (const [i, raw] of readPackageArray('epci').entries()) {
@@ -101,7 +103,7 @@ async function load(ctx: RunContext): Promise<void> {
   const mouvements = ctx.files.get('mouvements');
   let stMvt: import('../../src/engine/staging').StagingTable | undefined;
   if (mouvements) {
-    stMvt = await ctx.staging('mouvements', {
+    stMvt = await ctx.scratch('mouvements', {
       mod: 'int',
       date_eff: 'date',
       typecom_av: 'text',
@@ -141,7 +143,7 @@ async function load(ctx: RunContext): Promise<void> {
   let stInsee: import('../../src/engine/staging').StagingTable | undefined;
   if (inseeCommunes) {
     const fromName = /20\d\d/.exec(path.basename(inseeCommunes.path))?.[0];
-    stInsee = await ctx.staging('insee_communes', {
+    stInsee = await ctx.scratch('insee_communes', {
       typecom: 'text',
       com: 'text',
       reg: 'text',

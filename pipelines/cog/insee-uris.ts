@@ -64,7 +64,7 @@ function check(raw: unknown): { t: z.infer<typeof InseeTerritoire> } | { reason:
  */
 export async function stageInseeUris(ctx: RunContext, files: LocalFile[]): Promise<StagingTable | undefined> {
   if (!files.length) return undefined;
-  const st = await ctx.staging('insee_geo_uri', {
+  const st = await ctx.scratch('insee_geo_uri', {
     level: 'text',
     type: 'text',
     code: 'text',

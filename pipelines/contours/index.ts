@@ -1,6 +1,6 @@
 import type { Pipeline, RunContext } from '../../src/engine/pipeline';
 import { MissingResourceError } from '../../src/engine/errors';
-import { stagePassage } from '../../src/communes/recode';
+import { recode } from '../../src/communes/recode';
 import { parseStagedPolygons } from '../../src/geo/polygons';
 import { stageFeatures } from '../../src/geo/features';
 import { warmZoneContours } from '../../src/geo/zone-geometry';
@@ -28,17 +28,17 @@ async function load(ctx: RunContext): Promise<void> {
       nom: `coalesce(p->>'nom', p->>'NOM', p->>'NOM_COM', p->>'nom_officiel')`,
       codePattern: `^([0-9]{5}|2[AB][0-9]{3}|[0-9]{2}|2[AB]|9[78][0-9])$`,
     });
-    const passage = await stagePassage(ctx, cog);
-    // Commune codes leading to no current commune: quarantined.
-    const unknown = await ctx.quarantine.addFromSql(
-      `select $1::text as file, s.line, left(s.raw, 2000) as raw, 'code ' || s.code || ' is neither a commune of COG ' || $2::text || ' nor in its history' as reason
-         from ${parsed} s
-        where s.code !~ ${DEP_CODE}
-          and not exists (select 1 from ${passage} p where p.code = s.code)
-          and not exists (select 1 from communes c where c.code = s.code and c.type = 'arrondissement-municipal')`,
-      [staged.label, cog],
-    );
-    ctx.counters.loaded -= unknown;
+    // A commune's shape is never a sum: the arrondissements of Paris, Lyon and Marseille make
+    // their commune's contour only when the commune itself is not in the file.
+    const { map } = await recode(ctx, parsed, {
+      cog,
+      column: 'code',
+      split: 'keep-on-code',
+      splitReason: 'its contour cannot be assigned',
+      plm: 'roll-up',
+      overlap: 'prefer-commune',
+      where: `s.code !~ ${DEP_CODE}`,
+    });
     ctx.checkpoint('after-staging');
     await ctx.publish(
       String(cog),
@@ -51,15 +51,9 @@ async function load(ctx: RunContext): Promise<void> {
           [staged.label, SIMPLIFY_TOLERANCE],
         );
         n += deps.rowCount ?? 0;
-        // Current commune of each row: re-coded through the passage; arrondissements roll up into
-        // their commune only when the commune itself is absent from the file.
+        // Current commune of each row (the map of recode above).
         await tx.query(`create temp table contours_mapped on commit drop as
-        select coalesce(p.code_actuel, geo_commune_plm(s.code)) as code_actuel, s.code, s.nom, s.geom
-          from ${parsed} s
-          left join ${passage} p on p.code = s.code and (p.nb = 1 or p.code_actuel = s.code)
-         where s.code !~ ${DEP_CODE}
-           and (p.code is not null or (geo_commune_plm(s.code) <> s.code
-                and not exists (select 1 from ${parsed} x where x.code = geo_commune_plm(s.code))))`);
+        select m.code_actuel, s.code, s.nom, s.geom from ${parsed} s join ${map} m on m.code = s.code where s.code !~ ${DEP_CODE}`);
         const covered = await tx.query(`select distinct geo_departement(code_actuel) as d from contours_mapped`);
         const depList = covered.rows.map((r) => r.d as string);
         await tx.query(`delete from commune_contours where departement = any($1::text[])`, [depList]);

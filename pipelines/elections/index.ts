@@ -4,7 +4,7 @@ import { loadCsv, reject, Reject } from '../../src/engine/load-csv';
 import { parseCount, parseDecimal, INVALID } from '../../src/engine/csv';
 import type { CopyValue } from '../../src/engine/staging';
 import { communeCode, CommuneCodeError } from '../../src/communes/codes';
-import { source, SCRUTINS, Scrutin } from './source';
+import { source, SCRUTINS, Scrutin, scrutinEdition } from './source';
 import { detectLayout, readHeader, rowBlocks, Layout, BlockCols } from './layout';
 import { publishScrutin } from './transform';
 import { pack } from './pack';
@@ -152,7 +152,7 @@ async function load(ctx: RunContext): Promise<void> {
   for (const [name, file] of ctx.files) {
     const scrutin = SCRUTINS[name];
     if (!scrutin) throw new Error(`elections: no scrutin declared for resource '${name}'`);
-    ctx.setMillesime(`${scrutin.election}-t${scrutin.tour}`);
+    ctx.setMillesime(scrutinEdition(scrutin));
     await loadScrutin(ctx, file, scrutin);
   }
 }

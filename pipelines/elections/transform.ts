@@ -1,6 +1,6 @@
 import type { RunContext } from '../../src/engine/pipeline';
-import { stagePassage } from '../../src/communes/recode';
-import type { Scrutin } from './source';
+import { recode } from '../../src/communes/recode';
+import { scrutinEdition, type Scrutin } from './source';
 
 /**
  * Re-codes one scrutin to the current COG and publishes it in one transaction. Communes merged
@@ -9,27 +9,18 @@ import type { Scrutin } from './source';
  * (bureau-level files) is rolled up into Paris, Lyon or Marseille.
  */
 export async function publishScrutin(ctx: RunContext, staging: string, s: Scrutin, fichier: string): Promise<void> {
-  const passage = await stagePassage(ctx, s.cog);
-  const mapping = await ctx.staging(`map_${s.cog}`, { code: 'text', code_actuel: 'text' });
-  await ctx.db.query(
-    `insert into ${mapping.qualified}
-     select code, code_actuel from ${passage} where nb = 1 or code_actuel = code
-     union
-     select c.code, c.commune_parent from communes c where c.type = 'arrondissement-municipal' and c.commune_parent is not null`,
-  );
-  await ctx.db.query(`create index on ${mapping.qualified} (code)`);
   await ctx.db.query(`create index on ${staging} (code)`);
   await ctx.db.query(`analyze ${staging}`);
-  await ctx.db.query(`analyze ${mapping.qualified}`);
-
-  const unknown = await ctx.quarantine.addFromSql(
-    `select s.fichier as file, s.line, s.raw,
-            'commune code ' || s.code || ' (Code du département + Code de la commune) is neither a commune of COG ' || $1::text || ' nor in its history' as reason
-       from ${staging} s
-      where s.kind = 'r' and not exists (select 1 from ${mapping.qualified} m where m.code = s.code)`,
-    [s.cog],
-  );
-  ctx.counters.loaded -= unknown;
+  // Only a record's `r` row is checked: its candidate rows share its code and line.
+  const { map } = await recode(ctx, staging, {
+    cog: s.cog,
+    column: 'Code de la commune',
+    split: 'keep-on-code',
+    splitReason: 'its votes cannot be divided',
+    plm: 'roll-up',
+    overlap: 'keep-all',
+    where: `s.kind = 'r'`,
+  });
 
   // The file's own "% Voix/exprimés" (decimal comma, trailing %) against the same ratio from its counts:
   // a check of the parsing, logged and recorded; the published percentages are always recomputed.
@@ -44,7 +35,7 @@ export async function publishScrutin(ctx: RunContext, staging: string, s: Scruti
   if (chk.ecarts) ctx.log(`${chk.ecarts} of ${chk.n} '% Voix/exprimés' of ${fichier} differ from voix / exprimés by more than 0.01`);
 
   await ctx.publish(
-    `${s.election}-t${s.tour}`,
+    scrutinEdition(s),
     async (tx) => {
       await tx.query(`set local work_mem = '128MB'`); // the national group-by of ≈ 1.3 M list rows stays in memory
       await tx.query(`delete from election_voix where election = $1 and tour = $2`, [s.election, s.tour]);
@@ -53,7 +44,7 @@ export async function publishScrutin(ctx: RunContext, staging: string, s: Scruti
         `insert into election_resultat (election, tour, code_commune, inscrits, votants, abstentions, blancs, nuls, exprimes, codes_sources, fichier)
        select $1, $2, m.code_actuel, sum(s.inscrits), sum(s.votants), sum(s.abstentions), sum(s.blancs), sum(s.nuls), sum(s.exprimes),
               array_agg(s.code order by s.code), min(s.fichier)
-         from ${staging} s join ${mapping.qualified} m on m.code = s.code
+         from ${staging} s join ${map} m on m.code = s.code
         where s.kind = 'r'
         group by m.code_actuel`,
         [s.election, s.tour],
@@ -63,7 +54,7 @@ export async function publishScrutin(ctx: RunContext, staging: string, s: Scruti
        select $1, $2, v.code_actuel, v.panneau, v.sexe, v.nom, v.prenom, v.libelle, v.nuance, v.voix,
               round(100.0 * v.voix / nullif(r.inscrits, 0), 2), round(100.0 * v.voix / nullif(r.exprimes, 0), 2)
          from (select m.code_actuel, s.panneau, min(s.sexe) as sexe, s.nom, s.prenom, s.libelle, min(s.nuance) as nuance, sum(s.voix) as voix
-                 from ${staging} s join ${mapping.qualified} m on m.code = s.code
+                 from ${staging} s join ${map} m on m.code = s.code
                 where s.kind = 'c'
                 group by m.code_actuel, s.panneau, s.nom, s.prenom, s.libelle) v
          join election_resultat r on r.election = $1 and r.tour = $2 and r.code_commune = v.code_actuel`,

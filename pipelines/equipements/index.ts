@@ -4,7 +4,7 @@ import { isZip, openText } from '../../src/engine/decode';
 import { readCsv, requireColumns, parseDecimal, INVALID } from '../../src/engine/csv';
 import { normalizeCommuneCode, departementOf } from '../../src/communes/codes';
 import type { CopyValue } from '../../src/engine/staging';
-import { stageCommuneMap } from '../../src/communes/recode';
+import { recode } from '../../src/communes/recode';
 import { readHead as head } from '../../src/engine/decode';
 import { source } from './source';
 import { pack } from './pack';
@@ -144,7 +144,15 @@ async function load(ctx: RunContext): Promise<void> {
   ctx.setMillesime(millesime);
   ctx.checkpoint('after-staging');
   const cog = Number(millesime);
-  const map = await stageCommuneMap(ctx, staging.qualified, cog, 'DEPCOM', { supersedePlm: false });
+  // Equipments are objects: each is kept once, under its current commune (and its arrondissement).
+  const { map } = await recode(ctx, staging, {
+    cog,
+    column: 'DEPCOM',
+    split: 'keep-on-code',
+    splitReason: 'its equipments cannot be assigned',
+    plm: 'both',
+    overlap: 'keep-all',
+  });
   await ctx.publish(
     millesime,
     async (tx) => {

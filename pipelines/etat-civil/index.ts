@@ -4,7 +4,7 @@ import { parseCount, INVALID } from '../../src/engine/csv';
 import { isZip, zipEntries } from '../../src/engine/decode';
 import { normalizeCommuneCode } from '../../src/communes/codes';
 import path from 'node:path';
-import { stageCommuneMap } from '../../src/communes/recode';
+import { recode } from '../../src/communes/recode';
 import { readHead as head } from '../../src/engine/decode';
 import { source } from './source';
 import { pack } from './pack';
@@ -59,20 +59,26 @@ async function load(ctx: RunContext): Promise<void> {
   ctx.setMillesime(millesime);
   ctx.checkpoint('after-staging');
   // Duplicates (same code, measure, year twice) would be summed twice: quarantine the repeats.
-  const dup = await ctx.quarantine.addFromSql(
+  const dup = await ctx.rejectStaged(
     `select s.fichier as file, s.line, s.raw, 'duplicate row for ' || s.code || ' ' || s.mesure || ' ' || s.annee || ' (first at line ' || f.first || ')' as reason
        from ${staging.qualified} s
        join (select code, mesure, annee, min(line) as first from ${staging.qualified} group by 1, 2, 3 having count(*) > 1) f
          on f.code = s.code and f.mesure = s.mesure and f.annee = s.annee and s.line > f.first`,
   );
-  ctx.counters.loaded -= dup;
   if (dup)
     await ctx.db
       .query(`delete from ${staging.qualified} s using (select code, mesure, annee, min(line) as first from ${staging.qualified} group by 1, 2, 3 having count(*) > 1) f
                                where f.code = s.code and f.mesure = s.mesure and f.annee = s.annee and s.line > f.first`);
   ctx.log('duplicates checked');
   const cog = Number(millesime) + 1;
-  const map = await stageCommuneMap(ctx, staging.qualified, cog, 'GEO');
+  const { map } = await recode(ctx, staging, {
+    cog,
+    column: 'GEO',
+    split: 'keep-on-code',
+    splitReason: 'its births and deaths cannot be divided',
+    plm: 'both',
+    overlap: 'prefer-arrondissements',
+  });
   ctx.log('communes mapped');
   await ctx.publish(
     millesime,

@@ -2,6 +2,7 @@ import type { Pipeline, RunContext } from '../../src/engine/pipeline';
 import { stageFeatures } from '../../src/geo/features';
 import { parseStagedPolygons } from '../../src/geo/polygons';
 import { enrichAfterPolygons } from '../../src/geo/enrich';
+import { stageCurrentCommunes } from '../../src/communes/recode';
 import { source } from './source';
 import { pack } from './pack';
 
@@ -28,12 +29,10 @@ async function load(ctx: RunContext): Promise<void> {
     },
   });
   // Commune of each IRIS: arrondissement → its commune; a code of an older COG → the single current commune.
+  const current = await stageCurrentCommunes(ctx);
   await ctx.db.query(`alter table ${parsed} add column code_commune text`);
-  await ctx.db.query(`update ${parsed} s set code_commune = coalesce(
-      (select c.commune_parent from communes c where c.code = left(s.code, 5) and c.type = 'arrondissement-municipal'),
-      (select c.code from communes c where c.code = left(s.code, 5) and c.type = 'commune-actuelle'),
-      (select min(r.code_actuel) from commune_correspondance r where r.code = left(s.code, 5) having count(*) = 1))`);
-  const bad = await ctx.quarantine.addFromSql(
+  await ctx.db.query(`update ${parsed} s set code_commune = (select k.code_actuel from ${current} k where k.code = left(s.code, 5))`);
+  await ctx.rejectStaged(
     `select $1::text as file, line, raw,
             case when code_commune is null then 'code_iris ' || code || ': commune ' || left(code, 5) || ' unknown in the referential'
                  else 'code_iris ' || code || ': code_insee ''' || code_insee_prop || ''' disagrees with left(code_iris, 5)' end as reason
@@ -43,7 +42,6 @@ async function load(ctx: RunContext): Promise<void> {
   await ctx.db.query(
     `delete from ${parsed} where code_commune is null or (code_insee_prop is not null and code_insee_prop <> left(code, 5))`,
   );
-  ctx.counters.loaded -= bad;
   ctx.checkpoint('after-staging');
   await ctx.publish(
     ctx.source.millesime!,

@@ -1,12 +1,12 @@
 import type { Pool } from 'pg';
 import type { RunContext } from '../../src/engine/pipeline';
-import { stagePassage } from '../../src/communes/recode';
+import { recode } from '../../src/communes/recode';
 
 /**
- * Re-codes staged rows to the current COG and publishes them in one transaction:
- * communes merged since the file's COG are summed under their commune nouvelle, a split
- * commune keeps its figure on the commune that kept the code, arrondissements municipaux
- * are kept as their own rows and summed into Paris, Lyon and Marseille.
+ * Re-codes staged rows to the current COG (src/communes/recode.ts) and publishes them in one
+ * transaction: communes merged since the file's COG are summed under their commune nouvelle, a
+ * split commune keeps its figure on the commune that kept the code (quarantined when none did),
+ * arrondissements municipaux are kept as their own rows and summed into Paris, Lyon and Marseille.
  */
 export async function publishPopulations(
   ctx: RunContext,
@@ -15,48 +15,25 @@ export async function publishPopulations(
   cog: number,
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  const passage = await stagePassage(ctx, cog);
-  // Codes that lead to no current commune: quarantined, never silently dropped.
-  const unknown = await ctx.quarantine.addFromSql(
-    `select s.fichier as file, s.line, s.raw, 'column CODCOM: code ' || s.code || ' is neither a commune of COG ' || $1::text || ' nor in its history' as reason
-       from ${staging} s
-      where not exists (select 1 from communes c where c.code = s.code and c.type = 'arrondissement-municipal')
-        and not exists (select 1 from ${passage} p where p.code = s.code)`,
-    [cog],
-  );
-  // A code split since into several communes, none of which kept it: the count cannot be divided.
-  const split = await ctx.quarantine.addFromSql(
-    `select s.fichier as file, s.line, s.raw,
-            'column CODCOM: commune ' || s.code || ' of COG ' || $1::text || ' was split since into ' ||
-            (select string_agg(p.code_actuel, ', ' order by p.code_actuel) from ${passage} p where p.code = s.code) ||
-            ', none of which kept its code: its population cannot be divided' as reason
-       from ${staging} s
-      where not exists (select 1 from communes c where c.code = s.code and c.type = 'arrondissement-municipal')
-        and exists (select 1 from ${passage} p where p.code = s.code)
-        and not exists (select 1 from ${passage} p where p.code = s.code and (p.nb = 1 or p.code_actuel = s.code))`,
-    [cog],
-  );
-  ctx.counters.loaded -= unknown + split;
+  const { map } = await recode(ctx, staging, {
+    cog,
+    column: 'CODCOM',
+    split: 'keep-on-code',
+    splitReason: 'its population cannot be divided',
+    plm: 'both',
+    overlap: 'prefer-arrondissements',
+  });
 
   await ctx.publish(
     millesime,
     async (tx) => {
       await tx.query(`delete from population_legale where millesime = $1`, [millesime]);
       const { rowCount } = await tx.query(
-        `with s as (select * from ${staging}),
-            arm as (select s.*, c.commune_parent from s join communes c on c.code = s.code and c.type = 'arrondissement-municipal'),
-            com as (select s.* from s where not exists (select 1 from arm where arm.code = s.code)
-                                        and not exists (select 1 from arm where arm.commune_parent = s.code)),
-            p as (select * from ${passage}),
-            mapped as (select p.code_actuel, com.* from com join p on p.code = com.code where p.nb = 1 or p.code_actuel = com.code)
-       insert into population_legale (millesime, code_commune, type, pmun, pcap, ptot, codes_sources, fichier, annee_recensement)
-       select $1, code_actuel, 'commune-actuelle', sum(pmun), sum(pcap), sum(ptot), array_agg(code order by code), min(fichier), min(annee_recensement)
-         from mapped group by code_actuel
-       union all
-       select $1, code, 'arrondissement-municipal', pmun, pcap, ptot, array[code], fichier, annee_recensement from arm
-       union all
-       select $1, commune_parent, 'commune-actuelle', sum(pmun), sum(pcap), sum(ptot), array_agg(code order by code), min(fichier), min(annee_recensement)
-         from arm group by commune_parent`,
+        `insert into population_legale (millesime, code_commune, type, pmun, pcap, ptot, codes_sources, fichier, annee_recensement)
+       select $1, m.code_actuel, m.type, sum(s.pmun), sum(s.pcap), sum(s.ptot), array_agg(s.code order by s.code), min(s.fichier),
+              min(s.annee_recensement)
+         from ${staging} s join ${map} m on m.code = s.code
+        group by m.code_actuel, m.type`,
         [millesime],
       );
       return rowCount ?? 0;

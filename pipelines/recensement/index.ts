@@ -247,7 +247,7 @@ async function loadMelodi(ctx: RunContext, file: LocalFile, long: StagingTable, 
 
 async function load(ctx: RunContext): Promise<void> {
   const wide = await ctx.staging('wide', WIDE);
-  const vars = await ctx.staging('vars', VARS);
+  const vars = await ctx.scratch('vars', VARS);
   const long = await ctx.staging('long', LONG);
   let millesime = ctx.source.millesime!;
   const pop = ctx.files.get('evol-struct-pop');

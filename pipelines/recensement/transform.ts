@@ -1,5 +1,5 @@
 import type { RunContext } from '../../src/engine/pipeline';
-import { stageCommuneMap } from '../../src/communes/recode';
+import { recode } from '../../src/communes/recode';
 
 /**
  * Publishes every millésime staged, each in one transaction: wide rows are unnested against
@@ -9,12 +9,12 @@ import { stageCommuneMap } from '../../src/communes/recode';
  */
 export async function publishRecensement(ctx: RunContext, t: { wide: string; vars: string; long: string }, cog: number): Promise<void> {
   // A code twice in the same file (or twice for the same variable and year) would be summed twice: quarantined.
-  const dupWide = await ctx.quarantine.addFromSql(
+  const dupWide = await ctx.rejectStaged(
     `select s.fichier as file, s.line, s.raw, 'duplicate row for ' || s.code || ' (first at line ' || f.first || ')' as reason
        from ${t.wide} s join (select fichier, code, min(line) as first from ${t.wide} group by 1, 2 having count(*) > 1) f
          on f.fichier = s.fichier and f.code = s.code and s.line > f.first`,
   );
-  const dupLong = await ctx.quarantine.addFromSql(
+  const dupLong = await ctx.rejectStaged(
     `select s.fichier as file, s.line, s.raw, 'duplicate row for ' || s.code || ' ' || s.variable || ' ' || s.annee || ' (first at line ' || f.first || ')' as reason
        from ${t.long} s join (select fichier, code, variable, annee, min(line) as first from ${t.long} group by 1, 2, 3, 4 having count(*) > 1) f
          on f.fichier = s.fichier and f.code = s.code and f.variable = s.variable and f.annee = s.annee and s.line > f.first`,
@@ -27,8 +27,14 @@ export async function publishRecensement(ctx: RunContext, t: { wide: string; var
     await ctx.db
       .query(`delete from ${t.long} s using (select fichier, code, variable, annee, min(line) as first from ${t.long} group by 1, 2, 3, 4 having count(*) > 1) f
                                     where f.fichier = s.fichier and f.code = s.code and f.variable = s.variable and f.annee = s.annee and s.line > f.first`);
-  ctx.counters.loaded -= dupWide + dupLong;
-  const map = await stageCommuneMap(ctx, [t.wide, t.long], cog, 'CODGEO/GEO');
+  const { map } = await recode(ctx, [t.wide, t.long], {
+    cog,
+    column: 'CODGEO/GEO',
+    split: 'keep-on-code',
+    splitReason: 'its census figures cannot be divided',
+    plm: 'both',
+    overlap: 'prefer-arrondissements',
+  });
   const { rows } = await ctx.db.query(`select millesime from ${t.vars} union select millesime from ${t.long} order by 1`);
   for (const table of [t.wide, t.vars, t.long]) await ctx.db.query(`analyze ${table}`);
   ctx.log('communes mapped');

@@ -4,6 +4,7 @@ import type { Settings } from '../../config/settings';
 import type { Progress } from './progress';
 import type { Quarantine } from './quarantine';
 import type { StagingTable } from './staging';
+import type { EditionInput } from './edition';
 import type { PackSection } from '../packs/section';
 
 type Origin = 'download' | 'not-modified' | 'mirror' | 'file' | 'embedded';
@@ -44,15 +45,29 @@ export interface RunContext {
   quarantine: Quarantine;
   progress: Progress;
   log(message: string): void;
-  /** Staging table private to this run (dropped at the end of the run, success or not). */
-  staging(name: string, columns: Record<string, string>): Promise<StagingTable>;
   /**
-   * Runs `fn` in ONE transaction on one connection and records the published millésime:
+   * Staging table of input rows, private to this run (dropped at the end of the run, success or
+   * not). It must have the columns of the staging contract, `code` (the commune code as the file
+   * gives it), `fichier`, `line` and `raw` (where a rejected row came from, for the quarantine):
+   * a missing one fails at once, naming it.
+   */
+  staging<C extends string>(name: string, columns: Record<C, string>): Promise<StagingTable<C>>;
+  /**
+   * Quarantines the staged rows an SQL check refuses after staging (`select file, line, raw,
+   * reason from …`; `$1…` are `params`): they were counted loaded and now count as rejected.
+   * Returns how many.
+   */
+  rejectStaged(select: string, params?: unknown[]): Promise<number>;
+  /** A work table of the run that holds no input rows (a lookup, a map): no contract, dropped with the run. */
+  scratch<C extends string>(name: string, columns: Record<C, string>): Promise<StagingTable<C>>;
+  /**
+   * Runs `fn` in ONE transaction on one connection and records the published millésime (a label
+   * or an Edition, see src/engine/edition.ts; a label no kind describes fails the run):
    * readers see the previous rows until COMMIT. `fn` returns the count of rows published.
    */
-  publish(millesime: string, fn: (tx: PoolClient) => Promise<number>, details?: Record<string, unknown>): Promise<void>;
+  publish(millesime: EditionInput, fn: (tx: PoolClient) => Promise<number>, details?: Record<string, unknown>): Promise<void>;
   /** Records the millésime of the run (shown in `dotation runs`). */
-  setMillesime(m: string): void;
+  setMillesime(m: EditionInput): void;
   /** Test hook: throws when DOTATION_FAIL_AT names this step (`<source>:<step>`). */
   checkpoint(step: string): void;
 }

@@ -3,7 +3,8 @@ import { settings as currentSettings, Settings } from '../../config/settings';
 import { getPipeline } from '../../config/sources';
 import { pool, transaction } from '../db/pool';
 import { resolveResources } from '../harvest/resolve';
-import { MissingResourceError } from './errors';
+import { CountMismatchError, MissingResourceError } from './errors';
+import { resolveEdition } from './edition';
 import type { LocalFile, RunContext, RunCounters } from './pipeline';
 import { Progress, silentProgress } from './progress';
 import { Quarantine } from './quarantine';
@@ -34,9 +35,6 @@ export interface RunReport extends RunCounters {
   files: LocalFile[];
   error?: string;
 }
-
-/** Raised when a run's counts do not add up: a row was lost somewhere. */
-class CountMismatchError extends Error {}
 
 /**
  * Marks runs left 'running' by a killed process (no heartbeat for `staleSeconds`) as interrupted,
@@ -145,14 +143,21 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
       quarantine,
       progress,
       log,
-      staging: (name, columns) => createStaging(db, sourceId, runId, name, columns),
+      staging: (name, columns) => createStaging(db, sourceId, runId, name, columns, { contract: true }),
+      scratch: (name, columns) => createStaging(db, sourceId, runId, name, columns, { contract: false }),
+      rejectStaged: async (select, params) => {
+        const n = await quarantine.addFromSql(select, params);
+        counters.loaded -= n;
+        return n;
+      },
       setMillesime: (m) => {
-        millesime = m;
+        millesime = resolveEdition(m).label;
       },
       checkpoint: (step) => {
         if (failAt === `${sourceId}:${step}`) throw new Error(`injected failure at ${sourceId}:${step} (DOTATION_FAIL_AT)`);
       },
       publish: async (m, fn, details = {}) => {
+        const edition = resolveEdition(m);
         await quarantine.flush();
         const client: PoolClient = await db.connect();
         try {
@@ -165,17 +170,18 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
               .sort()
               .join(',');
             await client.query(
-              `insert into published_datasets (source, millesime, run_id, published_at, rows, sha256, details)
-               values ($1, $2, $3, now(), $4, $5, $6)
-               on conflict (source, millesime) do update set run_id = excluded.run_id, published_at = excluded.published_at,
+              `insert into published_datasets (source, millesime, edition_kind, edition_key, run_id, published_at, rows, sha256, details)
+               values ($1, $2, $3, $4, $5, now(), $6, $7, $8)
+               on conflict (source, millesime) do update set edition_kind = excluded.edition_kind, edition_key = excluded.edition_key,
+                 run_id = excluded.run_id, published_at = excluded.published_at,
                  rows = excluded.rows, sha256 = excluded.sha256, details = excluded.details`,
-              [sourceId, m, runId, n, digest || null, JSON.stringify({ ...details, embedded })],
+              [sourceId, edition.label, edition.kind, edition.key, runId, n, digest || null, JSON.stringify({ ...details, embedded })],
             );
           });
         } finally {
           client.release();
         }
-        millesime = millesime ?? m;
+        millesime = millesime ?? edition.label;
       },
     };
     if (embedded) await pipeline.embedded!(ctx);

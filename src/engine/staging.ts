@@ -29,10 +29,10 @@ async function* copyChunks(rows: AsyncIterable<CopyValue[]> | Iterable<CopyValue
 }
 
 /** An UNLOGGED table in schema `staging`, private to one run, dropped when the run ends. */
-export class StagingTable {
+export class StagingTable<C extends string = string> {
   constructor(
     readonly qualified: string,
-    readonly columns: string[],
+    readonly columns: C[],
   ) {}
 
   /**
@@ -68,17 +68,41 @@ export class StagingTable {
   }
 }
 
+/** Columns every staging table of input rows has: the code to re-code, and where the row came from. */
+const STAGING_CONTRACT = ['code', 'fichier', 'line', 'raw'] as const;
+
+/** A staging table declared without the contract's columns: a pipeline bug, named at once. */
+export class StagingContractError extends Error {
+  override name = 'StagingContractError';
+}
+
 /**
- * Creates `staging.<source>_<run>_<name>` with the given columns (all nullable). A `line`
- * column, when declared, carries the file's line number for the quarantine.
+ * Fails when `columns` lacks a column of the staging contract (`code`, `fichier`, `line`, `raw`):
+ * without them a rejected row could not be quarantined with its file, line and raw text.
  */
-export async function createStaging(
+function checkStagingContract(name: string, columns: readonly string[]): void {
+  const missing = STAGING_CONTRACT.filter((c) => !columns.includes(c));
+  if (missing.length)
+    throw new StagingContractError(
+      `staging table '${name}' lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of the staging contract ` +
+        `(${STAGING_CONTRACT.join(', ')}: the commune code as the file gives it, and the file, line and raw text a rejected row is quarantined with); ` +
+        `a work table that holds no input rows is made with ctx.scratch()`,
+    );
+}
+
+/**
+ * Creates `staging.<source>_<run>_<name>` with the given columns (all nullable). With
+ * `contract`, the columns must include those of the staging contract (checkStagingContract).
+ */
+export async function createStaging<C extends string>(
   db: Pool | PoolClient,
   source: string,
   runId: number,
   name: string,
-  columns: Record<string, string>,
-): Promise<StagingTable> {
+  columns: Record<C, string>,
+  opts: { contract: boolean },
+): Promise<StagingTable<C>> {
+  if (opts.contract) checkStagingContract(name, Object.keys(columns));
   const table = `${source}_${runId}_${name}`
     .replace(/[^a-z0-9_]/gi, '_')
     .toLowerCase()
@@ -86,11 +110,11 @@ export async function createStaging(
   const qualified = `staging.${ident(table)}`;
   await db.query(`DROP TABLE IF EXISTS ${qualified}`);
   await db.query(
-    `CREATE UNLOGGED TABLE ${qualified} (${Object.entries(columns)
+    `CREATE UNLOGGED TABLE ${qualified} (${(Object.entries(columns) as [string, string][])
       .map(([c, t]) => `${ident(c)} ${t}`)
       .join(', ')})`,
   );
-  return new StagingTable(qualified, Object.keys(columns));
+  return new StagingTable(qualified, Object.keys(columns) as C[]);
 }
 
 /** Drops every staging table of a run (or, with no run, of runs no longer running). */

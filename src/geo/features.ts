@@ -218,7 +218,7 @@ export async function stageFeatures(
   name: string,
   opts: { layer?: string; entry?: RegExp } = {},
 ): Promise<{ table: string; label: string; count: number }> {
-  const staging = await ctx.staging(name, FEATURE_STAGING);
+  const staging = await ctx.scratch(name, FEATURE_STAGING);
   const label = path.basename(file.path);
   let count = 0;
   async function* rows() {

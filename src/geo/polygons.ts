@@ -18,7 +18,7 @@ export interface PolygonSpec {
 
 /**
  * Parses staged GeoJSON features (from stageFeatures) in SQL into a second staging table
- * `(line, code, nom, <extra>, geom, raw)` with valid WGS84 MultiPolygons. Features that are not
+ * `(line, fichier, code, nom, <extra>, geom, raw)` (the staging contract) with valid WGS84 MultiPolygons. Features that are not
  * JSON, have no polygonal geometry or no valid code go to quarantine with their rank;
  * ctx.counters.loaded gains the accepted ones. Returns the parsed table's name.
  */
@@ -28,7 +28,7 @@ export async function parseStagedPolygons(ctx: RunContext, staged: string, label
   await ctx.db.query(`drop table if exists ${parsed}`);
   await ctx.db.query(
     `create unlogged table ${parsed} as
-     select line, nullif(trim(${spec.code}), '') as code, nullif(trim(${spec.nom}), '') as nom,
+     select line, '${label.replace(/'/g, "''")}'::text as fichier, nullif(trim(${spec.code}), '') as code, nullif(trim(${spec.nom}), '') as nom,
             ${extra.map(([k, e]) => `${e} as ${k}, `).join('')}
             geo_multipolygon(geo_try_geojson(f->>'geometry')) as geom, j is not null as json_ok, left(feature, 2000) as raw
        from (select line, feature, geo_try_jsonb(feature) as j from ${staged}) s
