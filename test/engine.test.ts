@@ -320,7 +320,8 @@ describe('idempotence', () => {
     // A changed file is not 'unchanged'.
     const dir = path.join(tmpRoot, 'changed');
     fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(FIXTURES)) fs.copyFileSync(path.join(FIXTURES, f), path.join(dir, f));
+    for (const f of fs.readdirSync(FIXTURES, { withFileTypes: true }))
+      if (f.isFile()) fs.copyFileSync(path.join(FIXTURES, f.name), path.join(dir, f.name));
     fs.appendFileSync(path.join(dir, 'donnees_communes_mayotte.csv'), '06;;976;;;604;;1000;10;1010\n');
     const fourth = await run({ mirror: dir });
     expect(fourth.status).toBe('succeeded');
