@@ -1,6 +1,6 @@
 import { settings } from '../../config/settings';
 import { pool } from '../db/pool';
-import { PackManifest, readManifestAsync } from '../packs/store';
+import { PackManifest, latestVersion, readManifestAsync } from '../packs/store';
 import { geometries } from '../geo/zone-geometry';
 import { PackDataset, baseUrl, fileUrl, packDatasets } from '../packs/datasets';
 import { CommuneRec, referential } from '../communes/referential';
@@ -39,6 +39,8 @@ export interface CatalogPage {
   page: number;
   lastPage: number;
   totalItems: number;
+  /** The pack version each commune of the page was described with (sha256 of its latest ZIP, null: none on disk). */
+  packs: { code: string; sha256: string | null }[];
 }
 
 const HAS_COMMUNE = `exists (select 1 from communes c where c.code = b.code and c.type in ('commune-actuelle', 'arrondissement-municipal'))`;
@@ -73,7 +75,7 @@ function addDataset(
 ): Term {
   const id = datasetIri(c.code, d);
   const ds = iri(id);
-  const latest = manifest?.versions.find((v) => v.version === manifest.latest) ?? manifest?.versions[0];
+  const latest = latestVersion(manifest);
   const builtAt = latest?.createdAt ? new Date(latest.createdAt) : null;
   // dct:modified moves only when the content does: the source's publication, or the pack's build for the whole pack.
   const modified = d.source
@@ -223,5 +225,6 @@ export async function buildCatalogPage(opts: {
     const spatial = { insee: ref.inseeUris.get(`fr:commune:${c.code}`), wkt: wkts.get(c.code)?.bboxWkt };
     for (const d of datasets) g.add(catalog, 'dcat:dataset', addDataset(g, c, d, manifests[i], spatial, operator));
   });
-  return { graph: g, page: opts.page, lastPage, totalItems: count * perCommune };
+  const packs = slice.map((code, i) => ({ code, sha256: latestVersion(manifests[i])?.sha256 ?? null }));
+  return { graph: g, page: opts.page, lastPage, totalItems: count * perCommune, packs };
 }

@@ -286,7 +286,18 @@ export async function referential(): Promise<Referential> {
   if (loading) return loading;
   loading = (async () => {
     try {
-      const v = await versionOf();
+      let v: string;
+      try {
+        v = await versionOf();
+      } catch (err) {
+        // PostgreSQL unreachable: keep answering from the copy in memory (checked again after
+        // RELOAD_CHECK_MS), so routes that need no other query — the pack routes — keep serving.
+        if (cached && cached.url === url) {
+          lastCheck = Date.now();
+          return cached.ref;
+        }
+        throw err;
+      }
       lastCheck = Date.now();
       if (cached && cached.url === url && cached.ref.version === v) return cached.ref;
       const ref = await load(v);

@@ -302,9 +302,11 @@ async function buildOne(
       dataHash: rendered.dataHash,
       millesime,
       files: ordered.map((f) => ({ name: f.name, bytes: f.data.length, sha256: f.sha256 ?? sha(f.data) })),
+      donnees: rendered.donnees,
     },
     s.PACK_VERSIONS_KEPT,
     manifest,
+    c.nom,
   );
   return { code: c.code, status: 'built', fingerprint, sourcesKey, latest: next.versions[0], donnees: rendered.donnees };
 }

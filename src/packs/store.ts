@@ -27,10 +27,18 @@ export interface PackVersion {
   dataHash: string;
   millesime: string;
   files: PackFileInfo[];
+  /**
+   * What the version holds, by source: millésime and rows per file (the `donnees` of the API).
+   * In the manifest so that the server advertises exactly what the served ZIP holds; absent from
+   * manifests written before it was added.
+   */
+  donnees?: Record<string, unknown>;
 }
 
 export interface PackManifest {
   code: string;
+  /** Name of the commune when the version was built (the server names downloads with it, even with PostgreSQL down). */
+  nom?: string;
   latest: string;
   /** Next version number for this commune. */
   seq: number;
@@ -42,6 +50,14 @@ export const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/;
 export function communeDir(packsDir: string, code: string): string {
   if (!COMMUNE_CODE.test(code)) throw new Error(`not a commune code: ${code}`);
   return path.join(packsDir, code);
+}
+
+/**
+ * The version `pack.zip` serves and every route advertises: the one `latest` names (the builder
+ * puts it first too). The manifest on disk is the one source of truth of what is served.
+ */
+export function latestVersion(m: PackManifest | null | undefined): PackVersion | undefined {
+  return m ? (m.versions.find((v) => v.version === m.latest) ?? m.versions[0]) : undefined;
 }
 
 /** Absolute path of a version's ZIP; refuses anything that is not a plain version name. */
@@ -94,6 +110,7 @@ export async function publishVersion(
   v: Omit<PackVersion, 'file'>,
   keep: number,
   prev: PackManifest | null,
+  nom?: string,
 ): Promise<PackManifest> {
   const dir = communeDir(packsDir, code);
   await fs.promises.mkdir(dir, { recursive: true });
@@ -101,7 +118,7 @@ export async function publishVersion(
   await writeAtomic(versionPath(packsDir, code, v.version), zip);
   const versions = [{ ...v, file }, ...(prev?.versions ?? []).filter((x) => x.version !== v.version)];
   const kept = versions.slice(0, keep);
-  const manifest: PackManifest = { code, latest: v.version, seq: (prev?.seq ?? 0) + 1, versions: kept };
+  const manifest: PackManifest = { code, ...(nom ? { nom } : {}), latest: v.version, seq: (prev?.seq ?? 0) + 1, versions: kept };
   await writeAtomic(path.join(dir, 'latest.json'), JSON.stringify(manifest, null, 2) + '\n');
   for (const old of versions.slice(keep)) {
     await fs.promises.rm(path.join(dir, old.file), { force: true });

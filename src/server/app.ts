@@ -3,6 +3,7 @@ import path from 'node:path';
 import Fastify, { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { settings } from '../../config/settings';
 import { installErrorHandling } from './http/errors';
+import { installSecurity, trustProxy } from './http/security';
 import { logger } from '../log';
 
 /**
@@ -11,19 +12,18 @@ import { logger } from '../log';
  * (communes and packs, API Territoire, geo.api, catalog, operator side).
  */
 export async function buildServer(opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const s = settings();
   const app: FastifyInstance = Fastify({
+    trustProxy: trustProxy(s.TRUST_PROXY),
     // The process's one logger (src/log.ts: LOG_LEVEL, LOG_FORMAT), named `http`.
     ...(opts.logger ? { loggerInstance: logger().child({ name: 'http' }) as FastifyBaseLogger } : { logger: false }),
     // Ids of the API Territoire contain '/', ':' and '@'; routes answer with and without a trailing slash.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
   });
-  app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('access-control-allow-origin', '*');
-    return payload;
-  });
   // One error body ({message}, in French) for every route and for unknown routes (src/server/http/errors.ts).
   installErrorHandling(app);
-  app.get('/health', async () => ({ status: 'ok' }));
+  // CORS, security headers, rate limit, compression (src/server/http/security.ts).
+  await installSecurity(app, s);
   const dir = path.join(__dirname, 'routes');
   for (const f of fs
     .readdirSync(dir)

@@ -1,13 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PackManifest, communeDir } from '../packs/store';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import parseRange from 'range-parser';
+import { PackManifest, PackVersion, communeDir, versionPath } from '../packs/store';
+import { slugify } from '../packs/format';
+import { HttpError } from './http/errors';
 
 /**
- * Read-side caches of PACKS_DIR for the HTTP server, safe under concurrent publication:
- * - a manifest (`latest.json`) is re-read only when its inode, size or mtime changed — the builder
- *   replaces it by rename(2), so a new manifest is always a new inode;
- * - a version ZIP is immutable once written (a new build is a new version file), so small ones
- *   are kept in memory by path, least recently used first out.
+ * Read side of PACKS_DIR for the HTTP server, safe under concurrent publication. The manifest on
+ * disk (`latest.json`) is the one source of truth of what is served and advertised: every route
+ * reads it through `cachedManifest`, none reads `pack_builds` for it, and none needs PostgreSQL.
+ * - a manifest is re-read only when its inode, size or mtime changed — the builder replaces it by
+ *   rename(2), so a new manifest is always a new inode;
+ * - a version ZIP is immutable once written (a new build is a new version file): its response
+ *   headers are computed once, and small ones are kept in memory, least recently used first out.
  */
 const manifests = new Map<string, { ino: number; size: number; mtimeMs: number; manifest: PackManifest }>();
 
@@ -17,7 +23,7 @@ export async function cachedManifest(packsDir: string, code: string): Promise<Pa
   try {
     st = await fs.promises.stat(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) {
       manifests.delete(file);
       return null;
     }
@@ -40,27 +46,118 @@ export async function cachedManifest(packsDir: string, code: string): Promise<Pa
 /** ZIPs up to this size are served from memory (most communes' packs: the median is ≈ 30 KB). */
 const SMALL_ZIP = 1024 * 1024;
 const CACHE_BYTES = 128 * 1024 * 1024;
-const zips = new Map<string, Buffer>();
-let zipBytes = 0;
 
-/** The bytes of a small version ZIP (null when larger than SMALL_ZIP: stream it from disk). */
-export async function cachedZip(file: string, st: { size: number; mtimeMs: number; ino: number }): Promise<Buffer | null> {
-  if (st.size > SMALL_ZIP) return null;
-  const key = `${file}\0${st.ino}\0${st.mtimeMs}\0${st.size}`;
-  const hit = zips.get(key);
+/** One version file as served: its path, size, precomputed headers, and its bytes when small and read. */
+interface ServedFile {
+  file: string;
+  size: number;
+  etag: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+}
+const served = new Map<string, ServedFile>();
+let servedBytes = 0;
+
+function remember(key: string, f: ServedFile): void {
+  served.set(key, f);
+  servedBytes += f.body?.length ?? 0;
+  for (const [k, v] of served) {
+    if (servedBytes <= CACHE_BYTES && served.size <= 50_000) break;
+    served.delete(k);
+    servedBytes -= v.body?.length ?? 0;
+  }
+}
+
+/** The served form of a version: looked up by path and sha256 (a version file never changes), read once. */
+async function servedFile(packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean): Promise<ServedFile> {
+  const file = versionPath(packsDir, code, v.version);
+  const key = `${file}\0${v.sha256}\0${immutable ? 'i' : 'l'}\0${nom}`;
+  const hit = served.get(key);
   if (hit) {
-    zips.delete(key);
-    zips.set(key, hit);
+    served.delete(key);
+    served.set(key, hit);
     return hit;
   }
-  const data = await fs.promises.readFile(file);
-  if (data.length !== st.size) return null; // replaced between stat and read: let the caller stream it
-  zips.set(key, data);
-  zipBytes += data.length;
-  for (const [k, v] of zips) {
-    if (zipBytes <= CACHE_BYTES) break;
-    zips.delete(k);
-    zipBytes -= v.length;
+  let body: Buffer | undefined;
+  let size: number;
+  try {
+    if (v.bytes <= SMALL_ZIP) {
+      body = await fs.promises.readFile(file);
+      size = body.length;
+    } else {
+      size = (await fs.promises.stat(file)).size;
+    }
+  } catch (err) {
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? ''))
+      throw new HttpError(404, `la version ${v.version} du dossier de ${code} n’est plus sur le disque`);
+    throw err;
   }
-  return data;
+  // The manifest gives size and sha256; a file of another size is not the version it names (never served as it).
+  if (size !== v.bytes) throw new Error(`${file}: ${size} bytes on disk, the manifest says ${v.bytes}`);
+  const etag = `"${v.sha256}"`;
+  const f: ServedFile = {
+    file,
+    size,
+    etag,
+    body,
+    headers: {
+      'content-type': 'application/zip',
+      etag,
+      'last-modified': new Date(v.createdAt).toUTCString(),
+      'accept-ranges': 'bytes',
+      // A version URL never changes content; pack.zip moves to the next version.
+      'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=300',
+      'content-disposition': `attachment; filename="dotation-${code}-${slugify(nom)}-${v.version}.zip"`,
+    },
+  };
+  remember(key, f);
+  return f;
+}
+
+/** Whether If-None-Match names `etag` (weak or strong), or is `*`. */
+export function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch
+    .split(',')
+    .map((x) => x.trim().replace(/^W\//, ''))
+    .some((x) => x === etag || x === '*');
+}
+
+/**
+ * Sends a pack version: precomputed headers, 304 on If-None-Match, one range as 206 (If-Range
+ * honoured), an unsatisfiable range as 416. Several ranges are merged when they overlap; when more
+ * than one is left, the whole body is sent with 200 (RFC 9110 §14.2 lets a server ignore Range).
+ * Small versions come from memory, large ones are streamed from the file.
+ */
+export async function sendPackVersion(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  packsDir: string,
+  pack: { code: string; nom: string; version: PackVersion; immutable: boolean },
+): Promise<FastifyReply> {
+  const f = await servedFile(packsDir, pack.code, pack.nom, pack.version, pack.immutable);
+  reply.headers(f.headers);
+  if (matchesEtag(req.headers['if-none-match'], f.etag)) return reply.code(304).send();
+  const range = req.headers.range;
+  const ifRange = req.headers['if-range'];
+  if (range && (!ifRange || ifRange === f.etag)) {
+    const r = parseRange(f.size, range, { combine: true });
+    if (r === -1) {
+      reply.removeHeader('content-disposition');
+      throw new HttpError(416, `plage non satisfaisable : « ${range} » (taille ${f.size} octets)`, {
+        'content-range': `bytes */${f.size}`,
+      });
+    }
+    if (r !== -2 && r.type === 'bytes' && r.length === 1) {
+      const { start, end } = r[0];
+      reply
+        .code(206)
+        .header('content-range', `bytes ${start}-${end}/${f.size}`)
+        .header('content-length', String(end - start + 1));
+      return reply.send(f.body ? f.body.subarray(start, end + 1) : fs.createReadStream(f.file, { start, end }));
+    }
+    // Malformed (-2), another unit, or several disjoint ranges: the whole body.
+  }
+  reply.header('content-length', String(f.size));
+  return reply.send(f.body ?? fs.createReadStream(f.file));
 }

@@ -67,6 +67,8 @@ export interface CachedBody {
   headers?: Record<string, string>;
   /** The gzip variant, made on the first request that accepts it. */
   gzip?: Buffer;
+  /** What the body was rendered from beyond the stamp, for the caller's `fresh` check (the catalog: pack versions on disk). */
+  deps?: unknown;
 }
 
 export function cachedBody(body: string | Buffer, type: string, headers?: Record<string, string>): CachedBody {
@@ -90,9 +92,26 @@ export class ResponseCache {
     private readonly maxEntryBytes = 4 << 20,
   ) {}
 
-  async fetch(stamp: string, key: string, produce: () => Promise<CachedBody>): Promise<CachedBody> {
+  /**
+   * The body of `key` under `stamp`, rendered by `produce` on a miss. `fresh`, when given, is asked
+   * about a hit: false drops it and renders again (data the stamp does not cover, such as files on disk).
+   */
+  async fetch(
+    stamp: string,
+    key: string,
+    produce: () => Promise<CachedBody>,
+    fresh?: (c: CachedBody) => Promise<boolean>,
+  ): Promise<CachedBody> {
     if (stamp !== this.stamp) this.clear(stamp);
-    const hit = this.entries.get(key);
+    let hit = this.entries.get(key);
+    if (hit && fresh && !(await fresh(hit))) {
+      // Still the same entry after the await: drop it (another request may have replaced it meanwhile).
+      if (this.entries.get(key) === hit) {
+        this.entries.delete(key);
+        this.bytes -= hit.body.length;
+      }
+      hit = undefined;
+    }
     if (hit) {
       // Refresh the LRU position.
       this.entries.delete(key);

@@ -49,7 +49,7 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what 
 }
 
 /** PostgreSQL unreachable or restarting: a 503 with Retry-After, not a 500 (the request can be retried). */
-function databaseUnavailable(err: unknown): boolean {
+export function databaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | undefined;
   if (!e) return false;
   // Socket errors of pg, and the SQLSTATE classes 08 (connection exception) and 57P0x (shutdown, cannot connect now).

@@ -5,7 +5,10 @@ import { toJsonLd, toRdfXml, toTurtle } from '../../catalog/rdf';
 import { RouteDoc, parseQuery } from '../http/query';
 import { HttpError } from '../http/errors';
 import { referential } from '../../communes/referential';
-import { ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache';
+import { CachedBody, ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache';
+import { settings } from '../../../config/settings';
+import { latestVersion } from '../../packs/store';
+import { cachedManifest } from '../pack-files';
 
 /**
  * DCAT catalogs for data.gouv.fr's DCAT harvester: national (/catalog.{jsonld,ttl,rdf}) and per
@@ -60,7 +63,18 @@ async function render(format: CatalogFormat, code: string | undefined, page: num
   if ('error' in out) throw new HttpError(out.error, out.message);
   const body =
     format === 'jsonld' ? JSON.stringify(toJsonLd(out.graph)) : format === 'ttl' ? await toTurtle(out.graph) : toRdfXml(out.graph);
-  return cachedBody(body, TYPES[format], CACHE_CONTROL);
+  return { ...cachedBody(body, TYPES[format], CACHE_CONTROL), deps: out.packs };
+}
+
+/**
+ * Whether a cached page still describes the packs on disk: each commune's latest version is the one
+ * it was rendered with (the builder writes manifests before the ledger the stamp reads).
+ */
+async function packsUnchanged(c: CachedBody): Promise<boolean> {
+  const dir = settings().PACKS_DIR;
+  const deps = (c.deps ?? []) as { code: string; sha256: string | null }[];
+  const now = await Promise.all(deps.map((p) => cachedManifest(dir, p.code)));
+  return deps.every((p, i) => (latestVersion(now[i])?.sha256 ?? null) === p.sha256);
 }
 
 async function serve(req: FastifyRequest, reply: FastifyReply, format: CatalogFormat, code?: string) {
@@ -69,7 +83,12 @@ async function serve(req: FastifyRequest, reply: FastifyReply, format: CatalogFo
   if (code && !ref.current.has(code)) throw new HttpError(404, `commune inconnue : « ${code} »`);
   const p = page ?? 1;
   const size = page_size ?? DEFAULT_PAGE_SIZE;
-  const c = await pages.fetch(await stampWith(ref), `${format}|${code ?? ''}|${p}|${size}`, () => render(format, code, p, size));
+  const c = await pages.fetch(
+    await stampWith(ref),
+    `${format}|${code ?? ''}|${p}|${size}`,
+    () => render(format, code, p, size),
+    packsUnchanged,
+  );
   return sendCached(req, reply, c);
 }
 

@@ -1,17 +1,15 @@
-import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { settings } from '../../../config/settings';
 import { pool } from '../../db/pool';
 import { COMMUNE_CODE } from '../../communes/codes';
-import { slugify } from '../../packs/format';
-import { PackManifest, PackVersion, VERSION_RE, versionPath } from '../../packs/store';
-import { cachedManifest, cachedZip } from '../pack-files';
+import { PackManifest, VERSION_RE, latestVersion, versionPath } from '../../packs/store';
+import { cachedManifest, matchesEtag, sendPackVersion } from '../pack-files';
 import { openZipEntry } from '../../packs/zip';
 import { COMMUNE, contentType, render } from '../geo/render';
 import { OneCommuneQuery } from '../geo/schemas';
 import { parseQuery } from '../http/query';
-import { HttpError } from '../http/errors';
-import { invalidateReferential, referential } from '../../communes/referential';
+import { HttpError, databaseUnavailable } from '../http/errors';
+import { Referential, invalidateReferential, referential } from '../../communes/referential';
 import { ResponseCache, cachedBody, rawQuery, sendCached, stampWith } from '../http/cache';
 
 /**
@@ -23,130 +21,66 @@ import { ResponseCache, cachedBody, rawQuery, sendCached, stampWith } from '../h
  *   GET /communes/:code/pack/:version.zip   one kept version
  *   GET /communes/:code/fichiers/:name      one file of the latest pack
  * A merged commune's old code answers 301 to the current commune's same route.
+ *
+ * What is advertised (summary, versions list, catalog) and what is served come from one place,
+ * the manifest on disk (src/server/pack-files.ts). The pack routes need no PostgreSQL query: the
+ * commune comes from the referential in memory (kept while PostgreSQL is down) or, when it was
+ * never loaded, from the manifest itself.
  */
-const PACK_TYPES = ['commune-actuelle', 'arrondissement-municipal'];
-
-interface CommuneSummaryRow {
-  code: string;
-  type: string;
-  nom: string;
-  departement: string | null;
-  region: string | null;
-  siren: string | null;
-  epci: string | null;
-  codes_postaux: string[];
-  population: number | null;
-}
-
-async function findCommune(code: string): Promise<CommuneSummaryRow | null> {
-  const { rows } = await pool().query(
-    `select code, type, nom, departement, region, siren, epci, codes_postaux, population from communes
-      where code = $1 and type = any($2::text[]) order by type limit 1`,
-    [code, PACK_TYPES],
-  );
-  return rows[0] ?? null;
-}
 
 /** Current commune of an old code (merged commune), when there is exactly one. */
-async function currentCodeOf(code: string): Promise<string | null> {
-  const { rows } = await pool().query(
-    `select distinct code_actuel from commune_correspondance where code = $1 and code_actuel <> $1 and nature in ('ancienne', 'mouvement')`,
-    [code],
+function successorOf(ref: Referential, code: string): string | null {
+  const next = new Set(
+    (ref.successors.get(code) ?? []).filter((c) => c.nature === 'ancienne' || c.nature === 'mouvement').map((c) => c.codeActuel),
   );
-  return rows.length === 1 ? rows[0].code_actuel : null;
+  next.delete(code);
+  return next.size === 1 ? [...next][0] : null;
+}
+
+/** 301 to the same route of the current commune, query string kept. */
+function redirectToCurrent(req: FastifyRequest, reply: FastifyReply, code: string, current: string): FastifyReply {
+  const rest = req.url.split('?')[0].replace(/^\/communes\/[^/]+/, '');
+  const qs = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+  return reply
+    .code(301)
+    .header('location', `/communes/${current}${rest}${qs}`)
+    .send({ message: `la commune ${code} fait désormais partie de la commune ${current}`, code: current });
+}
+
+interface PackCommune {
+  code: string;
+  nom: string;
+  manifest: PackManifest | null;
 }
 
 /**
- * Resolves `:code` of the request: the commune row, or null when a 301 to the current commune
- * (old code) was sent; an unknown or malformed code throws a 404.
+ * The commune of `:code` on a pack route and its manifest; null when a 301 to the current commune
+ * (old code) was sent. A malformed or unknown code is a 404.
  */
-async function resolve(req: FastifyRequest<{ Params: { code: string } }>, reply: FastifyReply): Promise<CommuneSummaryRow | null> {
+async function packCommune(req: FastifyRequest<{ Params: { code: string } }>, reply: FastifyReply): Promise<PackCommune | null> {
   const code = req.params.code.toUpperCase();
-  if (!COMMUNE_CODE.test(code)) {
+  if (!COMMUNE_CODE.test(code))
     throw new HttpError(404, `« ${req.params.code} » n’est pas un code de commune (5 caractères, par exemple 35238 ou 2A004)`);
-  }
-  const c = await findCommune(code);
-  if (c) return c;
-  const current = await currentCodeOf(code);
-  if (current) {
-    const rest = req.url.split('?')[0].replace(/^\/communes\/[^/]+/, '');
-    const qs = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-    await reply
-      .code(301)
-      .header('location', `/communes/${current}${rest}${qs}`)
-      .send({ message: `la commune ${code} fait désormais partie de la commune ${current}`, code: current });
-    return null;
-  }
-  throw new HttpError(404, `aucune commune n’a le code ${code}`);
-}
-
-async function manifestOf(code: string): Promise<PackManifest | null> {
-  return cachedManifest(settings().PACKS_DIR, code);
-}
-
-function etagOf(v: PackVersion): string {
-  return `"${v.sha256}"`;
-}
-
-function matches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch
-    .split(',')
-    .map((x) => x.trim().replace(/^W\//, ''))
-    .some((x) => x === etag || x === '*');
-}
-
-/** Streams a ZIP version with ETag, Last-Modified, 304 and single-range 206 support. */
-async function sendZip(req: FastifyRequest, reply: FastifyReply, c: CommuneSummaryRow, v: PackVersion): Promise<FastifyReply> {
-  const file = versionPath(settings().PACKS_DIR, c.code, v.version);
-  let stat: fs.Stats;
+  let ref: Referential | null = null;
   try {
-    stat = await fs.promises.stat(file);
-  } catch {
-    throw new HttpError(404, `la version ${v.version} du dossier de ${c.code} n’est plus sur le disque`);
+    ref = await referential();
+  } catch (err) {
+    // PostgreSQL down before the referential was ever loaded: the manifest on disk still says what to serve.
+    if (!databaseUnavailable(err)) throw err;
   }
-  const etag = etagOf(v);
-  reply
-    .header('etag', etag)
-    .header('last-modified', new Date(v.createdAt).toUTCString())
-    .header('accept-ranges', 'bytes')
-    .header('cache-control', 'public, max-age=300')
-    .header('content-type', 'application/zip')
-    .header('content-disposition', `attachment; filename="dotation-${c.code}-${slugify(c.nom)}-${v.version}.zip"`);
-  if (matches(req.headers['if-none-match'] as string | undefined, etag)) return reply.code(304).send();
-  const size = stat.size;
-  const range = req.headers.range;
-  const ifRange = req.headers['if-range'] as string | undefined;
-  if (range && (!ifRange || ifRange === etag)) {
-    const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-    let start = NaN;
-    let end = NaN;
-    if (m && (m[1] || m[2])) {
-      if (m[1]) {
-        start = Number(m[1]);
-        end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
-      } else {
-        start = Math.max(0, size - Number(m[2]));
-        end = size - 1;
-      }
+  const rec = ref?.current.get(code);
+  if (ref && !rec) {
+    const current = successorOf(ref, code);
+    if (current) {
+      redirectToCurrent(req, reply, code, current);
+      return null;
     }
-    if (!m || Number.isNaN(start) || start > end || start >= size) {
-      return reply
-        .code(416)
-        .header('content-range', `bytes */${size}`)
-        .header('content-type', 'application/json; charset=utf-8')
-        .send({ message: `plage non satisfaisable : « ${range} » (taille ${size} octets)` });
-    }
-    reply
-      .code(206)
-      .header('content-range', `bytes ${start}-${end}/${size}`)
-      .header('content-length', String(end - start + 1));
-    const small = await cachedZip(file, stat);
-    return reply.send(small ? small.subarray(start, end + 1) : fs.createReadStream(file, { start, end }));
+    throw new HttpError(404, `aucune commune n’a le code ${code}`);
   }
-  reply.header('content-length', String(size));
-  // Small packs (most communes) from memory: a version file never changes once written.
-  return reply.send((await cachedZip(file, stat)) ?? fs.createReadStream(file));
+  const manifest = await cachedManifest(settings().PACKS_DIR, code);
+  if (!rec && !manifest)
+    throw new HttpError(503, 'service momentanément indisponible : la base de données ne répond pas', { 'retry-after': '5' });
+  return { code, nom: rec?.nom ?? manifest?.nom ?? code, manifest };
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -156,6 +90,14 @@ const CONTENT_TYPES: Record<string, string> = {
   geojson: 'application/geo+json',
 };
 
+/** `donnees` of a manifest written before it held them: the build ledger's, when it describes that very version. */
+async function donneesFromLedger(code: string, version: string): Promise<Record<string, unknown>> {
+  const {
+    rows: [b],
+  } = await pool().query(`select donnees from pack_builds where code = $1 and version = $2`, [code, version]);
+  return b?.donnees ?? {};
+}
+
 export default async function communes(app: FastifyInstance): Promise<void> {
   const summaries = new ResponseCache(32 << 20);
   app.get<{ Params: { code: string } }>('/communes/:code', async (req, reply) => {
@@ -164,32 +106,28 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     let ref = await referential();
     let rec = ref.current.get(req.params.code.toUpperCase());
     if (!rec) {
-      // Malformed (404), old code (301) or unknown (404); a row the cached referential does not have yet reloads it.
-      const c = await resolve(req, reply);
-      if (!c) return reply;
+      const code = req.params.code.toUpperCase();
+      if (!COMMUNE_CODE.test(code))
+        throw new HttpError(404, `« ${req.params.code} » n’est pas un code de commune (5 caractères, par exemple 35238 ou 2A004)`);
+      const current = successorOf(ref, code);
+      if (current) return redirectToCurrent(req, reply, code, current);
+      // A commune the cached referential does not have yet (published a moment ago): reload it once.
       invalidateReferential();
       ref = await referential();
-      rec = ref.current.get(c.code);
-      if (!rec) throw new HttpError(404, `aucune commune n’a le code ${c.code}`);
+      rec = ref.current.get(code);
+      if (!rec) throw new HttpError(404, `aucune commune n’a le code ${code}`);
     }
     const code = rec.code;
     const found = rec;
-    const cached = await summaries.fetch(await stampWith(ref), `${code}?${rawQuery(req)}`, async () => {
-      const {
-        rows: [b],
-      } = await pool().query(`select version, sha256, bytes, millesime, donnees from pack_builds where code = $1`, [code]);
+    // The pack advertised is the manifest's latest version, the very one pack.zip serves; it is part of the cache key.
+    const v = latestVersion(await cachedManifest(settings().PACKS_DIR, code));
+    const cached = await summaries.fetch(await stampWith(ref), `${code}?${rawQuery(req)}|${v?.version}|${v?.sha256}`, async () => {
       const base = settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
       const extra = {
-        pack: b
-          ? {
-              url: `${base}/communes/${code}/pack.zip`,
-              sha256: b.sha256,
-              bytes: Number(b.bytes),
-              millesime: b.millesime,
-              version: b.version,
-            }
+        pack: v
+          ? { url: `${base}/communes/${code}/pack.zip`, sha256: v.sha256, bytes: v.bytes, millesime: v.millesime, version: v.version }
           : null,
-        donnees: b?.donnees ?? {},
+        donnees: v ? (v.donnees ?? (await donneesFromLedger(code, v.version))) : {},
       };
       // Without `fields`: the geo.api defaults, then type, pack and donnees (pack and donnees may also be asked by name).
       const body = await render(
@@ -206,17 +144,17 @@ export default async function communes(app: FastifyInstance): Promise<void> {
   });
 
   app.get<{ Params: { code: string } }>('/communes/:code/pack.zip', async (req, reply) => {
-    const c = await resolve(req, reply);
+    const c = await packCommune(req, reply);
     if (!c) return reply;
-    const m = await manifestOf(c.code);
-    if (!m?.versions.length) throw new HttpError(404, `le dossier de la commune ${c.code} n’est pas encore construit`);
-    return sendZip(req, reply, c, m.versions[0]);
+    const v = latestVersion(c.manifest);
+    if (!v) throw new HttpError(404, `le dossier de la commune ${c.code} n’est pas encore construit`);
+    return sendPackVersion(req, reply, settings().PACKS_DIR, { code: c.code, nom: c.nom, version: v, immutable: false });
   });
 
   app.get<{ Params: { code: string } }>('/communes/:code/pack', async (req, reply) => {
-    const c = await resolve(req, reply);
+    const c = await packCommune(req, reply);
     if (!c) return reply;
-    const m = await manifestOf(c.code);
+    const m = c.manifest;
     if (!m?.versions.length) throw new HttpError(404, `le dossier de la commune ${c.code} n’est pas encore construit`);
     const base = settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
     return {
@@ -240,25 +178,24 @@ export default async function communes(app: FastifyInstance): Promise<void> {
   });
 
   app.get<{ Params: { code: string; file: string } }>('/communes/:code/pack/:file', async (req, reply) => {
-    const c = await resolve(req, reply);
+    const c = await packCommune(req, reply);
     if (!c) return reply;
     const file = req.params.file;
     const version = file.endsWith('.zip') ? file.slice(0, -4) : '';
     if (!VERSION_RE.test(version) || version.includes('..'))
       throw new HttpError(400, `« ${file} » n’est pas un fichier de version de dossier (par exemple 2026.1.zip)`);
-    const v = (await manifestOf(c.code))?.versions.find((x) => x.version === version);
+    const v = c.manifest?.versions.find((x) => x.version === version);
     if (!v) throw new HttpError(404, `la commune ${c.code} n’a pas de version ${version} de son dossier`);
-    return sendZip(req, reply, c, v);
+    return sendPackVersion(req, reply, settings().PACKS_DIR, { code: c.code, nom: c.nom, version: v, immutable: true });
   });
 
   app.get<{ Params: { code: string; name: string } }>('/communes/:code/fichiers/:name', async (req, reply) => {
-    const c = await resolve(req, reply);
+    const c = await packCommune(req, reply);
     if (!c) return reply;
     const name = req.params.name;
     if (name.includes('/') || name.includes('\\') || name.includes('..') || name.includes('\0'))
       throw new HttpError(400, `nom de fichier invalide : « ${name} »`);
-    const m = await manifestOf(c.code);
-    const v = m?.versions[0];
+    const v = latestVersion(c.manifest);
     // Only names listed in the manifest are served: nothing else can be reached.
     const f = v?.files.find((x) => x.name === name);
     if (!v || !f) throw new HttpError(404, `le dossier de ${c.code} n’a pas de fichier « ${name} »`);
@@ -268,7 +205,7 @@ export default async function communes(app: FastifyInstance): Promise<void> {
       .header('cache-control', 'public, max-age=300')
       .header('content-type', CONTENT_TYPES[name.split('.').pop()!] ?? 'application/octet-stream')
       .header('content-disposition', `inline; filename="${name}"`);
-    if (matches(req.headers['if-none-match'] as string | undefined, etag)) return reply.code(304).send();
+    if (matchesEtag(req.headers['if-none-match'], etag)) return reply.code(304).send();
     const entry = await openZipEntry(versionPath(settings().PACKS_DIR, c.code, v.version), name);
     if (!entry) throw new HttpError(404, `le dossier de ${c.code} n’a pas de fichier « ${name} »`);
     reply.header('content-length', String(entry.size));
