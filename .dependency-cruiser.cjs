@@ -31,7 +31,7 @@ module.exports = {
       name: 'engine-not-server',
       severity: 'error',
       comment: 'The load engine, the packs and the queue run without the HTTP layer.',
-      from: { path: '^src/(engine|packs|queue|harvest|communes|geo|db)/' },
+      from: { path: '^src/(engine|packs|queue|harvest|communes|geo|db|publish)/' },
       to: { path: '^src/server/' },
     },
     {

@@ -99,7 +99,20 @@ export const SettingsObject = z.object({
     .string()
     .regex(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, 'must be <source>:<step>')
     .optional(),
+  /**
+   * Encrypts the data.gouv.fr API keys that communes register for publication (AES-256-GCM, at rest):
+   * 32 bytes written as 64 hexadecimal characters (`openssl rand -hex 32`). Unset: publication to
+   * data.gouv.fr is off (registering a key is refused). Changing it makes the stored keys unreadable:
+   * register them again.
+   */
+  PUBLICATION_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters (openssl rand -hex 32)')
+    .optional(),
 });
+
+/** Settings whose value is never printed, even when it is invalid. */
+const SECRET_SETTINGS = new Set(['OPERATOR_TOKEN', 'PUBLICATION_KEY']);
 
 /** `http://HOST:PORT` as a client reaches it: a wildcard address is reached on the loopback. */
 function listenUrl(host: string, port: number): string {
@@ -116,7 +129,8 @@ export class SettingsError extends Error {}
 export function parseSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const result = SettingsSchema.safeParse(env);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`);
+    const shown = (k: string) => (SECRET_SETTINGS.has(k) ? '(value hidden)' : `(got ${JSON.stringify(env[k])})`);
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} ${shown(String(i.path[0]))}`);
     throw new SettingsError(`invalid settings:\n${lines.join('\n')}`);
   }
   return result.data;

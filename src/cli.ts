@@ -23,6 +23,15 @@ Usage:
                                       build packs here, or with --queue enqueue a fan-out (one job per
                                       département) that every 'dotation worker' shares; prints the parent job id.
                                       One fan-out at a time: refused (exit code 75) while another is queued or running
+  dotation publish register <code> --organisation ORG [--api-url URL]
+                                      publish the commune's packs on data.gouv.fr: the API key is read from
+                                      DATAGOUV_API_KEY or standard input, stored encrypted (PUBLICATION_KEY)
+  dotation publish list [--commune CODE]
+                                      registered communes: published version, state, last error
+  dotation publish run <code> [--inline]
+                                      publish the latest version now (here with --inline, else enqueued)
+  dotation publish pending            enqueue every commune whose latest version is not published yet
+  dotation publish remove <code>      stop publishing a commune (its datasets stay on data.gouv.fr)
   dotation serve                      HTTP server (PORT, default 3000)
   dotation populations:manquantes [--millesime M]
 `;
@@ -94,6 +103,8 @@ async function main(argv: string[]): Promise<number> {
       millesime: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       'no-serve': { type: 'boolean' },
+      organisation: { type: 'string' },
+      'api-url': { type: 'string' },
     },
   });
   const [cmd, arg] = positionals;
@@ -223,6 +234,8 @@ async function main(argv: string[]): Promise<number> {
       if (r.errors.length > 10) console.error(`dotation: … and ${r.errors.length - 10} more failed pack(s)`);
       return 1;
     }
+    case 'publish':
+      return publishCommand(arg, positionals[2], values);
     case 'serve': {
       const { startServer } = lazy<typeof import('./server/app')>('./server/app');
       await startServer();
@@ -245,6 +258,100 @@ function debugLogging(): boolean {
     return settings().LOG_LEVEL === 'debug';
   } catch {
     return false;
+  }
+}
+
+/** Reads the API key: DATAGOUV_API_KEY, else standard input (never a command-line argument: it would show in `ps` and the shell history). */
+async function readApiKey(): Promise<string> {
+  const env = process.env.DATAGOUV_API_KEY?.trim();
+  if (env) return env;
+  if (process.stdin.isTTY) process.stderr.write("clé d'API data.gouv.fr (puis Entrée) : ");
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) {
+    chunks.push(c as Buffer);
+    if (process.stdin.isTTY && c.includes(10)) break;
+  }
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+async function publishCommand(
+  sub: string | undefined,
+  code: string | undefined,
+  values: { organisation?: string; 'api-url'?: string; inline?: boolean; commune?: string[] },
+): Promise<number> {
+  const p = lazy<typeof import('./publish/publish')>('./publish/publish');
+  const needCode = () => {
+    if (!code) throw new UsageError(`dotation publish ${sub} <code>: which commune?`);
+    return code.toUpperCase();
+  };
+  switch (sub) {
+    case 'register': {
+      const c = needCode();
+      if (!values.organisation)
+        throw new UsageError('dotation publish register <code> --organisation ORG: which data.gouv.fr organization?');
+      const r = await p.registerTarget(
+        c,
+        { organization: values.organisation, apiKey: await readApiKey(), apiUrl: values['api-url'] },
+        'cli',
+      );
+      console.log(
+        `${r.nom} (${r.code}) publiera sur ${r.apiUrl} dans l'organisation ${r.organization} ; la clé d'API est enregistrée chiffrée.`,
+      );
+      const q = lazy<typeof import('./queue/publications')>('./queue/publications');
+      const n = await q.enqueuePendingPublications([c]).catch((err: Error) => {
+        console.error(`dotation: publication non mise en file (${err.message}) : lancez 'dotation publish run ${c}'`);
+        return 0;
+      });
+      if (n) console.log(`publication de la dernière version mise en file ; un 'dotation worker' la traite (voir 'dotation publish list')`);
+      return 0;
+    }
+    case 'list': {
+      const rows = await p.listTargets(undefined, values.commune?.[0]?.toUpperCase());
+      console.log(
+        table(
+          rows.map((r) => ({
+            code: r.code,
+            commune: r.nom,
+            organisation: r.organization,
+            etat: r.state,
+            publiee: r.publishedVersion,
+            derniere: r.latestVersion,
+            le: r.publishedAt ? new Date(r.publishedAt) : null,
+            erreur: r.stopReason ?? r.lastError ?? '',
+          })),
+        ),
+      );
+      return 0;
+    }
+    case 'run': {
+      const c = needCode();
+      if (values.inline) {
+        const r = await p.publishCommune(c, { log: (m) => console.log(m) });
+        if (r.status === 'stopped')
+          console.error(`dotation: publication arrêtée pour ${c} : ${(await p.listTargets(undefined, c))[0]?.stopReason ?? ''}`);
+        return r.status === 'stopped' ? 1 : 0;
+      }
+      const [target] = await p.listTargets(undefined, c);
+      if (!target) throw new Error(`la commune ${c} n'est pas inscrite (dotation publish register)`);
+      const q = lazy<typeof import('./queue/publications')>('./queue/publications');
+      const latest = target.latestVersion;
+      if (!latest) throw new Error(`aucun paquet construit pour ${c} (dotation packs build --commune ${c})`);
+      const id = await q.enqueuePublication(c, latest, { trigger: 'cli', fresh: true });
+      console.log(`publication de ${c} (version ${latest}) mise en file : job ${id}`);
+      return 0;
+    }
+    case 'pending': {
+      const q = lazy<typeof import('./queue/publications')>('./queue/publications');
+      console.log(`${await q.enqueuePendingPublications()} publication(s) mise(s) en file`);
+      return 0;
+    }
+    case 'remove': {
+      const c = needCode();
+      console.log((await p.removeTarget(c)) ? `${c} ne publiera plus sur data.gouv.fr` : `${c} n'était pas inscrite`);
+      return 0;
+    }
+    default:
+      throw new UsageError('dotation publish register|list|run|pending|remove');
   }
 }
 

@@ -109,8 +109,15 @@ describe('BAN in the commune packs', () => {
     expect(r).toMatchObject({ built: 1, unchanged: CODES.length - 1, failed: 0 });
     const changes = JSON.parse((await latest('35238')).get('changes.json')!.toString('utf8'));
     const t = changes.tables.find((x: { fichier: string }) => x.fichier === 'adresses.csv');
-    expect(t).toMatchObject({ lignesAjoutees: 1, lignesRetirees: 1 });
-    expect(t.exemples.ajoutees[0]).toContain('Rue du Changement');
+    // Same address id, another street name: modified, not removed and added.
+    expect(t).toMatchObject({
+      clePrimaire: ['id'],
+      lignesAjoutees: 0,
+      lignesRetirees: 0,
+      lignesModifiees: 1,
+      colonnesModifiees: { nom_voie: 1 },
+    });
+    expect(t.exemples.modifiees[0].colonnes.nom_voie.apres).toBe('Rue du Changement');
   });
 
   test('a département reloaded alone: only its communes are re-read, the others skipped unread', async () => {

@@ -188,8 +188,20 @@ describe('commune packs', () => {
     expect(changes).toMatchObject({
       versionPrecedente: v1.latest,
       premiereVersion: false,
-      tables: [{ fichier: 'population.csv', lignesAjoutees: 0, lignesRetirees: 0, lignesModifiees: 1, exemples: { modifiees: ['2021'] } }],
+      fichiers: { ajoutes: [], retires: [], modifies: expect.arrayContaining(['population.csv']) },
+      tables: [
+        {
+          fichier: 'population.csv',
+          clePrimaire: ['millesime'],
+          lignesAjoutees: 0,
+          lignesRetirees: 0,
+          lignesModifiees: 1,
+          colonnesModifiees: { population_municipale: 1, population_totale: 1 },
+          exemples: { modifiees: [{ cle: { millesime: '2021' }, colonnes: { population_municipale: { apres: '222486' } } }] },
+        },
+      ],
     });
+    expect(changes.resume).toBe('Population légale 2021 modifiée (population_municipale, population_totale).');
     expect(parseCsv(files.get('population.csv')!.toString('utf8'))[1][1]).toBe('222486');
     // the other packs kept their single version
     expect(readManifest(settings().PACKS_DIR, '2A004')!.versions).toHaveLength(1);

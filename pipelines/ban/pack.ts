@@ -51,6 +51,9 @@ export const pack: PackSection = {
       description:
         'Toutes les adresses de la commune dans la Base Adresse Nationale, colonnes du fichier national : de quoi démarrer ou vérifier la Base Adresse Locale.',
       fields,
+      // The BAN's interoperability key: it stays when a street is renamed (issue 15).
+      primaryKey: ['id'],
+      rowNoun: { one: 'adresse', many: 'adresses', feminine: true },
       query: `select ${BAN_COLUMNS.join(', ')} from adresses where ${OF_COMMUNE} order by line`,
       perCommune: true,
     },

@@ -7,6 +7,7 @@ export const pack: PackSection = {
       title: 'Populations légales',
       description: "Populations légales de la commune publiées par l'INSEE, par millésime.",
       primaryKey: ['millesime'],
+      rowNoun: { one: 'population légale', many: 'populations légales', feminine: true, byKey: true },
       fields: [
         { name: 'millesime', type: 'year', title: 'Millésime', description: 'Année du recensement de référence', required: true },
         {

@@ -77,12 +77,17 @@ function addDataset(
   const ds = iri(id);
   const latest = latestVersion(manifest);
   const builtAt = latest?.createdAt ? new Date(latest.createdAt) : null;
-  // dct:modified moves only when the content does: the source's publication, or the pack's build for the whole pack.
-  const modified = d.source
-    ? d.publishedAt
-      ? new Date(d.publishedAt)
-      : builtAt
-    : (builtAt ?? (d.publishedAt ? new Date(d.publishedAt) : null));
+  // dct:modified is when the dataset's data last changed for this commune: the date the builder recorded
+  // per source (a version that leaves a source's files byte-identical keeps its date), not the build date
+  // nor the source's national publication. Manifests written before that record fall back to those.
+  const changedAt = latest?.modified?.[d.source ?? 'pack'];
+  const modified = changedAt
+    ? new Date(changedAt)
+    : d.source
+      ? d.publishedAt
+        ? new Date(d.publishedAt)
+        : builtAt
+      : (builtAt ?? (d.publishedAt ? new Date(d.publishedAt) : null));
   const issuedCandidates = [d.publishedAt ? new Date(d.publishedAt) : null, builtAt]
     .filter((x): x is Date => Boolean(x))
     .sort((a, b) => a.getTime() - b.getTime());

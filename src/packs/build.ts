@@ -10,9 +10,9 @@ import type { Progress } from '../engine/progress';
 import { silentProgress } from '../engine/progress';
 import { normalizeValue } from './format';
 import { CommuneData, CommuneRow, PackPlan, SourceMeta, StreamedBody, datapackage, planFiles, renderPack } from './content';
-import { computeChanges } from './changes';
+import { PreviousVersion, computeChanges, lastChanged } from './changes';
 import { publishVersion, readManifestAsync, versionPath } from './store';
-import { readZipEntries, zipFiles, PackFile } from './zip';
+import { openZipEntry, zipFiles, PackFile } from './zip';
 import { logTo } from '../log';
 
 export interface BuildOptions {
@@ -34,6 +34,8 @@ export interface BuildOptions {
   recheck?: boolean;
   settings?: Settings;
   log?: (m: string) => void;
+  /** Names the build in the national change feed (a fan-out passes its build id); default: one id per call. */
+  buildId?: string;
 }
 
 export interface CommuneOutcome {
@@ -234,6 +236,9 @@ interface Latest {
 interface Outcome {
   code: string;
   status: 'built' | 'unchanged';
+  /** For a new version: what changed, in French (changes.json `resume`), and when it was made. */
+  summary?: string;
+  createdAt?: string;
   fingerprint: string;
   sourcesKey: string;
   latest: Latest;
@@ -272,14 +277,15 @@ async function buildOne(
   if (manifest && latest && latestExists && latest.dataHash === rendered.dataHash) {
     return { code: c.code, status: 'unchanged', fingerprint, sourcesKey, latest, donnees: rendered.donnees };
   }
-  const prev =
-    latest && latestExists
-      ? await readZipEntries(latestFile!, (n) => n.endsWith('.csv') || n === 'datapackage.json').catch(() => null)
-      : null;
   const sourcesNow = new Map(
     [plan.cog, ...plan.sources].filter(Boolean).map((m) => [`${m!.pipeline.source.producer} — ${m!.pipeline.source.title}`, m!.millesime]),
   );
-  const changes = computeChanges(prev ? latest!.version : null, prev, rendered.files, plan, sourcesNow);
+  // The previous version as its manifest lists it; its files are streamed from its ZIP only when compared.
+  const prev: PreviousVersion | null =
+    latest && latestExists
+      ? { version: latest.version, files: latest.files, open: async (name) => (await openZipEntry(latestFile!, name))?.stream ?? null }
+      : null;
+  const changes = await computeChanges(prev, rendered.files, plan, sourcesNow);
   const files: PackFile[] = [...rendered.files];
   files.splice(files.findIndex((f) => f.name === 'catalogue.csv') + 1, 0, {
     name: 'changes.json',
@@ -290,6 +296,8 @@ async function buildOne(
   const zip = await zipFiles(ordered);
   const digest = sha(zip);
   const millesime = plan.cog?.millesime ?? 'v';
+  const createdAt = new Date().toISOString();
+  const fileList = ordered.map((f) => ({ name: f.name, bytes: f.data.length, sha256: f.sha256 ?? sha(f.data) }));
   const next = await publishVersion(
     s.PACKS_DIR,
     c.code,
@@ -298,17 +306,28 @@ async function buildOne(
       version: `${millesime}.${(manifest?.seq ?? 0) + 1}`,
       sha256: digest,
       bytes: zip.length,
-      createdAt: new Date().toISOString(),
+      createdAt,
       dataHash: rendered.dataHash,
       millesime,
-      files: ordered.map((f) => ({ name: f.name, bytes: f.data.length, sha256: f.sha256 ?? sha(f.data) })),
+      files: fileList,
       donnees: rendered.donnees,
+      summary: changes.resume,
+      modified: lastChanged(plan, fileList, manifest?.versions ?? [], createdAt),
     },
     s.PACK_VERSIONS_KEPT,
     manifest,
     c.nom,
   );
-  return { code: c.code, status: 'built', fingerprint, sourcesKey, latest: next.versions[0], donnees: rendered.donnees };
+  return {
+    code: c.code,
+    status: 'built',
+    summary: changes.resume,
+    createdAt,
+    fingerprint,
+    sourcesKey,
+    latest: next.versions[0],
+    donnees: rendered.donnees,
+  };
 }
 
 /**
@@ -323,6 +342,7 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   const progress = opts.progress ?? silentProgress;
   const log = opts.log ?? logTo('packs');
   const plan = await loadPlan(db, s);
+  const buildId = opts.buildId ?? `${new Date().toISOString().replace(/[-:.]/g, '')}-${crypto.randomBytes(3).toString('hex')}`;
   const streamed = streamedQueries(plan);
   // Bump PACK_FORMAT when the pack layout or texts change, so every pack is checked again.
   // What a commune's pack is built from: every source's millésime and run, or, for a source whose
@@ -364,6 +384,7 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
       if (r.sources_key === keys.get(r.code) && (await exists(versionPath(s.PACKS_DIR, r.code, r.version)))) fresh.add(r.code);
   }
   const batches = new Map<string, string[]>();
+  const builtCodes: string[] = [];
   for (const r of list) {
     if (fresh.has(r.code)) {
       report.unchanged++;
@@ -443,9 +464,47 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
           outcomes.map((o) => o.sourcesKey),
         ],
       );
+      const built = outcomes.filter((o) => o.status === 'built');
+      if (built.length)
+        await db.query(
+          `insert into pack_versions (code, version, build_id, created_at, sha256, bytes, summary)
+           select t.code, t.v, $7, t.at, t.sha, t.b, t.s
+             from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bigint[], $6::text[]) as t(code, v, at, sha, b, s)
+           on conflict (code, version) do nothing`,
+          [
+            built.map((o) => o.code),
+            built.map((o) => o.latest.version),
+            built.map((o) => o.createdAt),
+            built.map((o) => o.latest.sha256),
+            built.map((o) => o.latest.bytes),
+            built.map((o) => o.summary ?? ''),
+            buildId,
+          ],
+        );
+      if (built.length) builtCodes.push(...built.map((o) => o.code));
     }
   });
   progress.stop();
+  if (builtCodes.length) await schedulePublications(db, log);
   report.seconds = (Date.now() - t0) / 1000;
   return report;
+}
+
+/**
+ * After a build that made new versions: enqueues the publication to data.gouv.fr of every registered
+ * commune whose latest version is not published yet (src/queue/publications.ts). Best effort: a
+ * build never fails for it, and what is not enqueued now is by the next build or `dotation publish pending`.
+ */
+async function schedulePublications(db: Pool, log: (m: string) => void): Promise<void> {
+  try {
+    const { rows } = await db.query(`select 1 from publication_targets where stopped_at is null limit 1`);
+    if (!rows.length) return;
+    // Loaded only when a commune publishes: a plain build never opens a Redis connection.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { enqueuePendingPublications } = require('../queue/publications') as typeof import('../queue/publications');
+    const n = await enqueuePendingPublications();
+    if (n) log(`${n} publication(s) to data.gouv.fr enqueued`);
+  } catch (err) {
+    log(`publication to data.gouv.fr not enqueued: ${(err as Error).message} (run 'dotation publish pending' later)`);
+  }
 }

@@ -1,37 +1,167 @@
-import { parseCsv } from './format';
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
 import type { PackFile } from './zip';
-import type { PackPlan } from './content';
+import type { PackPlan, SourceTable } from './content';
+import type { RowNoun } from './section';
+
+/**
+ * changes.json: what a pack version changed since the previous one.
+ *   - files: added or removed relative to the previous version's file list (its manifest entry),
+ *     modified when their bytes differ;
+ *   - rows: each table compared by its declared primary key; a row whose key stays and whose
+ *     values change is *modified*, with the changed columns named.
+ * The previous CSV is streamed from the previous ZIP, one table of one commune at a time; the
+ * new one is the pack's own buffer. Nothing national is ever held.
+ */
+
+/** How many examples changes.json gives per kind of change and table. */
+const EXAMPLES = 5;
+/** Files that describe the pack rather than hold data: never reported as added or modified. */
+const META_FILES = new Set(['datapackage.json', 'changes.json']);
+
+type Key = Record<string, string>;
 
 interface TableChange {
   fichier: string;
+  /** The columns that identify a row (null: the table declares none, rows are compared whole). */
+  clePrimaire: string[] | null;
   lignesAjoutees: number;
   lignesRetirees: number;
   lignesModifiees: number;
-  /** Keys (primary key values joined by '|') of the rows concerned, at most 50 per kind. */
-  exemples: { ajoutees: string[]; retirees: string[]; modifiees: string[] };
+  /** Per column, how many modified rows changed it. */
+  colonnesModifiees: Record<string, number>;
+  /** Columns that appeared or disappeared from the file's header. */
+  colonnes?: { ajoutees: string[]; retirees: string[] };
+  exemples: {
+    ajoutees: Key[];
+    retirees: Key[];
+    modifiees: { cle: Key; colonnes: Record<string, { avant: string; apres: string }> }[];
+  };
 }
 
 export interface Changes {
   versionPrecedente: string | null;
   premiereVersion: boolean;
+  /** The change in one French sentence (also the change feeds' summary). */
+  resume: string;
   jeuxDeDonnees: { ajoutes: string[]; retires: string[]; millesimesChanges: { source: string; avant: string; apres: string }[] };
-  fichiers: { ajoutes: string[]; retires: string[] };
+  fichiers: { ajoutes: string[]; retires: string[]; modifies: string[] };
   tables: TableChange[];
 }
 
-function keyed(csv: string, pk: string[] | undefined): Map<string, string> {
-  const [header, ...rows] = parseCsv(csv);
-  const idx = (pk ?? []).map((k) => header?.indexOf(k) ?? -1);
-  const out = new Map<string, string>();
-  rows.forEach((r, i) => {
-    const line = r.join(';');
-    const key = idx.length && idx.every((k) => k >= 0) ? idx.map((k) => r[k]).join('|') : line;
-    out.set(out.has(key) ? `${key}#${i}` : key, line);
-  });
-  return out;
+/** The previous version as its manifest entry lists it, and a reader of its files. */
+export interface PreviousVersion {
+  version: string;
+  files: { name: string; sha256: string }[];
+  /** Streams one file of the previous ZIP (null when it is not there). */
+  open: (name: string) => Promise<Readable | null>;
 }
 
-function sourcesOf(dp: Buffer | undefined): Map<string, string> {
+const SEP = '\u001f';
+/** Joins a repeated key to its occurrence number. */
+const DUP = '\u001e';
+
+/** The n-th occurrence of a key that is already taken (a table without a true key, or bad data). */
+function distinct(key: string, taken: (k: string) => boolean): string {
+  if (!taken(key)) return key;
+  let n = 2;
+  while (taken(`${key}${DUP}${n}`)) n++;
+  return `${key}${DUP}${n}`;
+}
+
+function csvRows(input: Readable): AsyncIterable<string[]> {
+  return input.pipe(parse({ delimiter: ';', relax_column_count: true, bom: true }));
+}
+
+/** The previous file's rows by key (value: the row's cells joined), read as a stream. */
+async function readKeyed(input: Readable, pk: string[] | null): Promise<{ header: string[]; rows: Map<string, string> }> {
+  let header: string[] | null = null;
+  let idx: number[] = [];
+  const rows = new Map<string, string>();
+  for await (const r of csvRows(input)) {
+    if (!header) {
+      header = r;
+      idx = (pk ?? []).map((k) => r.indexOf(k));
+      continue;
+    }
+    const whole = r.join(SEP);
+    const key = distinct(idx.length ? idx.map((k) => r[k] ?? '').join(SEP) : whole, (k) => rows.has(k));
+    rows.set(key, whole);
+  }
+  return { header: header ?? [], rows };
+}
+
+const keyObject = (cols: string[], key: string): Key => {
+  const vals = key.split(DUP)[0].split(SEP);
+  return Object.fromEntries(cols.map((c, i) => [c, vals[i] ?? '']));
+};
+
+/** Compares one table of the previous version with the new file. */
+async function diffTable(t: SourceTable, oldStream: Readable, now: Buffer): Promise<TableChange | null> {
+  const declared = t.table.primaryKey?.length ? t.table.primaryKey : null;
+  const old = await readKeyed(oldStream, declared);
+  let header: string[] | null = null;
+  let pk: string[] | null = declared;
+  let idx: number[] = [];
+  // Cells are compared on the columns both headers hold, by name.
+  let pairs: [number, number][] = [];
+  const change: TableChange = {
+    fichier: t.file,
+    clePrimaire: declared,
+    lignesAjoutees: 0,
+    lignesRetirees: 0,
+    lignesModifiees: 0,
+    colonnesModifiees: {},
+    exemples: { ajoutees: [], retirees: [], modifiees: [] },
+  };
+  const seen = new Set<string>();
+  for await (const r of csvRows(Readable.from([now]))) {
+    if (!header) {
+      header = r;
+      if (pk && !pk.every((k) => header!.includes(k) && old.header.includes(k))) pk = null; // key column gone: whole rows
+      change.clePrimaire = pk;
+      idx = (pk ?? []).map((k) => r.indexOf(k));
+      pairs = r.map((c, i) => [i, old.header.indexOf(c)] as [number, number]).filter(([, j]) => j >= 0);
+      const ajoutees = r.filter((c) => !old.header.includes(c));
+      const retirees = old.header.filter((c) => !r.includes(c));
+      if (ajoutees.length || retirees.length) change.colonnes = { ajoutees, retirees };
+      continue;
+    }
+    const whole = r.join(SEP);
+    const key = distinct(idx.length ? idx.map((k) => r[k] ?? '').join(SEP) : whole, (k) => seen.has(k));
+    seen.add(key);
+    const before = old.rows.get(key);
+    if (before === undefined) {
+      change.lignesAjoutees++;
+      if (change.exemples.ajoutees.length < EXAMPLES) change.exemples.ajoutees.push(keyObject(pk ?? header, key));
+      continue;
+    }
+    old.rows.delete(key);
+    if (before === whole) continue;
+    const prev = before.split(SEP);
+    const cols: Record<string, { avant: string; apres: string }> = {};
+    for (const [i, j] of pairs) if ((r[i] ?? '') !== (prev[j] ?? '')) cols[header[i]] = { avant: prev[j] ?? '', apres: r[i] ?? '' };
+    if (!Object.keys(cols).length) continue; // only a column that appeared or disappeared differs
+    change.lignesModifiees++;
+    for (const c of Object.keys(cols)) change.colonnesModifiees[c] = (change.colonnesModifiees[c] ?? 0) + 1;
+    if (change.exemples.modifiees.length < EXAMPLES) change.exemples.modifiees.push({ cle: keyObject(pk ?? header, key), colonnes: cols });
+  }
+  for (const key of old.rows.keys()) {
+    change.lignesRetirees++;
+    if (change.exemples.retirees.length < EXAMPLES) change.exemples.retirees.push(keyObject(pk ?? old.header, key));
+  }
+  const touched = change.lignesAjoutees + change.lignesRetirees + change.lignesModifiees;
+  return touched || change.colonnes ? change : null;
+}
+
+async function readAll(s: Readable | null): Promise<Buffer | null> {
+  if (!s) return null;
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function sourcesOf(dp: Buffer | null): Map<string, string> {
   if (!dp) return new Map();
   try {
     const j = JSON.parse(dp.toString('utf8')) as { sources?: { title: string; version?: string }[] };
@@ -41,56 +171,141 @@ function sourcesOf(dp: Buffer | undefined): Map<string, string> {
   }
 }
 
-/** What changed between the previous version's files and the new data files. Deterministic. */
-export function computeChanges(
-  prevVersion: string | null,
-  prev: Map<string, Buffer> | null,
+/** What changed between the previous version and the new data files. Deterministic. */
+export async function computeChanges(
+  prev: PreviousVersion | null,
   files: PackFile[],
   plan: PackPlan,
   currentDatapackageSources: Map<string, string>,
-): Changes {
+): Promise<Changes> {
   if (!prev) {
-    return {
+    const c: Changes = {
       versionPrecedente: null,
       premiereVersion: true,
+      resume: '',
       jeuxDeDonnees: { ajoutes: [...currentDatapackageSources.keys()], retires: [], millesimesChanges: [] },
-      fichiers: { ajoutes: files.map((f) => f.name), retires: [] },
+      fichiers: { ajoutes: files.map((f) => f.name).filter((n) => !META_FILES.has(n)), retires: [], modifies: [] },
       tables: [],
     };
+    c.resume = summarize(c, plan);
+    return c;
   }
-  const before = sourcesOf(prev.get('datapackage.json'));
+  const before = sourcesOf(await readAll(await prev.open('datapackage.json')));
   const ajoutes = [...currentDatapackageSources.keys()].filter((k) => !before.has(k));
   const retires = [...before.keys()].filter((k) => !currentDatapackageSources.has(k));
   const millesimesChanges = [...currentDatapackageSources.entries()]
     .filter(([k, v]) => before.has(k) && before.get(k) !== v)
     .map(([k, v]) => ({ source: k, avant: before.get(k)!, apres: v }));
-  const skip = new Set(['datapackage.json', 'changes.json']);
-  const names = new Set(files.map((f) => f.name));
-  const prevNames = [...prev.keys()].filter((n) => !skip.has(n));
+  const prevSha = new Map(prev.files.filter((f) => !META_FILES.has(f.name)).map((f) => [f.name, f.sha256]));
+  const now = files.filter((f) => !META_FILES.has(f.name));
   const tables: TableChange[] = [];
   for (const t of plan.tables) {
-    const now = files.find((f) => f.name === t.file);
-    const old = prev.get(t.file);
-    if (!now || !old || old.equals(now.data)) continue;
-    const a = keyed(old.toString('utf8'), t.table.primaryKey);
-    const b = keyed(now.data.toString('utf8'), t.table.primaryKey);
-    const added = [...b.keys()].filter((k) => !a.has(k));
-    const removed = [...a.keys()].filter((k) => !b.has(k));
-    const changed = [...b.keys()].filter((k) => a.has(k) && a.get(k) !== b.get(k));
-    if (!added.length && !removed.length && !changed.length) continue;
-    tables.push({
-      fichier: t.file,
-      lignesAjoutees: added.length,
-      lignesRetirees: removed.length,
-      lignesModifiees: changed.length,
-      exemples: { ajoutees: added.slice(0, 50), retirees: removed.slice(0, 50), modifiees: changed.slice(0, 50) },
-    });
+    const f = now.find((x) => x.name === t.file);
+    const old = prevSha.get(t.file);
+    if (!f || old === undefined || old === f.sha256) continue;
+    const stream = await prev.open(t.file);
+    if (!stream) continue;
+    const d = await diffTable(t, stream, f.data);
+    if (d) tables.push(d);
   }
-  return {
-    versionPrecedente: prevVersion,
+  const c: Changes = {
+    versionPrecedente: prev.version,
     premiereVersion: false,
+    resume: '',
     jeuxDeDonnees: { ajoutes, retires, millesimesChanges },
-    fichiers: { ajoutes: [...names].filter((n) => !skip.has(n) && !prev.has(n)), retires: prevNames.filter((n) => !names.has(n)) },
+    fichiers: {
+      ajoutes: now.filter((f) => !prevSha.has(f.name)).map((f) => f.name),
+      retires: [...prevSha.keys()].filter((n) => !now.some((f) => f.name === n)),
+      modifies: now.filter((f) => prevSha.has(f.name) && prevSha.get(f.name) !== f.sha256).map((f) => f.name),
+    },
     tables,
   };
+  c.resume = summarize(c, plan);
+  return c;
+}
+
+function participle(verb: 'ajouté' | 'retiré' | 'modifié', feminine: boolean, plural: boolean): string {
+  return `${verb}${feminine ? 'e' : ''}${plural ? 's' : ''}`;
+}
+
+/** « 12 adresses modifiées », « population légale 2022 ajoutée », « 1 ligne de budget.csv retirée ». */
+function rowsPhrase(noun: RowNoun, n: number, verb: 'ajouté' | 'retiré' | 'modifié', keys: Key[]): string {
+  const fem = noun.feminine ?? false;
+  if (n === 1 && noun.byKey && keys[0]) return `${noun.one} ${Object.values(keys[0]).join(' ')} ${participle(verb, fem, false)}`;
+  return `${n} ${n > 1 ? noun.many : noun.one} ${participle(verb, fem, n > 1)}`;
+}
+
+/** The change in one French sentence, from the most telling to the least. */
+function summarize(c: Changes, plan: PackPlan): string {
+  if (c.premiereVersion) return 'Première version du dossier de données.';
+  const parts: string[] = [];
+  for (const s of c.jeuxDeDonnees.ajoutes) parts.push(`nouvelle source : ${s}`);
+  for (const s of c.jeuxDeDonnees.retires) parts.push(`source retirée : ${s}`);
+  for (const m of c.jeuxDeDonnees.millesimesChanges) parts.push(`${m.source} : millésime ${m.apres} (au lieu de ${m.avant})`);
+  const tableFiles = new Set(plan.tables.map((t) => t.file));
+  for (const t of c.tables) {
+    const decl = plan.tables.find((x) => x.file === t.fichier)?.table.rowNoun;
+    const noun: RowNoun = decl ?? { one: `ligne de ${t.fichier}`, many: `lignes de ${t.fichier}`, feminine: true };
+    // A named row reads « population légale 2022 modifiée (population_municipale) ».
+    if (t.lignesModifiees) {
+      const cols = Object.keys(t.colonnesModifiees);
+      const what = rowsPhrase(
+        noun,
+        t.lignesModifiees,
+        'modifié',
+        t.exemples.modifiees.map((m) => m.cle),
+      );
+      parts.push(cols.length && cols.length <= 3 ? `${what} (${cols.join(', ')})` : what);
+    }
+    if (t.lignesAjoutees) parts.push(rowsPhrase(noun, t.lignesAjoutees, 'ajouté', t.exemples.ajoutees));
+    if (t.lignesRetirees) parts.push(rowsPhrase(noun, t.lignesRetirees, 'retiré', t.exemples.retirees));
+    if (t.colonnes?.ajoutees.length) parts.push(`colonnes ajoutées à ${t.fichier} : ${t.colonnes.ajoutees.join(', ')}`);
+    if (t.colonnes?.retirees.length) parts.push(`colonnes retirées de ${t.fichier} : ${t.colonnes.retirees.join(', ')}`);
+  }
+  for (const f of c.fichiers.ajoutes) parts.push(`fichier ${f} ajouté`);
+  for (const f of c.fichiers.retires) parts.push(`fichier ${f} retiré`);
+  // Data files other than tables (GeoJSON layers, commune.json) say only that they changed, and only
+  // when no table of the pack did: a layer moves with its table (adresses.geojson with adresses.csv).
+  if (!c.tables.length) {
+    const data = c.fichiers.modifies.filter((f) => !tableFiles.has(f) && f !== 'LISEZMOI.md' && f !== 'catalogue.csv');
+    for (const f of data) parts.push(`fichier ${f} modifié`);
+  }
+  if (!parts.length) return 'Documentation du dossier mise à jour (aucune donnée modifiée).';
+  const text = parts.join(', ');
+  return `${text[0].toUpperCase()}${text.slice(1)}.`;
+}
+
+/**
+ * Per dataset of the pack (a source id, and 'pack' for the whole), the date its data last changed:
+ * kept from the previous version when its files are byte-identical, else `now`. This is the
+ * `dct:modified` of the DCAT catalog: a rebuild that does not touch a source's files keeps its date.
+ */
+export function lastChanged(
+  plan: PackPlan,
+  files: { name: string; sha256: string }[],
+  prev: { createdAt: string; modified?: Record<string, string>; files: { name: string; sha256: string }[] }[],
+  now: string,
+): Record<string, string> {
+  const out: Record<string, string> = { pack: now };
+  const groups = new Map<string, string[]>();
+  if (plan.cog) groups.set(plan.cog.id, ['commune.json']);
+  for (const s of plan.sources)
+    groups.set(s.id, [
+      ...plan.tables.filter((t) => t.source === s).map((t) => t.file),
+      ...plan.layers.filter((l) => l.source === s).map((l) => l.file),
+    ]);
+  const digest = (list: { name: string; sha256: string }[], names: string[]) =>
+    names.map((n) => `${n}:${list.find((f) => f.name === n)?.sha256 ?? '-'}`).join(',');
+  for (const [id, names] of groups) {
+    const mine = digest(files, names);
+    let date = now;
+    // Walk back the kept versions while this source's files stay the same.
+    for (const v of prev) {
+      if (digest(v.files, names) !== mine) break;
+      date = v.modified?.[id] ?? v.createdAt;
+      if (v.modified?.[id]) break;
+    }
+    out[id] = date;
+  }
+  return out;
 }

@@ -21,7 +21,17 @@ export interface PackTable {
   title: string;
   description: string;
   fields: PackField[];
+  /**
+   * Columns whose values identify a row (the address `id`, the millésime, election + tour…):
+   * written as the Table Schema `primaryKey` of datapackage.json, and how changes.json tells a
+   * modified row (same key, other values) from a removed one and an added one.
+   */
   primaryKey?: string[];
+  /**
+   * How changes.json and the change feeds name this table's rows, in French (default: « ligne de <fichier> »).
+   * With `byKey`, a change of one row is named by its key: « population légale 2022 ajoutée ».
+   */
+  rowNoun?: RowNoun;
   /**
    * SQL returning `code_commune` then one column per field, in order, for codes `$1`. Ordered for determinism.
    * With `perCommune`: the fields only, for the one commune `$code`.
@@ -33,6 +43,14 @@ export interface PackTable {
    * `$code` stands for the commune's code (a checked literal). Line ends are LF, as in the national files.
    */
   perCommune?: boolean;
+}
+
+export interface RowNoun {
+  one: string;
+  many: string;
+  /** Agreement of the participle: « adresse modifiée », « équipement modifié ». */
+  feminine?: boolean;
+  byKey?: boolean;
 }
 
 export interface PackLayer {

@@ -33,6 +33,10 @@ export interface PackVersion {
    * manifests written before it was added.
    */
   donnees?: Record<string, unknown>;
+  /** What changed since the previous version, in one French sentence (changes.json `resume`; the change feeds). */
+  summary?: string;
+  /** Per dataset (source id; 'pack' for the whole), when its data last changed (the catalog's dct:modified). */
+  modified?: Record<string, string>;
 }
 
 export interface PackManifest {

@@ -7,6 +7,7 @@ import { isRetryable } from '../engine/errors';
 import { closeRedis, redisConnection } from './connection';
 import { closeQueues, RUNS_QUEUE, RunJobData } from './queue';
 import { PACKS_QUEUE, PacksWorker, startPacksWorker } from './packs';
+import { PUBLICATIONS_QUEUE, PublicationsWorker, startPublicationsWorker } from './publications';
 import { logTo, logger } from '../log';
 
 interface RunJobResult {
@@ -26,6 +27,8 @@ export interface WorkerOptions {
   packsConcurrency?: number;
   /** Also consume the 'packs' queue (default true). */
   packs?: boolean;
+  /** Also consume the 'publications' queue, to data.gouv.fr (default true). */
+  publications?: boolean;
   /** Close gracefully and exit on SIGTERM/SIGINT (default true; tests pass false). */
   handleSignals?: boolean;
   log?: (m: string) => void;
@@ -35,6 +38,7 @@ export interface RunWorker {
   worker: Worker<RunJobData, RunJobResult>;
   /** The worker of the 'packs' queue (fan-out pack builds), unless `packs: false`. */
   packs?: PacksWorker;
+  publications?: PublicationsWorker;
   /** Waits for the jobs in progress, then closes the worker and its Redis connection. */
   close: () => Promise<void>;
 }
@@ -90,6 +94,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
     (opts.packs ?? true)
       ? await startPacksWorker({ concurrency: opts.packsConcurrency ?? opts.concurrency ?? s.WORKER_CONCURRENCY, log })
       : undefined;
+  const publications = (opts.publications ?? true) ? await startPublicationsWorker({ log }) : undefined;
   const started = new Map<string, number>();
   const label = (job: Job<RunJobData>) => `job ${job.id} ${job.data.source} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`;
   worker.on('active', (job) => {
@@ -123,7 +128,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
     closing ??= (async () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      await Promise.all([worker.close(), packs?.close()]);
+      await Promise.all([worker.close(), packs?.close(), publications?.close()]);
       await closeRedis(conn);
     })();
     return closing;
@@ -148,5 +153,6 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
   await worker.waitUntilReady();
   log(`processing '${RUNS_QUEUE}' (prefix ${s.QUEUE_PREFIX}, concurrency ${worker.opts.concurrency})`);
   if (packs) log(`processing '${PACKS_QUEUE}' (prefix ${s.QUEUE_PREFIX}, concurrency ${packs.worker.opts.concurrency})`);
-  return { worker, packs, close };
+  if (publications) log(`processing '${PUBLICATIONS_QUEUE}' (prefix ${s.QUEUE_PREFIX})`);
+  return { worker, packs, publications, close };
 }

@@ -1,0 +1,125 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { settings } from '../../../config/settings';
+import { pool } from '../../db/pool';
+import { COMMUNE_CODE } from '../../communes/codes';
+import { Feed, FeedEntry, renderAtom, renderJsonFeed } from '../../packs/feeds';
+import { cachedBody, sendCached } from '../http/cache';
+import { cachedManifest } from '../pack-files';
+
+/**
+ * Change feeds (src/packs/feeds.ts):
+ *   GET /communes/:code/changes.atom        one entry per kept pack version of the commune (Atom 1.0)
+ *   GET /communes/:code/changes.feed.json   the same as JSON Feed 1.1
+ *   GET /changes.atom, /changes.feed.json   every commune's new versions, newest first, paged:
+ *                                           ?avant=<cursor> (the `next` link), ?par_page=1..500 (default 100)
+ * A portal hosting many communes follows the national feed; a mairie its commune's.
+ */
+const ATOM = 'application/atom+xml; charset=utf-8';
+const JSONFEED = 'application/feed+json; charset=utf-8';
+
+const NationalQuery = z.object({
+  avant: z.coerce.number().int().positive().optional(),
+  par_page: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const base = () => settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
+const zipUrl = (code: string, version: string) => `${base()}/communes/${code}/pack/${version}.zip`;
+
+function send(req: FastifyRequest, reply: FastifyReply, f: Feed, format: 'atom' | 'json'): FastifyReply {
+  const body = format === 'atom' ? renderAtom(f) : JSON.stringify(renderJsonFeed(f), null, 2) + '\n';
+  return sendCached(req, reply.header('cache-control', 'public, max-age=300'), cachedBody(body, format === 'atom' ? ATOM : JSONFEED));
+}
+
+async function communeFeed(req: FastifyRequest<{ Params: { code: string } }>, reply: FastifyReply, format: 'atom' | 'json') {
+  const code = req.params.code.toUpperCase();
+  if (!COMMUNE_CODE.test(code))
+    return reply
+      .code(404)
+      .send({ message: `« ${req.params.code} » n'est pas un code de commune (5 caractères, par exemple 35238 ou 2A004)` });
+  const {
+    rows: [c],
+  } = await pool().query(
+    `select code, nom from communes where code = $1 and type in ('commune-actuelle', 'arrondissement-municipal') order by type limit 1`,
+    [code],
+  );
+  if (!c) return reply.code(404).send({ message: `aucune commune de code ${code}` });
+  const m = await cachedManifest(settings().PACKS_DIR, code);
+  if (!m?.versions.length) return reply.code(404).send({ message: `aucun dossier de données construit pour ${c.nom} (${code})` });
+  const url = `${base()}/communes/${code}/changes`;
+  return send(
+    req,
+    reply,
+    {
+      id: `${url}.atom`,
+      title: `Dotation de données de ${c.nom} (${code}) : nouvelles versions`,
+      subtitle: `Chaque nouvelle version du dossier de données de ${c.nom}, avec ce qui a changé.`,
+      homePage: `${base()}/communes/${code}/page`,
+      atomUrl: `${url}.atom`,
+      jsonUrl: `${url}.feed.json`,
+      entries: m.versions.map((v) => ({
+        code,
+        nom: c.nom,
+        version: v.version,
+        date: v.createdAt,
+        summary: v.summary ?? 'Nouvelle version du dossier de données.',
+        sha256: v.sha256,
+        bytes: v.bytes,
+        url: zipUrl(code, v.version),
+      })),
+    },
+    format,
+  );
+}
+
+async function nationalFeed(req: FastifyRequest, reply: FastifyReply, format: 'atom' | 'json') {
+  const q = NationalQuery.safeParse(req.query);
+  if (!q.success) return reply.code(400).send({ message: q.error.issues.map((i) => `${i.path.join('.')} : ${i.message}`).join('; ') });
+  const { avant, par_page: size } = q.data;
+  const { rows } = await pool().query(
+    `select v.id, v.code, coalesce(c.nom, v.code) as nom, v.version, v.build_id, v.created_at, v.sha256, v.bytes, v.summary
+       from pack_versions v
+       left join lateral (select nom from communes x where x.code = v.code and x.type in ('commune-actuelle', 'arrondissement-municipal')
+                           order by x.type limit 1) c on true
+      where $1::bigint is null or v.id < $1
+      order by v.id desc limit $2`,
+    [avant ?? null, size + 1],
+  );
+  const more = rows.length > size;
+  const page = rows.slice(0, size);
+  const paging = (ext: string, cursor: number) => `${base()}/changes.${ext}?avant=${cursor}${size !== 100 ? `&par_page=${size}` : ''}`;
+  const last = page.at(-1);
+  const entries: FeedEntry[] = page.map((r) => ({
+    code: r.code,
+    nom: r.nom,
+    version: r.version,
+    date: r.created_at.toISOString(),
+    summary: r.summary,
+    sha256: r.sha256,
+    bytes: Number(r.bytes),
+    url: zipUrl(r.code, r.version),
+    build: r.build_id,
+  }));
+  return send(
+    req,
+    reply,
+    {
+      id: `${base()}/changes.atom`,
+      title: 'Dotation de données : communes dont le dossier a changé',
+      subtitle: 'Chaque nouvelle version du dossier de données d’une commune, la plus récente en premier, avec ce qui a changé.',
+      homePage: `${base()}/`,
+      atomUrl: avant ? paging('atom', avant) : `${base()}/changes.atom`,
+      jsonUrl: avant ? paging('feed.json', avant) : `${base()}/changes.feed.json`,
+      next: more && last ? { atom: paging('atom', Number(last.id)), json: paging('feed.json', Number(last.id)) } : undefined,
+      entries,
+    },
+    format,
+  );
+}
+
+export default async function changes(app: FastifyInstance): Promise<void> {
+  app.get<{ Params: { code: string } }>('/communes/:code/changes.atom', (req, reply) => communeFeed(req, reply, 'atom'));
+  app.get<{ Params: { code: string } }>('/communes/:code/changes.feed.json', (req, reply) => communeFeed(req, reply, 'json'));
+  app.get('/changes.atom', (req, reply) => nationalFeed(req, reply, 'atom'));
+  app.get('/changes.feed.json', (req, reply) => nationalFeed(req, reply, 'json'));
+}
