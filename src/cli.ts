@@ -25,7 +25,7 @@ Usage:
                                       One fan-out at a time: refused (exit code 75) while another is queued or running
   dotation publish register <code> --organisation ORG [--api-url URL]
                                       publish the commune's packs on data.gouv.fr: the API key is read from
-                                      DATAGOUV_API_KEY or standard input, stored encrypted (PUBLICATION_KEY)
+                                      standard input, stored encrypted (PUBLICATION_KEY)
   dotation publish list [--commune CODE]
                                       registered communes: published version, state, last error
   dotation publish run <code> [--inline]
@@ -261,15 +261,16 @@ function debugLogging(): boolean {
   }
 }
 
-/** Reads the API key: DATAGOUV_API_KEY, else standard input (never a command-line argument: it would show in `ps` and the shell history). */
+/**
+ * Reads the API key from standard input (a pipe, a file redirected, or typed at the prompt): never
+ * a command-line argument, which would show in `ps` and the shell history.
+ */
 async function readApiKey(): Promise<string> {
-  const env = process.env.DATAGOUV_API_KEY?.trim();
-  if (env) return env;
   if (process.stdin.isTTY) process.stderr.write("clé d'API data.gouv.fr (puis Entrée) : ");
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) {
     chunks.push(c as Buffer);
-    if (process.stdin.isTTY && c.includes(10)) break;
+    if (process.stdin.isTTY && (c as Buffer).includes(10)) break;
   }
   return Buffer.concat(chunks).toString('utf8').trim();
 }
