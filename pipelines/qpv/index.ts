@@ -1,43 +1,63 @@
 import type { Pipeline, RunContext } from '../../src/engine/pipeline';
 import { stageFeatures } from '../../src/geo/features';
-import { parseStagedPolygons, sibling } from '../../src/geo/polygons';
+import { paddedCode, parseStagedPolygons, sibling } from '../../src/geo/polygons';
 import { enrichAfterPolygons } from '../../src/geo/enrich';
+import { stageCurrentCommunes } from '../../src/communes/recode';
 import { MIN_PART_SURFACE, source } from './source';
 import { pack } from './pack';
 
 /**
- * Loads the QPV and their qpv × commune bridge. The bridge comes from commune_qp (names, or
- * codes, separated by commas), matched to current communes by normalised name; where a name is
- * ambiguous the commune whose contour meets the QPV wins. It is cross-checked with
- * ST_Intersects against commune contours: communes named but not met, met but not named, and
- * names matching no commune are logged and kept in the run's details.
+ * Loads the QPV and their qpv × commune bridge, from either layout ANCT published:
+ *  - 2024 generation: one feature per QPV × commune (`code_qp, lib_qp, insee_reg, insee_dep,
+ *    insee_com, lib_com, siren_epci`), inside a ZIP holding the same quartiers in several
+ *    projections; the WGS84 GeoJSON entry is read (src/geo/gis-file.ts), another CRS is
+ *    reprojected. A quartier's features are united; each `insee_com` links it to its commune
+ *    (re-coded to the current COG: an arrondissement to its commune, a merged commune to the new one).
+ *  - 2015 layout: one feature per QPV, `commune_qp` = the commune name(s) separated by commas,
+ *    matched to current communes by normalised name; where a name is ambiguous the commune whose
+ *    contour meets the QPV wins.
+ * Either list is cross-checked with ST_Intersects against commune contours: communes listed but
+ * not met, met but not listed, and codes or names matching no commune are logged and kept in the
+ * run's details.
  */
 async function load(ctx: RunContext): Promise<void> {
   const file = ctx.files.get('qpv')!;
-  const millesime = ctx.source.millesime!;
-  ctx.setMillesime(millesime);
   const staged = await stageFeatures(ctx, file, 'qpv');
+  // The generation is in ANCT's file names (QP2024_…); else the declared one.
+  const millesime = /QP(20\d\d)/i.exec(staged.label)?.[1] ?? ctx.source.millesime!;
+  ctx.setMillesime(millesime);
   const parsed = await parseStagedPolygons(ctx, staged.table, staged.label, {
-    code: `coalesce(p->>'code_qp', p->>'CODE_QP')`,
-    nom: `coalesce(p->>'nom_qp', p->>'lib_qp', p->>'NOM_QP')`,
+    code: `p->>'code_qp'`,
+    nom: `coalesce(p->>'lib_qp', p->>'nom_qp')`,
     codePattern: '^Q[A-Z0-9]{5,12}$',
-    extra: { commune_qp: `coalesce(p->>'commune_qp', p->>'COMMUNE_QP')` },
+    extra: {
+      commune_qp: `p->>'commune_qp'`,
+      insee_com: paddedCode(`nullif(trim(p->>'insee_com'), '')`, 5),
+      lib_com: `nullif(trim(p->>'lib_com'), '')`,
+    },
   });
+  // Listed communes, one row per (quartier, code or name) as published.
   const names = sibling(parsed, '_noms');
   await ctx.db.query(`create unlogged table ${names} as
-    select s.code as code_qp, trim(t.nom) as nom, t.ord from ${parsed} s
-     cross join lateral unnest(string_to_array(coalesce(s.commune_qp, ''), ',')) with ordinality as t(nom, ord)
-     where trim(t.nom) <> ''`);
-  // Candidates per listed name: a code as such, else current communes of that normalised name,
+    select distinct code as code_qp, insee_com as nom, true as is_code from ${parsed} where insee_com is not null
+    union
+    select s.code, trim(t.nom), false from ${parsed} s
+     cross join lateral unnest(string_to_array(coalesce(s.commune_qp, ''), ',')) as t(nom)
+     where s.insee_com is null and trim(t.nom) <> ''`);
+  // A code goes to its current commune; a name to the current communes of that normalised name,
   // ranked: contour meeting the QPV first, then nearest to the QPV.
+  const current = await stageCurrentCommunes(ctx);
   const resolved = sibling(parsed, '_res');
   await ctx.db.query(`create unlogged table ${resolved} as
-    with cand as (
+    with qp as (select code, ST_Union(geom) as geom from ${parsed} group by code),
+    cand as (
       select n.code_qp, n.nom, c.code as code_commune, c.departement,
-             k.geom is not null and ST_Intersects(k.geom, s.geom) as meets,
-             case when k.geom is null then null else ST_Distance(k.geom, s.geom) end as dist
-        from ${names} n join ${parsed} s on s.code = n.code_qp
-        join communes c on c.type = 'commune-actuelle' and (c.code = upper(n.nom) or geo_nom_norm(c.nom) = geo_nom_norm(n.nom))
+             k.geom is not null and ST_Intersects(k.geom, q.geom) as meets,
+             case when k.geom is null then null else ST_Distance(k.geom, q.geom) end as dist
+        from ${names} n join qp q on q.code = n.code_qp
+        join communes c on c.type = 'commune-actuelle' and (
+             case when n.is_code then c.code = (select k.code_actuel from ${current} k where k.code = n.nom)
+                  else c.code = upper(n.nom) or geo_nom_norm(c.nom) = geo_nom_norm(n.nom) end)
         left join commune_contours k on k.code_commune = c.code)
     select distinct on (code_qp, nom) code_qp, nom, code_commune, departement, count(*) over (partition by code_qp, nom) as nb
       from cand order by code_qp, nom, meets desc nulls last, dist nulls last, code_commune`);
@@ -53,7 +73,10 @@ async function load(ctx: RunContext): Promise<void> {
       const ins = await tx.query(
         `insert into qpv (code_qp, nom_qp, commune_qp, geom, geom_simple, fichier)
        select code, nom, commune_qp, geom, geo_simple(geom, 0.00002), $1
-         from (select code, min(nom) as nom, min(commune_qp) as commune_qp, geo_multipolygon(ST_Union(geom)) as geom from ${parsed} group by code) s
+         from (select code, min(nom) as nom,
+                      coalesce(min(commune_qp), string_agg(distinct lib_com, ', ' order by lib_com)) as commune_qp,
+                      geo_multipolygon(ST_Union(geom)) as geom
+                 from ${parsed} group by code) s
         where geom is not null`,
         [staged.label],
       );
@@ -88,7 +111,7 @@ async function load(ctx: RunContext): Promise<void> {
         );
       if (unknownNames.length)
         ctx.log(
-          `${unknownNames.length} commune name(s) of commune_qp match no current commune: ${unknownNames
+          `${unknownNames.length} commune code(s) or name(s) match no current commune: ${unknownNames
             .slice(0, 10)
             .map((u) => `${u.code_qp} '${u.nom}'`)
             .join('; ')}`,

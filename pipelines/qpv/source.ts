@@ -1,9 +1,11 @@
 import type { SourceDeclaration } from '../../config/sources';
 
 /**
- * Quartiers prioritaires de la politique de la ville, generation 2024 (ANCT). GeoJSON WGS84,
- * properties code_qp, nom_qp (or lib_qp), commune_qp: the name of the commune, or the names of
- * the communes separated by commas when the quartier straddles several (main commune only overseas).
+ * Quartiers prioritaires de la politique de la ville, generation 2024 (ANCT). The national
+ * resource is a ZIP holding the same quartiers in several projections (WGS84 GeoJSON, Lambert-93,
+ * UTM); the WGS84 entry is read. 2024 properties: code_qp, lib_qp, insee_reg, insee_dep,
+ * insee_com, lib_com, siren_epci, one feature per QPV × commune. The 2015 layout (nom_qp,
+ * commune_qp = commune names separated by commas) is still read.
  */
 export const source: SourceDeclaration = {
   id: 'qpv',

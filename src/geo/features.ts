@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
-import { openText } from '../engine/decode';
+import { isZip, openText, readHead, zipEntries } from '../engine/decode';
+import { chooseGisEntries, geojsonCrs, GIS_EXT, isWgs84, polygonLayer } from './gis-file';
 import { FormatError } from '../engine/errors';
 import type { LocalFile, RunContext } from '../engine/pipeline';
 
@@ -141,8 +142,9 @@ function run(cmd: string, args: string[], label: string): Promise<void> {
 }
 
 /**
- * GeoPackage, FlatGeobuf, Shapefile (any format GDAL reads) → GeoJSON features in WGS84,
- * one per line (ogr2ogr -f GeoJSONSeq to stdout), so the rest of the path is the GeoJSON one.
+ * Any format GDAL reads (GeoPackage, FlatGeobuf, Shapefile, a projected GeoJSON; `/vsizip/…`
+ * and `/vsigzip/…` paths too) → GeoJSON features in WGS84, one per line (ogr2ogr -f GeoJSONSeq
+ * to stdout, reprojected from the file's own CRS), so the rest of the path is the GeoJSON one.
  */
 async function* ogrFeatures(file: string, label: string, layer?: string): AsyncGenerator<FeatureText> {
   const args = ['-f', 'GeoJSONSeq', '/vsistdout/', file, '-t_srs', 'EPSG:4326', '-lco', 'RS=NO'];
@@ -166,14 +168,30 @@ async function* ogrFeatures(file: string, label: string, layer?: string): AsyncG
   if (code !== 0) throw new FormatError(label, `ogr2ogr failed (${code}): ${err.trim().slice(0, 500)}`);
 }
 
-const GIS_EXT = /\.(gpkg|fgb|shp|geojson|json)$/i;
+interface ReadOptions {
+  /** Layer of a GeoPackage to prefer (taken when present; else its only polygon layer). */
+  layer?: string;
+  /** Entry of an archive to prefer (else the WGS84 one, see chooseGisEntries). */
+  entry?: RegExp;
+  label?: string;
+  /** Told the name of each file or archive entry read. */
+  onSource?: (label: string) => void;
+}
+
+/** Reads one GDAL-readable path, on the one polygon layer (or the declared one). */
+async function* ogrPolygons(gdalPath: string, label: string, layer?: string): AsyncGenerator<FeatureText> {
+  yield* ogrFeatures(gdalPath, label, await polygonLayer(gdalPath, label, layer));
+}
 
 /**
- * Every feature of a geographic file, as GeoJSON text in WGS84: `.geojson`/`.json` (optionally
- * gzipped) by the streaming splitter; `.gpkg`, `.fgb`, `.shp` through ogr2ogr; `.7z` archives
- * (IGN) extracted with 7z first, then the entry matching `entry` (or the first GIS file) read.
+ * Every feature of a geographic file, as GeoJSON text in WGS84:
+ *  - `.geojson`/`.json` (optionally gzipped) by the streaming splitter, or through ogr2ogr when
+ *    the document declares another CRS (a Lambert-93 GeoJSON is reprojected, never misread);
+ *  - `.gpkg`, `.fgb`, `.shp` through ogr2ogr, on the polygon layer;
+ *  - a `.zip` (ANCT) or `.7z` (IGN) archive: the entries chooseGisEntries picks (the WGS84 one
+ *    when the archive holds several projections), each read as above.
  */
-async function* readFeatures(file: string, opts: { layer?: string; entry?: RegExp; label?: string } = {}): AsyncGenerator<FeatureText> {
+async function* readFeatures(file: string, opts: ReadOptions = {}): AsyncGenerator<FeatureText> {
   const label = opts.label ?? path.basename(file);
   if (/\.7z$/i.test(file)) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-7z-'));
@@ -184,21 +202,45 @@ async function* readFeatures(file: string, opts: { layer?: string; entry?: RegEx
         for (const e of fs.readdirSync(d, { withFileTypes: true })) {
           const p = path.join(d, e.name);
           if (e.isDirectory()) walk(p);
-          else if (GIS_EXT.test(e.name)) found.push(p);
+          else if (GIS_EXT.test(e.name)) found.push(path.relative(dir, p));
         }
       };
       walk(dir);
-      found.sort();
-      const pick = found.find((f) => (opts.entry ? opts.entry.test(path.basename(f)) : true));
-      if (!pick) throw new FormatError(label, `no geographic file${opts.entry ? ` matching ${opts.entry}` : ''} in the archive`);
-      yield* readFeatures(pick, { layer: opts.layer, label: `${label}!${path.relative(dir, pick)}` });
+      const picked = chooseGisEntries(found, opts.entry);
+      if (!picked.length) throw new FormatError(label, `no geographic file${opts.entry ? ` matching ${opts.entry}` : ''} in the archive`);
+      for (const rel of picked) yield* readFeatures(path.join(dir, rel), { ...opts, label: `${label}!${rel}` });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     return;
   }
+  if (isZip(readHead(file))) {
+    const picked = chooseGisEntries(await zipEntries(file), opts.entry);
+    if (!picked.length) throw new FormatError(label, `no geographic file${opts.entry ? ` matching ${opts.entry}` : ''} in the archive`);
+    for (const entry of picked) {
+      const entryLabel = `${label}!${entry}`;
+      opts.onSource?.(entryLabel);
+      const vsi = `/vsizip/${path.resolve(file)}/${entry}`;
+      if (/\.(geojson|json)$/i.test(entry)) {
+        const crs = await geojsonCrs(file, entry);
+        if (crs && !isWgs84(crs)) {
+          yield* ogrPolygons(vsi, entryLabel);
+          continue;
+        }
+        const opened = await openText(file, { entry: path.basename(entry), encoding: 'utf8' });
+        yield* splitGeoJson(opened.text as Readable & AsyncIterable<Buffer | string>, entryLabel);
+      } else yield* ogrPolygons(vsi, entryLabel, opts.layer);
+    }
+    return;
+  }
+  opts.onSource?.(label);
   if (/\.(gpkg|fgb|shp)$/i.test(file)) {
-    yield* ogrFeatures(file, label, opts.layer);
+    yield* ogrPolygons(file, label, opts.layer);
+    return;
+  }
+  const crs = await geojsonCrs(file);
+  if (crs && !isWgs84(crs)) {
+    yield* ogrPolygons(/\.gz$/i.test(file) ? `/vsigzip/${path.resolve(file)}` : file, label);
     return;
   }
   const opened = await openText(file, { encoding: 'utf8' });
@@ -219,16 +261,19 @@ export async function stageFeatures(
   opts: { layer?: string; entry?: RegExp } = {},
 ): Promise<{ table: string; label: string; count: number }> {
   const staging = await ctx.scratch(name, FEATURE_STAGING);
-  const label = path.basename(file.path);
+  const sources: string[] = [];
   let count = 0;
   async function* rows() {
-    for await (const f of readFeatures(file.path, { ...opts, label })) {
-      count++;
-      yield [f.index, f.text];
+    // Ranks run on across the entries of an archive, so a feature's rank names it alone.
+    for await (const f of readFeatures(file.path, { ...opts, label: path.basename(file.path), onSource: (l) => sources.push(l) })) {
+      yield [++count, f.text];
     }
   }
   await staging.copyRows(ctx.db, rows());
   ctx.counters.read += count;
   await ctx.db.query(`analyze ${staging.qualified}`);
+  // The label names the entry read (`QP2024.zip!GEOJSON/QP2024_…_WGS84.geojson`): the run says which projection it took.
+  const label = sources.length === 1 ? sources[0] : path.basename(file.path);
+  if (sources.length > 1 || sources[0] !== path.basename(file.path)) ctx.log(`read ${sources.join(', ')}`);
   return { table: staging.qualified, label, count };
 }

@@ -6,7 +6,7 @@ export function sibling(qualified: string, suffix: string): string {
 }
 
 export interface PolygonSpec {
-  /** SQL expression over `p` (the feature's properties, jsonb) giving the code. */
+  /** SQL expression over `p` (the feature's properties, jsonb, names in lower case) giving the code. */
   code: string;
   /** SQL expression over `p` giving the name. */
   nom: string;
@@ -15,6 +15,22 @@ export interface PolygonSpec {
   /** Other columns: name → SQL expression over `p`. */
   extra?: Record<string, string>;
 }
+
+/**
+ * The feature's properties with their names in lower case: producers write `TYP_IRIS` or
+ * `typ_iris`, `DCOMIRIS` or `dcomiris`, so every spec names properties in lower case.
+ */
+const LOWER_KEYS = `(case when jsonb_typeof(j->'properties') = 'object'
+  then (select coalesce(jsonb_object_agg(lower(k), v), '{}'::jsonb) from jsonb_each(j->'properties') as e(k, v))
+  else '{}'::jsonb end)`;
+
+/**
+ * A text property holding a code that may have been written as a JSON number (an OpenDataSoft
+ * republication writes `"insee_com": 1004` for 01004): left-padded with zeros to `width`
+ * when it is all digits and shorter.
+ */
+export const paddedCode = (expr: string, width: number) =>
+  `(case when ${expr} ~ '^[0-9]+$' and length(${expr}) < ${width} then lpad(${expr}, ${width}, '0') else ${expr} end)`;
 
 /**
  * Parses staged GeoJSON features (from stageFeatures) in SQL into a second staging table
@@ -32,7 +48,7 @@ export async function parseStagedPolygons(ctx: RunContext, staged: string, label
             ${extra.map(([k, e]) => `${e} as ${k}, `).join('')}
             geo_multipolygon(geo_try_geojson(f->>'geometry')) as geom, j is not null as json_ok, left(feature, 2000) as raw
        from (select line, feature, geo_try_jsonb(feature) as j from ${staged}) s
-       cross join lateral (select j as f, coalesce(j->'properties', '{}'::jsonb) as p) x`,
+       cross join lateral (select j as f, ${LOWER_KEYS} as p) x`,
   );
   const n = (await ctx.db.query(`select count(*)::int as n from ${parsed}`)).rows[0].n as number;
   const bad = await ctx.quarantine.addFromSql(
