@@ -446,7 +446,7 @@ async function recordChild(job: Job<PacksDepartementData>, r: ChildRecord): Prom
 
 /** One département: buildPacks for its communes, ledger rows, progress. Throws (→ retry of this child only) when a pack failed. */
 async function processDepartement(job: Job<PacksDepartementData>): Promise<PacksDepartementResult> {
-  const { runId, departement, communes, force, recheck, failFirstAttempts } = job.data;
+  const { runId, buildId, departement, communes, force, recheck, failFirstAttempts } = job.data;
   const db = pool();
   const t0 = Date.now();
   // The run is 'running' from its first child on (back to running if a stale check marked it interrupted).
@@ -468,6 +468,8 @@ async function processDepartement(job: Job<PacksDepartementData>): Promise<Packs
     const report = await buildPacks({
       departements: [departement],
       communes,
+      // Every département of the fan-out is one build in the national change feed.
+      buildId,
       force,
       recheck,
       concurrency: 1,

@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type http from 'node:http';
+import path from 'node:path';
 import { startHttpServer, TestServer } from './http-server';
 
 /**
@@ -14,7 +16,14 @@ import { startHttpServer, TestServer } from './http-server';
  * X-API-KEY: a missing or unknown key answers 401 {"message": "Invalid API token"}, a revoked one
  * 401 {"message": "Revoked API token"}; unknown dataset or resource 404 {"message": …}.
  * `failNext` scripts the next answers (429 with Retry-After, 5xx) before the real one.
+ * Answers are built on genuine recorded answers (test/fixtures/datagouv-api/real: every key of a
+ * dataset and of a resource, `url` as static…/resources/{slug}/{YYYYMMDD-HHMMSS}/{file}, `latest`),
+ * with the values of the dataset or resource at hand.
  */
+const REAL = path.join(__dirname, '..', 'fixtures', 'datagouv-api', 'real');
+const DATASET_TEMPLATE = JSON.parse(fs.readFileSync(path.join(REAL, 'api-1-datasets-catalogue-des-donnees-de-data-gouv-fr.json'), 'utf8'));
+const RESOURCE_TEMPLATE = JSON.parse(fs.readFileSync(path.join(REAL, 'api-1-datasets-resources-322d1475.json'), 'utf8'));
+const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 interface Resource {
   id: string;
   title: string;
@@ -64,12 +73,24 @@ export async function startFakeDataGouv(validKeys: string[]): Promise<FakeDataGo
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
   };
-  const publicResource = ({ sha256: _s, uploads: _u, ...r }: Resource) => r;
+  const publicResource = ({ sha256: _s, uploads: _u, ...r }: Resource) => ({
+    ...RESOURCE_TEMPLATE,
+    description: null,
+    extras: {},
+    schema: {},
+    latest: `${base}/fr/datasets/r/${r.id}`,
+    ...r,
+  });
   const publicDataset = (d: Dataset) => ({
+    ...DATASET_TEMPLATE,
     id: d.id,
     slug: d.slug,
     page: `${base}/fr/datasets/${d.slug}/`,
-    organization: { id: d.organization },
+    uri: `${base}/api/1/datasets/${d.slug}/`,
+    organization: { ...DATASET_TEMPLATE.organization, id: d.organization, slug: d.organization, name: d.organization },
+    extras: {},
+    spatial: null,
+    temporal_coverage: null,
     ...d.meta,
     resources: d.resources.map(publicResource),
   });
@@ -127,7 +148,7 @@ export async function startFakeDataGouv(validKeys: string[]): Promise<FakeDataGo
     }
     const stored = (f: { name: string; data: Buffer; type: string }) => ({
       title: f.name,
-      url: `${base}/resources/${d.slug}/${Date.now()}-${hex(2)}/${f.name}`,
+      url: `${base}/resources/${d.slug}/${stamp()}/${f.name}`,
       filetype: 'file',
       checksum: { type: 'sha1', value: crypto.createHash('sha1').update(f.data).digest('hex') },
       filesize: f.data.length,
