@@ -75,6 +75,8 @@ export const SettingsObject = z.object({
   WORKER_CONCURRENCY: count(1, 64, 2),
   /** Attempts of a failed run before it ends as failed. */
   RUN_ATTEMPTS: count(1, 20, 3),
+  /** Root of the data.gouv.fr API, asked where a source's resources currently are (tests point it at a local server). */
+  DATAGOUV_API: z.string().url().default('https://www.data.gouv.fr/api'),
   /** `never` forbids any download (tests, air-gapped machines). */
   NETWORK: z.enum(['auto', 'never']).default('auto'),
   /** How many pack versions stay downloadable per commune. */

@@ -8,6 +8,75 @@ import type { Pipeline } from '../src/engine/pipeline';
  * in `pipelines/<id>/index.ts`. Declarations are validated here so a typo in a URL,
  * a licence or a cron expression stops the process at start.
  */
+/**
+ * How a resource's edition (millésime) is read: stated by the declaration (`value`: the file is
+ * one edition, a scrutin or a census), or read with `pattern` (a regular expression; its first
+ * group, else the whole match) from the resource's title, its URL, its file name, or a date of
+ * the data.gouv.fr resource metadata. Never from a local file's date.
+ */
+const EditionRuleSchema = z.union([
+  z.object({ value: z.string().min(1) }).strict(),
+  z
+    .object({
+      from: z.enum(['title', 'url', 'name', 'last_modified', 'created_at']),
+      pattern: z.string().refine(isRegExp, 'must be a regular expression').optional(),
+      /** Rewrites the match, `$1` for its first group: `BPE(\\d{2})` with `20$1` reads BPE25 as 2025. */
+      template: z.string().optional(),
+    })
+    .strict(),
+]);
+export type EditionRule = z.infer<typeof EditionRuleSchema>;
+
+/**
+ * Where a resource lives on data.gouv.fr: the dataset (id or slug), then which of its resources
+ * (every given condition holds: `resource` id, `title`/`url` regular expressions, case-insensitive,
+ * `format`, `type`). When several match, the latest edition is taken.
+ */
+const DatagouvRefSchema = z
+  .object({
+    dataset: z.string().min(1),
+    resource: z
+      .string()
+      .regex(/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i, 'must be a resource id (uuid)')
+      .optional(),
+    title: z.string().refine(isRegExp, 'must be a regular expression').optional(),
+    url: z.string().refine(isRegExp, 'must be a regular expression').optional(),
+    format: z.string().optional(),
+    type: z.string().optional(),
+  })
+  .strict()
+  .refine((r) => r.resource || r.title || r.url || r.format, 'name a resource: resource id, title, url or format');
+export type DatagouvRef = z.infer<typeof DatagouvRefSchema>;
+
+const ResourceSchema = z
+  .object({
+    name: z.string(),
+    /** Direct URL (INSEE Melodi, adresse.data.gouv.fr…); for a data.gouv.fr resource, the fallback when its API cannot be reached. */
+    url: z.string().url().optional(),
+    /** The dataset and resource on data.gouv.fr: the URL is found at run time, a new edition without a code change. */
+    datagouv: DatagouvRefSchema.optional(),
+    /** How the edition is read (see EditionRule). */
+    edition: EditionRuleSchema.optional(),
+    /** The page the dataset or URL came from (the producer's or data.gouv.fr page), cited by `dotation sources`. */
+    page: z.string().url(),
+    /** What was checked, and where, when the URL or slug was declared. */
+    evidence: z.string().optional(),
+    /** Names the file may have in MIRROR_DIR (the upstream archive first, then its entries). */
+    mirrorNames: z.array(z.string()).min(1),
+    optional: z.boolean().optional(),
+    /** Looked up in MIRROR_DIR only, never downloaded (per-département copies of a national file). */
+    mirrorOnly: z.boolean().optional(),
+    /**
+     * Declared and checked upstream (`dotation sources check`), but not loaded yet: says why
+     * (its reader is not written). The harvester neither downloads nor loads it.
+     */
+    pending: z.string().min(10).optional(),
+    /** With `--file`, other resources this one cannot be loaded without (default: it loads alone). */
+    needs: z.array(z.string()).optional(),
+  })
+  .strict()
+  .refine((r) => r.url || r.datagouv || r.mirrorOnly, 'a resource needs a url, a datagouv reference, or mirrorOnly');
+
 const SourceSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9-]*$/),
   title: z.string().min(3), // French title, shown to communes
@@ -19,19 +88,19 @@ const SourceSchema = z.object({
   schedule: z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression'),
   /** Millésime of the data when the file does not carry it. */
   millesime: z.string().optional(),
-  resources: z.array(
-    z.object({
-      name: z.string(),
-      url: z.string().url(),
-      /** Names the file may have in MIRROR_DIR (the upstream archive first, then its entries). */
-      mirrorNames: z.array(z.string()).min(1),
-      optional: z.boolean().optional(),
-      /** Looked up in MIRROR_DIR only, never downloaded (per-département copies of a national file). */
-      mirrorOnly: z.boolean().optional(),
-    }),
-  ),
+  resources: z.array(ResourceSchema),
 });
 export type SourceDeclaration = z.infer<typeof SourceSchema>;
+export type ResourceDeclaration = SourceDeclaration['resources'][number];
+
+function isRegExp(s: string): boolean {
+  try {
+    new RegExp(s, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const pipelinesDir = path.resolve(__dirname, '..', 'pipelines');
 

@@ -13,8 +13,10 @@ Usage:
   dotation start                      migrate, load every source (mirror, else download, else embedded), build packs, serve
   dotation migrate                    apply sql/migrations
   dotation sources                    list the declared sources
-  dotation run <source> [--inline] [--file PATH] [--resource NAME] [--force]
-                                      enqueue a run (or run it here with --inline, with progress bars)
+  dotation run <source> [--inline] [--file PATH] [--resource NAME] [--millesime M] [--force]
+                                      enqueue a run (or run it here with --inline, with progress bars);
+                                      --file loads that one resource (recognised by its name or its zip
+                                      entries), --millesime states the edition of a hand-copied file
   dotation runs [--limit N]           recent runs
   dotation quarantine <run-id>        rejected rows of a run
   dotation worker [--concurrency N]   process queued runs and pack builds (N jobs of each queue at once)
@@ -143,6 +145,7 @@ async function main(argv: string[]): Promise<number> {
         const r = await runSource(arg, {
           file: values.file,
           resource: values.resource,
+          millesime: values.millesime,
           force: values.force,
           trigger: 'cli',
           progress: terminalProgress(),
@@ -164,7 +167,13 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       const { enqueueRun } = lazy<typeof import('./queue/queue')>('./queue/queue');
-      const job = await enqueueRun(arg, { file: values.file, resource: values.resource, force: values.force, trigger: 'cli' });
+      const job = await enqueueRun(arg, {
+        file: values.file,
+        resource: values.resource,
+        millesime: values.millesime,
+        force: values.force,
+        trigger: 'cli',
+      });
       console.log(`enqueued ${arg} as job ${job.id}; a 'dotation worker' runs it (see 'dotation runs')`);
       return 0;
     }

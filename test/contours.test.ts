@@ -5,6 +5,7 @@ import { runSource } from '../src/engine/runner';
 import { splitGeoJson } from '../src/geo/features';
 import { pipeline as contours } from '../pipelines/contours';
 import { ensureZoneContours } from '../src/geo/zone-geometry';
+import { readEdition } from '../src/harvest/match';
 
 const FIX = path.join(__dirname, 'fixtures', 'contours');
 let db: Awaited<ReturnType<typeof freshDatabase>>;
@@ -45,6 +46,7 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
     const r = await runSource('contours', {
       file: path.join(FIX, 'communes-35-ille-et-vilaine.geojson'),
       resource: 'communes',
+      millesime: '2018',
       trigger: 'test',
       log: (m) => logs.push(m),
     });
@@ -72,6 +74,7 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
     const r = await runSource('contours', {
       file: path.join(FIX, 'departement-35-ille-et-vilaine.geojson'),
       resource: 'departements',
+      millesime: '2018',
       trigger: 'test',
       log: (m) => logs.push(m),
     });
@@ -91,6 +94,7 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
     const r = await runSource('contours', {
       file: path.join(FIX, 'departement-35-ille-et-vilaine.geojson'),
       resource: 'departements',
+      millesime: '2018',
       trigger: 'test',
       force: true,
       log: (m) => logs.push(m),
@@ -105,5 +109,29 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
     expect(rows).toEqual([{ level: 'departement', code: '35', origine: 'departement_contours' }]);
     expect(await ensureZoneContours()).toBe(false);
     expect((await zoneState()).built_at).toEqual(fresh.built_at);
+  });
+});
+
+describe('contours: the COG year is what the file or the operator says, never assumed', () => {
+  test('a file whose name and URL state no COG year fails, names the file and asks for --millesime; nothing is published', async () => {
+    const before = (await pool().query(`select count(*)::int as n from commune_contours`)).rows[0].n;
+    await expect(
+      runSource('contours', { file: path.join(FIX, 'communes-35-cog2018.geojson'), resource: 'communes', trigger: 'test', force: true, log: () => {} }),
+    ).rejects.toThrow(/communes-35-cog2018\.geojson: the COG year of the codes is not known .*--millesime YYYY/);
+    expect((await pool().query(`select count(*)::int as n from commune_contours`)).rows[0].n).toBe(before);
+  });
+
+  test('the declared Etalab files carry their COG year in their URL; the france-geojson copies of ../shared/data are COG 2018 by name', () => {
+    const byName = new Map(contours.source.resources.map((r) => [r.name, r]));
+    const communes = byName.get('communes')!;
+    expect(communes.url).toMatch(/^https:\/\/etalab-datasets\.geo\.data\.gouv\.fr\/contours-administratifs\/\d{4}\/geojson\/communes-50m\.geojson$/);
+    expect(readEdition(communes.edition, { url: communes.url })?.edition).toBe(/\/(\d{4})\//.exec(communes.url!)![1]);
+    const legacy = byName.get('communes-35')!;
+    expect([legacy.url, legacy.mirrorOnly, legacy.mirrorNames, readEdition(legacy.edition, {})?.edition]).toEqual([
+      undefined,
+      true,
+      ['communes-35-ille-et-vilaine.geojson'],
+      '2018',
+    ]);
   });
 });

@@ -92,6 +92,24 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
     expect(pipeline.pack!.readme({ millesime: '2024', publishedAt: '', details: {} })).toMatch(/Citer : « Source : INSEE/);
   });
 
+  test('--file loads births alone (deaths neither given nor in the mirror): births replaced, deaths kept, the resource named', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etat-civil-'));
+    // A neutral name: the resource is recognised from the zip's entry names.
+    const file = path.join(tmp, 'telechargement-insee.zip');
+    fs.copyFileSync(path.join(FIXTURES, 'DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR.zip'), file);
+    const logs: string[] = [];
+    const r = await runSource('etat-civil', { file, trigger: 'test', force: true, log: (m) => logs.push(m) });
+    expect(r.status).toBe('succeeded');
+    expect(r.files.map((f) => f.resource)).toEqual(['naissances']);
+    expect(logs[0]).toBe(
+      "--file telechargement-insee.zip: resource 'naissances' (recognised by the names of its zip entries); 1 other resource(s) left as they are",
+    );
+    expect(await row('19248', 2024)).toMatchObject({ naissances: 6, deces: 6 });
+    expect(await row('75056', 2024)).toMatchObject({ naissances: 250, deces: 80 });
+    const { rows } = await pool().query(`select details from published_datasets where source = 'etat-civil' and run_id = $1`, [r.runId]);
+    expect(rows[0].details).toMatchObject({ seul: 'naissances' });
+  });
+
   test('a header missing columns fails the run, names them, and the previous data stays published', async () => {
     const before = await q(`select run_id, rows from published_datasets where source = 'etat-civil'`);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etat-civil-'));

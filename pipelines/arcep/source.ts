@@ -3,10 +3,15 @@ import type { SourceDeclaration } from '../../config/sources';
 /**
  * ARCEP "Mon réseau mobile": the quarterly list of mobile sites of the operators
  * (`data.arcep.fr/mobile/sites/{AAAA}_T{n}/{AAAA}_T{n}_sites_Metropole.csv`, and
- * `…_sites_Outremer.csv`). `;`-separated, `.` decimals, UTF-8. The quarter of the file is its
- * millésime, read from the file name. Update `millesime` and the names at each quarter.
+ * `…_sites_Outremer.csv`; the same files are served under
+ * `files.data.gouv.fr/arcep_donnees/mobile/sites/`). `;`-separated, `.` decimals, UTF-8. The
+ * quarter of the file is its millésime, read from the file name. Update the quarter at each
+ * publication (`dotation sources check` says when the declared one is gone).
+ * Coverage by operator and technology (`data.arcep.fr/mobile/couvertures_theoriques/`) is not
+ * declared yet: its file names were not seen.
  */
-const QUARTER = '2024_T3';
+const QUARTER = '2026_T1';
+const PAGE = 'https://data.arcep.fr/mobile/sites/';
 
 export const source: SourceDeclaration = {
   id: 'arcep',
@@ -25,12 +30,22 @@ export const source: SourceDeclaration = {
     {
       name: 'metropole',
       url: `https://data.arcep.fr/mobile/sites/${QUARTER}/${QUARTER}_sites_Metropole.csv`,
-      mirrorNames: [`${QUARTER}_sites_Metropole.csv`, `${QUARTER}_sites_Metropole.zip`],
+      edition: { from: 'name', pattern: '(\\d{4}_T[1-4])' },
+      page: PAGE,
+      evidence:
+        '2026_T1/2026_T1_sites_Metropole.csv on data.arcep.fr in code-id 61617317889; files.data.gouv.fr/arcep_donnees/mobile/sites/2023_T3/… in code-id 7926136712',
+      mirrorNames: [`${QUARTER}_sites_Metropole.csv`, `${QUARTER}_sites_Metropole.zip`, '2024_T3_sites_Metropole.csv'],
+      // Both files of a quarter are published together: the quarter's sites are replaced as a whole.
+      needs: ['outremer'],
     },
     {
       name: 'outremer',
       url: `https://data.arcep.fr/mobile/sites/${QUARTER}/${QUARTER}_sites_Outremer.csv`,
-      mirrorNames: [`${QUARTER}_sites_Outremer.csv`, `${QUARTER}_sites_Outremer.zip`],
+      edition: { from: 'name', pattern: '(\\d{4}_T[1-4])' },
+      page: PAGE,
+      evidence: 'same folder as the Metropole file; the Outremer file name itself was not seen in public code',
+      mirrorNames: [`${QUARTER}_sites_Outremer.csv`, `${QUARTER}_sites_Outremer.zip`, '2024_T3_sites_Outremer.csv'],
+      needs: ['metropole'],
       optional: true,
     },
   ],

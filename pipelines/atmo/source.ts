@@ -18,6 +18,10 @@ export const source: SourceDeclaration = {
   resources: [
     {
       name: 'indices',
+      // Unfiltered, the layer answers every commune for every day it holds (a reuser saw 285 MB): filtering it is issue 11, item 3.
+      page: 'https://www.data.gouv.fr/fr/datasets/indice-de-la-qualite-de-lair-quotidien-par-commune-indice-atmo/',
+      evidence:
+        'WFS data.atmo-france.org/geoserver/ind/ows, layer ind_atmo_2021, in code-id 54519670592, 57181391497, 55398916450 (the data.gouv.fr resource redirects to it); layer ind:ind_atmo in code-id 68802897666',
       url: 'https://data.atmo-france.org/geoserver/ind/ows?service=WFS&version=2.0.0&request=GetFeature&typeNames=ind:ind_atmo_2021&outputFormat=application/json',
       mirrorNames: ['ind_atmo_2021.geojson', 'indices_atmo.geojson', 'indices_atmo.json', 'indices_atmo.csv'],
     },

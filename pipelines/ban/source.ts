@@ -24,6 +24,9 @@ const BAN_DEPARTEMENTS: string[] = [
 ];
 
 const BASE = 'https://adresse.data.gouv.fr/data/ban/adresses/latest/csv';
+const PAGE = 'https://adresse.data.gouv.fr/donnees-nationales';
+const EVIDENCE =
+  'latest/csv/adresses-{dep}.csv.gz and adresses-france.csv.gz in code-id 55284679073, 17669639017, 61449849936, 66621966517';
 
 /**
  * Base Adresse Nationale (DINUM / IGN), Licence Ouverte 2.0 (the ODbL flavour is the legacy
@@ -47,12 +50,16 @@ export const source: SourceDeclaration = {
     {
       name: 'france',
       url: `${BASE}/adresses-france.csv.gz`,
+      page: PAGE,
+      evidence: EVIDENCE,
       mirrorNames: ['adresses-france.csv.gz', 'adresses-france.csv'],
       optional: true,
     },
     ...BAN_DEPARTEMENTS.map((d) => ({
       name: `dep-${d}`,
       url: `${BASE}/adresses-${d}.csv.gz`,
+      page: PAGE,
+      evidence: EVIDENCE,
       mirrorNames: [`adresses-${d}.csv.gz`, `adresses-${d}.csv`],
       optional: true,
     })),

@@ -10,21 +10,28 @@ export const source: SourceDeclaration = {
     title: 'Licence Ouverte / Open Licence version 2.0',
     url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
   },
-  landingPage: 'https://www.insee.fr/fr/information/7766585',
+  landingPage: 'https://www.insee.fr/fr/information/8740222',
   format: 'csv',
   schedule: '0 4 5 1,2,3 *', // early January to March: INSEE publishes the new COG then
   resources: [
     // Optional: the referential always comes from @etalab/decoupage-administratif; INSEE files add the history.
     {
       name: 'communes',
-      url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_commune_2024.csv',
-      mirrorNames: ['v_commune_2024.csv', 'communes.csv'],
+      url: 'https://www.insee.fr/fr/statistiques/fichier/8740222/v_commune_2026.csv',
+      edition: { from: 'name', pattern: 'v_commune_(\\d{4})' },
+      page: 'https://www.insee.fr/fr/information/8740222',
+      evidence:
+        'COG 2026 files at statistiques/fichier/8740222/ in code-id 71118357643 (a 2026 download script); the page id is inferred from the file path',
+      mirrorNames: ['v_commune_2026.csv', 'v_commune_2025.csv', 'v_commune_2024.csv', 'communes.csv'],
       optional: true,
     },
     {
       name: 'mouvements',
-      url: 'https://www.insee.fr/fr/statistiques/fichier/7766585/v_mvt_commune_2024.csv',
-      mirrorNames: ['v_mvt_commune_2024.csv', 'mouvements-communes.csv'],
+      url: 'https://www.insee.fr/fr/statistiques/fichier/8740222/v_mvt_commune_2026.csv',
+      edition: { from: 'name', pattern: 'v_mvt_commune_(\\d{4})' },
+      page: 'https://www.insee.fr/fr/information/8740222',
+      evidence: 'code-id 71118357643',
+      mirrorNames: ['v_mvt_commune_2026.csv', 'v_mvt_commune_2025.csv', 'v_mvt_commune_2024.csv', 'mouvements-communes.csv'],
       optional: true,
     },
     // Optional, mirror only: saved answers of the INSEE Metadata API (JSON arrays with `code` and `uri`), which
@@ -33,6 +40,8 @@ export const source: SourceDeclaration = {
     {
       name: 'insee-geo-communes',
       url: 'https://api.insee.fr/metadonnees/geo/communes',
+      page: 'https://api.insee.fr/metadonnees/geo/communes',
+      evidence: 'INSEE Metadata API (account needed): saved by hand, never downloaded',
       mirrorNames: ['insee-geo-communes.json'],
       optional: true,
       mirrorOnly: true,
@@ -40,6 +49,8 @@ export const source: SourceDeclaration = {
     {
       name: 'insee-geo-departements',
       url: 'https://api.insee.fr/metadonnees/geo/departements',
+      page: 'https://api.insee.fr/metadonnees/geo/departements',
+      evidence: 'INSEE Metadata API (account needed): saved by hand, never downloaded',
       mirrorNames: ['insee-geo-departements.json'],
       optional: true,
       mirrorOnly: true,
@@ -47,6 +58,8 @@ export const source: SourceDeclaration = {
     {
       name: 'insee-geo-regions',
       url: 'https://api.insee.fr/metadonnees/geo/regions',
+      page: 'https://api.insee.fr/metadonnees/geo/regions',
+      evidence: 'INSEE Metadata API (account needed): saved by hand, never downloaded',
       mirrorNames: ['insee-geo-regions.json'],
       optional: true,
       mirrorOnly: true,

@@ -1,10 +1,12 @@
 import type { Pipeline, RunContext } from '../../src/engine/pipeline';
-import { MissingResourceError } from '../../src/engine/errors';
+import { FormatError, MissingResourceError } from '../../src/engine/errors';
 import { recode } from '../../src/communes/recode';
 import { parseStagedPolygons } from '../../src/geo/polygons';
 import { stageFeatures } from '../../src/geo/features';
 import { warmZoneContours } from '../../src/geo/zone-geometry';
-import { COG_BY_RESOURCE, SIMPLIFY_TOLERANCE, source } from './source';
+import path from 'node:path';
+import type { LocalFile } from '../../src/engine/pipeline';
+import { SIMPLIFY_TOLERANCE, source } from './source';
 import { pack } from './pack';
 
 const DEP_CODE = `'^([0-9]{2}|2[AB]|9[78][0-9])$'`;
@@ -20,7 +22,7 @@ async function load(ctx: RunContext): Promise<void> {
   const report: Record<string, unknown> = {};
   if (!ctx.files.size) throw new MissingResourceError('contours: no commune or département contour file in the mirror, none downloaded');
   for (const [resource, file] of ctx.files) {
-    const cog = COG_BY_RESOURCE[resource] ?? Number(ctx.source.millesime);
+    const cog = cogYear(file);
     cogs.push(cog);
     const staged = await stageFeatures(ctx, file, `f_${resource}`);
     const parsed = await parseStagedPolygons(ctx, staged.table, staged.label, {
@@ -91,6 +93,20 @@ async function load(ctx: RunContext): Promise<void> {
   if (cogs.length) ctx.setMillesime(String(Math.max(...cogs)));
   // Départements, régions and EPCI outlines are unions of these contours: rebuilt now, not by the first request.
   await warmZoneContours(ctx.log);
+}
+
+/**
+ * The COG year of a contour file: its edition, read from its URL or name (the Etalab folder
+ * year, a declared redistribution) or stated by the operator with --millesime. Never assumed.
+ */
+function cogYear(file: LocalFile): number {
+  if (file.edition && /^\d{4}$/.test(file.edition)) return Number(file.edition);
+  throw new FormatError(
+    path.basename(file.path),
+    file.edition
+      ? `edition '${file.edition}' is not a COG year`
+      : 'the COG year of the codes is not known (neither the URL nor the file name states it): give it with --millesime YYYY',
+  );
 }
 
 export const pipeline: Pipeline = { source, order: 20, load, pack };

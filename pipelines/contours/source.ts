@@ -1,7 +1,21 @@
 import type { SourceDeclaration } from '../../config/sources';
 import { readPackageArray } from '../cog/embedded';
 
-const FRANCE_GEOJSON = 'https://raw.githubusercontent.com/gregoiredavid/france-geojson/master';
+/**
+ * Etalab « contours administratifs »: commune (with arrondissements municipaux) and département
+ * polygons derived from IGN ADMIN EXPRESS COG, one folder per COG year, four generalisations
+ * (5 m, 50 m, 100 m, 1000 m), WGS84, properties {code, nom, departement, region, epci, plm,
+ * commune}. The COG year of the folder is the edition. Any other file with {code, nom}
+ * properties works (GeoJSON, GeoPackage, FlatGeobuf, Shapefile, or an IGN .7z): its COG year is
+ * read from its name, else stated with `--millesime`; contours are re-coded to the current COG.
+ */
+const ETALAB = 'https://etalab-datasets.geo.data.gouv.fr/contours-administratifs';
+/** The newest COG year seen published (the folder `latest` also exists, without its year). */
+const YEAR = 2025;
+const PAGE = 'https://github.com/etalab/contours-administratifs';
+const EVIDENCE = `${ETALAB}/${YEAR}/geojson/communes-100m.geojson in etalab/transport-site@06c2f3e apps/transport/lib/mix/tasks/transport/import_communes.ex, and 2024/departements-100m.geojson in import_departements.ex; layout in etalab/contours-administratifs@55d802c README.md`;
+/** `…/contours-administratifs/2025/geojson/…` → 2025. */
+const FROM_URL = { from: 'url', pattern: '/contours-administratifs/(\\d{4})/' } as const;
 
 /** france-geojson folder slug of a département: 'Ille-et-Vilaine' → 'ille-et-vilaine', "Côtes-d'Armor" → 'cotes-d-armor'. */
 export function departementSlug(nom: string): string {
@@ -13,65 +27,60 @@ export function departementSlug(nom: string): string {
     .replace(/^-|-$/g, '');
 }
 
-/** Per-département files of the same redistribution (`departements/35-ille-et-vilaine/communes-35-ille-et-vilaine.geojson`): read from the mirror only. */
+/**
+ * Per-département files of an older redistribution of ADMIN EXPRESS COG 2018 (france-geojson,
+ * `communes-35-ille-et-vilaine.geojson`), such as the offline copies in ../shared/data/geo:
+ * recognised in MIRROR_DIR by these names only, never downloaded, COG 2018 as those files are.
+ */
 const perDepartement = (readPackageArray('departements') as { code: string; nom: string }[]).flatMap(({ code, nom }) => {
   const dir = `${code}-${departementSlug(nom)}`;
+  const legacy = {
+    edition: { value: '2018' },
+    page: 'https://geoservices.ign.fr/adminexpress',
+    evidence: 'ADMIN EXPRESS COG 2018 simplified, per ../shared/data/README.md (hand-copied files)',
+    optional: true,
+    mirrorOnly: true,
+  };
   return [
-    {
-      name: `communes-${code}`,
-      url: `${FRANCE_GEOJSON}/departements/${dir}/communes-${dir}.geojson`,
-      mirrorNames: [`communes-${dir}.geojson`],
-      optional: true,
-      mirrorOnly: true,
-    },
-    {
-      name: `departement-${code}`,
-      url: `${FRANCE_GEOJSON}/departements/${dir}/departement-${dir}.geojson`,
-      mirrorNames: [`departement-${dir}.geojson`],
-      optional: true,
-      mirrorOnly: true,
-    },
+    { name: `communes-${code}`, mirrorNames: [`communes-${dir}.geojson`], ...legacy },
+    { name: `departement-${code}`, mirrorNames: [`departement-${dir}.geojson`], ...legacy },
   ];
 });
 
-/**
- * Commune and département polygons. Default: the GeoJSON redistribution of IGN ADMIN EXPRESS
- * by gregoiredavid/france-geojson (properties {code, nom}, WGS84, simplified), COG 2018.
- * Any other file with {code, nom} properties works (GeoJSON, GeoPackage, FlatGeobuf, Shapefile,
- * or an IGN .7z): declare its COG year in COG_BY_RESOURCE, contours are re-coded to the current COG.
- */
 export const source: SourceDeclaration = {
   id: 'contours',
   title: 'Contours des communes',
-  producer: 'IGN (ADMIN EXPRESS COG), redistribution france-geojson',
+  producer: 'IGN (ADMIN EXPRESS COG), contours administratifs Etalab',
   licence: {
     id: 'lov2',
     title: 'Licence Ouverte / Open Licence version 2.0',
     url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
   },
-  landingPage: 'https://github.com/gregoiredavid/france-geojson',
+  landingPage: PAGE,
   format: 'geojson',
   schedule: '0 4 15 2 *',
-  millesime: '2018',
   resources: [
     {
       name: 'communes',
-      url: 'https://raw.githubusercontent.com/gregoiredavid/france-geojson/master/communes.geojson',
-      mirrorNames: ['communes.geojson', 'communes-version-simplifiee.geojson'],
+      url: `${ETALAB}/${YEAR}/geojson/communes-50m.geojson`,
+      edition: FROM_URL,
+      page: PAGE,
+      evidence: EVIDENCE,
+      mirrorNames: ['communes-50m.geojson', 'communes-100m.geojson', 'communes-1000m.geojson', 'communes-5m.geojson'],
       optional: true,
     },
     {
       name: 'departements',
-      url: 'https://raw.githubusercontent.com/gregoiredavid/france-geojson/master/departements.geojson',
-      mirrorNames: ['departements.geojson', 'departements-version-simplifiee.geojson'],
+      url: `${ETALAB}/${YEAR}/geojson/departements-50m.geojson`,
+      edition: FROM_URL,
+      page: PAGE,
+      evidence: EVIDENCE,
+      mirrorNames: ['departements-50m.geojson', 'departements-100m.geojson', 'departements-1000m.geojson', 'departements-5m.geojson'],
       optional: true,
     },
     ...perDepartement,
   ],
 };
-
-/** COG year of each resource's codes (france-geojson is ADMIN EXPRESS COG 2018). */
-export const COG_BY_RESOURCE: Record<string, number> = { communes: 2018, departements: 2018 };
 
 /** Simplification tolerance of `geom_simple`, in degrees (0.0001° ≈ 10 m). */
 export const SIMPLIFY_TOLERANCE = 0.0001;

@@ -6,7 +6,9 @@ import type { SourceDeclaration } from '../../config/sources';
  * quality. Recent vintages (BPE24, BPE25) carry LONGITUDE/LATITUDE (WGS 84) beside
  * LAMBERT_X/LAMBERT_Y and EPSG; older « ensemble xy » files only LAMBERT_X/LAMBERT_Y in the
  * local projection (Lambert 93, UTM 20N/22N/40S/38S overseas) and QUALITE_XY.
- * Column names: read in third-party code for BPE25 (verify on the BPE24 file); URL (verify).
+ * Column names: read in third-party code for BPE25 (verify on the BPE24 file).
+ * The per-commune counts are a separate Melodi file (`DS_BPE_<year>_CSV_FR`, long format: GEO,
+ * GEO_OBJECT, a facility type, OBS_VALUE), declared below and not read yet.
  */
 export const source: SourceDeclaration = {
   id: 'equipements',
@@ -24,8 +26,23 @@ export const source: SourceDeclaration = {
   resources: [
     {
       name: 'bpe',
-      url: 'https://www.insee.fr/fr/statistiques/fichier/8217525/BPE24.zip',
-      mirrorNames: ['BPE24.zip', 'BPE24.csv', 'bpe24_ensemble_xy_csv.zip', 'bpe24_ensemble_xy.csv'],
+      url: 'https://www.insee.fr/fr/statistiques/fichier/8217525/BPE25.zip',
+      // BPE25 → 2025, bpe24_ensemble_xy.csv → 2024.
+      edition: { from: 'name', pattern: 'bpe(\\d{2})', template: '20$1' },
+      page: 'https://www.insee.fr/fr/statistiques/8217525',
+      evidence:
+        'BPE25.zip at statistiques/fichier/8217525/ in code-id 70188398980, 68958817180, 68286206499, 57422428452 (member BPE25.csv per code-id 58103538738)',
+      mirrorNames: ['BPE25.zip', 'BPE25.csv', 'BPE24.zip', 'BPE24.csv', 'bpe24_ensemble_xy_csv.zip', 'bpe24_ensemble_xy.csv'],
+    },
+    {
+      name: 'bpe-communes',
+      url: 'https://api.insee.fr/melodi/file/DS_BPE/DS_BPE_2025_CSV_FR',
+      edition: { from: 'name', pattern: 'DS_BPE_(\\d{4})' },
+      page: 'https://catalogue-donnees.insee.fr/fr/explorateur/DS_BPE',
+      evidence: 'Melodi file DS_BPE_2025_CSV_FR in code-id 57982029564, 65823481906 (≈14 MB zip, *_data.csv + metadata)',
+      mirrorNames: ['DS_BPE_2025_CSV_FR', 'DS_BPE_2025_CSV_FR.zip', 'DS_BPE_2025_data.csv'],
+      optional: true,
+      pending: 'counts per commune and facility type (Melodi long format): no reader yet (issue 11, item 3)',
     },
   ],
 };

@@ -12,14 +12,17 @@ import { pack } from './pack';
 const STAGING = { code: 'text', mesure: 'text', annee: 'int', valeur: 'int', fichier: 'text', line: 'bigint', raw: 'text' };
 const COLUMNS = ['EC_MEASURE', 'GEO', 'GEO_OBJECT', 'TIME_PERIOD', 'OBS_VALUE'] as const;
 const FIRST_YEAR = 2008;
+const MEASURES = [
+  ['naissances', 'LVB'],
+  ['deces', 'DTH'],
+] as const;
 
 async function load(ctx: RunContext): Promise<void> {
   const staging = await ctx.staging('ec', STAGING);
   let lastYear = 0;
-  for (const [resource, measure] of [
-    ['naissances', 'LVB'],
-    ['deces', 'DTH'],
-  ] as const) {
+  // Births and deaths are independent files: `--file` may bring one alone.
+  const present = MEASURES.filter(([resource]) => ctx.files.has(resource));
+  for (const [resource, measure] of present) {
     const file = ctx.files.get(resource)!;
     const zipped = isZip(head(file.path));
     const entry = zipped
@@ -80,23 +83,35 @@ async function load(ctx: RunContext): Promise<void> {
     overlap: 'prefer-arrondissements',
   });
   ctx.log('communes mapped');
+  const both = present.length === MEASURES.length;
+  const column = (m: 'LVB' | 'DTH') =>
+    `case when count(*) filter (where s.mesure = '${m}') = count(s.valeur) filter (where s.mesure = '${m}') then sum(s.valeur) filter (where s.mesure = '${m}') end`;
+  const select = `select $1, m.code_actuel, m.type, s.annee, ${column('LVB')}, ${column('DTH')}, array_agg(distinct s.code order by s.code)
+         from ${staging.qualified} s join ${map} m on m.code = s.code
+        group by m.code_actuel, m.type, s.annee`;
   await ctx.publish(
     millesime,
     async (tx) => {
-      await tx.query(`delete from etat_civil where millesime = $1`, [millesime]);
+      if (both) {
+        await tx.query(`delete from etat_civil where millesime = $1`, [millesime]);
+        const { rowCount } = await tx.query(
+          `insert into etat_civil (millesime, code_commune, type, annee, naissances, deces, codes_sources) ${select}`,
+          [millesime],
+        );
+        return rowCount ?? 0;
+      }
+      // One measure alone: its column is replaced, the other measure's stays as published.
+      const col = present[0][0];
+      await tx.query(`update etat_civil set ${col} = null where millesime = $1`, [millesime]);
       const { rowCount } = await tx.query(
-        `insert into etat_civil (millesime, code_commune, type, annee, naissances, deces, codes_sources)
-       select $1, m.code_actuel, m.type, s.annee,
-              case when count(*) filter (where s.mesure = 'LVB') = count(s.valeur) filter (where s.mesure = 'LVB') then sum(s.valeur) filter (where s.mesure = 'LVB') end,
-              case when count(*) filter (where s.mesure = 'DTH') = count(s.valeur) filter (where s.mesure = 'DTH') then sum(s.valeur) filter (where s.mesure = 'DTH') end,
-              array_agg(distinct s.code order by s.code)
-         from ${staging.qualified} s join ${map} m on m.code = s.code
-        group by m.code_actuel, m.type, s.annee`,
+        `insert into etat_civil (millesime, code_commune, type, annee, naissances, deces, codes_sources) ${select}
+         on conflict (millesime, code_commune, annee) do update set ${col} = excluded.${col},
+           codes_sources = array(select distinct c from unnest(etat_civil.codes_sources || excluded.codes_sources) c order by c)`,
         [millesime],
       );
       return rowCount ?? 0;
     },
-    { cog },
+    { cog, ...(both ? {} : { seul: present[0][0] }) },
   );
 }
 

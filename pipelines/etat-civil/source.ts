@@ -6,7 +6,11 @@ import type { SourceDeclaration } from '../../config/sources';
  * DTH = deaths, counted at the place of residence (mother / deceased). COM and ARM rows
  * both exist for Paris, Lyon and Marseille; GEO is a code, read as text (01001, 2A004).
  * Geography: the COG of the year after the last year covered (verify at each edition).
+ * Served by INSEE's Melodi file endpoint (`api.insee.fr/melodi/file/<DS>/<DS>_CSV_FR`, the
+ * current edition; `<DS>_<year>_CSV_FR` names one edition): a zip of `<DS>_data.csv` and
+ * `<DS>_metadata.csv`. The edition is read from the data (its last year).
  */
+const MELODI = 'https://api.insee.fr/melodi/file';
 export const source: SourceDeclaration = {
   id: 'etat-civil',
   title: 'Naissances et décès domiciliés par commune',
@@ -23,13 +27,28 @@ export const source: SourceDeclaration = {
   resources: [
     {
       name: 'naissances',
-      url: 'https://www.insee.fr/fr/statistiques/fichier/1893255/DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR.zip',
-      mirrorNames: ['DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR.zip', 'DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv'],
+      url: `${MELODI}/DS_ETAT_CIVIL_NAIS_COMMUNES/DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR`,
+      page: 'https://www.insee.fr/fr/statistiques/1893255',
+      evidence:
+        '../shared/data/real/etat-civil/DS_ETAT_CIVIL_NAIS_COMMUNES.zip is byte-identical to what this URL served (JidenBenfadhel/Projet-data@f31382f, downloaded by its script); per-edition …_2025_CSV_FR in code-id 68456864786',
+      mirrorNames: [
+        'DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR',
+        'DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR.zip',
+        'DS_ETAT_CIVIL_NAIS_COMMUNES.zip',
+        'DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv',
+      ],
     },
     {
       name: 'deces',
-      url: 'https://www.insee.fr/fr/statistiques/fichier/1893253/DS_ETAT_CIVIL_DECES_COMMUNES_CSV_FR.zip',
-      mirrorNames: ['DS_ETAT_CIVIL_DECES_COMMUNES_CSV_FR.zip', 'DS_ETAT_CIVIL_DECES_COMMUNES_data.csv'],
+      url: `${MELODI}/DS_ETAT_CIVIL_DECES_COMMUNES/DS_ETAT_CIVIL_DECES_COMMUNES_CSV_FR`,
+      page: 'https://www.insee.fr/fr/statistiques/1893253',
+      evidence: 'dataset DS_ETAT_CIVIL_DECES_COMMUNES in code-id 68456864786 (…_2025_CSV_FR), 57959359737; no genuine deaths file seen',
+      mirrorNames: [
+        'DS_ETAT_CIVIL_DECES_COMMUNES_CSV_FR',
+        'DS_ETAT_CIVIL_DECES_COMMUNES_CSV_FR.zip',
+        'DS_ETAT_CIVIL_DECES_COMMUNES.zip',
+        'DS_ETAT_CIVIL_DECES_COMMUNES_data.csv',
+      ],
     },
   ],
 };

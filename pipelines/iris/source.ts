@@ -22,9 +22,14 @@ export const source: SourceDeclaration = {
   resources: [
     {
       name: 'contours',
-      url: 'https://data.geopf.fr/telechargement/download/CONTOURS-IRIS/CONTOURS-IRIS_3-0__GPKG_WGS84G_FRA_2025-01-01/CONTOURS-IRIS_3-0__GPKG_WGS84G_FRA_2025-01-01.7z',
+      // Metropolitan France, Lambert-93 (reprojected on reading). The overseas archives' names were not seen.
+      url: 'https://data.geopf.fr/telechargement/download/CONTOURS-IRIS/CONTOURS-IRIS_3-0__GPKG_LAMB93_FXX_2025-01-01/CONTOURS-IRIS_3-0__GPKG_LAMB93_FXX_2025-01-01.7z',
+      edition: { from: 'name', pattern: '_(\\d{4})-01-01' },
+      page: 'https://geoservices.ign.fr/contoursiris',
+      evidence:
+        'archive name CONTOURS-IRIS_3-0__GPKG_LAMB93_FXX_2025-01-01 in code-id 68410980174, 12569037841, 12380529738, 67216526743 (entry iris.gpkg, 167 MB); the former GPKG_WGS84G_FRA name was seen nowhere',
       mirrorNames: [
-        'CONTOURS-IRIS_3-0__GPKG_WGS84G_FRA_2025-01-01.7z',
+        'CONTOURS-IRIS_3-0__GPKG_LAMB93_FXX_2025-01-01.7z',
         'contours_iris.gpkg',
         'contours_iris.fgb',
         'contours-iris.geojson',

@@ -22,11 +22,19 @@ export const source: SourceDeclaration = {
     {
       name: 'ensemble',
       url: 'https://www.insee.fr/fr/statistiques/fichier/7739582/ensemble.zip',
+      // The file at this address is millésime 2021; a copy under another name says it with --millesime.
+      page: 'https://www.insee.fr/fr/statistiques/7739582',
+      evidence:
+        'donnees_communes.csv of this zip in etalab/decoupage-administratif@360b6b29 sources/ (../shared/data/population); the URL itself was not re-checked this session',
       mirrorNames: ['ensemble.zip', 'donnees_communes.csv'],
     },
     {
       name: 'mayotte',
       url: 'https://www.insee.fr/fr/statistiques/fichier/7739582/donnees_communes_mayotte.csv',
+      page: 'https://www.insee.fr/fr/statistiques/7739582',
+      evidence: 'donnees_communes_mayotte.csv in etalab/decoupage-administratif@360b6b29 sources/',
+      // Published with the main file: loaded alone, the millésime would lose its other communes.
+      needs: ['ensemble'],
       mirrorNames: ['donnees_communes_mayotte.csv'],
       optional: true,
     },

@@ -23,7 +23,13 @@ export const source: SourceDeclaration = {
   resources: [
     {
       name: 'qpv',
+      // The national resource: a ZIP with GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson beside Lambert-93 and UTM files.
+      datagouv: { dataset: 'quartiers-prioritaires-de-la-politique-de-la-ville-qpv', resource: '942d4ee8-8142-4556-8ea1-335537ce1119' },
       url: 'https://www.data.gouv.fr/api/1/datasets/r/942d4ee8-8142-4556-8ea1-335537ce1119',
+      edition: { value: '2024' },
+      page: 'https://www.data.gouv.fr/fr/datasets/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/',
+      evidence:
+        'dataset slug and resource id in code-id 55303624373, 69289637153, 26970206048, 68293170276 (2024–2026 code reading the ZIP entry)',
       mirrorNames: ['QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson', 'qpv-2024.geojson', 'qpv.geojson'],
     },
   ],

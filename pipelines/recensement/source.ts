@@ -25,19 +25,39 @@ export const source: SourceDeclaration = {
     {
       name: 'evol-struct-pop',
       url: 'https://www.insee.fr/fr/statistiques/fichier/8581696/base-cc-evol-struct-pop-2022_csv.zip',
+      edition: { from: 'name', pattern: '-(\\d{4})(?:_csv)?\\.' },
+      page: 'https://www.insee.fr/fr/statistiques/8581696',
+      evidence: 'base-cc-evol-struct-pop-2022_csv.zip at statistiques/fichier/8581696/ in code-id 55850914111',
+      // A millésime is published as a whole (every table of the census): its files load together.
+      needs: ['logement', 'ds-population'],
       mirrorNames: ['base-cc-evol-struct-pop-2022_csv.zip', 'base-cc-evol-struct-pop-2022.CSV'],
     },
     {
       name: 'logement',
       url: 'https://www.insee.fr/fr/statistiques/fichier/8581474/base-cc-logement-2022_csv.zip',
+      edition: { from: 'name', pattern: '-(\\d{4})(?:_csv)?\\.' },
+      page: 'https://www.insee.fr/fr/statistiques/8581474',
+      evidence: 'not seen in public code this session (same naming as the population base)',
+      // Published with the population base: one millésime for both.
+      needs: ['evol-struct-pop', 'ds-population'],
       mirrorNames: ['base-cc-logement-2022_csv.zip', 'base-cc-logement-2022.CSV'],
       optional: true,
     },
     {
-      // Melodi file (verify the exact file name at each millésime: …_<year>_CSV_FR).
+      // Melodi file of census 2023 (published 30 June 2026), one edition newer than the bases communales.
       name: 'ds-population',
-      url: 'https://api.insee.fr/melodi/file/DS_RP_POPULATION_PRINC/DS_RP_POPULATION_PRINC_2022_CSV_FR',
-      mirrorNames: ['DS_RP_POPULATION_PRINC_2022_CSV_FR.zip', 'DS_RP_POPULATION_PRINC_2022_data.csv'],
+      url: 'https://api.insee.fr/melodi/file/DS_RP_POPULATION_PRINC/DS_RP_POPULATION_PRINC_2023_CSV_FR',
+      edition: { from: 'name', pattern: '_(\\d{4})_(?:CSV_FR|data)' },
+      page: 'https://catalogue-donnees.insee.fr/fr/explorateur/DS_RP_POPULATION_PRINC',
+      evidence: 'DS_RP_POPULATION_PRINC_2023_CSV_FR in code-id 58047510412, 58241285701, 59718228308 (edition 2023, published 2026-06-30)',
+      mirrorNames: [
+        'DS_RP_POPULATION_PRINC_2023_CSV_FR',
+        'DS_RP_POPULATION_PRINC_2023_CSV_FR.zip',
+        'DS_RP_POPULATION_PRINC_2023_data.csv',
+        'DS_RP_POPULATION_PRINC_2022_CSV_FR.zip',
+        'DS_RP_POPULATION_PRINC_2022_data.csv',
+      ],
+      needs: ['evol-struct-pop', 'logement'],
       optional: true,
     },
   ],

@@ -19,6 +19,24 @@ export interface LocalFile {
   url?: string;
   etag?: string | null;
   lastModified?: string | null;
+  /** The edition the resource says it is (see EditionRule), null when nothing states it. */
+  edition?: string | null;
+  /** Where the edition was read: 'title', 'url', 'name', 'declaration', 'last_modified', 'operator'… */
+  editionFrom?: string;
+  /** The data.gouv.fr dataset and resource the file was found through. */
+  upstream?: UpstreamResource;
+}
+
+/** A resource found through the data.gouv.fr API. */
+interface UpstreamResource {
+  dataset: string;
+  datasetId: string;
+  resourceId: string;
+  title: string;
+  /** The dataset's page on data.gouv.fr. */
+  page: string | null;
+  lastModified: string | null;
+  checksum: { type: string; value: string } | null;
 }
 
 export interface RunCounters {

@@ -14,6 +14,8 @@ import { logTo } from '../log';
 export interface RunOptions {
   file?: string;
   resource?: string;
+  /** The edition an operator states for a hand-copied file (`--millesime`). */
+  millesime?: string;
   /** Reload even when every input file is unchanged since the last success. */
   force?: boolean;
   trigger?: 'cli' | 'worker' | 'schedule' | 'start' | 'test';
@@ -72,7 +74,7 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
       opts.trigger ?? 'cli',
       opts.jobId ?? null,
       opts.attempt ?? 1,
-      JSON.stringify({ file: opts.file, resource: opts.resource, force: opts.force }),
+      JSON.stringify({ file: opts.file, resource: opts.resource, millesime: opts.millesime, force: opts.force }),
     ],
   );
   const runId: number = Number(run.id);
@@ -93,6 +95,7 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
     const { files: resolved, missing } = await resolveResources(db, settings, pipeline.source, {
       file: opts.file,
       resource: opts.resource,
+      millesime: opts.millesime,
       progress,
       log,
     });
@@ -105,9 +108,10 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
       embedded = true;
     }
     await db.query(
-      `insert into provenance (run_id, source, resource, origin, url, path, etag, last_modified, sha256, bytes)
-       select $1, $2, r, o, u, p, e, lm, s, b from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
-         as t(r, o, u, p, e, lm, s, b)`,
+      `insert into provenance (run_id, source, resource, origin, url, path, etag, last_modified, sha256, bytes, edition, edition_from, upstream)
+       select $1, $2, r, o, u, p, e, lm, s, b, ed, ef, up::jsonb
+         from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[])
+         as t(r, o, u, p, e, lm, s, b, ed, ef, up)`,
       [
         runId,
         sourceId,
@@ -119,6 +123,9 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
         files.map((f) => f.lastModified ?? null),
         files.map((f) => f.sha256),
         files.map((f) => f.bytes),
+        files.map((f) => f.edition ?? null),
+        files.map((f) => f.editionFrom ?? null),
+        files.map((f) => (f.upstream ? JSON.stringify(f.upstream) : null)),
       ],
     );
 

@@ -2,14 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import type { Settings } from '../../config/settings';
-import type { SourceDeclaration } from '../../config/sources';
+import type { ResourceDeclaration, SourceDeclaration } from '../../config/sources';
 import type { LocalFile } from '../engine/pipeline';
 import type { Progress } from '../engine/progress';
 import { MissingResourceError } from '../engine/errors';
+import { isZip, readHead, zipEntries } from '../engine/decode';
 import { download, DownloadError } from './download';
+import { DatagouvError, fetchDataset } from './datagouv';
 import { sha256File } from './hash';
+import { fileNameOf, pickResource, readEdition } from './match';
 
-type Resource = SourceDeclaration['resources'][number];
+type Resource = ResourceDeclaration;
 
 /** Looks for a resource in the mirror: at its root, in `<source id>/`, or one folder down. */
 function findInMirror(mirrorDir: string, sourceId: string, names: string[]): string | undefined {
@@ -28,8 +31,10 @@ function findInMirror(mirrorDir: string, sourceId: string, names: string[]): str
 export interface ResolveOptions {
   /** A file an operator downloaded by hand. */
   file?: string;
-  /** Which resource `file` is (defaults to the one whose names match, or the only one). */
+  /** Which resource `file` is (defaults to the one its name or its zip entries match, or the only one). */
   resource?: string;
+  /** The edition an operator states for the files of this run (`--millesime`): a hand-copied file says nothing of itself. */
+  millesime?: string;
   progress: Progress;
   log: (m: string) => void;
 }
@@ -40,85 +45,216 @@ export interface Resolution {
   missing: string[];
 }
 
-function resourceForFile(source: SourceDeclaration, file: string, wanted?: string): Resource {
-  if (wanted) {
-    const r = source.resources.find((x) => x.name === wanted);
-    if (!r)
-      throw new MissingResourceError(
-        `${source.id} has no resource '${wanted}' (resources: ${source.resources.map((x) => x.name).join(', ')})`,
-      );
-    return r;
-  }
-  const base = path.basename(file).toLowerCase();
-  const byName = source.resources.find((r) => r.mirrorNames.some((n) => n.toLowerCase() === base));
-  if (byName) return byName;
-  const required = source.resources.filter((r) => !r.optional);
-  if (required.length === 1) return required[0];
-  throw new MissingResourceError(
-    `cannot tell which resource of ${source.id} ${path.basename(file)} is: name it with --resource (${source.resources.map((x) => x.name).join(', ')})`,
-  );
+/** The names a resource is known by upstream: its mirror names and the file name of its declared URL. */
+function knownNames(r: Resource): string[] {
+  return [...r.mirrorNames, ...(r.url ? [fileNameOf(r.url)] : [])].map((n) => n.toLowerCase());
+}
+
+/** True when `name` is one of the resource's names, or answers its data.gouv.fr title pattern. */
+function nameMatches(r: Resource, name: string): boolean {
+  const base = name.toLowerCase();
+  if (knownNames(r).includes(base)) return true;
+  return Boolean(r.datagouv?.title && new RegExp(r.datagouv.title, 'i').test(name));
 }
 
 /**
- * Finds every resource of a source, in this order: the operator's --file, the mirror
- * (same names as upstream), then a download with conditional GET into DATA_DIR.
+ * Which resource an operator's file is: named with --resource, else recognised by its file name
+ * (mirror names, the declared URL's file name, the data.gouv.fr title pattern), else by the
+ * names of its zip entries, else the only required resource. Says how it was recognised.
+ */
+async function resourceForFile(source: SourceDeclaration, file: string, wanted?: string): Promise<{ resource: Resource; how: string }> {
+  const names = source.resources.map((x) => x.name).join(', ');
+  if (wanted) {
+    const r = source.resources.find((x) => x.name === wanted);
+    if (!r) throw new MissingResourceError(`${source.id} has no resource '${wanted}' (resources: ${names})`);
+    return { resource: r, how: '--resource' };
+  }
+  const base = path.basename(file);
+  const unique = (found: Resource[], how: string) => {
+    if (found.length > 1)
+      throw new MissingResourceError(`${base} could be any of ${found.map((r) => r.name).join(', ')} (${how}): name it with --resource`);
+    return found[0] ? { resource: found[0], how } : undefined;
+  };
+  const byName = unique(
+    source.resources.filter((r) => nameMatches(r, base)),
+    'its file name',
+  );
+  if (byName) return byName;
+  if (isZip(readHead(file))) {
+    const entries = (await zipEntries(file)).map((e) => e.split('/').pop()!).filter(Boolean);
+    const byEntry = unique(
+      source.resources.filter((r) => entries.some((e) => nameMatches(r, e))),
+      'the names of its zip entries',
+    );
+    if (byEntry) return byEntry;
+  }
+  const required = source.resources.filter((r) => !r.optional);
+  if (required.length === 1 && source.resources.length === 1) return { resource: required[0], how: 'the only resource' };
+  if (required.length === 1) return { resource: required[0], how: 'the only required resource' };
+  throw new MissingResourceError(`cannot tell which resource of ${source.id} ${base} is: name it with --resource (${names})`);
+}
+
+/**
+ * Finds the resources of a source, in this order: the operator's --file, the mirror (same
+ * names as upstream), then a download with conditional GET into DATA_DIR: for a resource
+ * declared on data.gouv.fr, its current URL is asked to the data.gouv.fr API first (the
+ * declared URL is the fallback when the API cannot be reached).
+ *
+ * With --file, that resource is loaded alone: the others are left out, except those it
+ * declares it `needs` (looked up in the mirror, as a hand-copied file means no download).
  */
 export async function resolveResources(db: Pool, settings: Settings, source: SourceDeclaration, opts: ResolveOptions): Promise<Resolution> {
   const files = new Map<string, LocalFile>();
   const missing: string[] = [];
-  let manual: Resource | undefined;
-  // After one download finds the machine offline (no DNS, no route), do not try the others.
+  let wanted = source.resources;
+  // After one request finds the machine offline (no DNS, no route), do not try the others.
   let offline = false;
+  const stated = (f: LocalFile): LocalFile =>
+    opts.millesime ? { ...f, edition: opts.millesime, editionFrom: 'operator (--millesime)' } : f;
   if (opts.file) {
     if (!fs.existsSync(opts.file)) throw new MissingResourceError(`--file ${opts.file}: no such file`);
-    manual = resourceForFile(source, opts.file, opts.resource);
-    files.set(manual.name, { resource: manual.name, path: path.resolve(opts.file), origin: 'file', ...(await sha256File(opts.file)) });
+    const { resource: manual, how } = await resourceForFile(source, opts.file, opts.resource);
+    if (manual.pending) throw new MissingResourceError(`${source.id}/${manual.name} is declared but not read yet: ${manual.pending}`);
+    const edition = readEdition(manual.edition, { name: path.basename(opts.file) });
+    files.set(
+      manual.name,
+      stated({
+        resource: manual.name,
+        path: path.resolve(opts.file),
+        origin: 'file',
+        edition: edition?.edition ?? null,
+        editionFrom: edition?.from,
+        ...(await sha256File(opts.file)),
+      }),
+    );
+    const needs = new Set(manual.needs ?? []);
+    wanted = source.resources.filter((r) => needs.has(r.name));
+    const others = source.resources.length - 1 - wanted.length;
+    opts.log(
+      `--file ${path.basename(opts.file)}: resource '${manual.name}' (recognised by ${how})${others > 0 ? `; ${others} other resource(s) left as they are` : ''}${wanted.length ? `; with ${wanted.map((r) => r.name).join(', ')} from the mirror` : ''}`,
+    );
   }
-  for (const r of source.resources) {
-    if (r === manual) continue;
+  for (const r of wanted) {
+    if (r.pending) continue;
     const mirrored = findInMirror(settings.MIRROR_DIR, source.id, r.mirrorNames);
     if (mirrored) {
-      files.set(r.name, { resource: r.name, path: mirrored, origin: 'mirror', url: r.url, ...(await sha256File(mirrored)) });
+      const edition = readEdition(r.edition, { name: path.basename(mirrored) });
+      files.set(
+        r.name,
+        stated({
+          resource: r.name,
+          path: mirrored,
+          origin: 'mirror',
+          url: r.url,
+          edition: edition?.edition ?? null,
+          editionFrom: edition?.from,
+          ...(await sha256File(mirrored)),
+        }),
+      );
       continue;
     }
+    let tried = '';
     if (settings.NETWORK !== 'never' && !opts.file && !offline && !r.mirrorOnly) {
-      const dest = path.join(settings.DATA_DIR, 'raw', source.id, decodeURIComponent(path.basename(new URL(r.url).pathname)) || r.name);
-      const prev = (
-        await db.query(
-          `select etag, last_modified from provenance where source = $1 and resource = $2 and path = $3 order by fetched_at desc limit 1`,
-          [source.id, r.name, dest],
-        )
-      ).rows[0];
       try {
-        opts.progress.start(`download ${r.name}`, undefined, 'bytes');
-        const res = await download(r.url, dest, {
-          etag: prev?.etag,
-          lastModified: prev?.last_modified,
-          onBytes: (done) => opts.progress.update(done),
-        });
-        files.set(r.name, {
-          resource: r.name,
-          path: res.path,
-          origin: res.status === 'not-modified' ? 'not-modified' : 'download',
-          url: r.url,
-          etag: res.etag,
-          lastModified: res.lastModified,
-          sha256: res.sha256,
-          bytes: res.bytes,
-        });
-        continue;
+        const got = await fetchResource(db, settings, source, r, opts);
+        if (got) {
+          files.set(r.name, stated(got));
+          continue;
+        }
+        tried = 'no matching resource upstream';
       } catch (err) {
-        if (!(err instanceof DownloadError)) throw err;
+        if (!(err instanceof DownloadError) && !(err instanceof DatagouvError)) throw err;
         offline = err.offline;
-        opts.log(`${source.id}/${r.name}: download failed: ${err.message}${offline ? ' (offline: no further download tried)' : ''}`);
-      } finally {
-        opts.progress.stop();
+        tried = err.message;
+        opts.log(`${source.id}/${r.name}: ${err.message}${offline ? ' (offline: no further download tried)' : ''}`);
       }
     }
     if (!r.optional)
       missing.push(
-        `${r.name} (looked for ${r.mirrorNames.join(' or ')} in MIRROR_DIR=${settings.MIRROR_DIR || '(unset)'}${settings.NETWORK === 'never' ? '; network disabled' : `; download from ${r.url} failed`})`,
+        `${r.name} (looked for ${r.mirrorNames.join(' or ')} in MIRROR_DIR=${settings.MIRROR_DIR || '(unset)'}${
+          settings.NETWORK === 'never' ? '; network disabled' : tried ? `; ${tried}` : ''
+        })`,
       );
   }
   return { files, missing };
+}
+
+/**
+ * Downloads one resource: through the data.gouv.fr API when it is declared there (the current
+ * URL of the matching resource, its edition from the resource metadata), else from its URL.
+ * Undefined when the dataset has no matching resource.
+ */
+async function fetchResource(
+  db: Pool,
+  settings: Settings,
+  source: SourceDeclaration,
+  r: Resource,
+  opts: ResolveOptions,
+): Promise<LocalFile | undefined> {
+  let url = r.url;
+  let upstream: LocalFile['upstream'];
+  let edition = readEdition(r.edition, { url: r.url, name: r.url ? fileNameOf(r.url) : undefined });
+  if (r.datagouv) {
+    try {
+      const dataset = await fetchDataset(r.datagouv.dataset, { api: settings.DATAGOUV_API });
+      const picked = pickResource(r.datagouv, r.edition, dataset.resources);
+      if (!picked) {
+        opts.log(
+          `${source.id}/${r.name}: no resource of data.gouv.fr dataset ${dataset.slug} matches ${JSON.stringify(r.datagouv)} (${dataset.resources.length} resource(s))`,
+        );
+        return undefined;
+      }
+      url = picked.resource.url;
+      edition = picked.edition;
+      upstream = {
+        dataset: dataset.slug,
+        datasetId: dataset.id,
+        resourceId: picked.resource.id,
+        title: picked.resource.title,
+        page: dataset.page,
+        lastModified: picked.resource.last_modified ?? null,
+        checksum: picked.resource.checksum ?? null,
+      };
+      if (dataset.redirects.length) opts.log(`${source.id}/${r.name}: dataset '${r.datagouv.dataset}' is now '${dataset.slug}'`);
+      opts.log(
+        `${source.id}/${r.name}: data.gouv.fr ${dataset.slug} → '${picked.resource.title}'${edition ? ` (edition ${edition.edition})` : ''}${picked.candidates > 1 ? `, latest of ${picked.candidates} matching` : ''}`,
+      );
+    } catch (err) {
+      // The API down or unreachable: the declared URL, when there is one, is the fallback.
+      if (!(err instanceof DatagouvError) || !r.url || (err.status !== null && err.status < 500)) throw err;
+      opts.log(`${source.id}/${r.name}: data.gouv.fr API unavailable (${err.message}): trying the declared URL`);
+    }
+  }
+  if (!url) return undefined;
+  // One folder per resource: two resources may share an upstream file name (européennes and législatives).
+  const dest = path.join(settings.DATA_DIR, 'raw', source.id, r.name, fileNameOf(url) || r.name);
+  const prev = (
+    await db.query(
+      `select etag, last_modified from provenance where source = $1 and resource = $2 and path = $3 order by fetched_at desc limit 1`,
+      [source.id, r.name, dest],
+    )
+  ).rows[0];
+  try {
+    opts.progress.start(`download ${r.name}`, undefined, 'bytes');
+    const res = await download(url, dest, {
+      etag: prev?.etag,
+      lastModified: prev?.last_modified,
+      onBytes: (done) => opts.progress.update(done),
+    });
+    return {
+      resource: r.name,
+      path: res.path,
+      origin: res.status === 'not-modified' ? 'not-modified' : 'download',
+      url,
+      etag: res.etag,
+      lastModified: res.lastModified,
+      sha256: res.sha256,
+      bytes: res.bytes,
+      edition: edition?.edition ?? null,
+      editionFrom: edition?.from,
+      upstream,
+    };
+  } finally {
+    opts.progress.stop();
+  }
 }

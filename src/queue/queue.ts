@@ -11,6 +11,8 @@ export interface RunJobData {
   source: string;
   file?: string;
   resource?: string;
+  /** Edition stated by the operator for a hand-copied file. */
+  millesime?: string;
   force?: boolean;
   /** Who asked for the run (the runs table records trigger 'worker' with the job id). */
   trigger: RunTrigger;
@@ -20,6 +22,7 @@ export interface RunJobData {
 export interface EnqueueOptions {
   file?: string;
   resource?: string;
+  millesime?: string;
   force?: boolean;
   trigger: RunTrigger;
   /** Deterministic id: BullMQ adds nothing when a job with this id already exists. */
@@ -46,6 +49,7 @@ export async function enqueueRun(source: string, opts: EnqueueOptions): Promise<
     enqueuedAt: new Date().toISOString(),
     ...(opts.file !== undefined && { file: opts.file }),
     ...(opts.resource !== undefined && { resource: opts.resource }),
+    ...(opts.millesime !== undefined && { millesime: opts.millesime }),
     ...(opts.force !== undefined && { force: opts.force }),
   };
   return runsQueue().add(source, data, {

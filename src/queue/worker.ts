@@ -45,13 +45,14 @@ export interface RunWorker {
 
 /** Processes one 'runs' job: the same `runSource` as `dotation run --inline`, recorded in the runs table. */
 async function processRunJob(job: Job<RunJobData, RunJobResult>): Promise<RunJobResult> {
-  const { source, file, resource, force } = job.data;
+  const { source, file, resource, millesime, force } = job.data;
   const r = await runSource(source, {
     trigger: 'worker',
     jobId: job.id,
     attempt: job.attemptsMade + 1,
     file,
     resource,
+    millesime,
     force,
     log: settings().LOG_LEVEL === 'silent' ? () => undefined : undefined,
     onProgress: (p) => {
