@@ -116,7 +116,13 @@ describe('contours: the COG year is what the file or the operator says, never as
   test('a file whose name and URL state no COG year fails, names the file and asks for --millesime; nothing is published', async () => {
     const before = (await pool().query(`select count(*)::int as n from commune_contours`)).rows[0].n;
     await expect(
-      runSource('contours', { file: path.join(FIX, 'communes-35-cog2018.geojson'), resource: 'communes', trigger: 'test', force: true, log: () => {} }),
+      runSource('contours', {
+        file: path.join(FIX, 'communes-35-cog2018.geojson'),
+        resource: 'communes',
+        trigger: 'test',
+        force: true,
+        log: () => {},
+      }),
     ).rejects.toThrow(/communes-35-cog2018\.geojson: the COG year of the codes is not known .*--millesime YYYY/);
     expect((await pool().query(`select count(*)::int as n from commune_contours`)).rows[0].n).toBe(before);
   });
@@ -124,7 +130,9 @@ describe('contours: the COG year is what the file or the operator says, never as
   test('the declared Etalab files carry their COG year in their URL; the france-geojson copies of ../shared/data are COG 2018 by name', () => {
     const byName = new Map(contours.source.resources.map((r) => [r.name, r]));
     const communes = byName.get('communes')!;
-    expect(communes.url).toMatch(/^https:\/\/etalab-datasets\.geo\.data\.gouv\.fr\/contours-administratifs\/\d{4}\/geojson\/communes-50m\.geojson$/);
+    expect(communes.url).toMatch(
+      /^https:\/\/etalab-datasets\.geo\.data\.gouv\.fr\/contours-administratifs\/\d{4}\/geojson\/communes-50m\.geojson$/,
+    );
     expect(readEdition(communes.edition, { url: communes.url })?.edition).toBe(/\/(\d{4})\//.exec(communes.url!)![1]);
     const legacy = byName.get('communes-35')!;
     expect([legacy.url, legacy.mirrorOnly, legacy.mirrorNames, readEdition(legacy.edition, {})?.edition]).toEqual([
