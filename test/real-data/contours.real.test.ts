@@ -5,8 +5,9 @@ import { runSource } from '../../src/engine/runner';
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 const logs: string[] = [];
-const contours = (file: string, resource = 'communes') =>
-  runSource('contours', { file: sharedFile('geo', file), resource, trigger: 'test', log: (m) => logs.push(m), force: true });
+// No --resource: each file is recognised by its name as a france-geojson copy, whose COG year (2018) its declaration states.
+const contours = (file: string) =>
+  runSource('contours', { file: sharedFile('geo', file), trigger: 'test', log: (m) => logs.push(m), force: true });
 
 describeRealData('real contours (france-geojson, ADMIN EXPRESS COG 2018) re-coded to the current COG', () => {
   beforeAll(async () => {
@@ -56,7 +57,7 @@ describeRealData('real contours (france-geojson, ADMIN EXPRESS COG 2018) re-code
   });
 
   test('the communes of 35 tile the département outline (single-Feature file)', async () => {
-    expect((await contours('departement-35-ille-et-vilaine.geojson', 'departements')).status).toBe('succeeded');
+    expect((await contours('departement-35-ille-et-vilaine.geojson')).status).toBe('succeeded');
     const {
       rows: [a],
     } = await pool().query(
