@@ -113,18 +113,29 @@ describe('contours pipeline (synthetic COG 2018 file)', () => {
 });
 
 describe('contours: the COG year is what the file or the operator says, never assumed', () => {
-  test('a file whose name and URL state no COG year fails, names the file and asks for --millesime; nothing is published', async () => {
+  test('a genuine Etalab file (its year only in the download folder) fails without a stated COG year, loads with --millesime', async () => {
+    const file = path.join(FIX, 'real', 'communes-1000m-extract.geojson');
     const before = (await pool().query(`select count(*)::int as n from commune_contours`)).rows[0].n;
-    await expect(
-      runSource('contours', {
-        file: path.join(FIX, 'communes-35-cog2018.geojson'),
-        resource: 'communes',
-        trigger: 'test',
-        force: true,
-        log: () => {},
-      }),
-    ).rejects.toThrow(/communes-35-cog2018\.geojson: the COG year of the codes is not known .*--millesime YYYY/);
+    // Which resource a name like this is cannot be told…
+    await expect(runSource('contours', { file, trigger: 'test', log: () => {} })).rejects.toThrow(
+      /cannot tell which resource of contours communes-1000m-extract\.geojson is: name it with --resource \(communes, departements, and \\d+ copies recognised by their names\)$/,
+    );
+    // …and, named, its COG year is not known either.
+    await expect(runSource('contours', { file, resource: 'communes', trigger: 'test', force: true, log: () => {} })).rejects.toThrow(
+      /communes-1000m-extract\.geojson: the COG year of the codes is not known .*--millesime YYYY/,
+    );
     expect((await pool().query(`select count(*)::int as n from commune_contours`)).rows[0].n).toBe(before);
+    const r = await runSource('contours', { file, resource: 'communes', millesime: '2025', trigger: 'test', force: true, log: () => {} });
+    expect(r.status).toBe('succeeded');
+    expect(r.files[0]).toMatchObject({ resource: 'communes', edition: '2025', editionFrom: 'operator (--millesime)' });
+    const { rows } = await pool().query(
+      `select code_commune, cog from commune_contours where code_commune in ('01001', '75056', '76001') order by 1`,
+    );
+    expect(rows).toEqual([
+      { code_commune: '01001', cog: 2025 },
+      { code_commune: '75056', cog: 2025 },
+      { code_commune: '76001', cog: 2025 },
+    ]);
   });
 
   test('the declared Etalab files carry their COG year in their URL; the france-geojson copies of ../shared/data are COG 2018 by name', () => {

@@ -166,6 +166,9 @@ describe('matching and editions', () => {
     expect(['2024_T3', '2025_T1', '2023_T4'].sort(compareEditions)).toEqual(['2023_T4', '2024_T3', '2025_T1']);
     expect(compareEditions('9', '10')).toBeLessThan(0);
     expect(compareEditions('2025-01-01', '2024-12-31')).toBeGreaterThan(0);
+    // Millésimes of the engine compare by their keys, not their text: a 2022 vote is older than a 2026 one.
+    expect(compareEditions('presidentielle-2022-t2', 'municipales-2026-t1')).toBeLessThan(0);
+    expect(compareEditions('2024', '2024_T3')).toBeLessThan(0);
   });
 });
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { DatagouvRef, EditionRule } from '../../config/sources';
 import type { DatagouvResource } from './datagouv';
+import { compareEditions as compareEditionKeys, EditionError, parseEdition } from '../engine/edition';
 
 /** What is known of a resource when its edition is read. A local file's date is never among them. */
 export interface EditionFacts {
@@ -67,11 +68,17 @@ export function readEdition(rule: EditionRule | undefined, facts: EditionFacts):
 }
 
 /**
- * Chronological order of two editions as written by producers (`2024`, `2024_T3`, `2025-01-01`,
- * `20170129`): numbers compare as numbers, in the order they appear.
+ * Chronological order of two editions: by the engine's edition keys when both are millésimes
+ * it knows (`2024`, `2024_T3`, `2025-01-01`, `presidentielle-2022-t2`), else as producers write
+ * them in titles (`20170129`): numbers compare as numbers, in the order they appear.
  */
 export function compareEditions(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
+  try {
+    return compareEditionKeys(parseEdition(a), parseEdition(b));
+  } catch (err) {
+    if (!(err instanceof EditionError)) throw err;
+    return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
+  }
 }
 
 /** The resources of a dataset that answer every condition of the reference. */

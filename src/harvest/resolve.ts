@@ -63,7 +63,10 @@ function nameMatches(r: Resource, name: string): boolean {
  * names of its zip entries, else the only required resource. Says how it was recognised.
  */
 async function resourceForFile(source: SourceDeclaration, file: string, wanted?: string): Promise<{ resource: Resource; how: string }> {
-  const names = source.resources.map((x) => x.name).join(', ');
+  // Copies recognised by name only (mirrorOnly) are not offered: a long list would hide the useful names.
+  const offered = source.resources.filter((x) => !x.mirrorOnly);
+  const hidden = source.resources.length - offered.length;
+  const names = `${offered.map((x) => x.name).join(', ')}${hidden ? `, and ${hidden} copies recognised by their names` : ''}`;
   if (wanted) {
     const r = source.resources.find((x) => x.name === wanted);
     if (!r) throw new MissingResourceError(`${source.id} has no resource '${wanted}' (resources: ${names})`);
