@@ -118,7 +118,7 @@ describe('contours: the COG year is what the file or the operator says, never as
     const before = (await pool().query(`select count(*)::int as n from commune_contours`)).rows[0].n;
     // Which resource a name like this is cannot be told…
     await expect(runSource('contours', { file, trigger: 'test', log: () => {} })).rejects.toThrow(
-      /cannot tell which resource of contours communes-1000m-extract\.geojson is: name it with --resource \(communes, departements, and \\d+ copies recognised by their names\)$/,
+      /cannot tell which resource of contours communes-1000m-extract\.geojson is: name it with --resource \(communes, departements, and \d+ copies recognised by their names\)$/,
     );
     // …and, named, its COG year is not known either.
     await expect(runSource('contours', { file, resource: 'communes', trigger: 'test', force: true, log: () => {} })).rejects.toThrow(
