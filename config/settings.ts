@@ -11,6 +11,19 @@ import { z } from 'zod';
 const repoRoot = path.resolve(__dirname, '..');
 const sharedData = path.resolve(repoRoot, '..', 'shared', 'data');
 
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+/** A size in bytes: `1048576`, `512K`, `64M`, `32G` (binary units). */
+const byteSize = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMG]?)i?B?\s*$/i.exec(String(v));
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: 'must be a size in bytes, optionally with K, M or G' });
+    return z.NEVER;
+  }
+  const unit = { '': 1, K: 1024, M: MiB, G: GiB }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Math.floor(Number(m[1]) * unit);
+});
+
 /** A count given in the environment: an integer in [min, max]. */
 const count = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 
@@ -111,6 +124,14 @@ export const SettingsObject = z.object({
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters (openssl rand -hex 32)')
     .optional(),
+  /** Largest decompressed size of one input file (gzip, zip entry, 7z archive): bytes, or with a K/M/G suffix. */
+  MAX_DECOMPRESSED_BYTES: byteSize.default(32 * GiB),
+  /** Largest decompressed / compressed ratio of an input file once 16 MB are out (a decompression bomb beyond). */
+  MAX_DECOMPRESSION_RATIO: z.coerce.number().min(2).max(100_000).default(200),
+  /** Longest physical line of a text (CSV) input file: bytes, or with a K/M/G suffix. */
+  MAX_LINE_BYTES: byteSize.default(1 * MiB),
+  /** Largest single feature of a geographic file (one GeoJSON feature, or a whole single-Feature document). */
+  MAX_FEATURE_BYTES: byteSize.default(64 * MiB),
 });
 
 /** Settings whose value is never printed, even when it is invalid. */

@@ -147,7 +147,7 @@ async function isGeoJson(file: LocalFile): Promise<boolean> {
 
 /** The first decoded characters of a file (gzip/zip handled), for sniffing. */
 async function firstText(file: LocalFile): Promise<string> {
-  const { text } = await openText(file.path, { encoding: 'utf8' });
+  const { text } = await openText(file.path, { encoding: 'utf8', lines: false });
   return new Promise((resolve, reject) => {
     let acc = '';
     text.on('data', (c: Buffer | string) => {
@@ -192,7 +192,12 @@ async function loadCsvFile(ctx: RunContext, file: LocalFile, staging: StagingTab
  */
 async function loadGeoJsonFile(ctx: RunContext, file: LocalFile, staging: StagingTable): Promise<void> {
   const { parser, pick, streamArray, chain } = loadStreamJson();
-  const opened = await openText(file.path, { encoding: 'utf8', entry: /\.(geo)?json$/i, onBytes: (n) => ctx.progress.update(n) });
+  const opened = await openText(file.path, {
+    encoding: 'utf8',
+    entry: /\.(geo)?json$/i,
+    lines: false,
+    onBytes: (n) => ctx.progress.update(n),
+  });
   ctx.progress.start(`load ${file.resource}`, opened.size, 'bytes');
   const label = opened.label;
   const fichier = path.basename(file.path);

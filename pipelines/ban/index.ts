@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
 import type { Pool } from 'pg';
 import { settings } from '../../config/settings';
 import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline';
 import { FormatError, MissingResourceError } from '../../src/engine/errors';
+import { openBytes } from '../../src/engine/decode';
 import { ident } from '../../src/db/pool';
 import { copyEnriched, departementsWithPolygons, enrichDepartements } from '../../src/geo/enrich';
 import { currentCommuneLookup } from '../../src/communes/recode';
@@ -21,57 +21,24 @@ const workers = () => settings().DOTATION_BAN_WORKERS;
 /** Published partition of a département: adresses_d_35, adresses_d_2a, adresses_d_974. */
 export const partitionName = (dep: string) => `adresses_d_${dep.toLowerCase()}`;
 
-async function firstLine(file: string): Promise<string> {
-  const raw = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
-  const head = await new Promise<Buffer>((resolve, reject) => {
-    raw.once('readable', () => {
-      const b = raw.read(2) as Buffer | null;
-      resolve(b ?? Buffer.alloc(0));
-    });
-    raw.once('error', reject);
-  });
-  raw.destroy();
-  const input = fs.createReadStream(file);
-  const stream: Readable = head[0] === 0x1f && head[1] === 0x8b ? input.pipe(zlib.createGunzip()) : input;
-  let acc = '';
+/** The header line of a file (gunzipped when it is a gzip), within the line bound. */
+async function firstLine(file: string, maxLineBytes: number): Promise<string> {
+  const { bytes } = await openBytes(file, { maxLineBytes });
+  const parts: Buffer[] = [];
   try {
-    for await (const c of stream) {
-      acc += (c as Buffer).toString('utf8');
-      const i = acc.indexOf('\n');
-      if (i >= 0)
-        return acc
-          .slice(0, i)
-          .replace(/\r$/, '')
-          .replace(/^\uFEFF/, '');
-      if (acc.length > 1 << 16) break;
+    for await (const c of bytes) {
+      const chunk = c as Buffer;
+      const i = chunk.indexOf(0x0a);
+      parts.push(i < 0 ? chunk : chunk.subarray(0, i));
+      if (i >= 0) break;
     }
   } finally {
-    input.destroy();
+    bytes.destroy();
   }
-  return acc.replace(/^\uFEFF/, '');
-}
-
-/** Raw bytes of the file, gunzipped when it is a gzip. */
-function rawBytes(file: string, onBytes: (n: number) => void): Readable {
-  const fd = fs.openSync(file, 'r');
-  const magic = Buffer.alloc(2);
-  fs.readSync(fd, magic, 0, 2, 0);
-  fs.closeSync(fd);
-  let n = 0;
-  const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-  const counter = new Transform({
-    transform(c: Buffer, _e, cb) {
-      n += c.length;
-      onBytes(n);
-      cb(null, c);
-    },
-  });
-  input.on('error', (e) => counter.destroy(e));
-  const counted = input.pipe(counter);
-  if (!(magic[0] === 0x1f && magic[1] === 0x8b)) return counted;
-  const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
-  counted.on('error', (e) => gunzip.destroy(e));
-  return counted.pipe(gunzip);
+  return Buffer.concat(parts)
+    .toString('utf8')
+    .replace(/\r$/, '')
+    .replace(/^\uFEFF/, '');
 }
 
 /** Department named by the file (`adresses-35.csv.gz` → 35), or null for the national file. */
@@ -173,7 +140,7 @@ async function stageFile(
 ): Promise<void> {
   const label = path.basename(file.path);
   const expectedDep = fileDepartement(file.path);
-  const header = (await firstLine(file.path)).split(';').map((h) => h.trim().replace(/^"|"$/g, ''));
+  const header = (await firstLine(file.path, ctx.settings.MAX_LINE_BYTES)).split(';').map((h) => h.trim().replace(/^"|"$/g, ''));
   const missing = BAN_REQUIRED.filter((c) => !header.includes(c));
   if (missing.length) throw new FormatError(label, `missing column(s) ${missing.join(', ')} in the header (got ${header.join(';')})`);
   const known = new Set<string>(BAN_COLUMNS);
@@ -188,6 +155,8 @@ async function stageFile(
     lookup: (c) => codes.get(c),
     expectedDep,
     onBad: (b) => bad.push(b),
+    maxLineBytes: ctx.settings.MAX_LINE_BYTES,
+    label,
   });
   const flushBad = async () => {
     for (const b of bad.splice(0)) await ctx.quarantine.add({ file: label, line: b.line, raw: b.raw, reason: b.reason });
@@ -253,7 +222,8 @@ async function stageFile(
     }
     await flushBad();
   };
-  const bytes = rawBytes(file.path, (n) => ctx.progress.update(n));
+  // Decompressed within MAX_DECOMPRESSED_BYTES and MAX_DECOMPRESSION_RATIO; lines are bounded by the splitter.
+  const { bytes } = await openBytes(file.path, { onBytes: (n) => ctx.progress.update(n) });
   try {
     try {
       for await (const chunk of afterHeader(bytes)) await send(splitter.scan(chunk));

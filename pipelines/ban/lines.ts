@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { Transform, TransformCallback } from 'node:stream';
+import { FormatError } from '../../src/engine/errors';
 
 const NL = 0x0a,
   CR = 0x0d,
@@ -213,6 +214,10 @@ export interface SplitterOptions {
   onBad: (b: BadLine) => void;
   /** Output buffer of a département is handed out when it reaches this size. */
   chunkBytes?: number;
+  /** Longest line (MAX_LINE_BYTES): a longer one fails the load with a FormatError naming `label` and the line. */
+  maxLineBytes?: number;
+  /** File name in messages. */
+  label?: string;
 }
 
 /**
@@ -429,6 +434,7 @@ export class BanSplitter {
       const nl = chunk.indexOf(NL);
       if (nl < 0) {
         this.carry = Buffer.concat([this.carry, chunk]);
+        this.checkCarry();
         return this.ready.splice(0);
       }
       const line = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
@@ -470,7 +476,22 @@ export class BanSplitter {
         quoted = false;
       }
     }
-    if (start < len) this.carry = Buffer.from(buf.subarray(start));
+    if (start < len) {
+      this.carry = Buffer.from(buf.subarray(start));
+      this.checkCarry();
+    }
+  }
+
+  /** A line still without its end past MAX_LINE_BYTES: no line break where one was expected. */
+  private checkCarry(): void {
+    const max = this.o.maxLineBytes;
+    if (max !== undefined && this.carry && this.carry.length > max) {
+      throw new FormatError(
+        this.o.label ?? 'BAN file',
+        `line longer than ${(max / 1024 / 1024).toFixed(1)} MB (MAX_LINE_BYTES): no line break where one was expected (wrong line ends, a binary or a damaged file?)`,
+        this.lines + 1,
+      );
+    }
   }
 
   /** End of the file: the last line (no final line feed) and every pending buffer. */

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import { settings } from '../../config/settings';
 import { FormatError } from './errors';
 
 export interface CsvDialect {
@@ -7,6 +8,8 @@ export interface CsvDialect {
   /** Header row present (true for every national file we know). */
   header?: boolean;
   quote?: string | false;
+  /** Longest record in characters (default MAX_LINE_BYTES). */
+  maxRecordBytes?: number;
 }
 
 interface CsvRow {
@@ -34,6 +37,12 @@ export async function readCsv(text: Readable, label: string, dialect: CsvDialect
       relax_column_count: true,
       skip_empty_lines: true,
       info: true,
+      // Any line end, line by line: a file mixing CRLF and LF (two files joined, a hand edit) is
+      // not read as one huge row after the first change of style (csv-parse otherwise keeps the
+      // first line end it meets).
+      record_delimiter: ['\r\n', '\n', '\r'],
+      // A record is bounded too (a quoted field may span lines): decode.ts bounds each line.
+      max_record_size: dialect.maxRecordBytes ?? settings().MAX_LINE_BYTES,
     }),
   );
   text.on('error', (e) => parser.destroy(e));

@@ -1,5 +1,5 @@
 import type { LocalFile, RunContext } from './pipeline';
-import { openText, Encoding } from './decode';
+import { mixedEncodingNote, openText, Encoding } from './decode';
 import { CsvDialect, readCsv, requireColumns } from './csv';
 import type { CopyValue, StagingTable } from './staging';
 
@@ -84,5 +84,9 @@ export async function loadCsv<K extends string>(ctx: RunContext, spec: CsvLoadSp
   }
   await spec.staging.copyRows(ctx.db, mapped());
   ctx.progress.stop();
+  const mixed = mixedEncodingNote(label, opened.stats);
+  if (mixed) ctx.log(mixed);
+  if (opened.stats.boms > 1)
+    ctx.log(`${label}: ${opened.stats.boms - 1} byte-order mark(s) inside the file removed (files joined end to end?)`);
   return { label, header };
 }

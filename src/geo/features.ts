@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { Readable } from 'node:stream';
-import { isZip, openText, readHead, zipEntries } from '../engine/decode';
+import { settings } from '../../config/settings';
+import { isZip, openBytes, openText, RATIO_GRACE_BYTES, readHead, zipEntries } from '../engine/decode';
 import { chooseGisEntries, geojsonCrs, GIS_EXT, isWgs84, polygonLayer } from './gis-file';
 import { FormatError } from '../engine/errors';
 import type { LocalFile, RunContext } from '../engine/pipeline';
@@ -31,7 +31,12 @@ const OBJ_OPEN = 0x7b,
 export async function* splitGeoJson(
   bytes: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   label: string,
+  maxFeatureBytes = settings().MAX_FEATURE_BYTES,
 ): AsyncGenerator<FeatureText> {
+  let line = 1; // physical line reached, for messages
+  let featureLen = 0;
+  const tooBig = (what: string) =>
+    new FormatError(label, `${what} larger than ${(maxFeatureBytes / 1024 / 1024).toFixed(1)} MB (MAX_FEATURE_BYTES): refused`, line);
   let depth = 0;
   let inString = false;
   let escaped = false;
@@ -55,6 +60,7 @@ export async function* splitGeoJson(
     if (keyStart >= 0) keyStart = 0;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
+      if (b === 0x0a) line++;
       if (inString) {
         if (escaped) escaped = false;
         else if (b === BACKSLASH) escaped = true;
@@ -92,17 +98,23 @@ export async function* splitGeoJson(
         if (depth < 0) throw new FormatError(label, 'invalid GeoJSON: unbalanced brackets');
         if (b === OBJ_CLOSE && depth === 2 && featureParts) {
           featureParts.push(chunk.subarray(featureStart, i + 1));
+          if (featureLen + i + 1 - featureStart > maxFeatureBytes) throw tooBig(`feature ${index + 1}`);
           const text = Buffer.concat(featureParts).toString('utf8');
           featureParts = null;
           featureStart = -1;
+          featureLen = 0;
           yield { index: ++index, text };
         } else if (b === ARR_CLOSE && depth === 1 && inFeatures) inFeatures = false;
       }
     }
-    if (featureParts && featureStart >= 0) featureParts.push(chunk.subarray(featureStart));
+    if (featureParts && featureStart >= 0) {
+      featureParts.push(chunk.subarray(featureStart));
+      featureLen += chunk.length - featureStart;
+      if (featureLen > maxFeatureBytes) throw tooBig(`feature ${index + 1}`);
+    }
     if (keyStart >= 0) keyParts.push(chunk.subarray(keyStart));
-    if (!sawFeatures && wholeLen > 512 * 1024 * 1024)
-      throw new FormatError(label, 'no "features" array in the first 512 MB: not a FeatureCollection');
+    // A document without a "features" array is one Feature (a département outline): bounded like one.
+    if (!sawFeatures && wholeLen > maxFeatureBytes) throw tooBig('a GeoJSON document without a "features" array');
   }
   if (depth !== 0 || inString) throw new FormatError(label, 'truncated GeoJSON (unbalanced brackets at the end of the file)');
   if (!sawFeatures) {
@@ -159,10 +171,36 @@ async function* ogrFeatures(file: string, label: string, layer?: string): AsyncG
     p.on('close', (code) => resolve(code));
   });
   let index = 0;
-  const rl = readline.createInterface({ input: p.stdout, crlfDelay: Infinity });
-  for await (const line of rl) {
-    const t = line.trim();
+  const max = settings().MAX_FEATURE_BYTES;
+  let parts: Buffer[] = [];
+  let len = 0;
+  const feature = (tail: Buffer) => {
+    const t = Buffer.concat([...parts, tail])
+      .toString('utf8')
+      .trim();
+    parts = [];
+    len = 0;
+    return t;
+  };
+  try {
+    // One feature per line (GeoJSONSeq), each bounded by MAX_FEATURE_BYTES while it is read.
+    for await (const c of p.stdout) {
+      let chunk = c as Buffer;
+      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a)) {
+        if (len + nl > max) break;
+        const t = feature(chunk.subarray(0, nl));
+        chunk = chunk.subarray(nl + 1);
+        if (t) yield { index: ++index, text: t };
+      }
+      parts.push(chunk);
+      len += chunk.length;
+      if (len > max)
+        throw new FormatError(label, `feature ${index + 1} larger than ${(max / 1024 / 1024).toFixed(1)} MB (MAX_FEATURE_BYTES): refused`);
+    }
+    const t = feature(Buffer.alloc(0));
     if (t) yield { index: ++index, text: t };
+  } finally {
+    if (p.exitCode === null) p.kill();
   }
   const code = await exit;
   if (code !== 0) throw new FormatError(label, `ogr2ogr failed (${code}): ${err.trim().slice(0, 500)}`);
@@ -184,6 +222,39 @@ async function* ogrPolygons(gdalPath: string, label: string, layer?: string): As
 }
 
 /**
+ * Refuses a 7z archive whose listed content exceeds MAX_DECOMPRESSED_BYTES, or the ratio
+ * MAX_DECOMPRESSION_RATIO to its size, before anything is extracted to the disk.
+ */
+async function check7zSizes(file: string, label: string): Promise<void> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn('7z', ['l', '-slt', '-ba', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const parts: Buffer[] = [];
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => parts.push(d));
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
+    p.on('error', (e) => reject(new FormatError(label, `cannot run 7z (${e.message}): install p7zip-full`)));
+    p.on('close', (code) =>
+      code === 0
+        ? resolve(Buffer.concat(parts).toString('utf8'))
+        : reject(new FormatError(label, `7z l failed (${code}): ${err.trim().slice(0, 500)}`)),
+    );
+  });
+  const total = [...out.matchAll(/^Size = (\d+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+  const { MAX_DECOMPRESSED_BYTES: cap, MAX_DECOMPRESSION_RATIO: ratio } = settings();
+  const size = fs.statSync(file).size;
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (total > cap)
+    throw new FormatError(label, `holds ${mb(total)} once extracted, more than the ${mb(cap)} allowed (MAX_DECOMPRESSED_BYTES)`);
+  if (total > RATIO_GRACE_BYTES && total / Math.max(1, size) > ratio)
+    throw new FormatError(
+      label,
+      `extracts at ${Math.round(total / size)}:1 (${mb(size)} → ${mb(total)}), above the ${ratio}:1 allowed (MAX_DECOMPRESSION_RATIO): a decompression bomb?`,
+    );
+}
+
+/**
  * Every feature of a geographic file, as GeoJSON text in WGS84:
  *  - `.geojson`/`.json` (optionally gzipped) by the streaming splitter, or through ogr2ogr when
  *    the document declares another CRS (a Lambert-93 GeoJSON is reprojected, never misread);
@@ -194,6 +265,7 @@ async function* ogrPolygons(gdalPath: string, label: string, layer?: string): As
 async function* readFeatures(file: string, opts: ReadOptions = {}): AsyncGenerator<FeatureText> {
   const label = opts.label ?? path.basename(file);
   if (/\.7z$/i.test(file)) {
+    await check7zSizes(file, label);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-7z-'));
     try {
       await run('7z', ['x', '-y', `-o${dir}`, file], label);
@@ -220,6 +292,8 @@ async function* readFeatures(file: string, opts: ReadOptions = {}): AsyncGenerat
     for (const entry of picked) {
       const entryLabel = `${label}!${entry}`;
       opts.onSource?.(entryLabel);
+      // Declared sizes checked (MAX_DECOMPRESSED_BYTES, MAX_DECOMPRESSION_RATIO) before GDAL or the splitter inflates it.
+      (await openBytes(file, { entry: path.basename(entry) })).bytes.destroy();
       const vsi = `/vsizip/${path.resolve(file)}/${entry}`;
       if (/\.(geojson|json)$/i.test(entry)) {
         const crs = await geojsonCrs(file, entry);
@@ -227,7 +301,7 @@ async function* readFeatures(file: string, opts: ReadOptions = {}): AsyncGenerat
           yield* ogrPolygons(vsi, entryLabel);
           continue;
         }
-        const opened = await openText(file, { entry: path.basename(entry), encoding: 'utf8' });
+        const opened = await openText(file, { entry: path.basename(entry), encoding: 'utf8', lines: false });
         yield* splitGeoJson(opened.text as Readable & AsyncIterable<Buffer | string>, entryLabel);
       } else yield* ogrPolygons(vsi, entryLabel, opts.layer);
     }
@@ -243,7 +317,7 @@ async function* readFeatures(file: string, opts: ReadOptions = {}): AsyncGenerat
     yield* ogrPolygons(/\.gz$/i.test(file) ? `/vsigzip/${path.resolve(file)}` : file, label);
     return;
   }
-  const opened = await openText(file, { encoding: 'utf8' });
+  const opened = await openText(file, { encoding: 'utf8', lines: false });
   yield* splitGeoJson(opened.text as Readable & AsyncIterable<Buffer | string>, label);
 }
 

@@ -65,7 +65,7 @@ export async function geojsonCrs(file: string, entry?: string): Promise<string |
 
 /** The first `n` characters of a plain or gzipped text file. */
 async function textHead(file: string, n: number): Promise<string> {
-  const { text } = await openText(file, { encoding: 'utf8' });
+  const { text } = await openText(file, { encoding: 'utf8', lines: false });
   let head = '';
   try {
     for await (const chunk of text) {
