@@ -8,12 +8,52 @@ types.setTypeParser(20, (v) => Number(v));
 
 const pools = new Map<string, Pool>();
 
-/** One pool per database URL for the whole process. */
+
+/**
+ * A checked-out client whose connection dies (PostgreSQL restarted, the backend terminated)
+ * emits 'error': without a listener that event kills the process. The query in progress fails
+ * on its own (the job fails and is retried); this only keeps the process alive and says why.
+ * pg-pool then discards the client on release (it is no longer queryable).
+ */
+function onCheckedOutError(this: PoolClient, err: Error): void {
+  lost.add(this);
+  logTo('db', 'warn')(`database connection lost while in use: ${err.message}`);
+}
+
+/** Clients whose connection is gone or going (a FATAL message came before the socket closed). */
+const lost = new WeakSet<object>();
+
+/**
+ * Watches a new client's connection for FATAL errors (57P01 administrator shutdown, 57P02 crash
+ * shutdown…): the query in progress fails with that message a moment before the socket ends,
+ * so a client released right then would go back to the pool still marked usable.
+ */
+function watchConnection(client: PoolClient): void {
+  const con = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+  con?.on('errorMessage', (msg: { severity?: string }) => {
+    if (msg.severity === 'FATAL' || msg.severity === 'PANIC') lost.add(client);
+  });
+}
+
+/** A released client that lost its connection is ended, so the pool discards it instead of handing it out. */
+function onRelease(_err: Error | undefined, client: PoolClient): void {
+  client.off('error', onCheckedOutError);
+  if (lost.has(client)) client.end().catch(() => undefined);
+}
+
+/**
+ * One pool per database URL for the whole process. Every client checked out of it, whoever
+ * checks it out (staging COPY, the BAN lanes, the publishing transaction, the pack build and
+ * its lock), has an error listener while it is out; the pool has one while it is idle.
+ */
 export function pool(url = settings().DATABASE_URL): Pool {
   let p = pools.get(url);
   if (!p) {
     p = new Pool({ connectionString: url, max: 8, application_name: 'dotation' });
     p.on('error', (err) => logTo('db', 'error')(`idle database client error: ${err.message}`));
+    p.on('connect', watchConnection);
+    p.on('acquire', (client) => client.on('error', onCheckedOutError));
+    p.on('release', onRelease);
     pools.set(url, p);
   }
   return p;
