@@ -391,7 +391,9 @@ export function runCli(argv: string[]): void {
       console.error(err instanceof SettingsError ? `dotation: ${err.message}` : `dotation: ${(err as Error).message}`);
       if (debugLogging()) console.error(err);
       await closePools().catch(() => undefined);
-      process.exit(1);
+      // Errors may carry their own exit code (Redis unavailable: 69).
+      const code = (err as { exitCode?: unknown })?.exitCode;
+      process.exit(typeof code === 'number' && code > 0 && code < 256 ? code : 1);
     },
   );
 }

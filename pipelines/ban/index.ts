@@ -72,14 +72,19 @@ interface Shadow {
   digests: Map<string, string | null>;
 }
 
-/** Drops tables a killed run left behind (never the published partitions, never a running run's). */
-async function dropOrphanShadows(db: Pool): Promise<void> {
+/**
+ * Drops shadow tables (`adresses_n<run>_…`) of runs no longer running (never the published
+ * partitions, never a running run's); with `runId`, only that run's (the reaper's call, as soon
+ * as the run is known dead).
+ */
+async function dropOrphanShadows(db: Pool, runId?: number): Promise<void> {
   const { rows } = await db.query(
     `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = 'public' and c.relname ~ '^adresses_n[0-9]+' and c.relkind in ('r', 'p')
+      where n.nspname = 'public' and c.relname ~ '^adresses_n[0-9]+_' and c.relkind in ('r', 'p')
+        and ($1::bigint is null or substring(c.relname from '^adresses_n([0-9]+)_')::bigint = $1)
         and not exists (select 1 from pg_inherits i where i.inhrelid = c.oid and i.inhparent = 'adresses'::regclass)
-        and not exists (select 1 from runs r where r.id = substring(c.relname from '^adresses_n([0-9]+)')::bigint and r.status = 'running'
-                          and r.heartbeat_at > now() - interval '2 minutes')`,
+        and not exists (select 1 from runs r where r.id = substring(c.relname from '^adresses_n([0-9]+)_')::bigint and r.status = 'running')`,
+    [runId ?? null],
   );
   for (const r of rows) await db.query(`drop table if exists ${ident(r.relname)} cascade`);
 }
@@ -501,4 +506,4 @@ async function load(ctx: RunContext): Promise<void> {
   }
 }
 
-export const pipeline: Pipeline = { source, order: 30, load, pack };
+export const pipeline: Pipeline = { source, order: 30, load, pack, dropLeftovers: dropOrphanShadows };

@@ -8,7 +8,6 @@ types.setTypeParser(20, (v) => Number(v));
 
 const pools = new Map<string, Pool>();
 
-
 /**
  * A checked-out client whose connection dies (PostgreSQL restarted, the backend terminated)
  * emits 'error': without a listener that event kills the process. The query in progress fails
@@ -81,4 +80,43 @@ export async function transaction<T>(client: PoolClient, fn: () => Promise<T>): 
 /** Quotes an SQL identifier (table or column built from a name we control). */
 export function ident(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
+}
+
+/**
+ * True for an error that says the database connection is gone or unavailable (PostgreSQL
+ * stopped, restarting, unreachable), not that the work itself was wrong: such work is retried
+ * once the database is back.
+ */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = String(e?.code ?? '');
+  if (/^(08|57P0)/.test(code)) return true; // connection exceptions, admin/crash shutdown, cannot connect now
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  return /Connection terminated|not queryable|connection error|terminating connection|the database system is (starting up|shutting down|in recovery mode)/i.test(
+    String(e?.message ?? ''),
+  );
+}
+
+/**
+ * Waits until the database answers (`select 1` every `everyMs`), saying once that it waits.
+ * Returns false when it is still down after `timeoutMs`.
+ */
+export async function waitForDatabase(
+  db: Pool,
+  opts: { timeoutMs?: number; everyMs?: number; log?: (m: string) => void } = {},
+): Promise<boolean> {
+  const t0 = Date.now();
+  let said = false;
+  for (;;) {
+    try {
+      await db.query('select 1');
+      if (said) opts.log?.(`PostgreSQL is back after ${Math.round((Date.now() - t0) / 1000)} s`);
+      return true;
+    } catch (err) {
+      if (!said) opts.log?.(`PostgreSQL unreachable (${(err as Error).message}): waiting for it`);
+      said = true;
+      if (Date.now() - t0 > (opts.timeoutMs ?? 600_000)) return false;
+      await new Promise((r) => setTimeout(r, opts.everyMs ?? 2000));
+    }
+  }
 }

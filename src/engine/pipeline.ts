@@ -99,4 +99,10 @@ export interface Pipeline {
   embedded?(ctx: RunContext): Promise<void>;
   /** What this source adds to each commune pack. */
   pack?: PackSection;
+  /**
+   * Drops what a run of this source creates outside the `staging` schema (the BAN's shadow
+   * tables) when the run died before its own cleanup: that run's (`runId`), or, without it, those
+   * of every run no longer running. Called by the reaper and its sweep (src/engine/lease.ts).
+   */
+  dropLeftovers?(db: Pool, runId?: number): Promise<void>;
 }

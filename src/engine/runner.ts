@@ -10,6 +10,7 @@ import { Progress, silentProgress } from './progress';
 import { Quarantine } from './quarantine';
 import { createStaging, dropStaging } from './staging';
 import { logTo } from '../log';
+import { reapDeadRuns, RunLease } from './lease';
 
 export interface RunOptions {
   file?: string;
@@ -39,19 +40,11 @@ export interface RunReport extends RunCounters {
 }
 
 /**
- * Marks runs left 'running' by a killed process (no heartbeat for `staleSeconds`) as interrupted,
- * and drops their staging tables (a killed process never reached its own cleanup).
+ * Marks runs whose process is gone as interrupted and drops what they left behind (see
+ * src/engine/lease.ts: a leased run at once, any other after `staleSeconds` without a heartbeat).
  */
-export async function markInterruptedRuns(staleSeconds = 120, url?: string): Promise<number> {
-  const db = pool(url);
-  const { rows } = await db.query(
-    `update runs set status = 'interrupted', finished_at = now(), error = coalesce(error, 'process stopped during the run (no heartbeat)')
-     where status = 'running' and heartbeat_at < now() - make_interval(secs => $1)
-     returning id, source`,
-    [staleSeconds],
-  );
-  for (const r of rows) await dropStaging(db, r.source, Number(r.id)).catch(() => undefined);
-  return rows.length;
+export async function markInterruptedRuns(staleSeconds?: number, url?: string): Promise<number> {
+  return (await reapDeadRuns(pool(url), staleSeconds)).length;
 }
 
 /**
@@ -65,19 +58,16 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
   const pipeline = getPipeline(sourceId);
   const log = opts.log ?? logTo(sourceId);
   const progress = opts.progress ?? silentProgress;
-  const {
-    rows: [run],
-  } = await db.query(
-    `insert into runs (source, status, trigger, job_id, attempt, options) values ($1, 'running', $2, $3, $4, $5) returning id`,
-    [
-      sourceId,
-      opts.trigger ?? 'cli',
-      opts.jobId ?? null,
-      opts.attempt ?? 1,
-      JSON.stringify({ file: opts.file, resource: opts.resource, millesime: opts.millesime, force: opts.force }),
-    ],
-  );
-  const runId: number = Number(run.id);
+  // Runs of dead processes are settled first (their leftovers dropped: a BAN retry never meets them).
+  await reapDeadRuns(db).catch(() => undefined);
+  const lease = await RunLease.open(settings.DATABASE_URL, {
+    source: sourceId,
+    trigger: opts.trigger ?? 'cli',
+    jobId: opts.jobId ?? null,
+    attempt: opts.attempt ?? 1,
+    options: { file: opts.file, resource: opts.resource, millesime: opts.millesime, force: opts.force },
+  });
+  const runId = lease.runId;
   const counters: RunCounters = { read: 0, loaded: 0, rejected: 0, published: 0 };
   const quarantine = new Quarantine(db, runId, sourceId);
   let millesime: string | null = pipeline.source.millesime ?? null;
@@ -86,7 +76,7 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
   const heartbeat = setInterval(() => {
     const p = { ...counters, rejected: quarantine.count };
     opts.onProgress?.(p);
-    db.query(`update runs set heartbeat_at = now(), progress = $2 where id = $1`, [runId, JSON.stringify(p)]).catch(() => undefined);
+    lease.beat(p);
   }, 2000);
   heartbeat.unref();
   const failAt = settings.DOTATION_FAIL_AT;
@@ -169,6 +159,10 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
         const client: PoolClient = await db.connect();
         try {
           await transaction(client, async () => {
+            // A run that lost its lease may already be marked interrupted (and its staging dropped): it never publishes.
+            const alive = await client.query(`select 1 from runs where id = $1 and status = 'running' for update`, [runId]);
+            if (lease.lost || !alive.rowCount)
+              throw new Error('the run lost its database session (lease) and was marked interrupted: nothing published');
             const n = await fn(client);
             counters.published += n;
             ctx.checkpoint('before-commit');
@@ -210,17 +204,23 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
   } catch (err) {
     await quarantine.flush().catch(() => undefined);
     const message = (err as Error).message ?? String(err);
-    await db
+    const recorded = await db
       .query(
         `update runs set status = 'failed', finished_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4, rows_rejected = $5, error = $6, millesime = $7 where id = $1`,
         [runId, bytes, counters.read, counters.loaded, quarantine.count, message, millesime],
       )
-      .catch(() => undefined);
+      .then(
+        () => true,
+        () => false,
+      );
+    // The database went away with the run: the worker records the failure once it is back.
+    if (!recorded && err instanceof Error) Object.assign(err, { unrecordedRunId: runId });
     throw err;
   } finally {
     clearInterval(heartbeat);
     progress.stop();
     await dropStaging(db, sourceId, runId).catch(() => undefined);
+    await lease.close();
   }
 }
 

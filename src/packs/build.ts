@@ -11,7 +11,7 @@ import { silentProgress } from '../engine/progress';
 import { normalizeValue } from './format';
 import { CommuneData, CommuneRow, PackPlan, SourceMeta, StreamedBody, datapackage, planFiles, renderPack } from './content';
 import { PreviousVersion, computeChanges, lastChanged } from './changes';
-import { publishVersion, readManifestAsync, versionPath } from './store';
+import { publishVersion, readManifestAsync, removeOrphanTmp, versionPath } from './store';
 import { openZipEntry, zipFiles, PackFile } from './zip';
 import { logTo } from '../log';
 
@@ -383,6 +383,17 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
     for (const r of rows)
       if (r.sources_key === keys.get(r.code) && (await exists(versionPath(s.PACKS_DIR, r.code, r.version)))) fresh.add(r.code);
   }
+  // Temporary files of a killed build, in the directories this build owns (fresh communes included).
+  let orphans = 0;
+  await pool_(
+    list.map((r) => r.code as string),
+    8,
+    async (code) => {
+      const n = await removeOrphanTmp(s.PACKS_DIR, code);
+      orphans += n;
+    },
+  );
+  if (orphans) log(`${orphans} temporary file(s) left by an interrupted build removed`);
   const batches = new Map<string, string[]>();
   const builtCodes: string[] = [];
   for (const r of list) {

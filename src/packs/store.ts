@@ -91,16 +91,40 @@ export async function readManifestAsync(packsDir: string, code: string): Promise
   }
 }
 
-/** Writes `data` to `file` atomically (temp file in the same directory + rename). */
+/** Temporary files of atomic writes: `.<name>.<pid>.<random>.tmp`, beside their target. */
+const TMP_RE = /^\..+\.tmp$/;
+
+/**
+ * Writes `data` to `file` atomically (temp file in the same directory + rename). The temp file
+ * is removed whatever fails: a full disk (ENOSPC during the write) leaves nothing behind.
+ */
 async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  await fs.promises.writeFile(tmp, data);
   try {
+    await fs.promises.writeFile(tmp, data);
     await fs.promises.rename(tmp, file);
   } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Removes the temporary files a killed build left in a commune's directory. Only the build that
+ * owns the commune calls it (one build at a time writes PACKS_DIR: src/packs/lock.ts; the
+ * children of a fan-out own disjoint départements), so no live write is touched. Returns the count.
+ */
+export async function removeOrphanTmp(packsDir: string, code: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(communeDir(packsDir, code));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  const orphans = names.filter((n) => TMP_RE.test(n));
+  for (const n of orphans) await fs.promises.rm(path.join(communeDir(packsDir, code), n), { force: true });
+  return orphans.length;
 }
 
 /**

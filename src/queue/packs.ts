@@ -6,7 +6,7 @@ import { settings } from '../../config/settings';
 import { pool, transaction } from '../db/pool';
 import { buildPacks, CommuneOutcome } from '../packs/build';
 import { inlineBuildHolder } from '../packs/lock';
-import { closeRedis, closeSharedQueue, redisConnection, sharedQueue } from './connection';
+import { closeRedis, closeSharedQueue, isRedisConnectionError, redisConnection, redisReady, sharedQueue } from './connection';
 import type { RunTrigger } from './queue';
 import { logTo } from '../log';
 
@@ -252,10 +252,11 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
   const deps = rows.map((r) => r.dep as string);
   for (const d of deps) if (!/^[0-9A-Za-z]{2,3}$/.test(d)) throw new Error(`packs build: unexpected département code '${d}'`);
   const communes = rows.reduce((n, r) => n + (r.codes as string[]).length, 0);
-  const conn = redisConnection(s.REDIS_URL);
+  const conn = redisConnection(s.REDIS_URL, { producer: true });
   const queue = new Queue<PacksJobData, PacksJobResult>(PACKS_QUEUE, { connection: conn, prefix: s.QUEUE_PREFIX });
   queue.on('error', () => undefined);
   try {
+    await redisReady(conn, 'the packs build was not enqueued (start Redis, or build here without --queue)');
     return await withEnqueueLock(conn, async () => {
       const inline = await inlineBuildHolder(db);
       if (inline) {
@@ -650,6 +651,9 @@ export async function startPacksWorker(opts: { concurrency: number; log: (m: str
     prefix: s.QUEUE_PREFIX,
     concurrency: opts.concurrency,
   });
+  worker.on('error', (err) => {
+    if (!isRedisConnectionError(err)) opts.log(`packs worker error: ${err.message}`);
+  });
   const what = (job: Job<PacksJobData>) =>
     job.data.kind === 'build' ? `build (run ${job.data.runId})` : `département ${job.data.departement}`;
   worker.on('active', (job) => opts.log(`job ${job.id} ${what(job)} started (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`));
@@ -668,7 +672,6 @@ export async function startPacksWorker(opts: { concurrency: number; log: (m: str
     const retry = job.attemptsMade < (job.opts.attempts ?? 1) ? ', will retry' : ', no attempt left';
     opts.log(`job ${job.id} ${what(job)} attempt ${job.attemptsMade} failed${retry}: ${err.message}`);
   });
-  worker.on('error', (err) => opts.log(`packs worker error: ${err.message}`));
   await worker.waitUntilReady();
   let closing: Promise<void> | undefined;
   return {

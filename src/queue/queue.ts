@@ -1,6 +1,6 @@
 import { Job, Queue } from 'bullmq';
 import { settings } from '../../config/settings';
-import { closeSharedQueue, sharedQueue } from './connection';
+import { closeSharedQueue, readyQueue, sharedQueue } from './connection';
 
 /** The BullMQ queue of source runs. */
 export const RUNS_QUEUE = 'runs';
@@ -52,7 +52,11 @@ export async function enqueueRun(source: string, opts: EnqueueOptions): Promise<
     ...(opts.millesime !== undefined && { millesime: opts.millesime }),
     ...(opts.force !== undefined && { force: opts.force }),
   };
-  return runsQueue().add(source, data, {
+  const queue = await readyQueue<RunJobData, unknown>(
+    RUNS_QUEUE,
+    `the run of ${source} was not enqueued (start Redis, or run it here with --inline)`,
+  );
+  return (queue as Queue<RunJobData>).add(source, data, {
     jobId: opts.jobId,
     attempts: opts.attempts ?? settings().RUN_ATTEMPTS,
     backoff: { type: 'exponential', delay: opts.backoffMs ?? 30_000 },

@@ -2,7 +2,8 @@ import cron, { ScheduledTask } from 'node-cron';
 import type { Job } from 'bullmq';
 import { sourceRegistry } from '../../config/sources';
 import { closePools } from '../db/pool';
-import { closeQueues, enqueueRun, RunJobData } from './queue';
+import { readyQueue } from './connection';
+import { closeQueues, enqueueRun, RUNS_QUEUE, RunJobData } from './queue';
 import { logTo, logger } from '../log';
 
 const SCHEDULE_TIMEZONE = 'Europe/Paris';
@@ -49,6 +50,8 @@ export interface SchedulerOptions {
  */
 export async function startScheduler(opts: SchedulerOptions = {}): Promise<SchedulerHandle> {
   const log = opts.log ?? logTo('scheduler');
+  // A scheduler that cannot enqueue would only fail when a slot fires, maybe days later: refuse to start.
+  await readyQueue(RUNS_QUEUE, 'the scheduler did not start (it only enqueues runs: start Redis first)');
   const registry = sourceRegistry();
   const ids = opts.sources ?? [...registry.keys()];
   const tasks = new Map<string, ScheduledTask>();

@@ -1,10 +1,12 @@
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { settings } from '../../config/settings';
-import { closePools } from '../db/pool';
-import { markInterruptedRuns, runSource } from '../engine/runner';
+import { closePools, isConnectionError, pool, waitForDatabase } from '../db/pool';
+import { sourceRegistry } from '../../config/sources';
+import { dropRunLeftovers, reapDeadRuns, sweepLeftovers } from '../engine/lease';
+import { runSource } from '../engine/runner';
 import { isRetryable } from '../engine/errors';
-import { closeRedis, redisConnection } from './connection';
+import { closeRedis, isRedisConnectionError, redisConnection, redisLabel } from './connection';
 import { closeQueues, RUNS_QUEUE, RunJobData } from './queue';
 import { PACKS_QUEUE, PacksWorker, startPacksWorker } from './packs';
 import { PUBLICATIONS_QUEUE, PublicationsWorker, startPublicationsWorker } from './publications';
@@ -43,8 +45,36 @@ export interface RunWorker {
   close: () => Promise<void>;
 }
 
+/** How often a worker looks for runs whose process died (src/engine/lease.ts). */
+const REAP_EVERY_MS = 5000;
+/** Every this many looks, it also sweeps the leftovers of finished runs (about once a minute). */
+const SWEEP_EVERY_TICKS = 12;
+
+/**
+ * A job that failed because PostgreSQL went away (stopped, restarting) waits here until it is
+ * back, records the failure its run could not record, and only then fails, so that BullMQ's
+ * retry runs against a live database instead of burning the attempts while it is down.
+ */
+async function afterConnectionLoss(err: unknown, source: string, log: (m: string) => void): Promise<void> {
+  if (!isConnectionError(err)) return;
+  const db = pool();
+  log(`${source}: the database connection was lost during the run (${(err as Error).message})`);
+  if (!(await waitForDatabase(db, { log }))) return;
+  const runId = (err as { unrecordedRunId?: number }).unrecordedRunId;
+  if (runId !== undefined) {
+    await db
+      .query(
+        `update runs set status = 'failed', finished_at = coalesce(finished_at, now()), error = $2
+          where id = $1 and status in ('running', 'interrupted')`,
+        [runId, `database connection lost during the run: ${(err as Error).message}`],
+      )
+      .catch(() => undefined);
+    await dropRunLeftovers(db, source, runId);
+  }
+}
+
 /** Processes one 'runs' job: the same `runSource` as `dotation run --inline`, recorded in the runs table. */
-async function processRunJob(job: Job<RunJobData, RunJobResult>): Promise<RunJobResult> {
+async function processRunJob(job: Job<RunJobData, RunJobResult>, log: (m: string) => void): Promise<RunJobResult> {
   const { source, file, resource, millesime, force } = job.data;
   const r = await runSource(source, {
     trigger: 'worker',
@@ -58,7 +88,9 @@ async function processRunJob(job: Job<RunJobData, RunJobResult>): Promise<RunJob
     onProgress: (p) => {
       job.updateProgress(p).catch(() => undefined);
     },
-  }).catch((err: unknown) => {
+  }).catch(async (err: unknown) => {
+    // PostgreSQL went away: wait for it, record the failure, then let BullMQ retry.
+    await afterConnectionLoss(err, source, log);
     // runSource has already recorded the failed attempt. A content error (a bad file, a count that
     // does not add up) gives the same result every time: no retry. Anything else is retried with backoff.
     if (isRetryable(err)) throw err;
@@ -82,14 +114,30 @@ async function processRunJob(job: Job<RunJobData, RunJobResult>): Promise<RunJob
 export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> {
   const s = settings();
   const log = opts.log ?? logTo('worker');
-  const interrupted = await markInterruptedRuns();
-  if (interrupted) log(`${interrupted} run(s) left running by a stopped process marked interrupted`);
+  let ticks = 0;
+  const reap = async () => {
+    const dead = await reapDeadRuns(pool());
+    for (const r of dead) log(`run ${r.id} (${r.source}) left running by a stopped process: marked interrupted, its tables dropped`);
+    // Now and then, tables of finished runs that could not drop their own (the database was away).
+    if (ticks++ % SWEEP_EVERY_TICKS === 0) {
+      const n = await sweepLeftovers(pool(), sourceRegistry());
+      if (n) log(`${n} staging table(s) of finished runs dropped`);
+    }
+  };
+  // PostgreSQL down at start does not stop the worker: jobs wait for it (see afterConnectionLoss).
+  await reap().catch((err) => log(`cannot look for interrupted runs yet: ${(err as Error).message}`));
+  const reaper = setInterval(() => void reap().catch(() => undefined), REAP_EVERY_MS);
+  reaper.unref();
 
   const conn: Redis = redisConnection(s.REDIS_URL);
-  const worker = new Worker<RunJobData, RunJobResult>(RUNS_QUEUE, processRunJob, {
+  const worker = new Worker<RunJobData, RunJobResult>(RUNS_QUEUE, (job) => processRunJob(job, log), {
     connection: conn,
     prefix: s.QUEUE_PREFIX,
     concurrency: opts.concurrency ?? s.WORKER_CONCURRENCY,
+  });
+  // At once: BullMQ reports Redis errors through this event while it waits for Redis.
+  worker.on('error', (err) => {
+    if (!isRedisConnectionError(err)) log(`worker error: ${err.message}`);
   });
   const packs =
     (opts.packs ?? true)
@@ -122,13 +170,13 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
           : ', no attempt left';
     log(`job ${job.id} ${job.data.source} attempt ${job.attemptsMade} failed${elapsed(job)}${retry}: ${err.message}`);
   });
-  worker.on('error', (err) => log(`worker error: ${err.message}`));
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      clearInterval(reaper);
       await Promise.all([worker.close(), packs?.close(), publications?.close()]);
       await closeRedis(conn);
     })();
@@ -151,6 +199,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<RunWorker> 
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
+  if (conn.status !== 'ready') log(`waiting for Redis at ${redisLabel(s.REDIS_URL)}`);
   await worker.waitUntilReady();
   log(`processing '${RUNS_QUEUE}' (prefix ${s.QUEUE_PREFIX}, concurrency ${worker.opts.concurrency})`);
   if (packs) log(`processing '${PACKS_QUEUE}' (prefix ${s.QUEUE_PREFIX}, concurrency ${packs.worker.opts.concurrency})`);
