@@ -16,7 +16,7 @@ const RunsQuery = z.object({
     .string()
     .regex(/^[a-z][a-z0-9-]*$/, 'identifiant de source invalide')
     .optional(),
-  status: z.enum(['queued', 'running', 'succeeded', 'unchanged', 'failed', 'interrupted']).optional(),
+  status: z.enum(['queued', 'running', 'succeeded', 'unchanged', 'failed', 'interrupted', 'refused']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 const RunParams = z.object({ id: z.coerce.number().int().positive() });
