@@ -69,8 +69,31 @@ function distinct(key: string, taken: (k: string) => boolean): string {
   return `${key}${DUP}${n}`;
 }
 
-function csvRows(input: Readable): AsyncIterable<string[]> {
-  return input.pipe(parse({ delimiter: ';', relax_column_count: true, bom: true }));
+/**
+ * The rows of one CSV file of the pack. A file without any double quote (most communes' files, and
+ * every national BAN file) is split on LF and `;` directly, several times faster than a CSV parser;
+ * one with quotes goes through csv-parse.
+ */
+async function* csvRows(buf: Buffer): AsyncIterable<string[]> {
+  if (buf.indexOf(0x22) >= 0) {
+    yield* Readable.from([buf]).pipe(parse({ delimiter: ';', relax_column_count: true, bom: true }));
+    return;
+  }
+  const text = buf.toString('utf8').replace(/^\uFEFF/, '');
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const line = text.charCodeAt(end - 1) === 13 ? text.slice(at, end - 1) : text.slice(at, end);
+    at = end + 1;
+    if (line) yield line.split(';');
+  }
+}
+
+async function readAllBuffer(s: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** The previous file's rows by key (value: the row's cells joined), read as a stream. */
@@ -78,7 +101,7 @@ async function readKeyed(input: Readable, pk: string[] | null): Promise<{ header
   let header: string[] | null = null;
   let idx: number[] = [];
   const rows = new Map<string, string>();
-  for await (const r of csvRows(input)) {
+  for await (const r of csvRows(await readAllBuffer(input))) {
     if (!header) {
       header = r;
       idx = (pk ?? []).map((k) => r.indexOf(k));
@@ -115,7 +138,7 @@ async function diffTable(t: SourceTable, oldStream: Readable, now: Buffer): Prom
     exemples: { ajoutees: [], retirees: [], modifiees: [] },
   };
   const seen = new Set<string>();
-  for await (const r of csvRows(Readable.from([now]))) {
+  for await (const r of csvRows(now)) {
     if (!header) {
       header = r;
       if (pk && !pk.every((k) => header!.includes(k) && old.header.includes(k))) pk = null; // key column gone: whole rows
