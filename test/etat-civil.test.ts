@@ -68,14 +68,19 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
     expect(await row('97411', 2024)).toMatchObject({ naissances: null });
   });
 
-  test('merged communes summed, arrondissements kept and summed into Paris, no DEP/FRANCE rows', async () => {
+  test("merged communes summed, arrondissements kept, Paris = INSEE's COM row (its gap with the arrondissements reported), no DEP/FRANCE rows", async () => {
     expect(await row('19248', 2024)).toEqual({
       type: 'commune-actuelle',
       naissances: 6,
       deces: 6,
       codes_sources: ['19223', '19230', '19248'],
     });
-    expect(await row('75056', 2024)).toEqual({ type: 'commune-actuelle', naissances: 250, deces: 80, codes_sources: ['75101', '75102'] });
+    // The fixture's COM row (1000 births) disagrees on purpose with its two arrondissements (100 + 150).
+    expect(await row('75056', 2024)).toEqual({ type: 'commune-actuelle', naissances: 1000, deces: 80, codes_sources: ['75056'] });
+    const {
+      rows: [pub],
+    } = await pool().query(`select details from published_datasets where source = 'etat-civil'`);
+    expect(pub.details.ecarts_plm).toEqual([{ commune: '75056', mesure: 'LVB', annee: 2024, somme: 250, commune_valeur: 1000 }]);
     expect(await row('75101', 2024)).toMatchObject({ type: 'arrondissement-municipal', naissances: 100, deces: 80 });
     expect((await q(`select count(*)::int as n from etat_civil where code_commune in ('01', 'FRANCE', '99999')`))[0].n).toBe(0);
   });
@@ -87,7 +92,7 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
     expect(fields.length).toBe(t.fields.length + 1);
     expect(rows.map((r) => [r.code_commune, r.annee, r.naissances])).toEqual([
       ['19248', 2024, 6],
-      ['75056', 2024, 250],
+      ['75056', 2024, 1000],
     ]);
     expect(pipeline.pack!.readme({ millesime: '2024', publishedAt: '', details: {} })).toMatch(/Citer : « Source : INSEE/);
   });
@@ -105,7 +110,7 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
       "--file telechargement-insee.zip: resource 'naissances' (recognised by the names of its zip entries); 1 other resource(s) left as they are",
     );
     expect(await row('19248', 2024)).toMatchObject({ naissances: 6, deces: 6 });
-    expect(await row('75056', 2024)).toMatchObject({ naissances: 250, deces: 80 });
+    expect(await row('75056', 2024)).toMatchObject({ naissances: 1000, deces: 80 }); // INSEE's COM row
     const { rows } = await pool().query(`select details from published_datasets where source = 'etat-civil' and run_id = $1`, [r.runId]);
     expect(rows[0].details).toMatchObject({ seul: 'naissances' });
   });

@@ -16,6 +16,8 @@ const MEASURES = [
   ['naissances', 'LVB'],
   ['deces', 'DTH'],
 ] as const;
+/** An arrondissement municipal INSEE could not determine: the commune's 3 first characters + `XX`. */
+const UNDETERMINED_ARM = /^\d{3}XX$/;
 
 async function load(ctx: RunContext): Promise<void> {
   const staging = await ctx.staging('ec', STAGING);
@@ -43,11 +45,16 @@ async function load(ctx: RunContext): Promise<void> {
         const m = get('EC_MEASURE').trim().toUpperCase();
         if (m !== measure) return reject(`expected ${measure} in this file, got '${get('EC_MEASURE')}'`, 'EC_MEASURE');
         let code: string;
-        try {
-          code = normalizeCommuneCode(get('GEO'));
-        } catch (e) {
-          return reject((e as Error).message, 'GEO');
-        }
+        const geo = get('GEO').trim().toUpperCase();
+        // `751XX`, `693XX`, `132XX`: births in Paris, Lyon, Marseille whose arrondissement is not
+        // known. INSEE counts them in the city's COM row: kept, never quarantined (see publish).
+        if (obj === 'ARM' && UNDETERMINED_ARM.test(geo)) code = geo;
+        else
+          try {
+            code = normalizeCommuneCode(geo);
+          } catch (e) {
+            return reject((e as Error).message, 'GEO');
+          }
         const y = get('TIME_PERIOD').trim();
         if (!/^\d{4}$/.test(y) || Number(y) < FIRST_YEAR) return reject(`not a year since ${FIRST_YEAR}: '${y}'`, 'TIME_PERIOD');
         const v = parseCount(get('OBS_VALUE'));
@@ -74,21 +81,51 @@ async function load(ctx: RunContext): Promise<void> {
                                where f.code = s.code and f.mesure = s.mesure and f.annee = s.annee and s.line > f.first`);
   ctx.log('duplicates checked');
   const cog = Number(millesime) + 1;
+  // Paris, Lyon and Marseille: INSEE gives the city (COM row) and its arrondissements (ARM rows,
+  // plus one `XX` row of births whose arrondissement is not known). The arrondissements keep
+  // their own rows; the city's figure is INSEE's COM row (it includes the XX births), never the
+  // sum of the arrondissements, which would miss them.
   const { map } = await recode(ctx, staging, {
     cog,
     column: 'GEO',
     split: 'keep-on-code',
     splitReason: 'its births and deaths cannot be divided',
-    plm: 'both',
-    overlap: 'prefer-arrondissements',
+    plm: 'keep',
+    overlap: 'keep-all',
+    where: `s.code !~ 'XX$'`,
   });
   ctx.log('communes mapped');
+  // The parent city of each arrondissement row (XX included), for the fallback and the check below.
+  const plm = await ctx.scratch('plm', { code: 'text', commune: 'text' });
+  await ctx.db.query(
+    `insert into ${plm.qualified} (code, commune)
+     select distinct s.code, (select min(c.commune_parent) from communes c where c.type = 'arrondissement-municipal' and left(c.code, 3) = left(s.code, 3))
+       from ${staging.qualified} s
+      where s.code ~ 'XX$' or exists (select 1 from communes c where c.code = s.code and c.type = 'arrondissement-municipal')`,
+  );
+  // INSEE's city row against the sum of its arrondissements (XX included): reported, not corrected.
+  const { rows: ecarts } = await ctx.db.query(
+    `select a.commune, a.mesure, a.annee, a.somme, x.valeur as commune_valeur
+       from (select p.commune, s.mesure, s.annee, sum(s.valeur)::int as somme from ${staging.qualified} s join ${plm.qualified} p using (code) group by 1, 2, 3) a
+       join ${staging.qualified} x on x.code = a.commune and x.mesure = a.mesure and x.annee = a.annee
+      where x.valeur is distinct from a.somme order by 1, 2, 3`,
+  );
+  if (ecarts.length)
+    ctx.log(`${ecarts.length} city-year(s) where INSEE's COM row differs from the sum of its arrondissements: the COM row is published`);
   const both = present.length === MEASURES.length;
   const column = (m: 'LVB' | 'DTH') =>
-    `case when count(*) filter (where s.mesure = '${m}') = count(s.valeur) filter (where s.mesure = '${m}') then sum(s.valeur) filter (where s.mesure = '${m}') end`;
-  const select = `select $1, m.code_actuel, m.type, s.annee, ${column('LVB')}, ${column('DTH')}, array_agg(distinct s.code order by s.code)
-         from ${staging.qualified} s join ${map} m on m.code = s.code
-        group by m.code_actuel, m.type, s.annee`;
+    `case when count(*) filter (where mesure = '${m}') = count(valeur) filter (where mesure = '${m}') then sum(valeur) filter (where mesure = '${m}') end`;
+  const select = `with src as (
+         select m.code_actuel, m.type, s.annee, s.mesure, s.valeur, s.code
+           from ${staging.qualified} s join ${map} m on m.code = s.code
+         union all
+         -- A city without its own row for that measure and year: the sum of its arrondissements, XX included.
+         select p.commune, 'commune-actuelle', s.annee, s.mesure, s.valeur, s.code
+           from ${staging.qualified} s join ${plm.qualified} p using (code)
+          where not exists (select 1 from ${staging.qualified} x where x.code = p.commune and x.annee = s.annee and x.mesure = s.mesure))
+       select $1, code_actuel, type, annee, ${column('LVB')}, ${column('DTH')}, array_agg(distinct code order by code)
+         from src
+        group by code_actuel, type, annee`;
   await ctx.publish(
     millesime,
     async (tx) => {
@@ -111,7 +148,7 @@ async function load(ctx: RunContext): Promise<void> {
       );
       return rowCount ?? 0;
     },
-    { cog, ...(both ? {} : { seul: present[0][0] }) },
+    { cog, ...(both ? {} : { seul: present[0][0] }), ...(ecarts.length ? { ecarts_plm: ecarts } : {}) },
   );
 }
 
