@@ -13,6 +13,9 @@ Usage:
   dotation start                      migrate, load every source (mirror, else download, else embedded), build packs, serve
   dotation migrate                    apply sql/migrations
   dotation sources                    list the declared sources
+  dotation sources check [SOURCE]…    ask upstream (data.gouv.fr API, or HEAD) whether each declared resource is
+                                      there and which edition it is, without loading anything; exit code 1 when
+                                      one is moved, missing or unreachable
   dotation run <source> [--inline] [--file PATH] [--resource NAME] [--millesime M] [--force]
                                       enqueue a run (or run it here with --inline, with progress bars);
                                       --file loads that one resource (recognised by its name or its zip
@@ -44,7 +47,12 @@ function table(rows: Record<string, unknown>[]): string {
   const cell = (v: unknown) =>
     v === null || v === undefined ? '' : v instanceof Date ? v.toISOString().slice(0, 19).replace('T', ' ') : String(v);
   const width = cols.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
-  const line = (vals: string[]) => vals.map((v, i) => v.slice(0, width[i]).padEnd(width[i])).join('  ');
+  // The last column is written whole (a reason, a detail): nothing after it to align.
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => (i === vals.length - 1 ? v : v.slice(0, width[i]).padEnd(width[i])))
+      .join('  ')
+      .trimEnd();
   return [line(cols), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
 }
 
@@ -124,6 +132,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'sources': {
+      if (arg === 'check') return sourcesCheck(positionals.slice(2));
+      if (arg) throw new UsageError(`dotation sources: unknown sub-command '${arg}' (check)`);
       console.log(
         table(
           [...sourceRegistry().values()].map((p) => ({
@@ -257,6 +267,31 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }
+}
+
+/** `dotation sources check [SOURCE]…`: one line per declared resource; exit 1 when one needs the operator. */
+async function sourcesCheck(ids: string[]): Promise<number> {
+  for (const id of ids) if (!sourceRegistry().has(id)) throw new UsageError(`unknown source '${id}'; known: ${pipelineOrder().join(', ')}`);
+  const { checkSources, BROKEN } = lazy<typeof import('./harvest/check')>('./harvest/check');
+  const sources = (ids.length ? ids : pipelineOrder()).map((id) => sourceRegistry().get(id)!.source);
+  const results = await checkSources(pool(), settings(), sources);
+  console.log(
+    table(
+      results.map((r) => ({
+        source: r.source,
+        resource: r.resource,
+        status: r.pending ? `${r.status} (pending)` : r.status,
+        edition: r.edition,
+        loaded: r.loaded,
+        detail: r.detail,
+      })),
+    ),
+  );
+  const broken = results.filter((r) => BROKEN.has(r.status));
+  console.log(
+    `${results.length} resource(s) checked: ${results.filter((r) => r.status === 'new-edition').length} new edition(s), ${broken.length} to fix`,
+  );
+  return broken.length ? 1 : 0;
 }
 
 const PACKS_DIR_LABEL = (d: string) => d;

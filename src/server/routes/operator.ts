@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { sourceRegistry } from '../../../config/sources';
 import { pool } from '../../db/pool';
 import { enqueueRun } from '../../queue/queue';
+import { checkSources, BROKEN } from '../../harvest/check';
+import { settings } from '../../../config/settings';
 import { HttpError, parseOr400 } from '../http/errors';
 import { requireOperator } from '../http/operator-auth';
 
@@ -18,6 +20,13 @@ const RunsQuery = z.object({
     .optional(),
   status: z.enum(['queued', 'running', 'succeeded', 'unchanged', 'failed', 'interrupted', 'refused']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+const CheckQuery = z.object({
+  /** Sources to check, comma-separated; all of them when absent. */
+  source: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*(,[a-z][a-z0-9-]*)*$/, 'identifiants de sources invalides')
+    .optional(),
 });
 const RunParams = z.object({ id: z.coerce.number().int().positive() });
 const EnqueueBody = z.object({ force: z.boolean().optional() }).default({});
@@ -40,6 +49,21 @@ export default async function operator(app: FastifyInstance): Promise<void> {
       planification: s.schedule,
       dernierePassage: last.get(s.id) ?? null,
     }));
+  });
+
+  // Asks upstream whether each declared resource is there and which edition it is; loads nothing.
+  app.get('/operator/sources/check', async (req) => {
+    const q = parseOr400(CheckQuery, req.query);
+    if (settings().NETWORK === 'never') throw new HttpError(503, 'vérification impossible : le réseau est désactivé (NETWORK=never)');
+    const ids = q.source ? q.source.split(',') : [...sourceRegistry().keys()];
+    const unknown = ids.filter((id) => !sourceRegistry().has(id));
+    if (unknown.length) throw new HttpError(404, `source inconnue : ${unknown.join(', ')}`);
+    const ressources = await checkSources(
+      pool(),
+      settings(),
+      ids.map((id) => sourceRegistry().get(id)!.source),
+    );
+    return { verifieLe: new Date().toISOString(), aCorriger: ressources.filter((r) => BROKEN.has(r.status)).length, ressources };
   });
 
   app.get('/operator/runs', async (req) => {
