@@ -65,8 +65,9 @@ describe('équipements (BPE), synthetic fixtures', () => {
     const { pipeline } = await import('../pipelines/equipements');
     const t = pipeline.pack!.tables[0];
     const { rows, fields } = await pool().query(t.query, [['75056']]);
-    expect(fields.length).toBe(t.fields.length + 1);
-    expect(rows.map((r) => [r.typequ, r.libelle, r.nombre])).toEqual([
+    // Columns by name: code_commune and one per field.
+    expect(fields.map((f) => f.name).sort()).toEqual(['code_commune', ...t.fields.map((f) => f.name)].sort());
+    expect(rows.map((r) => [r.type_equipement, r.libelle, r.nombre])).toEqual([
       ['D201', null, 1],
       ['D265', 'Médecin généraliste', 2],
     ]);

@@ -2,7 +2,7 @@ import { freshDatabase } from './helpers/db';
 import { pool } from '../src/db/pool';
 import { settings } from '../config/settings';
 import { recode, type RecodeOptions } from '../src/communes/recode';
-import { createStaging, dropStaging, StagingContractError } from '../src/engine/staging';
+import { createStaging, dropStaging, StagingContractError, StagingRowError } from '../src/engine/staging';
 import { Quarantine } from '../src/engine/quarantine';
 import { silentProgress } from '../src/engine/progress';
 import type { RunContext } from '../src/engine/pipeline';
@@ -63,7 +63,7 @@ async function stagedRun(): Promise<{ ctx: RunContext; table: string; quarantine
   const t = await ctx.staging('rows', { code: 'text', fichier: 'text', line: 'bigint', raw: 'text', v: 'int' });
   await t.copyRows(
     db,
-    ROWS.map(([code, v], i) => [code, 'f.csv', i + 2, `${code};${v}`, v]),
+    ROWS.map(([code, v], i) => ({ code, fichier: 'f.csv', line: i + 2, raw: `${code};${v}`, v })),
   );
   const quarantined = async () => {
     await quarantine.flush();
@@ -171,5 +171,26 @@ describe('the staging contract', () => {
     await expect(
       createStaging(pool(), 'recode-test', 1, 'bad', { code: 'text', valeur: 'int', line: 'bigint' }, { contract: true }),
     ).rejects.toThrow(/staging table 'bad' lacks columns fichier, raw of the staging contract/);
+  });
+
+  test('rows are keyed by column name: a left-out column is NULL, a key that is no column fails, naming it', async () => {
+    const t = await createStaging(
+      pool(),
+      'recode-test',
+      2,
+      'named',
+      { code: 'text', fichier: 'text', line: 'bigint', raw: 'text', v: 'int' },
+      { contract: true },
+    );
+    try {
+      await t.copyRows(pool(), [{ v: 3, code: '01001', line: 2 }]);
+      const { rows } = await pool().query(`select code, fichier, line::int, raw, v from ${t.qualified}`);
+      expect(rows).toEqual([{ code: '01001', fichier: null, line: 2, raw: null, v: 3 }]);
+      const typo = [{ code: '01001', valeur: 3 }] as unknown as { code: string }[];
+      await expect(t.copyRows(pool(), typo)).rejects.toThrow(StagingRowError);
+      await expect(t.copyRows(pool(), typo)).rejects.toThrow(/row key 'valeur' is not a column \(columns: code, fichier, line, raw, v\)/);
+    } finally {
+      await dropStaging(pool(), 'recode-test', 2);
+    }
   });
 });

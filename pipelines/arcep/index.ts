@@ -62,13 +62,13 @@ function mapRow(get: (k: Col) => string, line: number, values: string[], fichier
   if (!nomOp) return reject(`no operator name for code ${codeOp}`, 'nom_op');
   const numSite = get('num_site').trim();
   if (!numSite) return reject('empty site number', 'num_site');
-  const techs: boolean[] = [];
+  const techs: Partial<Record<'t2g' | 't3g' | 't4g' | 't5g', boolean>> = {};
   for (const k of ['site_2g', 'site_3g', 'site_4g', 'site_5g'] as const) {
     const f = flag(get(k));
     if (f === undefined) return reject(`expected 0 or 1, got '${get(k)}'`, k);
-    techs.push(f);
+    techs[`t${k.slice(5)}` as 't2g' | 't3g' | 't4g' | 't5g'] = f;
   }
-  return [code, codeOp, nomOp, numSite, ...techs, fichier, line, values.join(';'), null];
+  return { code, code_op: codeOp, nom_op: nomOp, num_site: numSite, ...techs, fichier, line, raw: values.join(';') };
 }
 
 async function loadFile(ctx: RunContext, file: LocalFile, staging: Awaited<ReturnType<RunContext['staging']>>): Promise<string> {

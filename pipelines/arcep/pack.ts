@@ -46,7 +46,8 @@ export const pack: PackSection = {
           required: true,
         },
       ],
-      query: `select code_commune, millesime, code_op, operateur, technologie, sites, array_to_string(codes_sources, ' ')
+      query: `select code_commune, millesime as trimestre, code_op as code_operateur, operateur, technologie, sites as nombre_sites,
+                     array_to_string(codes_sources, ' ') as codes_sources
               from arcep_sites where code_commune = any($1::text[])
              order by code_commune, millesime, code_op, technologie`,
     },

@@ -4,7 +4,7 @@ import type { Pipeline, RunContext, LocalFile } from '../../src/engine/pipeline'
 import { loadCsv, reject, Reject } from '../../src/engine/load-csv';
 import { openText } from '../../src/engine/decode';
 import { FormatError } from '../../src/engine/errors';
-import type { CopyValue, StagingTable } from '../../src/engine/staging';
+import type { StagingRow, StagingTable } from '../../src/engine/staging';
 import { normalizeCommuneCode, CommuneCodeError } from '../../src/communes/codes';
 import { recode } from '../../src/communes/recode';
 import { source, ATMO_SCALE, SCALE_START } from './source';
@@ -103,8 +103,10 @@ function code07(v: string): number | null | Reject {
   return Number(s);
 }
 
-/** Validates one record (CSV row or GeoJSON properties) into staging columns, or rejects it. */
-export function mapRecord(get: (k: Field) => string, fichier: string, line: number, raw: string): CopyValue[] | Reject {
+type Row = StagingRow<keyof typeof STAGING>;
+
+/** Validates one record (CSV row or GeoJSON properties) into a staged row, or rejects it. */
+export function mapRecord(get: (k: Field) => string, fichier: string, line: number, raw: string): Row | Reject {
   const date = parseDateEch(get('date_ech'));
   if (!date) return reject(`not a date: '${get('date_ech')}'`, 'date_ech');
   if (date < SCALE_START)
@@ -126,14 +128,14 @@ export function mapRecord(get: (k: Field) => string, fichier: string, line: numb
   const qual = code07(get('code_qual'));
   if (qual === null) return reject('empty index', 'code_qual');
   if (typeof qual === 'object') return { ...qual, column: 'code_qual' };
-  const subs: (number | null)[] = [];
+  const row: Row = { date_ech: date, type_zone: type, code: zone, code_qual: qual };
   for (const k of SUBS) {
     const c = code07(get(k));
     if (c !== null && typeof c === 'object') return { ...c, column: k };
-    subs.push(c);
+    row[k] = c;
   }
   const opt = (k: Field) => get(k).trim() || null;
-  return [date, type, zone, opt('lib_zone'), qual, opt('coul_qual'), ...subs, opt('source'), fichier, line, raw, null];
+  return { ...row, lib_zone: opt('lib_zone'), coul_qual: opt('coul_qual'), source: opt('source'), fichier, line, raw };
 }
 
 /** Decides CSV or GeoJSON from the name, else from the first significant character. */
@@ -163,7 +165,7 @@ async function firstText(file: LocalFile): Promise<string> {
   });
 }
 
-async function loadCsvFile(ctx: RunContext, file: LocalFile, staging: StagingTable): Promise<void> {
+async function loadCsvFile(ctx: RunContext, file: LocalFile, staging: StagingTable<keyof typeof STAGING>): Promise<void> {
   // The API's CSV is comma-separated; regional exports re-saved in a spreadsheet use ';'.
   const head = (await firstText(file)).split(/\r?\n/)[0];
   const delimiter = (head.match(/;/g)?.length ?? 0) > (head.match(/,/g)?.length ?? 0) ? ';' : ',';
@@ -190,7 +192,7 @@ async function loadCsvFile(ctx: RunContext, file: LocalFile, staging: StagingTab
  * play the header's part: required properties missing there fail the run, naming them.
  * Quarantined features carry their index in `features` as line.
  */
-async function loadGeoJsonFile(ctx: RunContext, file: LocalFile, staging: StagingTable): Promise<void> {
+async function loadGeoJsonFile(ctx: RunContext, file: LocalFile, staging: StagingTable<keyof typeof STAGING>): Promise<void> {
   const { parser, pick, streamArray, chain } = loadStreamJson();
   const opened = await openText(file.path, {
     encoding: 'utf8',
@@ -204,7 +206,7 @@ async function loadGeoJsonFile(ctx: RunContext, file: LocalFile, staging: Stagin
   const features = chain([opened.text, parser(), pick({ filter: 'features' }), streamArray()]);
   opened.text.on('error', (e) => features.destroy(e));
   let seen = 0;
-  async function* rows(): AsyncGenerator<CopyValue[]> {
+  async function* rows(): AsyncGenerator<Row> {
     try {
       for await (const { key, value } of features as AsyncIterable<{ key: number; value: unknown }>) {
         seen++;
@@ -228,7 +230,7 @@ async function loadGeoJsonFile(ctx: RunContext, file: LocalFile, staging: Stagin
         }
         const get = (k: Field) => (p[k] === null || p[k] === undefined ? '' : String(p[k]));
         const out = mapRecord(get, fichier, key, raw);
-        if (!Array.isArray(out)) {
+        if ('reject' in out) {
           await ctx.quarantine.add({
             file: label,
             line: key,

@@ -72,8 +72,9 @@ export const pack: PackSection = {
           description: "Association agréée de surveillance de la qualité de l'air (AASQA) qui a calculé l'indice",
         },
       ],
-      query: `select code_commune, date_ech, code_qual, lib_qual, coul_qual, echelle, code_zone, lib_zone,
-                   code_no2, code_o3, code_pm10, code_pm25, code_so2, source
+      query: `select code_commune, date_ech as date, code_qual as indice, lib_qual as qualificatif, coul_qual as couleur, echelle, code_zone, lib_zone as nom_zone,
+                   code_no2 as sous_indice_no2, code_o3 as sous_indice_o3, code_pm10 as sous_indice_pm10, code_pm25 as sous_indice_pm25,
+                   code_so2 as sous_indice_so2, source as organisme
               from atmo_indice where code_commune = any($1::text[]) order by code_commune, date_ech`,
     },
   ],

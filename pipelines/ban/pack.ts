@@ -68,7 +68,7 @@ export const pack: PackSection = {
                    || '{"type":"Feature","properties":'
                    || json_strip_nulls(json_build_object('id', id, 'numero', numero, 'rep', rep, 'nom_voie', nom_voie, 'code_postal', code_postal,
                         'code_insee', code_insee, 'commune_deleguee', code_insee_ancienne_commune, 'code_iris', code_iris, 'code_qp', code_qp))::text
-                   || ',"geometry":{"type":"Point","coordinates":[' || lon::text || ',' || lat::text || ']}}'
+                   || ',"geometry":{"type":"Point","coordinates":[' || lon::text || ',' || lat::text || ']}}' as feature
               from adresses where ${OF_COMMUNE} order by line`,
       perCommune: true,
     },

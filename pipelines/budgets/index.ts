@@ -6,6 +6,7 @@ import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline'
 import { loadCsv, reject } from '../../src/engine/load-csv';
 import { parseCount, parseDecimal, requireColumns, INVALID } from '../../src/engine/csv';
 import { FormatError } from '../../src/engine/errors';
+import type { StagingRow } from '../../src/engine/staging';
 import { communeCode, normalizeCommuneCode, CommuneCodeError } from '../../src/communes/codes';
 import { source } from './source';
 import { publishOfgl, publishDgfip } from './transform';
@@ -93,7 +94,18 @@ async function loadOfgl(ctx: RunContext, file: LocalFile): Promise<void> {
       const ptot = parseCount(get('ptot'));
       if (ptot === INVALID) return reject(`not a whole number: '${get('ptot')}'`, 'ptot');
       exercices.add(exer);
-      return [code, exer, siren, get('type_de_budget').trim(), get('agregat').trim(), montant, ptot, fichier, line, values.join(';')];
+      return {
+        code,
+        exercice: exer,
+        siren,
+        type_budget: get('type_de_budget').trim(),
+        agregat: get('agregat').trim(),
+        montant,
+        ptot,
+        fichier,
+        line,
+        raw: values.join(';'),
+      };
     },
   });
   ctx.checkpoint('after-staging');
@@ -138,11 +150,12 @@ async function loadDgfip(ctx: RunContext, file: LocalFile): Promise<void> {
       if (an === null) return reject(`not a year: '${get('an')}'`, 'an');
       const pop = parseCount(get('pop1'));
       if (pop === INVALID) return reject(`not a whole number: '${get('pop1')}'`, 'pop1');
-      const rows: (string | number | null)[][] = [];
+      // One row per agrégat; only the first carries the raw record (one quarantine row per record).
+      const rows: StagingRow<keyof typeof DGFIP_STAGING>[] = [];
       for (const { h, i } of agregats) {
         const v = parseDecimal(values[i]);
         if (v === INVALID) return reject(`not a number: '${values[i]}'`, header[i]);
-        rows.push([code, an, h, v, pop, fichier, line, rows.length ? null : values.join(';')]);
+        rows.push({ code, exercice: an, agregat: h, montant_keur: v, pop, fichier, line, raw: rows.length ? null : values.join(';') });
       }
       exercices.add(an);
       return rows;

@@ -40,7 +40,8 @@ export const pack: PackSection = {
           required: true,
         },
       ],
-      query: `select code_commune, exercice, type_budget, agregat, montant, population, euros_par_habitant, array_to_string(sirens, ' ')
+      query: `select code_commune, exercice, type_budget, agregat, montant as montant_euros, population, euros_par_habitant,
+                     array_to_string(sirens, ' ') as sirens
               from budget_ofgl where code_commune = any($1::text[]) order by code_commune, exercice, type_budget, agregat`,
     },
     {
@@ -79,7 +80,8 @@ export const pack: PackSection = {
           required: true,
         },
       ],
-      query: `select code_commune, exercice, agregat, libelle, montant, population, euros_par_habitant, array_to_string(codes_sources, ' ')
+      query: `select code_commune, exercice, agregat, libelle, montant as montant_euros, population, euros_par_habitant,
+                     array_to_string(codes_sources, ' ') as codes_sources
               from budget_dgfip where code_commune = any($1::text[]) order by code_commune, exercice, agregat`,
     },
   ],

@@ -1,8 +1,9 @@
 import path from 'node:path';
+import { FormatError } from '../../src/engine/errors';
 import type { Pipeline, RunContext } from '../../src/engine/pipeline';
 import { loadCsv, reject } from '../../src/engine/load-csv';
 import { isCommuneCode } from '../../src/communes/codes';
-import type { CopyValue } from '../../src/engine/staging';
+import type { StagingRow } from '../../src/engine/staging';
 import { source } from './source';
 import { PackageCommune, PackageEpci, packageInfo, readPackageArray } from './embedded';
 import { warmZoneContours } from '../../src/geo/zone-geometry';
@@ -13,6 +14,22 @@ import { INSEE_URI_RESOURCES, publishInseeUris, stageInseeUris } from './insee-u
  * and movements tables (history used to re-code older vintages), then publishes everything
  * and rebuilds `commune_correspondance` in one transaction.
  */
+/** The communes of the package, as staged. */
+const COMMUNES = {
+  code: 'text',
+  type: 'text',
+  nom: 'text',
+  departement: 'text',
+  region: 'text',
+  arrondissement: 'text',
+  zone: 'text',
+  siren: 'text',
+  codes_postaux: 'text[]',
+  population: 'int',
+  commune_parent: 'text',
+  anciens_codes: 'text[]',
+};
+
 async function load(ctx: RunContext): Promise<void> {
   const pkg = packageInfo();
   ctx.setMillesime(String(pkg.cog));
@@ -20,22 +37,9 @@ async function load(ctx: RunContext): Promise<void> {
   // 1. The package: communes (all four types), EPCI and members, départements, régions, arrondissements.
   // The referential is what other sources are re-coded against: its tables are work tables
   // (ctx.scratch), never re-coded, and a rejected row is quarantined as it is read.
-  const communes = await ctx.scratch('communes', {
-    code: 'text',
-    type: 'text',
-    nom: 'text',
-    departement: 'text',
-    region: 'text',
-    arrondissement: 'text',
-    zone: 'text',
-    siren: 'text',
-    codes_postaux: 'text[]',
-    population: 'int',
-    commune_parent: 'text',
-    anciens_codes: 'text[]',
-  });
+  const communes = await ctx.scratch('communes', COMMUNES);
   const pgArray = (a: string[] | undefined) => `{${(a ?? []).map((s) => `"${s}"`).join(',')}}`;
-  const communeRows: CopyValue[][] = [];
+  const communeRows: StagingRow<keyof typeof COMMUNES>[] = [];
   for (const [i, raw] of readPackageArray('communes').entries()) {
     ctx.counters.read++;
     const parsed = PackageCommune.safeParse(raw);
@@ -50,27 +54,27 @@ async function load(ctx: RunContext): Promise<void> {
     }
     const c = parsed.data;
     ctx.counters.loaded++;
-    communeRows.push([
-      c.code,
-      c.type,
-      c.nom,
-      c.departement,
-      c.region,
-      c.arrondissement,
-      c.zone,
-      c.siren,
-      pgArray(c.codesPostaux),
-      c.population ?? null,
-      c.chefLieu ?? c.commune ?? null,
-      pgArray(c.anciensCodes),
-    ]);
+    communeRows.push({
+      code: c.code,
+      type: c.type,
+      nom: c.nom,
+      departement: c.departement,
+      region: c.region,
+      arrondissement: c.arrondissement,
+      zone: c.zone,
+      siren: c.siren,
+      codes_postaux: pgArray(c.codesPostaux),
+      population: c.population ?? null,
+      commune_parent: c.chefLieu ?? c.commune ?? null,
+      anciens_codes: pgArray(c.anciensCodes),
+    });
   }
   await communes.copyRows(ctx.db, communeRows);
 
   const epci = await ctx.scratch('epci', { code: 'text', nom: 'text', type: 'text', mode_financement: 'text', population: 'int' });
   const membres = await ctx.scratch('epci_membres', { epci: 'text', commune: 'text' });
-  const epciRows: CopyValue[][] = [];
-  const membreRows: CopyValue[][] = [];
+  const epciRows: StagingRow<'code' | 'nom' | 'type' | 'mode_financement' | 'population'>[] = [];
+  const membreRows: StagingRow<'epci' | 'commune'>[] = [];
   for (const [i, raw] of readPackageArray('epci').entries()) {
     ctx.counters.read++;
     const parsed = PackageEpci.safeParse(raw);
@@ -85,8 +89,14 @@ async function load(ctx: RunContext): Promise<void> {
     }
     ctx.counters.loaded++;
     const e = parsed.data;
-    epciRows.push([e.code, e.nom, e.type, e.modeFinancement, e.populationMunicipale ?? null]);
-    for (const m of e.membres) membreRows.push([e.code, m.code]);
+    epciRows.push({
+      code: e.code,
+      nom: e.nom,
+      type: e.type,
+      mode_financement: e.modeFinancement,
+      population: e.populationMunicipale ?? null,
+    });
+    for (const m of e.membres) membreRows.push({ epci: e.code, commune: m.code });
   }
   await epci.copyRows(ctx.db, epciRows);
   await membres.copyRows(ctx.db, membreRows);
@@ -126,16 +136,16 @@ async function load(ctx: RunContext): Promise<void> {
         const creation = get('MOD') === '20' && get('COM_AV') === '';
         for (const k of ['COM_AV', 'COM_AP'] as const)
           if (!(k === 'COM_AV' && creation) && !isCommuneCode(get(k))) return reject(`invalid commune code '${get(k)}'`, k);
-        return [
-          get('MOD'),
-          get('DATE_EFF'),
-          get('TYPECOM_AV') || null,
-          get('COM_AV') || null,
-          get('LIBELLE_AV'),
-          get('TYPECOM_AP'),
-          get('COM_AP'),
-          get('LIBELLE_AP'),
-        ];
+        return {
+          mod: get('MOD'),
+          date_eff: get('DATE_EFF'),
+          typecom_av: get('TYPECOM_AV') || null,
+          com_av: get('COM_AV') || null,
+          libelle_av: get('LIBELLE_AV'),
+          typecom_ap: get('TYPECOM_AP'),
+          com_ap: get('COM_AP'),
+          libelle_ap: get('LIBELLE_AP'),
+        };
       },
     });
   }
@@ -166,8 +176,12 @@ async function load(ctx: RunContext): Promise<void> {
       row: (get) => {
         if (!['COM', 'COMD', 'COMA', 'ARM'].includes(get('TYPECOM'))) return reject(`unknown TYPECOM '${get('TYPECOM')}'`, 'TYPECOM');
         if (!isCommuneCode(get('COM'))) return reject(`invalid commune code '${get('COM')}'`, 'COM');
-        return (['TYPECOM', 'COM', 'REG', 'DEP', 'CTCD', 'ARR', 'TNCC', 'NCC', 'NCCENR', 'LIBELLE', 'CAN', 'COMPARENT'] as const).map(
-          (k) => get(k) || null,
+        // Staging columns are the upstream names in lower case.
+        return Object.fromEntries(
+          (['TYPECOM', 'COM', 'REG', 'DEP', 'CTCD', 'ARR', 'TNCC', 'NCC', 'NCCENR', 'LIBELLE', 'CAN', 'COMPARENT'] as const).map((k) => [
+            k.toLowerCase(),
+            get(k) || null,
+          ]),
         );
       },
     });
@@ -177,7 +191,8 @@ async function load(ctx: RunContext): Promise<void> {
       const { rows } = await ctx.db.query(`select extract(year from max(date_eff))::int as y from ${stMvt.qualified}`);
       inseeCog = rows[0]?.y ?? undefined;
     }
-    if (!inseeCog) throw new Error(`${inseeCommunes.path}: cannot tell the COG year (no year in the name, no movements table)`);
+    if (!inseeCog)
+      throw new FormatError(path.basename(inseeCommunes.path), 'cannot tell the COG year (no year in the name, no movements table)');
     if (inseeCog > pkg.cog)
       ctx.log(`warning: INSEE COG ${inseeCog} is newer than the package's (${pkg.cog}); upgrade @etalab/decoupage-administratif`);
   }
@@ -194,7 +209,8 @@ async function load(ctx: RunContext): Promise<void> {
       await tx.query(`truncate communes, epci_membres, epci, departements, regions, arrondissements`);
       await tx.query(`insert into communes (code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, anciens_codes)
                     select code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, anciens_codes from ${communes.qualified}`);
-      await tx.query(`insert into epci select * from ${epci.qualified}`);
+      await tx.query(`insert into epci (code, nom, type, mode_financement, population)
+                      select code, nom, type, mode_financement, population from ${epci.qualified}`);
       await tx.query(`insert into epci_membres select distinct epci, commune from ${membres.qualified}`);
       await tx.query(`update communes c set epci = m.epci from epci_membres m where m.commune = c.code and c.type = 'commune-actuelle'`);
       await tx.query(
@@ -212,11 +228,17 @@ async function load(ctx: RunContext): Promise<void> {
       if (stMvt) {
         // A newer movements table contains the older ones: replace.
         await tx.query(`truncate cog_mouvements`);
-        await tx.query(`insert into cog_mouvements select * from ${stMvt.qualified}`);
+        await tx.query(`insert into cog_mouvements (mod, date_eff, typecom_av, com_av, libelle_av, typecom_ap, com_ap, libelle_ap)
+                        select mod, date_eff, typecom_av, com_av, libelle_av, typecom_ap, com_ap, libelle_ap from ${stMvt.qualified}`);
       }
       if (stInsee && inseeCog) {
         await tx.query(`delete from cog_communes_insee where cog = $1`, [inseeCog]);
-        await tx.query(`insert into cog_communes_insee select distinct on (typecom, com) $1::int, * from ${stInsee.qualified}`, [inseeCog]);
+        await tx.query(
+          `insert into cog_communes_insee (cog, typecom, com, reg, dep, ctcd, arr, tncc, ncc, nccenr, libelle, can, comparent)
+           select distinct on (typecom, com) $1::int, typecom, com, reg, dep, ctcd, arr, tncc, ncc, nccenr, libelle, can, comparent
+             from ${stInsee.qualified}`,
+          [inseeCog],
+        );
       }
       // Without the files, URIs already in the table (loaded earlier) are kept.
       if (stUris) details.inseeUris = await publishInseeUris(tx, stUris, `${pkg.cog}-01-01`);

@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { FormatError } from '../../src/engine/errors';
 import { z } from 'zod';
 import type { LocalFile, RunContext } from '../../src/engine/pipeline';
-import type { CopyValue, StagingTable } from '../../src/engine/staging';
+import type { StagingRow, StagingTable } from '../../src/engine/staging';
 import { isCommuneCode } from '../../src/communes/codes';
 
 /**
@@ -78,10 +79,10 @@ export async function stageInseeUris(ctx: RunContext, files: LocalFile[]): Promi
     try {
       items = JSON.parse((await fs.readFile(file.path, 'utf8')).replace(/^\uFEFF/, ''));
     } catch (err) {
-      throw new Error(`${label}: not JSON (${(err as Error).message})`, { cause: err });
+      throw new FormatError(label, `not JSON (${(err as Error).message})`);
     }
-    if (!Array.isArray(items)) throw new Error(`${label}: expected a JSON array of territories (INSEE Metadata API /geo/… answer)`);
-    const rows: CopyValue[][] = [];
+    if (!Array.isArray(items)) throw new FormatError(label, 'expected a JSON array of territories (INSEE Metadata API /geo/… answer)');
+    const rows: StagingRow<'level' | 'type' | 'code' | 'uri' | 'date_creation' | 'date_suppression'>[] = [];
     for (const [i, raw] of items.entries()) {
       ctx.counters.read++;
       const checked = check(raw);
@@ -91,7 +92,14 @@ export async function stageInseeUris(ctx: RunContext, files: LocalFile[]): Promi
       }
       const t = checked.t;
       ctx.counters.loaded++;
-      rows.push([LEVELS[t.type]?.level ?? null, t.type, t.code, t.uri, t.dateCreation ?? null, t.dateSuppression ?? null]);
+      rows.push({
+        level: LEVELS[t.type]?.level ?? null,
+        type: t.type,
+        code: t.code,
+        uri: t.uri,
+        date_creation: t.dateCreation ?? null,
+        date_suppression: t.dateSuppression ?? null,
+      });
     }
     await st.copyRows(ctx.db, rows);
   }

@@ -2,8 +2,9 @@ import path from 'node:path';
 import type { Pipeline, RunContext, LocalFile } from '../../src/engine/pipeline';
 import { loadCsv, reject, Reject } from '../../src/engine/load-csv';
 import { parseCount, parseDecimal, INVALID } from '../../src/engine/csv';
-import type { CopyValue } from '../../src/engine/staging';
+import type { StagingRow } from '../../src/engine/staging';
 import { communeCode, CommuneCodeError } from '../../src/communes/codes';
+import { ContentError, MissingResourceError } from '../../src/engine/errors';
 import { source, SCRUTINS, Scrutin, scrutinEdition } from './source';
 import { detectLayout, readHeader, rowBlocks, Layout, BlockCols } from './layout';
 import { publishScrutin } from './transform';
@@ -66,7 +67,9 @@ function count(values: string[], i: number | undefined, col: string): number | n
 }
 const isReject = (x: unknown): x is Reject => typeof x === 'object' && x !== null && 'reject' in x;
 
-function mapRecord(layout: Layout, header: string[], values: string[], line: number, fichier: string): CopyValue[][] | Reject {
+type Row = StagingRow<keyof typeof STAGING>;
+
+function mapRecord(layout: Layout, header: string[], values: string[], line: number, fichier: string): Row[] | Reject {
   const g = layout.general;
   let code: string;
   try {
@@ -75,15 +78,16 @@ function mapRecord(layout: Layout, header: string[], values: string[], line: num
     if (e instanceof CommuneCodeError) return reject(e.message, header[g.com]);
     throw e;
   }
-  const general: (number | null)[] = [];
+  // The record's `r` row: its general counts and the raw line (for the quarantine).
+  const record: Row = { kind: 'r', code, line, raw: values.join(';'), fichier };
   for (const k of ['inscrits', 'votants', 'abstentions', 'blancs', 'nuls', 'exprimes'] as const) {
     const v = count(values, g[k], header[g[k]]);
     if (isReject(v)) return v;
-    general.push(v);
+    record[k] = v;
   }
   const blocks = rowBlocks(layout, values);
   if (typeof blocks === 'string') return reject(blocks);
-  const out: CopyValue[][] = [['r', code, line, values.join(';'), fichier, ...general, null, null, null, null, null, null, null, null]];
+  const out: Row[] = [record];
   for (const [b, cols] of blocks.entries()) {
     const cell = (r: keyof BlockCols) => (cols[r] === undefined ? '' : (values[cols[r]!] ?? '').trim());
     const roles: (keyof BlockCols)[] = ['panneau', 'nom', 'libelle', 'libelleAbrege', 'voix'];
@@ -97,27 +101,21 @@ function mapRecord(layout: Layout, header: string[], values: string[], line: num
     const pct = cols.pctExp === undefined ? null : parseDecimal(values[cols.pctExp]);
     if (pct === INVALID) return reject(`not a decimal: '${values[cols.pctExp!]}'`, colName('pctExp'));
     const nz = (s: string) => (s === '' ? null : s);
-    out.push([
-      'c',
+    // A `c` row per candidate or list, on the record's line.
+    out.push({
+      kind: 'c',
       code,
       line,
-      null,
       fichier,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
       panneau,
-      nz(cell('sexe')),
-      nz(cell('nom')),
-      nz(cell('prenom')),
-      nz(cell('libelle')) ?? nz(cell('libelleAbrege')),
-      nz(cell('nuanceListe')) ?? nz(cell('nuance')),
+      sexe: nz(cell('sexe')),
+      nom: nz(cell('nom')),
+      prenom: nz(cell('prenom')),
+      libelle: nz(cell('libelle')) ?? nz(cell('libelleAbrege')),
+      nuance: nz(cell('nuanceListe')) ?? nz(cell('nuance')),
       voix,
-      pct,
-    ]);
+      pct_exp_fichier: pct,
+    });
   }
   return out;
 }
@@ -144,14 +142,14 @@ async function loadScrutin(ctx: RunContext, file: LocalFile, scrutin: Scrutin): 
 
 async function load(ctx: RunContext): Promise<void> {
   if (!ctx.files.size)
-    throw new Error(
+    throw new MissingResourceError(
       `elections: no results file found (resources: ${source.resources.map((r) => `${r.name} = ${r.mirrorNames.join(' or ')}`).join('; ')})`,
     );
   // Check every header first: a file missing columns fails the run before anything is published.
   for (const f of ctx.files.values()) detectLayout(path.basename(f.path), await readHeader(f.path));
   for (const [name, file] of ctx.files) {
     const scrutin = SCRUTINS[name];
-    if (!scrutin) throw new Error(`elections: no scrutin declared for resource '${name}'`);
+    if (!scrutin) throw new ContentError(`elections: no scrutin declared for resource '${name}'`);
     ctx.setMillesime(scrutinEdition(scrutin));
     await loadScrutin(ctx, file, scrutin);
   }

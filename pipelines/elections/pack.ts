@@ -32,8 +32,9 @@ export const pack: PackSection = {
           required: true,
         },
       ],
-      query: `select code_commune, election, tour, inscrits, votants, abstentions, blancs, nuls, exprimes, pct_votants_inscrits, pct_abstentions_inscrits,
-                   array_to_string(codes_sources, ' ')
+      query: `select code_commune, election, tour, inscrits, votants, abstentions, blancs, nuls, exprimes,
+                   pct_votants_inscrits as participation_pct, pct_abstentions_inscrits as abstention_pct,
+                   array_to_string(codes_sources, ' ') as codes_sources
               from election_resultat where code_commune = any($1::text[]) order by code_commune, election, tour`,
     },
     {
@@ -53,7 +54,8 @@ export const pack: PackSection = {
         { name: 'voix_inscrits_pct', type: 'number', title: 'Voix / inscrits (%)', description: 'Recalculé à partir des nombres' },
         { name: 'voix_exprimes_pct', type: 'number', title: 'Voix / exprimés (%)', description: 'Recalculé à partir des nombres' },
       ],
-      query: `select code_commune, election, tour, panneau, nom, prenom, libelle, nuance, voix, pct_voix_inscrits, pct_voix_exprimes
+      query: `select code_commune, election, tour, panneau, nom, prenom, libelle as liste, nuance, voix,
+                   pct_voix_inscrits as voix_inscrits_pct, pct_voix_exprimes as voix_exprimes_pct
               from election_voix where code_commune = any($1::text[]) order by code_commune, election, tour, panneau, nom, libelle`,
     },
   ],

@@ -3,7 +3,7 @@ import type { Pipeline, RunContext } from '../../src/engine/pipeline';
 import { isZip, openText } from '../../src/engine/decode';
 import { readCsv, requireColumns, parseDecimal, INVALID } from '../../src/engine/csv';
 import { normalizeCommuneCode, departementOf } from '../../src/communes/codes';
-import type { CopyValue } from '../../src/engine/staging';
+import type { StagingRow } from '../../src/engine/staging';
 import { recode } from '../../src/communes/recode';
 import { readHead as head } from '../../src/engine/decode';
 import { source } from './source';
@@ -67,7 +67,7 @@ async function load(ctx: RunContext): Promise<void> {
   const [iAn, iIris, iQual, iEpsg, iX, iY] = ['AN', 'DCIRIS', 'QUALITE_XY', 'EPSG', 'LAMBERT_X', 'LAMBERT_Y'].map(opt);
   const width = header.length;
 
-  async function* mapped(): AsyncGenerator<CopyValue[]> {
+  async function* mapped(): AsyncGenerator<StagingRow<keyof typeof STAGING>> {
     for await (const { values, line } of rows) {
       ctx.counters.read++;
       const raw = values.join(';');
@@ -117,21 +117,21 @@ async function load(ctx: RunContext): Promise<void> {
       if (iEpsg >= 0 && /^\d{4,5}$/.test(values[iEpsg].trim())) epsg = Number(values[iEpsg].trim());
       else if (x !== null) epsg = localEpsg(code);
       ctx.counters.loaded++;
-      yield [
+      yield {
         code,
         typequ,
-        iAn >= 0 ? values[iAn].trim() || null : null,
-        iIris >= 0 ? values[iIris].trim() || null : null,
-        iQual >= 0 ? values[iQual].trim() || null : null,
+        an: iAn >= 0 ? values[iAn].trim() || null : null,
+        dciris: iIris >= 0 ? values[iIris].trim() || null : null,
+        qualite: iQual >= 0 ? values[iQual].trim() || null : null,
         lon,
         lat,
         x,
         y,
         epsg,
-        label,
+        fichier: label,
         line,
         raw,
-      ];
+      };
     }
   }
   await staging.copyRows(ctx.db, mapped());

@@ -46,7 +46,8 @@ export const pack: PackSection = {
           required: true,
         },
       ],
-      query: `select c.code_commune, c.millesime, c.typequ, t.libelle, t.domaine, c.nombre, array_to_string(c.codes_sources, ' ')
+      query: `select c.code_commune, c.millesime, c.typequ as type_equipement, t.libelle, t.domaine, c.nombre,
+                   array_to_string(c.codes_sources, ' ') as codes_sources
               from equipement_compte c
               left join equipement_type t on t.typequ = c.typequ and c.millesime::int between t.annee_debut and coalesce(t.annee_fin, 9999)
              where c.code_commune = any($1::text[]) and c.millesime = ${LAST}

@@ -60,7 +60,7 @@ async function load(ctx: RunContext): Promise<void> {
         const v = parseCount(get('OBS_VALUE'));
         if (v === INVALID || (typeof v === 'number' && v < 0)) return reject(`not a count: '${get('OBS_VALUE')}'`, 'OBS_VALUE');
         if (Number(y) > lastYear) lastYear = Number(y);
-        return [code, measure, Number(y), v, fichier, line, values.join(';')];
+        return { code, mesure: measure, annee: Number(y), valeur: v, fichier, line, raw: values.join(';') };
       },
     });
   }

@@ -36,7 +36,7 @@ export const pack: PackSection = {
           required: true,
         },
       ],
-      query: `select e.code_commune, e.annee, e.naissances, e.deces, array_to_string(e.codes_sources, ' '), e.millesime
+      query: `select e.code_commune, e.annee, e.naissances, e.deces, array_to_string(e.codes_sources, ' ') as codes_sources, e.millesime
               from etat_civil e
              where e.code_commune = any($1::text[])
                and e.millesime = latest_edition('etat-civil')

@@ -29,7 +29,7 @@ export const pack: PackSection = {
                         where code_commune = any($1::text[]) and code_iris is not null
                           and departement = any(array(select distinct geo_departement(c) from unnest($1::text[]) c))
                         group by code_commune, code_iris)
-            select i.code_commune, i.code_iris, i.nom_iris, i.type_iris, coalesce(a.n, 0)
+            select i.code_commune, i.code_iris, i.nom_iris, i.type_iris, coalesce(a.n, 0) as nombre_adresses
               from iris i left join a on a.code_commune = i.code_commune and a.code_iris = i.code_iris
              where i.code_commune = any($1::text[]) order by i.code_commune, i.code_iris`,
     },

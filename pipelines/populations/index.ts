@@ -3,6 +3,7 @@ import { loadCsv, reject } from '../../src/engine/load-csv';
 import { parseCount, INVALID } from '../../src/engine/csv';
 import { communeCode, CommuneCodeError } from '../../src/communes/codes';
 import { isZip, readHead } from '../../src/engine/decode';
+import type { StagingRow } from '../../src/engine/staging';
 import { readPackageArray, packageInfo, PackageCommune } from '../cog/embedded';
 import { source, MAYOTTE_RECENSEMENT } from './source';
 import { publishPopulations } from './transform';
@@ -54,7 +55,8 @@ async function load(ctx: RunContext): Promise<void> {
       const counts = (['PMUN', 'PCAP', 'PTOT'] as const).map((k) => countOrReject(get, k));
       const bad = counts.find((c) => typeof c === 'object');
       if (bad) return bad as ReturnType<typeof reject>;
-      return [code, ...(counts as number[]), 'donnees_communes.csv', line, values.join(';'), millesime];
+      const [pmun, pcap, ptot] = counts as number[];
+      return { code, pmun, pcap, ptot, fichier: 'donnees_communes.csv', line, raw: values.join(';'), annee_recensement: millesime };
     },
   });
   void label;
@@ -79,7 +81,17 @@ async function load(ctx: RunContext): Promise<void> {
         const counts = (['PMUN', 'PCAP', 'PTOT'] as const).map((k) => countOrReject(get, k));
         const bad = counts.find((c) => typeof c === 'object');
         if (bad) return bad as ReturnType<typeof reject>;
-        return [code, ...(counts as number[]), 'donnees_communes_mayotte.csv', line, values.join(';'), MAYOTTE_RECENSEMENT];
+        const [pmun, pcap, ptot] = counts as number[];
+        return {
+          code,
+          pmun,
+          pcap,
+          ptot,
+          fichier: 'donnees_communes_mayotte.csv',
+          line,
+          raw: values.join(';'),
+          annee_recensement: MAYOTTE_RECENSEMENT,
+        };
       },
     }).catch((e) => {
       // The zip of some years has no Mayotte entry: that is not an error, the explanation list says so.
@@ -104,7 +116,7 @@ async function embedded(ctx: RunContext): Promise<void> {
   const millesime = String(cog - 3);
   ctx.setMillesime(millesime);
   const staging = await ctx.staging('populations', STAGING);
-  const rows: (string | number | null)[][] = [];
+  const rows: StagingRow<keyof typeof STAGING>[] = [];
   for (const [i, raw] of readPackageArray('communes').entries()) {
     const c = PackageCommune.safeParse(raw);
     if (!c.success || !['commune-actuelle', 'arrondissement-municipal'].includes(c.data.type)) continue;
@@ -119,7 +131,13 @@ async function embedded(ctx: RunContext): Promise<void> {
       continue;
     }
     ctx.counters.loaded++;
-    rows.push([c.data.code, c.data.population, null, null, `@etalab/decoupage-administratif@${version}`, i + 1, null, millesime]);
+    rows.push({
+      code: c.data.code,
+      pmun: c.data.population,
+      fichier: `@etalab/decoupage-administratif@${version}`,
+      line: i + 1,
+      annee_recensement: millesime,
+    });
   }
   await staging.copyRows(ctx.db, rows);
   await publishPopulations(ctx, staging.qualified, millesime, cog, { embedded: true });

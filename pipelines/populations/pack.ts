@@ -37,7 +37,8 @@ export const pack: PackSection = {
           description: 'Année du recensement dont la population est issue (Mayotte : recensement propre)',
         },
       ],
-      query: `select code_commune, millesime, pmun, pcap, ptot, array_to_string(codes_sources, ' '), annee_recensement
+      query: `select code_commune, millesime, pmun as population_municipale, pcap as population_comptee_a_part, ptot as population_totale,
+                     array_to_string(codes_sources, ' ') as codes_sources, annee_recensement
               from population_legale where code_commune = any($1::text[]) order by code_commune, millesime`,
     },
   ],

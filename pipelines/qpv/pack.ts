@@ -41,7 +41,7 @@ export const pack: PackSection = {
                         where code_commune = any($1::text[]) and code_qp is not null
                           and departement = any(array(select distinct geo_departement(c) from unnest($1::text[]) c))
                         group by code_commune, code_qp)
-            select b.code_commune, q.code_qp, q.nom_qp, q.commune_qp, b.part_surface, coalesce(a.n, 0)
+            select b.code_commune, q.code_qp, q.nom_qp, q.commune_qp as communes_qp, b.part_surface, coalesce(a.n, 0) as nombre_adresses
               from qpv_communes b join qpv q on q.code_qp = b.code_qp
               left join a on a.code_commune = b.code_commune and a.code_qp = b.code_qp
              where b.code_commune = any($1::text[]) order by b.code_commune, q.code_qp`,

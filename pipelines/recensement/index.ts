@@ -6,7 +6,7 @@ import { isZip, openText, readSmallText, zipEntries } from '../../src/engine/dec
 import { readCsv, requireColumns } from '../../src/engine/csv';
 import { FormatError } from '../../src/engine/errors';
 import { normalizeCommuneCode } from '../../src/communes/codes';
-import type { CopyValue, StagingTable } from '../../src/engine/staging';
+import type { StagingRow, StagingTable } from '../../src/engine/staging';
 import { source } from './source';
 import { pack } from './pack';
 import { publishRecensement } from './transform';
@@ -84,7 +84,13 @@ async function readMetadata(
  * becomes ONE staged row holding its values as a numeric[] (the unnest into long rows is done
  * by PostgreSQL at publication), so Node does no per-variable allocation beyond parsing.
  */
-async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, vars: StagingTable, keyVariable: string): Promise<string> {
+async function loadBaseCc(
+  ctx: RunContext,
+  file: LocalFile,
+  wide: StagingTable<keyof typeof WIDE>,
+  vars: StagingTable<keyof typeof VARS>,
+  keyVariable: string,
+): Promise<string> {
   const zipped = isZip(head(file.path));
   const opened = await openText(file.path, {
     entry: zipped ? /^(?!meta_).*\.csv$/i : undefined,
@@ -117,13 +123,20 @@ async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, 
   } else ctx.log(`${label}: no metadata file with COD_VAR/LIB_VAR: variables without labels`);
   await vars.copyRows(
     ctx.db,
-    columns.map((c, i) => [fichier, i + 1, c.variable, c.annee, millesime, labels.get(c.variable) || null]),
+    columns.map((c, i) => ({
+      fichier,
+      idx: i + 1,
+      variable: c.variable,
+      annee: c.annee,
+      millesime,
+      libelle: labels.get(c.variable) || null,
+    })),
   );
 
   const width = header.length;
   const n = columns.length;
   const idxs = columns.map((c) => c.idx);
-  async function* mapped(): AsyncGenerator<CopyValue[]> {
+  async function* mapped(): AsyncGenerator<StagingRow<keyof typeof WIDE>> {
     for await (const { values, line } of rows) {
       ctx.counters.read++;
       let reason: string | undefined;
@@ -160,7 +173,7 @@ async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, 
         continue;
       }
       ctx.counters.loaded++;
-      yield [code, fichier, line, values.join(';'), arr + '}'];
+      yield { code, fichier, line, raw: values.join(';'), vals: arr + '}' };
     }
   }
   await wide.copyRows(ctx.db, mapped());
@@ -169,7 +182,12 @@ async function loadBaseCc(ctx: RunContext, file: LocalFile, wide: StagingTable, 
 }
 
 /** A long Melodi file: GEO read as text, GEO_OBJECT COM and ARM kept, the rest accepted and skipped. */
-async function loadMelodi(ctx: RunContext, file: LocalFile, long: StagingTable, fallbackMillesime: string): Promise<void> {
+async function loadMelodi(
+  ctx: RunContext,
+  file: LocalFile,
+  long: StagingTable<keyof typeof LONG>,
+  fallbackMillesime: string,
+): Promise<void> {
   const zipped = isZip(head(file.path));
   const opened = await openText(file.path, {
     entry: zipped ? /_data\.csv$/i : undefined,
@@ -196,7 +214,7 @@ async function loadMelodi(ctx: RunContext, file: LocalFile, long: StagingTable, 
   const labelCache = new Map<string, string | null>();
 
   const width = header.length;
-  async function* mapped(): AsyncGenerator<CopyValue[]> {
+  async function* mapped(): AsyncGenerator<StagingRow<keyof typeof LONG>> {
     for await (const { values, line } of rows) {
       ctx.counters.read++;
       const raw = values.join(';');
@@ -238,7 +256,7 @@ async function loadMelodi(ctx: RunContext, file: LocalFile, long: StagingTable, 
         labelCache.set(key, libelle);
       }
       ctx.counters.loaded++;
-      yield [code, fichier, line, raw, millesime, variable, Number(year), v === '' ? null : v, libelle];
+      yield { code, fichier, line, raw, millesime, variable, annee: Number(year), valeur: v === '' ? null : v, libelle };
     }
   }
   await long.copyRows(ctx.db, mapped());

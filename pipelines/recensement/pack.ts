@@ -50,7 +50,8 @@ export const pack: PackSection = {
           required: true,
         },
       ],
-      query: `select v.code_commune, v.millesime, v.variable, l.libelle, v.annee, v.valeur, array_to_string(c.codes_sources, ' ')
+      query: `select v.code_commune, v.millesime, v.variable as indicateur, l.libelle, v.annee, v.valeur,
+                   array_to_string(c.codes_sources, ' ') as codes_sources
               from recensement_valeur v
               join recensement_commune c on c.millesime = v.millesime and c.code_commune = v.code_commune
               left join recensement_variable l on l.millesime = v.millesime and l.variable = v.variable

@@ -1,7 +1,7 @@
 import type { LocalFile, RunContext } from './pipeline';
 import { mixedEncodingNote, openText, Encoding } from './decode';
 import { CsvDialect, readCsv, requireColumns } from './csv';
-import type { CopyValue, StagingTable } from './staging';
+import type { StagingRow, StagingTable } from './staging';
 
 /** A row the mapper refuses: goes to quarantine with the column and the reason. */
 export interface Reject {
@@ -11,7 +11,7 @@ export interface Reject {
 export const reject = (reason: string, column?: string): Reject => ({ reject: reason, column });
 const isReject = (x: unknown): x is Reject => typeof x === 'object' && x !== null && 'reject' in x;
 
-export interface CsvLoadSpec<K extends string> {
+export interface CsvLoadSpec<K extends string, C extends string> {
   file: LocalFile;
   /** Entry of a zip archive (case-insensitive name or pattern). */
   entry?: string | RegExp;
@@ -19,12 +19,13 @@ export interface CsvLoadSpec<K extends string> {
   dialect: CsvDialect;
   /** Columns the header must have; a missing one fails the run before anything is staged. */
   required: readonly K[];
-  staging: StagingTable;
+  staging: StagingTable<C>;
   /**
-   * Maps one record to the staging columns, or rejects it. `get` reads a required column.
-   * Returning an array of rows lets a wide record become several long rows.
+   * Maps one record to a staged row (an object keyed by staging column name), or rejects it.
+   * `get` reads a required column. Returning an array of rows lets a wide record become several
+   * long rows; null accepts the record and stages nothing (e.g. a total row).
    */
-  row(get: (k: K) => string, line: number, values: string[], header: string[]): CopyValue[] | CopyValue[][] | Reject | null;
+  row(get: (k: K) => string, line: number, values: string[], header: string[]): StagingRow<C> | StagingRow<C>[] | Reject | null;
   /** Rows whose width differs from the header's are rejected unless this is set. */
   allowWidthMismatch?: boolean;
 }
@@ -35,7 +36,10 @@ export interface CsvLoadSpec<K extends string> {
  * the others with their line number. Counts read / loaded / rejected in ctx.counters.
  * (National-size regular files should stream bytes into COPY instead: see StagingTable.copyCsvBytes.)
  */
-export async function loadCsv<K extends string>(ctx: RunContext, spec: CsvLoadSpec<K>): Promise<{ label: string; header: string[] }> {
+export async function loadCsv<K extends string, C extends string>(
+  ctx: RunContext,
+  spec: CsvLoadSpec<K, C>,
+): Promise<{ label: string; header: string[] }> {
   const opened = await openText(spec.file.path, {
     entry: spec.entry,
     encoding: spec.encoding,
@@ -78,8 +82,8 @@ export async function loadCsv<K extends string>(ctx: RunContext, spec: CsvLoadSp
         continue;
       }
       ctx.counters.loaded++;
-      if (Array.isArray(out[0])) for (const r of out as CopyValue[][]) yield r;
-      else yield out as CopyValue[];
+      if (Array.isArray(out)) yield* out;
+      else yield out;
     }
   }
   await spec.staging.copyRows(ctx.db, mapped());

@@ -4,7 +4,10 @@ import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ident } from '../db/pool';
 
-export type CopyValue = string | number | boolean | null | undefined;
+type CopyValue = string | number | boolean | null | undefined;
+
+/** One staged row, keyed by staging column name; a column left out is NULL. */
+export type StagingRow<C extends string = string> = Partial<Record<C, CopyValue>>;
 
 /** Escapes one value for COPY's text format (\N is NULL). */
 function copyText(v: CopyValue): string {
@@ -14,11 +17,29 @@ function copyText(v: CopyValue): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
 }
 
-/** Groups rows into ~64 KB chunks: pg-copy-streams wants buffers, not one write per row. */
-async function* copyChunks(rows: AsyncIterable<CopyValue[]> | Iterable<CopyValue[]>, onRow?: () => void): AsyncGenerator<string> {
+/** A row holding a key that is no column of its table: a mapper's typo, named at once. */
+export class StagingRowError extends Error {
+  override name = 'StagingRowError';
+}
+
+/**
+ * Groups rows into ~64 KB chunks of COPY text, each row's values in the table's column order
+ * (pg-copy-streams wants buffers, not one write per row).
+ */
+async function* copyChunks<C extends string>(
+  table: StagingTable<C>,
+  rows: AsyncIterable<StagingRow<C>> | Iterable<StagingRow<C>>,
+  onRow?: () => void,
+): AsyncGenerator<string> {
+  const columns = table.columns;
+  const known = new Set<string>(columns);
   let buf = '';
   for await (const row of rows) {
-    buf += row.map(copyText).join('\t') + '\n';
+    for (const k in row)
+      if (!known.has(k)) throw new StagingRowError(`${table.qualified}: row key '${k}' is not a column (columns: ${columns.join(', ')})`);
+    let line = '';
+    for (let i = 0; i < columns.length; i++) line += (i ? '\t' : '') + copyText(row[columns[i]]);
+    buf += line + '\n';
     onRow?.();
     if (buf.length >= 65536) {
       yield buf;
@@ -36,15 +57,16 @@ export class StagingTable<C extends string = string> {
   ) {}
 
   /**
-   * Streams rows into the table with COPY, respecting backpressure. Returns rows written.
+   * Streams rows (objects keyed by column name; a column left out is NULL, an unknown key fails)
+   * into the table with COPY, respecting backpressure. Returns rows written.
    * Uses its own connection: a COPY holds the connection until it ends.
    */
-  async copyRows(db: Pool, rows: AsyncIterable<CopyValue[]> | Iterable<CopyValue[]>): Promise<number> {
+  async copyRows(db: Pool, rows: AsyncIterable<StagingRow<C>> | Iterable<StagingRow<C>>): Promise<number> {
     let n = 0;
     const client = await db.connect();
     try {
       const sql = `COPY ${this.qualified} (${this.columns.map(ident).join(', ')}) FROM STDIN`;
-      await pipeline(Readable.from(copyChunks(rows, () => n++)), client.query(copyFrom(sql)));
+      await pipeline(Readable.from(copyChunks(this, rows, () => n++)), client.query(copyFrom(sql)));
     } finally {
       client.release();
     }

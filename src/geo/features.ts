@@ -340,7 +340,7 @@ export async function stageFeatures(
   async function* rows() {
     // Ranks run on across the entries of an archive, so a feature's rank names it alone.
     for await (const f of readFeatures(file.path, { ...opts, label: path.basename(file.path), onSource: (l) => sources.push(l) })) {
-      yield [++count, f.text];
+      yield { line: ++count, feature: f.text };
     }
   }
   await staging.copyRows(ctx.db, rows());

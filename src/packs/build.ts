@@ -117,19 +117,48 @@ async function communeRows(db: Pool, codes: string[]): Promise<CommuneRow[]> {
   return rows;
 }
 
+/**
+ * Where each expected column is in a pack query's answer (columns are taken by name). A missing,
+ * unexpected or repeated column is a bug of the pack section: the error names it.
+ */
+export function columnPositions(label: string, returned: string[], expected: string[]): number[] {
+  const missing = expected.filter((c) => !returned.includes(c));
+  const extra = returned.filter((c) => !expected.includes(c));
+  const twice = returned.filter((c, i) => returned.indexOf(c) !== i);
+  if (missing.length || extra.length || twice.length)
+    throw new Error(
+      `${label}: the pack query must return columns ${expected.join(', ')} (code_commune, then one named as each field); ` +
+        [
+          missing.length && `missing: ${missing.join(', ')}`,
+          extra.length && `unexpected: ${extra.join(', ')}`,
+          twice.length && `repeated: ${twice.join(', ')}`,
+        ]
+          .filter(Boolean)
+          .join('; ') +
+        ` (it returns ${returned.join(', ')})`,
+    );
+  return expected.map((c) => returned.indexOf(c));
+}
+
 /** Runs every table and layer query of the plan once for the batch, grouped by commune. */
 async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map<string, CommuneData>> {
   const out = new Map<string, CommuneData>(codes.map((c) => [c, { tables: new Map(), layers: new Map() }]));
   for (const t of plan.tables) {
     if (t.table.perCommune) continue;
-    const { rows } = await db.query({ text: t.table.query, values: [codes], rowMode: 'array', types: RAW }).catch((err: Error) => {
-      throw new Error(`${t.source.id}/${t.file}: ${err.message}`);
+    const label = `${t.source.id}/${t.file}`;
+    const res = await db.query({ text: t.table.query, values: [codes], rowMode: 'array', types: RAW }).catch((err: Error) => {
+      throw new Error(`${label}: ${err.message}`);
     });
+    const [code, ...at] = columnPositions(
+      label,
+      res.fields.map((f) => f.name),
+      ['code_commune', ...t.table.fields.map((f) => f.name)],
+    );
     const types = t.table.fields.map((f) => f.type);
-    for (const r of rows as (string | null)[][]) {
-      const d = out.get(r[0] as string);
+    for (const r of res.rows as (string | null)[][]) {
+      const d = out.get(r[code] as string);
       if (!d) continue;
-      const cells = types.map((ty, i) => normalizeValue(r[i + 1] ?? null, ty));
+      const cells = types.map((ty, i) => normalizeValue(r[at[i]] ?? null, ty));
       let list = d.tables.get(t.file);
       if (!list) d.tables.set(t.file, (list = []));
       list.push(cells);
@@ -137,15 +166,21 @@ async function batchData(db: Pool, plan: PackPlan, codes: string[]): Promise<Map
   }
   for (const l of plan.layers) {
     if (l.layer.perCommune) continue;
-    const { rows } = await db.query({ text: l.layer.query, values: [codes], rowMode: 'array', types: RAW }).catch((err: Error) => {
-      throw new Error(`${l.source.id}/${l.file}: ${err.message}`);
+    const label = `${l.source.id}/${l.file}`;
+    const res = await db.query({ text: l.layer.query, values: [codes], rowMode: 'array', types: RAW }).catch((err: Error) => {
+      throw new Error(`${label}: ${err.message}`);
     });
-    for (const r of rows as (string | null)[][]) {
-      const d = out.get(r[0] as string);
+    const [code, props, geom] = columnPositions(
+      label,
+      res.fields.map((f) => f.name),
+      ['code_commune', 'properties', 'geometry'],
+    );
+    for (const r of res.rows as (string | null)[][]) {
+      const d = out.get(r[code] as string);
       if (!d) continue;
       let list = d.layers.get(l.file);
       if (!list) d.layers.set(l.file, (list = []));
-      list.push(`{"type":"Feature","properties":${r[1] ?? '{}'},"geometry":${r[2] ?? 'null'}}`);
+      list.push(`{"type":"Feature","properties":${r[props] ?? '{}'},"geometry":${r[geom] ?? 'null'}}`);
     }
   }
   return out;
@@ -158,19 +193,29 @@ interface StreamedQuery {
   options: string;
 }
 
-/** The per-commune COPY statements of the plan (tables as `;` CSV; layers one Feature a line, never quoted). */
+const quoteIdent = (c: string) => `"${c.replace(/"/g, '""')}"`;
+
+/**
+ * The per-commune COPY statements of the plan (tables as `;` CSV; layers one Feature a line, never
+ * quoted). Columns are taken by name: the query is wrapped in a select of the fields, in order.
+ */
 function streamedQueries(plan: PackPlan): StreamedQuery[] {
   return [
     ...plan.tables
       .filter((t) => t.table.perCommune)
-      .map((t) => ({ file: t.file, label: `${t.source.id}/${t.file}`, sql: t.table.query, options: `format csv, delimiter ';'` })),
+      .map((t) => ({
+        file: t.file,
+        label: `${t.source.id}/${t.file}`,
+        sql: `select ${t.table.fields.map((f) => quoteIdent(f.name)).join(', ')} from (${t.table.query}) q`,
+        options: `format csv, delimiter ';'`,
+      })),
     // Feature JSON never holds the control characters chosen as delimiter and quote, so PostgreSQL writes it verbatim.
     ...plan.layers
       .filter((l) => l.layer.perCommune)
       .map((l) => ({
         file: l.file,
         label: `${l.source.id}/${l.file}`,
-        sql: l.layer.query,
+        sql: `select feature from (${l.layer.query}) q`,
         options: `format csv, delimiter E'\\x02', quote E'\\x01'`,
       })),
   ];

@@ -1,8 +1,8 @@
 /**
  * What one source adds to each commune pack: tables (CSV with a Table Schema) and
  * geographic layers (GeoJSON). Queries take `$1 = text[]` of commune codes (a batch,
- * typically one département) and return a `code_commune` column first, so the builder
- * runs one query per batch, never one per commune.
+ * typically one département) and return a `code_commune` column, so the builder runs one
+ * query per batch, never one per commune. Columns are mapped by name.
  */
 export type FieldType = 'string' | 'integer' | 'number' | 'date' | 'datetime' | 'boolean' | 'year';
 
@@ -33,7 +33,9 @@ export interface PackTable {
    */
   rowNoun?: RowNoun;
   /**
-   * SQL returning `code_commune` then one column per field, in order, for codes `$1`. Ordered for determinism.
+   * SQL returning, for codes `$1`, a column `code_commune` and one column named as each field
+   * (`pmun as population_municipale`): columns are taken by name, in any order; a missing or
+   * unexpected column fails the build, naming it. Rows ordered for determinism.
    * With `perCommune`: the fields only, for the one commune `$code`.
    */
   query: string;
@@ -59,8 +61,8 @@ export interface PackLayer {
   title: string;
   description: string;
   /**
-   * SQL returning `code_commune`, `properties` (jsonb) and `geometry` (GeoJSON text) for codes `$1`.
-   * With `perCommune`: one column, the JSON text of each Feature, for the one commune `$code`.
+   * SQL returning columns `code_commune`, `properties` (jsonb) and `geometry` (GeoJSON text) for codes `$1`.
+   * With `perCommune`: one column `feature`, the JSON text of each Feature, for the one commune `$code`.
    */
   query: string;
   /** Large layers: streamed per commune with COPY, like PackTable.perCommune. */
