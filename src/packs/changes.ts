@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import type { PackFile } from './zip';
 import type { PackPlan, SourceTable } from './content';
 import type { RowNoun } from './section';
@@ -70,23 +70,72 @@ function distinct(key: string, taken: (k: string) => boolean): string {
 }
 
 /**
- * The rows of one CSV file of the pack. A file without any double quote (most communes' files, and
- * every national BAN file) is split on LF and `;` directly, several times faster than a CSV parser;
- * one with quotes goes through csv-parse.
+ * One CSV file of the pack, read for comparison. A file without any double quote (most communes'
+ * files, and every national BAN file) stays the bytes it is: rows are byte ranges, a row's cells
+ * are decoded only when it is compared cell by cell (a key, or a row that changed), and two rows
+ * are compared as bytes. A file with quotes goes through csv-parse.
  */
-async function* csvRows(buf: Buffer): AsyncIterable<string[]> {
-  if (buf.indexOf(0x22) >= 0) {
-    yield* Readable.from([buf]).pipe(parse({ delimiter: ';', relax_column_count: true, bom: true }));
-    return;
+class CsvFile {
+  readonly header: string[];
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly parsed: string[][] | null = null;
+
+  constructor(private readonly buf: Buffer) {
+    if (buf.indexOf(0x22) >= 0) {
+      const rows = parseSync(buf, { delimiter: ';', relax_column_count: true, bom: true }) as string[][];
+      this.header = rows.shift() ?? [];
+      this.parsed = rows;
+      return;
+    }
+    let at = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+    while (at < buf.length) {
+      let end = buf.indexOf(0x0a, at);
+      if (end < 0) end = buf.length;
+      const stop = end > at && buf[end - 1] === 0x0d ? end - 1 : end;
+      if (stop > at) {
+        this.starts.push(at);
+        this.ends.push(stop);
+      }
+      at = end + 1;
+    }
+    this.header = this.starts.length ? this.cellsAt(0) : [];
   }
-  const text = buf.toString('utf8').replace(/^\uFEFF/, '');
-  let at = 0;
-  while (at < text.length) {
-    let end = text.indexOf('\n', at);
-    if (end < 0) end = text.length;
-    const line = text.charCodeAt(end - 1) === 13 ? text.slice(at, end - 1) : text.slice(at, end);
-    at = end + 1;
-    if (line) yield line.split(';');
+
+  private cellsAt(line: number): string[] {
+    return this.buf.toString('utf8', this.starts[line], this.ends[line]).split(';');
+  }
+
+  /** Data rows (the header excluded). */
+  get rows(): number {
+    return this.parsed ? this.parsed.length : Math.max(0, this.starts.length - 1);
+  }
+
+  cells(i: number): string[] {
+    return this.parsed ? this.parsed[i] : this.cellsAt(i + 1);
+  }
+
+  /** The cells at `idx` of row i, joined: its key. */
+  key(i: number, idx: number[]): string {
+    if (this.parsed) return idx.map((k) => this.parsed![i][k] ?? '').join(SEP);
+    const s = this.starts[i + 1];
+    const e = this.ends[i + 1];
+    const max = Math.max(...idx);
+    const bounds: [number, number][] = [];
+    let from = s;
+    for (let c = 0; c <= max; c++) {
+      let to = this.buf.indexOf(0x3b, from);
+      if (to < 0 || to > e) to = e;
+      bounds.push([from, to]);
+      from = Math.min(to + 1, e);
+    }
+    return idx.map((k) => this.buf.toString('utf8', bounds[k][0], bounds[k][1])).join(SEP);
+  }
+
+  /** Whether row i holds exactly the same text as row j of `other` (when both are byte-ranged). */
+  same(i: number, other: CsvFile, j: number): boolean {
+    if (this.parsed || other.parsed) return false;
+    return this.buf.compare(other.buf, other.starts[j + 1], other.ends[j + 1], this.starts[i + 1], this.ends[i + 1]) === 0;
   }
 }
 
@@ -94,24 +143,6 @@ async function readAllBuffer(s: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of s) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** The previous file's rows by key (value: the row's cells joined), read as a stream. */
-async function readKeyed(input: Readable, pk: string[] | null): Promise<{ header: string[]; rows: Map<string, string> }> {
-  let header: string[] | null = null;
-  let idx: number[] = [];
-  const rows = new Map<string, string>();
-  for await (const r of csvRows(await readAllBuffer(input))) {
-    if (!header) {
-      header = r;
-      idx = (pk ?? []).map((k) => r.indexOf(k));
-      continue;
-    }
-    const whole = r.join(SEP);
-    const key = distinct(idx.length ? idx.map((k) => r[k] ?? '').join(SEP) : whole, (k) => rows.has(k));
-    rows.set(key, whole);
-  }
-  return { header: header ?? [], rows };
 }
 
 const keyObject = (cols: string[], key: string): Key => {
@@ -122,56 +153,62 @@ const keyObject = (cols: string[], key: string): Key => {
 /** Compares one table of the previous version with the new file. */
 async function diffTable(t: SourceTable, oldStream: Readable, now: Buffer): Promise<TableChange | null> {
   const declared = t.table.primaryKey?.length ? t.table.primaryKey : null;
-  const old = await readKeyed(oldStream, declared);
-  let header: string[] | null = null;
-  let pk: string[] | null = declared;
-  let idx: number[] = [];
-  // Cells are compared on the columns both headers hold, by name.
-  let pairs: [number, number][] = [];
+  const a = new CsvFile(await readAllBuffer(oldStream));
+  const b = new CsvFile(now);
+  // A key column that is not in both headers: rows are compared whole.
+  const pk = declared && declared.every((k) => a.header.includes(k) && b.header.includes(k)) ? declared : null;
   const change: TableChange = {
     fichier: t.file,
-    clePrimaire: declared,
+    clePrimaire: pk,
     lignesAjoutees: 0,
     lignesRetirees: 0,
     lignesModifiees: 0,
     colonnesModifiees: {},
     exemples: { ajoutees: [], retirees: [], modifiees: [] },
   };
+  const ajoutees = b.header.filter((c) => !a.header.includes(c));
+  const retirees = a.header.filter((c) => !b.header.includes(c));
+  if (ajoutees.length || retirees.length) change.colonnes = { ajoutees, retirees };
+  // Cells are compared on the columns both headers hold, by name.
+  const pairs = b.header.map((c, i) => [i, a.header.indexOf(c)] as [number, number]).filter(([, j]) => j >= 0);
+  const keyOf = (f: CsvFile, i: number) =>
+    pk
+      ? f.key(
+          i,
+          pk.map((k) => f.header.indexOf(k)),
+        )
+      : pairs.map(([x, y]) => (f === b ? f.cells(i)[x] : f.cells(i)[y]) ?? '').join(SEP);
+  const before = new Map<string, number>();
+  for (let i = 0; i < a.rows; i++)
+    before.set(
+      distinct(keyOf(a, i), (k) => before.has(k)),
+      i,
+    );
   const seen = new Set<string>();
-  for await (const r of csvRows(now)) {
-    if (!header) {
-      header = r;
-      if (pk && !pk.every((k) => header!.includes(k) && old.header.includes(k))) pk = null; // key column gone: whole rows
-      change.clePrimaire = pk;
-      idx = (pk ?? []).map((k) => r.indexOf(k));
-      pairs = r.map((c, i) => [i, old.header.indexOf(c)] as [number, number]).filter(([, j]) => j >= 0);
-      const ajoutees = r.filter((c) => !old.header.includes(c));
-      const retirees = old.header.filter((c) => !r.includes(c));
-      if (ajoutees.length || retirees.length) change.colonnes = { ajoutees, retirees };
-      continue;
-    }
-    const whole = r.join(SEP);
-    const key = distinct(idx.length ? idx.map((k) => r[k] ?? '').join(SEP) : whole, (k) => seen.has(k));
+  for (let j = 0; j < b.rows; j++) {
+    const key = distinct(keyOf(b, j), (k) => seen.has(k));
     seen.add(key);
-    const before = old.rows.get(key);
-    if (before === undefined) {
+    const i = before.get(key);
+    if (i === undefined) {
       change.lignesAjoutees++;
-      if (change.exemples.ajoutees.length < EXAMPLES) change.exemples.ajoutees.push(keyObject(pk ?? header, key));
+      if (change.exemples.ajoutees.length < EXAMPLES) change.exemples.ajoutees.push(keyObject(pk ?? pairs.map(([x]) => b.header[x]), key));
       continue;
     }
-    old.rows.delete(key);
-    if (before === whole) continue;
-    const prev = before.split(SEP);
+    before.delete(key);
+    if (a.same(i, b, j)) continue;
+    const prev = a.cells(i);
+    const r = b.cells(j);
     const cols: Record<string, { avant: string; apres: string }> = {};
-    for (const [i, j] of pairs) if ((r[i] ?? '') !== (prev[j] ?? '')) cols[header[i]] = { avant: prev[j] ?? '', apres: r[i] ?? '' };
+    for (const [x, y] of pairs) if ((r[x] ?? '') !== (prev[y] ?? '')) cols[b.header[x]] = { avant: prev[y] ?? '', apres: r[x] ?? '' };
     if (!Object.keys(cols).length) continue; // only a column that appeared or disappeared differs
     change.lignesModifiees++;
     for (const c of Object.keys(cols)) change.colonnesModifiees[c] = (change.colonnesModifiees[c] ?? 0) + 1;
-    if (change.exemples.modifiees.length < EXAMPLES) change.exemples.modifiees.push({ cle: keyObject(pk ?? header, key), colonnes: cols });
+    if (change.exemples.modifiees.length < EXAMPLES)
+      change.exemples.modifiees.push({ cle: keyObject(pk ?? b.header, key), colonnes: cols });
   }
-  for (const key of old.rows.keys()) {
+  for (const key of before.keys()) {
     change.lignesRetirees++;
-    if (change.exemples.retirees.length < EXAMPLES) change.exemples.retirees.push(keyObject(pk ?? old.header, key));
+    if (change.exemples.retirees.length < EXAMPLES) change.exemples.retirees.push(keyObject(pk ?? pairs.map(([x]) => b.header[x]), key));
   }
   const touched = change.lignesAjoutees + change.lignesRetirees + change.lignesModifiees;
   return touched || change.colonnes ? change : null;
