@@ -79,6 +79,10 @@ export interface WrkResult {
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
+  /** Requests wrk gave up on (no answer within its 2 s timeout). */
+  timeouts: number;
+  /** Socket errors besides time-outs (connect, read, write). */
+  socketErrors: number;
 }
 
 /** wrk (C HTTP load generator, Debian package `wrk`) when installed. */
@@ -105,10 +109,13 @@ export async function runWrk(url: string, connections: number, duration: number,
   };
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
     requestsPerSec: rps ? Math.round(Number(rps[1])) : NaN,
     p50Ms: pct('50'),
     p99Ms: pct('99'),
     non2xx: non2xx ? Number(non2xx[1]) : 0,
+    timeouts: sock ? Number(sock[4]) : 0,
+    socketErrors: sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) : 0,
   };
 }

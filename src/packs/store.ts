@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { COMMUNE_CODE } from '../communes/codes';
 
 /**
@@ -91,6 +92,12 @@ export async function readManifestAsync(packsDir: string, code: string): Promise
   }
 }
 
+/**
+ * Emits `published` (packsDir, code) once a new manifest is in place, so readers in this
+ * process (the HTTP server's manifest cache) see it at once; other processes see it by its inode.
+ */
+export const packEvents = new EventEmitter();
+
 /** Temporary files of atomic writes: `.<name>.<pid>.<random>.tmp`, beside their target. */
 const TMP_RE = /^\..+\.tmp$/;
 
@@ -148,6 +155,7 @@ export async function publishVersion(
   const kept = versions.slice(0, keep);
   const manifest: PackManifest = { code, ...(nom ? { nom } : {}), latest: v.version, seq: (prev?.seq ?? 0) + 1, versions: kept };
   await writeAtomic(path.join(dir, 'latest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  packEvents.emit('published', packsDir, code);
   for (const old of versions.slice(keep)) {
     await fs.promises.rm(path.join(dir, old.file), { force: true });
   }

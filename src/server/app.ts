@@ -37,11 +37,18 @@ export async function buildServer(opts: { logger?: boolean } = {}): Promise<Fast
   return app;
 }
 
+/**
+ * Pending connections the kernel keeps for the server (listen(2) backlog, capped by
+ * net.core.somaxconn): Node's default, 511, drops SYNs when a thousand clients connect at once,
+ * and each dropped one waits a second before retrying.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** @public started by the CLI (`dotation serve`, `dotation start`), which loads this module lazily. */
 export async function startServer(): Promise<FastifyInstance> {
   const s = settings();
   const app = await buildServer({ logger: s.LOG_LEVEL !== 'silent' });
-  await app.listen({ port: s.PORT, host: s.HOST });
+  await app.listen({ port: s.PORT, host: s.HOST, backlog: LISTEN_BACKLOG });
   app.log.info(`serving on http://${s.HOST}:${s.PORT}, public URL ${s.PUBLIC_BASE_URL} (packs from ${s.PACKS_DIR})`);
   return app;
 }

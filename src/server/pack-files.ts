@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import parseRange from 'range-parser';
-import { PackManifest, PackVersion, communeDir, versionPath } from '../packs/store';
+import { PackManifest, PackVersion, communeDir, packEvents, versionPath } from '../packs/store';
 import { slugify } from '../packs/format';
 import { HttpError } from './http/errors';
 
@@ -10,27 +10,40 @@ import { HttpError } from './http/errors';
  * Read side of PACKS_DIR for the HTTP server, safe under concurrent publication. The manifest on
  * disk (`latest.json`) is the one source of truth of what is served and advertised: every route
  * reads it through `cachedManifest`, none reads `pack_builds` for it, and none needs PostgreSQL.
- * - a manifest is re-read only when its inode, size or mtime changed — the builder replaces it by
- *   rename(2), so a new manifest is always a new inode;
+ * - a manifest is re-read when its inode, size or mtime changed — the builder replaces it by
+ *   rename(2), so a new manifest is always a new inode. It is checked (one stat) at most every
+ *   MANIFEST_CHECK_MS, and at once when this process published it (`packEvents`): a stat per request
+ *   cost a fifth of the server's time on a cached pack. Advertised and served versions come from
+ *   this one cache, so they always agree; another process's publication is seen within the interval
+ *   (the previous version stays on disk, PACK_VERSIONS_KEPT);
  * - a version ZIP is immutable once written (a new build is a new version file): its response
  *   headers are computed once, and small ones are kept in memory, least recently used first out.
  */
-const manifests = new Map<string, { ino: number; size: number; mtimeMs: number; manifest: PackManifest }>();
+const MANIFEST_CHECK_MS = 1000;
+const manifests = new Map<string, { ino: number; size: number; mtimeMs: number; checkedAt: number; manifest: PackManifest }>();
+const manifestKey = (packsDir: string, code: string) => `${packsDir}\0${code}`;
+packEvents.on('published', (packsDir: string, code: string) => manifests.delete(manifestKey(packsDir, code)));
 
-export async function cachedManifest(packsDir: string, code: string): Promise<PackManifest | null> {
+export async function cachedManifest(packsDir: string, code: string, recheck = false): Promise<PackManifest | null> {
+  const key = manifestKey(packsDir, code);
+  const hit = manifests.get(key);
+  const now = Date.now();
+  if (hit && !recheck && now - hit.checkedAt < MANIFEST_CHECK_MS) return hit.manifest;
   const file = path.join(communeDir(packsDir, code), 'latest.json');
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(file);
   } catch (err) {
     if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) {
-      manifests.delete(file);
+      manifests.delete(key);
       return null;
     }
     throw err;
   }
-  const hit = manifests.get(file);
-  if (hit && hit.ino === st.ino && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.manifest;
+  if (hit && hit.ino === st.ino && hit.size === st.size && hit.mtimeMs === st.mtimeMs) {
+    hit.checkedAt = now;
+    return hit.manifest;
+  }
   let manifest: PackManifest;
   try {
     manifest = JSON.parse(await fs.promises.readFile(file, 'utf8')) as PackManifest;
@@ -39,7 +52,7 @@ export async function cachedManifest(packsDir: string, code: string): Promise<Pa
     throw err;
   }
   if (manifests.size >= 50_000) manifests.delete(manifests.keys().next().value!);
-  manifests.set(file, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, manifest });
+  manifests.set(key, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, checkedAt: now, manifest });
   return manifest;
 }
 
@@ -70,14 +83,14 @@ function remember(key: string, f: ServedFile): void {
 
 /** The served form of a version: looked up by path and sha256 (a version file never changes), read once. */
 async function servedFile(packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean): Promise<ServedFile> {
-  const file = versionPath(packsDir, code, v.version);
-  const key = `${file}\0${v.sha256}\0${immutable ? 'i' : 'l'}\0${nom}`;
+  const key = `${packsDir}\0${code}\0${v.version}\0${v.sha256}\0${immutable ? 'i' : 'l'}\0${nom}`;
   const hit = served.get(key);
   if (hit) {
     served.delete(key);
     served.set(key, hit);
     return hit;
   }
+  const file = versionPath(packsDir, code, v.version);
   let body: Buffer | undefined;
   let size: number;
   try {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import compress from '@fastify/compress';
 import type { Settings } from '../../../config/settings';
@@ -11,7 +11,9 @@ import { HttpError } from './errors';
  * - CORS (@fastify/cors) on the public routes: any origin by default (CORS_ORIGINS), preflight
  *   answered, the headers a reuser's script needs exposed; never on /operator/* (no CORS header at
  *   all, so a browser page of another origin cannot read an operator answer);
- * - security headers (@fastify/helmet): nosniff everywhere, the Content-Security-Policy below;
+ * - security headers (helmet, built once: @fastify/helmet 13 builds helmet's middleware again on
+ *   every request, ≈ 6–10 µs each, a fifth of the time of serving a cached pack): nosniff
+ *   everywhere, the Content-Security-Policy below;
  * - a rate limit per client address (@fastify/rate-limit) on the public routes, 429 in French;
  * - gzip (@fastify/compress) of the answers that gain from it (JSON, CSV, GeoJSON; never a ZIP,
  *   a partial answer, or a cached body already gzipped by src/server/http/cache.ts).
@@ -95,7 +97,7 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
             maxAge: 86_400,
           }),
   });
-  await app.register(helmet, {
+  const securityHeaders = helmet({
     contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicy(s) },
     // Open data: other sites may embed or fetch these resources (CORS says who may read them).
     crossOriginResourcePolicy: { policy: 'cross-origin' },
@@ -106,6 +108,7 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
     strictTransportSecurity: false,
     referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
   });
+  app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
   if (s.RATE_LIMIT_MAX > 0) {
     await app.register(rateLimit, {
       max: s.RATE_LIMIT_MAX,

@@ -143,12 +143,23 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     return sendCached(req, reply, cached);
   });
 
-  app.get<{ Params: { code: string } }>('/communes/:code/pack.zip', async (req, reply) => {
+  // A ZIP is never compressed again: no compression hook on the download routes.
+  app.get<{ Params: { code: string } }>('/communes/:code/pack.zip', { compress: false }, async (req, reply) => {
     const c = await packCommune(req, reply);
     if (!c) return reply;
     const v = latestVersion(c.manifest);
     if (!v) throw new HttpError(404, `le dossier de la commune ${c.code} n’est pas encore construit`);
-    return sendPackVersion(req, reply, settings().PACKS_DIR, { code: c.code, nom: c.nom, version: v, immutable: false });
+    const dir = settings().PACKS_DIR;
+    try {
+      return await sendPackVersion(req, reply, dir, { code: c.code, nom: c.nom, version: v, immutable: false });
+    } catch (err) {
+      // The version file is gone: another process published a newer one (and pruned this one) since the
+      // manifest was last checked. Read the manifest again and serve what it names now.
+      if (!(err instanceof HttpError && err.statusCode === 404)) throw err;
+      const now = latestVersion(await cachedManifest(dir, c.code, true));
+      if (!now || now.version === v.version) throw err;
+      return sendPackVersion(req, reply, dir, { code: c.code, nom: c.nom, version: now, immutable: false });
+    }
   });
 
   app.get<{ Params: { code: string } }>('/communes/:code/pack', async (req, reply) => {
@@ -177,7 +188,7 @@ export default async function communes(app: FastifyInstance): Promise<void> {
     };
   });
 
-  app.get<{ Params: { code: string; file: string } }>('/communes/:code/pack/:file', async (req, reply) => {
+  app.get<{ Params: { code: string; file: string } }>('/communes/:code/pack/:file', { compress: false }, async (req, reply) => {
     const c = await packCommune(req, reply);
     if (!c) return reply;
     const file = req.params.file;
