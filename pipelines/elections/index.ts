@@ -6,7 +6,7 @@ import type { StagingRow } from '../../src/engine/staging';
 import { communeCode, CommuneCodeError } from '../../src/communes/codes';
 import { ContentError, MissingResourceError } from '../../src/engine/errors';
 import { source, SCRUTINS, Scrutin, scrutinEdition } from './source';
-import { detectLayout, readHeader, rowBlocks, Layout, BlockCols } from './layout';
+import { detectLayout, readDialect, readHeader, rowBlocks, Layout, BlockCols } from './layout';
 import { publishScrutin } from './transform';
 import { pack } from './pack';
 
@@ -49,6 +49,8 @@ export function electionCommuneCode(dep: string, com: string): string {
   if (/^Z[A-Z]\d{3}$/.test(c)) return electionCommuneCode(c.slice(0, 2), c.slice(2)); // ZX701 → 97701
   // ZX covers Saint-Barthélemy (977) and Saint-Martin (978): the commune part tells which.
   if (d === 'ZX' && /^8\d\d$/.test(c)) return communeCode('978', c);
+  // Some 2024 files write `Code commune` without its leading zero (1004 for 01004): padded, not rejected.
+  if (/^\d{4}$/.test(c) && /^\d{1,2}$/.test(d)) return electionCommuneCode(dep, `0${c}`);
   if (c.length === 5) {
     if (/^ZZ/.test(c)) throw new CommuneCodeError(NOT_A_COMMUNE.ZZ);
     const part = c.slice(-3);
@@ -120,24 +122,32 @@ function mapRecord(layout: Layout, header: string[], values: string[], line: num
   return out;
 }
 
-async function loadScrutin(ctx: RunContext, file: LocalFile, scrutin: Scrutin): Promise<void> {
-  const fichier = path.basename(file.path);
-  const header = await readHeader(file.path);
-  const layout = detectLayout(fichier, header);
-  const staging = await ctx.staging(file.resource, STAGING);
-  const required = Object.values(layout.general).map((i) => header[i]);
-  await loadCsv(ctx, {
-    file,
-    encoding: 'auto',
-    dialect: { delimiter: ';' },
-    staging,
-    required,
-    // présidentielle .txt: the header names one block, the rows carry them all.
-    allowWidthMismatch: layout.kind === 'repeated',
-    row: (_get, line, values, hdr) => mapRecord(layout, hdr, values, line, fichier),
-  });
+/**
+ * Loads every file of one scrutin (municipales 2020 come as two files per round: communes under
+ * and over 1,000 inhabitants) into one staging table, each with its own layout and separator,
+ * then publishes the scrutin once: a file never replaces the other's communes.
+ */
+async function loadScrutin(ctx: RunContext, files: LocalFile[], scrutin: Scrutin, key: string): Promise<void> {
+  const staging = await ctx.staging(key, STAGING);
+  for (const file of files) {
+    const fichier = path.basename(file.path);
+    const { header, delimiter } = await readDialect(file.path);
+    const layout = detectLayout(fichier, header);
+    const required = Object.values(layout.general).map((i) => header[i]);
+    await loadCsv(ctx, {
+      file,
+      encoding: 'auto',
+      // Municipales 2020 list names hold quotes inside unquoted fields (`Liste "Agir"`): read as they are.
+      dialect: { delimiter, relaxQuotes: true },
+      staging,
+      required,
+      // présidentielle and municipales 2020 .txt: the header names one block, the rows carry them all.
+      allowWidthMismatch: layout.kind === 'repeated',
+      row: (_get, line, values, hdr) => mapRecord(layout, hdr, values, line, fichier),
+    });
+  }
   ctx.checkpoint('after-staging');
-  await publishScrutin(ctx, staging.qualified, scrutin, fichier);
+  await publishScrutin(ctx, staging.qualified, scrutin, files.map((f) => path.basename(f.path)).join(', '));
 }
 
 async function load(ctx: RunContext): Promise<void> {
@@ -147,11 +157,19 @@ async function load(ctx: RunContext): Promise<void> {
     );
   // Check every header first: a file missing columns fails the run before anything is published.
   for (const f of ctx.files.values()) detectLayout(path.basename(f.path), await readHeader(f.path));
+  // The files of one scrutin (election and round) are published together.
+  const byScrutin = new Map<string, { scrutin: Scrutin; files: LocalFile[] }>();
   for (const [name, file] of ctx.files) {
     const scrutin = SCRUTINS[name];
     if (!scrutin) throw new ContentError(`elections: no scrutin declared for resource '${name}'`);
+    const key = `${scrutin.election}-t${scrutin.tour}`;
+    const group = byScrutin.get(key) ?? { scrutin, files: [] };
+    group.files.push(file);
+    byScrutin.set(key, group);
+  }
+  for (const [key, { scrutin, files }] of byScrutin) {
     ctx.setMillesime(scrutinEdition(scrutin));
-    await loadScrutin(ctx, file, scrutin);
+    await loadScrutin(ctx, files, scrutin, key);
   }
 }
 

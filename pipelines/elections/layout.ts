@@ -5,12 +5,21 @@ import { parse } from 'csv-parse/sync';
 import { looksUtf8 } from '../../src/engine/decode';
 import { FormatError } from '../../src/engine/errors';
 
+/** What the first line of a results file says: its column names and its separator. */
+export interface FileDialect {
+  /** Column names, trailing empty cells dropped (municipales 2020 pad the header with empty cells). */
+  header: string[];
+  /** `;` for most files, a tab for the municipales 2020 `.txt`. */
+  delimiter: string;
+}
+
 /**
  * Reads the header row of a Ministry results file (UTF-8 with or without BOM, or
- * Windows-1252 for the présidentielle .txt) without reading the file: the layout is
+ * Windows-1252 for the présidentielle and municipales .txt) without reading the file, and
+ * tells its separator (`;` or tab, whichever the header holds more of): the layout is
  * chosen, and a missing column fails the run, before anything is staged.
  */
-export async function readHeader(file: string, delimiter = ';'): Promise<string[]> {
+export async function readDialect(file: string): Promise<FileDialect> {
   const fd = await fs.promises.open(file, 'r');
   let buf: Buffer;
   try {
@@ -25,8 +34,17 @@ export async function readHeader(file: string, delimiter = ';'): Promise<string[
   const line = nl >= 0 ? buf.subarray(0, nl) : buf;
   const text = looksUtf8(Buffer.concat([line, Buffer.alloc(4)])) ? line.toString('utf8') : iconv.decode(line, 'win1252');
   if (!text.trim()) throw new FormatError(path.basename(file), 'empty file: no header row');
+  const count = (c: string) => text.split(c).length - 1;
+  const delimiter = count('\t') > count(';') ? '\t' : ';';
   const [record] = parse(text.replace(/\r$/, ''), { delimiter, relax_quotes: true }) as string[][];
-  return record.map((h) => h.trim());
+  const header = record.map((h) => h.trim());
+  while (header.length && header[header.length - 1] === '') header.pop();
+  return { header, delimiter };
+}
+
+/** The column names of a results file (see readDialect). */
+export async function readHeader(file: string): Promise<string[]> {
+  return (await readDialect(file)).header;
 }
 
 /** Lower-case, accents removed, spaces collapsed: `Exprimés` → `exprimes`. */
@@ -61,7 +79,7 @@ const BLOCK: [BlockRole, RegExp][] = [
   ['prenom', /^prenom( candidat)?$/],
   ['nuance', /^(code )?nuance( candidat)?$/],
   ['nuanceListe', /^nuance liste$/],
-  ['libelle', /^libelle de liste$/],
+  ['libelle', /^(libelle de liste|liste)$/],
   ['libelleAbrege', /^libelle abrege de liste$/],
   ['voix', /^voix$/],
   ['pctIns', /^% voix\/ins(crits)?$/],

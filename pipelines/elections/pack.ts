@@ -41,10 +41,18 @@ export const pack: PackSection = {
       name: 'elections_voix',
       title: 'Résultats des élections : voix par candidat ou par liste',
       description: 'Voix obtenues dans la commune par chaque candidat ou liste, à chaque tour.',
-      primaryKey: ['election', 'tour', 'panneau'],
+      primaryKey: ['election', 'tour', 'commune_scrutin', 'panneau'],
       fields: [
         { name: 'election', type: 'string', title: 'Élection', description: 'Scrutin, par exemple presidentielle-2022', required: true },
         { name: 'tour', type: 'integer', title: 'Tour', description: 'Numéro du tour', required: true },
+        {
+          name: 'commune_scrutin',
+          type: 'string',
+          title: 'Commune du scrutin',
+          description:
+            "Code INSEE de la commune telle qu'elle a voté : aux municipales, une commune fusionnée depuis garde les listes de chaque ancienne commune ; pour les autres scrutins, les voix des anciennes communes sont additionnées sous le code actuel",
+          required: true,
+        },
         { name: 'panneau', type: 'integer', title: 'Numéro de panneau', description: "Numéro d'affichage du candidat ou de la liste" },
         { name: 'nom', type: 'string', title: 'Nom', description: 'Nom du candidat (vide pour une liste)' },
         { name: 'prenom', type: 'string', title: 'Prénom', description: 'Prénom du candidat' },
@@ -54,21 +62,19 @@ export const pack: PackSection = {
         { name: 'voix_inscrits_pct', type: 'number', title: 'Voix / inscrits (%)', description: 'Recalculé à partir des nombres' },
         { name: 'voix_exprimes_pct', type: 'number', title: 'Voix / exprimés (%)', description: 'Recalculé à partir des nombres' },
       ],
-      query: `select code_commune, election, tour, panneau, nom, prenom, libelle as liste, nuance, voix,
+      query: `select code_commune, election, tour, commune_scrutin, panneau, nom, prenom, libelle as liste, nuance, voix,
                    pct_voix_inscrits as voix_inscrits_pct, pct_voix_exprimes as voix_exprimes_pct
-              from election_voix where code_commune = any($1::text[]) order by code_commune, election, tour, panneau, nom, libelle`,
+              from election_voix where code_commune = any($1::text[]) order by code_commune, election, tour, commune_scrutin, panneau, nom, libelle`,
     },
   ],
   readme: ({ millesime }) => `## Résultats des élections (elections_resultats.csv, elections_voix.csv)
 
 Ces fichiers donnent, pour chaque scrutin, la participation de la commune (inscrits, votants, abstentions, blancs, nuls, suffrages exprimés) et les voix de chaque candidat ou liste. Ils sont produits par le ministère de l'Intérieur, qui publie les résultats sur data.gouv.fr. Dernier scrutin chargé : ${millesime}.
 
-Quand votre commune est issue d'une fusion intervenue après le scrutin, les résultats des anciennes communes sont additionnés et les pourcentages sont recalculés à partir des totaux : la colonne « codes_sources » liste les codes additionnés. Paris, Lyon et Marseille ont une seule ligne pour toute la commune.
+Quand votre commune est issue d'une fusion intervenue après le scrutin, les résultats des anciennes communes sont additionnés et les pourcentages sont recalculés à partir des totaux : la colonne « codes_sources » liste les codes additionnés. Aux élections municipales, chaque ancienne commune avait ses propres listes : elles restent séparées (colonne « commune_scrutin »), avec leurs pourcentages. Paris, Lyon et Marseille ont une seule ligne pour toute la commune.
 
 - Producteur : ministère de l'Intérieur
-- Licences : ${Object.values(SCRUTINS)
-    .map((s) => `${s.titre} : ${s.licence}`)
-    .join(' ; ')}
+- Licences : ${[...new Set(Object.values(SCRUTINS).map((s) => `${s.titre} : ${s.licence}`))].join(' ; ')}
 - Citer : « Source : ministère de l'Intérieur, résultats des élections (data.gouv.fr) »
 `,
 };

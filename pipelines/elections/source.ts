@@ -37,9 +37,13 @@ const MUNI26_T1 = 'elections-municipales-2026-resultats-du-premier-tour';
 // spelling of the files is the one that works in both cases.
 const MUNI26_T2 = 'elections-municipales-2026-resultats-du-scond-tour';
 
-/** Municipales 2020 come as two files per round (communes under and over 1,000 inhabitants). */
-const MUNI2020_PENDING =
-  'municipales 2020: two files per round (communes under and over 1,000 inhabitants) that the reader would publish over each other; read them together first (issue 11, item 3)';
+/**
+ * Municipales 2020 come as two files per round (communes under and over 1,000 inhabitants), read
+ * together (one scrutin). The file of the communes under 1,000 inhabitants (candidates, not lists)
+ * was never seen, nor its header described: it is declared, not read.
+ */
+const MUNI2020_SMALL_PENDING =
+  'municipales 2020, communes under 1,000 inhabitants: the layout of this file (individual candidates) was seen in no public source, so no reader is written for it';
 
 export const source: SourceDeclaration = {
   id: 'elections',
@@ -111,7 +115,6 @@ export const source: SourceDeclaration = {
         'page slug in code-id 56838728628 and a data.gouv.fr discussion (code-id 67172124430); files under the older slug elections-municipales-2020-resultats in code-id 71118357643, 52466723966',
       mirrorNames: ['2020-05-18-resultats-communes-de-1000-et-plus.txt'],
       optional: true,
-      pending: MUNI2020_PENDING,
     },
     {
       name: 'municipales-2020-t1-moins-1000',
@@ -122,7 +125,7 @@ export const source: SourceDeclaration = {
       evidence: 'file path in code-id 71118357643',
       mirrorNames: ['2020-05-18-resultats-communes-de-moins-de-1000.txt'],
       optional: true,
-      pending: MUNI2020_PENDING,
+      pending: MUNI2020_SMALL_PENDING,
     },
     {
       name: 'municipales-2020-t2-1000-et-plus',
@@ -133,7 +136,6 @@ export const source: SourceDeclaration = {
       evidence: 'slug and file path in code-id 71118357643, 52628824939, 68684842598',
       mirrorNames: ['2020-06-29-resultats-t2-communes-de-1000-hab-et-plus.txt'],
       optional: true,
-      pending: MUNI2020_PENDING,
     },
     {
       name: 'municipales-2020-t2-moins-1000',
@@ -144,7 +146,7 @@ export const source: SourceDeclaration = {
       evidence: 'file path in code-id 71118357643, 54670351046',
       mirrorNames: ['2020-06-29-resultats-t2-communes-de-moins-de-1000-hab.txt'],
       optional: true,
-      pending: MUNI2020_PENDING,
+      pending: MUNI2020_SMALL_PENDING,
     },
     {
       name: 'municipales-2026-t1',
@@ -179,7 +181,25 @@ export interface Scrutin {
   date: string;
   titre: string;
   licence: string;
+  /**
+   * Each commune elects its own lists (municipales): a commune merged since the vote keeps one
+   * set of lists per former commune, never summed by panel number.
+   */
+  local?: boolean;
 }
+
+/** Municipales 2020: the two files of a round (over and under 1,000 inhabitants) are one scrutin. */
+const MUNI2020_LICENCE = "non spécifiée sur data.gouv.fr (données publiques du ministère de l'Intérieur)";
+const MUNICIPALES_2020_T1: Scrutin = {
+  election: 'municipales-2020',
+  tour: 1,
+  cog: 2020,
+  date: '2020-03-15',
+  titre: 'Élections municipales 2020, 1er tour',
+  licence: MUNI2020_LICENCE,
+  local: true,
+};
+const MUNICIPALES_2020_T2: Scrutin = { ...MUNICIPALES_2020_T1, tour: 2, date: '2020-06-28', titre: 'Élections municipales 2020, 2nd tour' };
 
 export const SCRUTINS: Record<string, Scrutin> = {
   'presidentielle-2022-t1': {
@@ -222,6 +242,10 @@ export const SCRUTINS: Record<string, Scrutin> = {
     titre: 'Élections législatives 2024, 2nd tour',
     licence: 'Licence Ouverte / Open Licence version 2.0',
   },
+  'municipales-2020-t1-1000-et-plus': MUNICIPALES_2020_T1,
+  'municipales-2020-t1-moins-1000': MUNICIPALES_2020_T1,
+  'municipales-2020-t2-1000-et-plus': MUNICIPALES_2020_T2,
+  'municipales-2020-t2-moins-1000': MUNICIPALES_2020_T2,
   'municipales-2026-t1': {
     election: 'municipales-2026',
     tour: 1,
@@ -229,6 +253,7 @@ export const SCRUTINS: Record<string, Scrutin> = {
     // The second round's results file is of 23 March 2026 (vote of the 22nd): first round on the 15th.
     date: '2026-03-15',
     titre: 'Élections municipales 2026, 1er tour',
+    local: true,
     licence: 'Licence Ouverte / Open Licence version 2.0',
   },
   'municipales-2026-t2': {
@@ -237,6 +262,7 @@ export const SCRUTINS: Record<string, Scrutin> = {
     cog: 2026,
     date: '2026-03-22',
     titre: 'Élections municipales 2026, 2nd tour',
+    local: true,
     licence: 'Licence Ouverte / Open Licence version 2.0',
   },
 };

@@ -4,8 +4,9 @@ import { scrutinEdition, type Scrutin } from './source';
 
 /**
  * Re-codes one scrutin to the current COG and publishes it in one transaction. Communes merged
- * since the vote are summed under their commune nouvelle (counts and votes per candidate);
- * percentages are recomputed from the sums, never averaged. An arrondissement municipal
+ * since the vote are summed under their commune nouvelle (counts, and votes per national
+ * candidate or list; a local scrutin's lists stay per former commune); percentages are
+ * recomputed from the sums, never averaged. An arrondissement municipal
  * (bureau-level files) is rolled up into Paris, Lyon or Marseille.
  */
 export async function publishScrutin(ctx: RunContext, staging: string, s: Scrutin, fichier: string): Promise<void> {
@@ -49,15 +50,21 @@ export async function publishScrutin(ctx: RunContext, staging: string, s: Scruti
         group by m.code_actuel`,
         [s.election, s.tour],
       );
+      // A national candidate's votes are summed over the communes merged since; a local scrutin's
+      // lists stay those of the commune that voted (commune_scrutin), with its own percentages.
+      const voter = s.local ? 's.code' : 'm.code_actuel';
       await tx.query(
-        `insert into election_voix (election, tour, code_commune, panneau, sexe, nom, prenom, libelle, nuance, voix, pct_voix_inscrits, pct_voix_exprimes)
-       select $1, $2, v.code_actuel, v.panneau, v.sexe, v.nom, v.prenom, v.libelle, v.nuance, v.voix,
+        `insert into election_voix (election, tour, code_commune, commune_scrutin, panneau, sexe, nom, prenom, libelle, nuance, voix, pct_voix_inscrits, pct_voix_exprimes)
+       select $1, $2, v.code_actuel, v.votant, v.panneau, v.sexe, v.nom, v.prenom, v.libelle, v.nuance, v.voix,
               round(100.0 * v.voix / nullif(r.inscrits, 0), 2), round(100.0 * v.voix / nullif(r.exprimes, 0), 2)
-         from (select m.code_actuel, s.panneau, min(s.sexe) as sexe, s.nom, s.prenom, s.libelle, min(s.nuance) as nuance, sum(s.voix) as voix
+         from (select m.code_actuel, ${voter} as votant, s.panneau, min(s.sexe) as sexe, s.nom, s.prenom, s.libelle, min(s.nuance) as nuance, sum(s.voix) as voix
                  from ${staging} s join ${map} m on m.code = s.code
                 where s.kind = 'c'
-                group by m.code_actuel, s.panneau, s.nom, s.prenom, s.libelle) v
-         join election_resultat r on r.election = $1 and r.tour = $2 and r.code_commune = v.code_actuel`,
+                group by 1, 2, s.panneau, s.nom, s.prenom, s.libelle) v
+         join (select m.code_actuel, ${voter} as votant, sum(s.inscrits) as inscrits, sum(s.exprimes) as exprimes
+                 from ${staging} s join ${map} m on m.code = s.code
+                where s.kind = 'r'
+                group by 1, 2) r on r.code_actuel = v.code_actuel and r.votant = v.votant`,
         [s.election, s.tour],
       );
       return rowCount ?? 0;

@@ -8,6 +8,8 @@ export interface CsvDialect {
   /** Header row present (true for every national file we know). */
   header?: boolean;
   quote?: string | false;
+  /** A quote inside an unquoted field is kept as a character (csv-parse relax_quotes), not an error. */
+  relaxQuotes?: boolean;
   /** Longest record in characters (default MAX_LINE_BYTES). */
   maxRecordBytes?: number;
 }
@@ -34,6 +36,7 @@ export async function readCsv(text: Readable, label: string, dialect: CsvDialect
     parse({
       delimiter: dialect.delimiter,
       quote: dialect.quote === false ? null : (dialect.quote ?? '"'),
+      relax_quotes: dialect.relaxQuotes ?? false,
       relax_column_count: true,
       skip_empty_lines: true,
       info: true,
