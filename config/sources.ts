@@ -106,25 +106,33 @@ const pipelinesDir = path.resolve(__dirname, '..', 'pipelines');
 
 let registry: Map<string, Pipeline> | undefined;
 
+/** The registry of this checkout's `pipelines/` folder, loaded once. */
 export function sourceRegistry(): Map<string, Pipeline> {
-  if (registry) return registry;
+  registry ??= loadRegistry();
+  return registry;
+}
+
+/**
+ * Loads and validates every `<root>/<id>/index.ts` (default root: this checkout's `pipelines/`).
+ * Tests pass another root to check a registry of their own (test/conformance.test.ts).
+ */
+export function loadRegistry(root = pipelinesDir): Map<string, Pipeline> {
   const found = new Map<string, Pipeline>();
   const dirs = fs
-    .readdirSync(pipelinesDir, { withFileTypes: true })
+    .readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
     .sort();
   for (const dir of dirs) {
-    const p = loadPipeline(dir);
+    const p = loadPipeline(dir, root);
     if (p) found.set(dir, p);
   }
-  registry = found;
   return found;
 }
 
-/** Loads and validates `pipelines/<dir>/index.ts`; undefined when the folder has none. */
-function loadPipeline(dir: string): Pipeline | undefined {
-  const file = path.join(pipelinesDir, dir, 'index.ts');
+/** Loads and validates `<root>/<dir>/index.ts`; undefined when the folder has none. */
+function loadPipeline(dir: string, root = pipelinesDir): Pipeline | undefined {
+  const file = path.join(root, dir, 'index.ts');
   if (!fs.existsSync(file)) return undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(file) as { pipeline?: Pipeline };

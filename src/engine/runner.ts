@@ -5,7 +5,7 @@ import { pool, transaction } from '../db/pool';
 import { resolveResources } from '../harvest/resolve';
 import { CountMismatchError, MissingResourceError } from './errors';
 import { resolveEdition } from './edition';
-import type { LocalFile, RunContext, RunCounters } from './pipeline';
+import type { LocalFile, Pipeline, RunContext, RunCounters } from './pipeline';
 import { Progress, silentProgress } from './progress';
 import { Quarantine } from './quarantine';
 import { createStaging, dropStaging } from './staging';
@@ -13,6 +13,8 @@ import { logTo } from '../log';
 import { reapDeadRuns, RunLease } from './lease';
 
 export interface RunOptions {
+  /** The pipeline to run (default: the registry's `sourceId`): tests run pipelines of a registry of their own. */
+  pipeline?: Pipeline;
   file?: string;
   resource?: string;
   /** The edition an operator states for a hand-copied file (`--millesime`). */
@@ -55,7 +57,7 @@ export async function markInterruptedRuns(staleSeconds?: number, url?: string): 
 export async function runSource(sourceId: string, opts: RunOptions = {}): Promise<RunReport> {
   const settings = opts.settings ?? currentSettings();
   const db = pool(settings.DATABASE_URL);
-  const pipeline = getPipeline(sourceId);
+  const pipeline = opts.pipeline ?? getPipeline(sourceId);
   const log = opts.log ?? logTo(sourceId);
   const progress = opts.progress ?? silentProgress;
   // Runs of dead processes are settled first (their leftovers dropped: a BAN retry never meets them).
