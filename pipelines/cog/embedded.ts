@@ -32,6 +32,8 @@ export const PackageCommune = z.object({
   chefLieu: z.string().optional(),
   commune: z.string().optional(),
   anciensCodes: z.array(z.string()).optional(),
+  /** The COG's TNCC (type de nom en clair) as a number: src/communes/names.ts. */
+  typeLiaison: z.number().int().min(0).max(8).optional(),
 });
 export type PackageCommune = z.infer<typeof PackageCommune>;
 

@@ -28,6 +28,7 @@ const COMMUNES = {
   population: 'int',
   commune_parent: 'text',
   anciens_codes: 'text[]',
+  tncc: 'int',
 };
 
 async function load(ctx: RunContext): Promise<void> {
@@ -67,6 +68,7 @@ async function load(ctx: RunContext): Promise<void> {
       population: c.population ?? null,
       commune_parent: c.chefLieu ?? c.commune ?? null,
       anciens_codes: pgArray(c.anciensCodes),
+      tncc: c.typeLiaison ?? null,
     });
   }
   await communes.copyRows(ctx.db, communeRows);
@@ -207,8 +209,8 @@ async function load(ctx: RunContext): Promise<void> {
     String(pkg.cog),
     async (tx) => {
       await tx.query(`truncate communes, epci_membres, epci, departements, regions, arrondissements`);
-      await tx.query(`insert into communes (code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, anciens_codes)
-                    select code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, anciens_codes from ${communes.qualified}`);
+      await tx.query(`insert into communes (code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, anciens_codes, tncc)
+                    select code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, anciens_codes, tncc from ${communes.qualified}`);
       await tx.query(`insert into epci (code, nom, type, mode_financement, population)
                       select code, nom, type, mode_financement, population from ${epci.qualified}`);
       await tx.query(`insert into epci_membres select distinct epci, commune from ${membres.qualified}`);

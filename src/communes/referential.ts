@@ -20,6 +20,8 @@ export interface CommuneRec {
   parent: string | null;
   epci: string | null;
   anciensCodes: string[];
+  /** COG TNCC (article and charnière of the name, src/communes/names.ts); null when the referential lacks it. */
+  tncc: number | null;
   norm: string;
 }
 export interface DepartementRec {
@@ -120,7 +122,7 @@ async function load(version: string): Promise<Referential> {
   const db = pool();
   const [communes, deps, regs, epci, membres, corr, meta, arrs] = await Promise.all([
     db.query(
-      `select code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, epci, anciens_codes from communes`,
+      `select code, type, nom, departement, region, arrondissement, zone, siren, codes_postaux, population, commune_parent, epci, anciens_codes, tncc from communes`,
     ),
     db.query(`select code, nom, region, chef_lieu, zone from departements`),
     db.query(`select code, nom, chef_lieu, zone from regions`),
@@ -174,6 +176,7 @@ async function load(version: string): Promise<Referential> {
       parent: r.commune_parent,
       epci: r.epci,
       anciensCodes: r.anciens_codes ?? [],
+      tncc: r.tncc ?? null,
       norm: normalizeName(r.nom),
     };
     if (rec.type === 'commune-actuelle') {
