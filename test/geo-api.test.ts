@@ -65,6 +65,19 @@ describe('/communes', () => {
     expect(nameScore('rennes', 'paris')).toBe(0);
     const boosted = (await get('/communes?nom=saint&boost=population&limit=2')).body;
     expect(boosted[0].population).toBeGreaterThanOrEqual(boosted[1].population);
+    // geo.api weighs the name score by population (_score = score × (1 + population / 100 000)):
+    // a large city whose name starts with the query outranks a small exact-prefix match.
+    for (const [nom, first] of [
+      ['renn', 'Rennes'],
+      ['mars', 'Marseille'],
+      ['nant', 'Nantes'],
+    ]) {
+      const r = (await get(`/communes?nom=${nom}&boost=population&fields=nom&limit=3`)).body;
+      expect(r[0].nom).toBe(first);
+      expect(r[0]._score).toBeGreaterThan(1);
+    }
+    // Without boost, the name score alone: Renno (5 letters) is closer to "renn" than Rennes.
+    expect((await get('/communes?nom=renn&fields=nom&limit=1')).body[0].nom).toBe('Renno');
   });
   test('type, codeParent, zone, ancienCode', async () => {
     const arr = (await get('/communes?codeParent=75056')).body;

@@ -72,8 +72,10 @@ function filterCommunes(ref: Referential, q: z.infer<typeof CommunesQuery>): { r
     if (q.codeParent && c.parent !== q.codeParent) continue;
     if (!inZones(c.zone, zones)) continue;
     if (nq) {
-      const score = nameScore(c.norm, nq);
-      if (score > 0) out.push({ rec: c, score });
+      // geo.api (datagouv/api-geo, communes query): with boost=population, _score = score × (1 + population / 100 000).
+      const s = nameScore(c.norm, nq);
+      const score = q.boost === 'population' && c.population ? s * (1 + c.population / 100000) : s;
+      if (s > 0) out.push({ rec: c, score });
     } else out.push({ rec: c });
   }
   if (nq)
