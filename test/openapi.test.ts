@@ -127,3 +127,68 @@ describe('/openapi.json', () => {
     }
   });
 });
+
+describe('/openapi.json for reusers: pack routes, security, licence, Redocly lint', () => {
+  type Op = {
+    security?: unknown[];
+    parameters: { name: string; in: string }[];
+    responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
+  };
+  const op = (p: string) => (spec.paths as unknown as Record<string, { get: Op }>)[p].get;
+
+  test('the pack routes: media types, 206/301/304/404/416, ETag and Range', () => {
+    const zip = op('/communes/{code}/pack.zip');
+    expect(Object.keys(zip.responses).sort()).toEqual(['200', '206', '301', '304', '404', '416', '500']);
+    expect(Object.keys(zip.responses['200'].content!)).toEqual(['application/zip']);
+    expect(zip.responses['200'].headers).toHaveProperty('ETag');
+    expect(zip.responses['206'].headers).toHaveProperty('Content-Range');
+    expect(zip.responses['301'].headers).toHaveProperty('Location');
+    expect(zip.parameters.filter((p) => p.in === 'header').map((p) => p.name)).toEqual(['If-None-Match', 'Range', 'If-Range']);
+    const version = op('/communes/{code}/pack/{file}');
+    expect(version.responses['400']).toBeDefined();
+    expect(Object.keys(op('/communes/{code}/fichiers/{name}').responses['200'].content!).sort()).toEqual([
+      'application/geo+json',
+      'application/json',
+      'text/csv',
+      'text/markdown',
+    ]);
+    expect(op('/communes/{code}/pack').responses['200'].content).toEqual({
+      'application/json': { schema: { $ref: '#/components/schemas/PackVersions' } },
+    });
+    expect(Object.keys(op('/communes/{code}/page').responses['200'].content!)).toEqual(['text/html']);
+  });
+
+  test('every operation is public (security: []); the operator routes are not published; a licence', () => {
+    const s = spec as unknown as { info: { license?: { name: string; url: string } }; paths: Record<string, Record<string, Op>> };
+    expect(s.info.license).toEqual({ name: 'MIT (software)', url: 'https://opensource.org/license/mit' });
+    for (const [p, ops] of Object.entries(s.paths))
+      for (const [m, o] of Object.entries(ops)) expect([p, m, o.security]).toEqual([p, m, []]);
+    expect(Object.keys(s.paths).filter((p) => p.startsWith('/operator') || p.startsWith('/static'))).toEqual([]);
+    expect(app.printRoutes({ commonPrefix: false })).toContain('operator');
+  });
+
+  test('Redocly CLI (recommended rules): no error, no warning', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { execFileSync } = await import('node:child_process');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-')), 'openapi.json');
+    fs.writeFileSync(file, JSON.stringify(spec));
+    let out: string;
+    try {
+      out = execFileSync(require.resolve('@redocly/cli/bin/cli.js'), ['lint', file, '--format=json'], {
+        encoding: 'utf8',
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      out = (err as { stdout?: string }).stdout ?? String(err);
+    }
+    const report = JSON.parse(out.slice(out.indexOf('{'))) as {
+      totals: { errors: number; warnings: number };
+      problems: { ruleId: string; message: string }[];
+    };
+    expect(report.problems.map((p) => `${p.ruleId}: ${p.message}`)).toEqual([]);
+    expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+  });
+});

@@ -17,6 +17,10 @@ export interface RouteDoc {
   produces?: string[];
   /** Status codes besides 200, with what they mean. */
   errors?: Record<number, string>;
+  /** OpenAPI response objects by status, used as they are (binary bodies, response headers, redirects). */
+  responses?: Record<string, Record<string, unknown>>;
+  /** Request headers the route reads (If-None-Match, Range…), with what they do. */
+  headers?: Record<string, string>;
 }
 
 /** Parses a query string with its schema; a bad value is a 400 naming the parameter (src/server/http/errors.ts). */

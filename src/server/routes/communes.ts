@@ -7,7 +7,7 @@ import { cachedManifest, matchesEtag, sendPackVersion } from '../pack-files';
 import { openZipEntry } from '../../packs/zip';
 import { COMMUNE, contentType, render } from '../geo/render';
 import { OneCommuneQuery } from '../geo/schemas';
-import { parseQuery } from '../http/query';
+import { RouteDoc, parseQuery } from '../http/query';
 import { HttpError, databaseUnavailable } from '../http/errors';
 import { Referential, invalidateReferential, referential } from '../../communes/referential';
 import { ResponseCache, cachedBody, rawQuery, sendCached, stampWith } from '../http/cache';
@@ -82,6 +82,111 @@ async function packCommune(req: FastifyRequest<{ Params: { code: string } }>, re
     throw new HttpError(503, 'service momentanément indisponible : la base de données ne répond pas', { 'retry-after': '5' });
   return { code, nom: rec?.nom ?? manifest?.nom ?? code, manifest };
 }
+
+/** What /openapi.json says about the pack routes (src/server/routes/openapi.ts). */
+const CODE_PARAM = { code: 'commune code (INSEE); an old code of a merged commune answers 301' };
+const H = (description: string, schema: Record<string, unknown> = { type: 'string' }) => ({ description, schema });
+const ZIP_HEADERS = {
+  ETag: H('"<sha256 of the ZIP>": strong validator, the same for the same bytes'),
+  'Last-Modified': H('when this version was built'),
+  'Accept-Ranges': H('bytes'),
+  'Cache-Control': H('latest: public, max-age=300; a version URL (/pack/<version>.zip): public, max-age=31536000, immutable'),
+  'Content-Disposition': H('attachment; filename="dotation-<code>-<slug>-<version>.zip"'),
+  'Content-Length': H('size in bytes', { type: 'integer' }),
+};
+const jsonErr = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+const MOVED = {
+  description: 'old code of a merged commune: the same route of the current commune',
+  headers: { Location: H('/communes/<current code>/…, with the query string kept') },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
+const ZIP_RESPONSES = {
+  200: { description: 'the ZIP', headers: ZIP_HEADERS, content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } } },
+  206: {
+    description: 'one byte range of the ZIP (Range: bytes=…; If-Range with the ETag)',
+    headers: { ...ZIP_HEADERS, 'Content-Range': H('bytes <start>-<end>/<size>') },
+    content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+  },
+  301: MOVED,
+  304: { description: 'If-None-Match names the current ETag', headers: { ETag: ZIP_HEADERS.ETag } },
+  404: jsonErr('unknown or malformed commune code, or no pack built yet'),
+  416: {
+    description: 'unsatisfiable range',
+    headers: { 'Content-Range': H('bytes */<size>') },
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  },
+};
+const ZIP_REQUEST_HEADERS = {
+  'If-None-Match': 'ETag of a copy already held: 304 when it is current',
+  Range: 'bytes=<start>-[<end>] or bytes=-<suffix>: 206 (overlapping ranges merged; several disjoint ranges, or a malformed header: the whole ZIP, 200)',
+  'If-Range': 'ETag: the range is honoured only when it is still current, else the whole ZIP',
+};
+export const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/communes/{code}/pack.zip',
+    tag: 'packs',
+    summary: "The commune's latest pack (ZIP: LISEZMOI, CSV, GeoJSON, datapackage.json, catalogue.csv)",
+    params: CODE_PARAM,
+    headers: ZIP_REQUEST_HEADERS,
+    responses: ZIP_RESPONSES,
+  },
+  {
+    method: 'get',
+    path: '/communes/{code}/pack',
+    tag: 'packs',
+    summary: 'The versions kept of the commune’s pack and their files (sizes, SHA-256, URLs)',
+    params: CODE_PARAM,
+    responses: {
+      200: {
+        description: 'versions, latest first',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/PackVersions' } } },
+      },
+      301: MOVED,
+      404: jsonErr('unknown or malformed commune code, or no pack built yet'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/communes/{code}/pack/{file}',
+    tag: 'packs',
+    summary: 'One kept version of the pack, by file name (<version>.zip); immutable once written',
+    params: { ...CODE_PARAM, file: 'version file name, e.g. 2026.1.zip' },
+    headers: ZIP_REQUEST_HEADERS,
+    responses: { ...ZIP_RESPONSES, 400: jsonErr('not a version file name'), 404: jsonErr('unknown commune code or version') },
+  },
+  {
+    method: 'get',
+    path: '/communes/{code}/fichiers/{name}',
+    tag: 'packs',
+    summary: 'One file of the latest pack, by its name in the ZIP (population.csv, contour.geojson, LISEZMOI.md…)',
+    params: { ...CODE_PARAM, name: 'file name, as listed by /communes/{code}/pack' },
+    headers: { 'If-None-Match': 'ETag of a copy already held: 304 when it is current' },
+    responses: {
+      200: {
+        description: 'the file, inline',
+        headers: {
+          ETag: H('"<sha256 of the file>"'),
+          'Cache-Control': H('public, max-age=300'),
+          'Content-Length': H('size', { type: 'integer' }),
+        },
+        content: {
+          'text/csv': { schema: { type: 'string' } },
+          'application/json': { schema: { type: 'object' } },
+          'application/geo+json': { schema: { type: 'object' } },
+          'text/markdown': { schema: { type: 'string' } },
+        },
+      },
+      301: MOVED,
+      304: { description: 'If-None-Match names the current ETag' },
+      400: jsonErr('invalid file name'),
+      404: jsonErr('unknown commune code, no pack, or no such file in it'),
+    },
+  },
+];
 
 const CONTENT_TYPES: Record<string, string> = {
   csv: 'text/csv; charset=utf-8',

@@ -3,14 +3,20 @@ import { z } from 'zod';
 import { docs as catalogDocs } from './catalog';
 import { docs as geoDocs } from './geo';
 import { docs as territoireDocs } from './territoire';
+import { docs as packDocs } from './communes';
+import { docs as siteDocs } from './web';
 import type { RouteDoc } from '../http/query';
 import { baseUrl } from '../../packs/datasets';
 
 /**
  * /openapi.json: OpenAPI 3.1 built from the route docs written beside each route and from the
  * very zod schemas that validate their query strings (z.toJSONSchema). Routes of other modules
- * are listed from the router itself, so nothing public is left out.
+ * are listed from the router itself, so nothing public is left out; the operator routes (bearer
+ * token) and the static files are not published. Every public operation says `security: []`
+ * (no authentication). Checked by Redocly's recommended rules (test/openapi.test.ts).
  */
+/** Paths the document leaves out: the operator API is for the operator, not for the public. */
+const HIDDEN = [/^\/operator(\/|$)/, /^\/static\//];
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
 const jsonError = (description: string) => ({ description, content: { 'application/json': { schema: ERROR_REF } } });
 
@@ -36,6 +42,13 @@ function operation(d: RouteDoc): Record<string, unknown> {
       schema: { type: 'string' },
     })),
     ...queryParameters(d.query),
+    ...Object.entries(d.headers ?? {}).map(([name, description]) => ({
+      name,
+      in: 'header',
+      required: false,
+      description,
+      schema: { type: 'string' },
+    })),
   ];
   const produces = d.produces ?? ['application/json'];
   const responses: Record<string, unknown> = {
@@ -43,10 +56,15 @@ function operation(d: RouteDoc): Record<string, unknown> {
     500: jsonError('internal error'),
   };
   for (const [code, description] of Object.entries(d.errors ?? {})) responses[code] = jsonError(description);
+  if (d.responses) {
+    delete responses[200];
+    Object.assign(responses, d.responses);
+  }
   return {
     summary: d.summary,
     tags: [d.tag],
     operationId: `${d.method}_${d.path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`,
+    security: [],
     parameters: params,
     responses,
   };
@@ -70,8 +88,18 @@ function routerPaths(app: FastifyInstance): string[] {
   return out;
 }
 
+const TAGS = [
+  { name: 'territoire', description: 'API Territoire of data.gouv.fr (2016–2019), /api/1' },
+  { name: 'geo', description: 'geo.api.gouv.fr-style lists of communes, départements, régions and EPCI' },
+  { name: 'catalog', description: 'DCAT catalogs (JSON-LD, Turtle, RDF/XML)' },
+  { name: 'packs', description: 'Per-commune data packs: ZIP (ETag, 304, Range), versions, single files' },
+  { name: 'site', description: 'The public French site (HTML pages)' },
+  { name: 'meta', description: 'This document and health' },
+  { name: 'other', description: 'Routes listed from the router' },
+];
+
 export function buildOpenApi(app: FastifyInstance): Record<string, unknown> {
-  const documented = [...territoireDocs, ...geoDocs, ...catalogDocs];
+  const documented = [...territoireDocs, ...geoDocs, ...catalogDocs, ...packDocs, ...siteDocs];
   const paths: Record<string, Record<string, unknown>> = {};
   for (const d of documented) paths[d.path] = { ...(paths[d.path] ?? {}), [d.method]: operation(d) };
   paths['/openapi.json'] = {
@@ -79,19 +107,21 @@ export function buildOpenApi(app: FastifyInstance): Record<string, unknown> {
       summary: 'This document',
       tags: ['meta'],
       operationId: 'get_openapi',
+      security: [],
       parameters: [],
-      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
+      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } }, 404: jsonError('never') },
     },
   };
   // Routes of other modules (health, commune summary and packs, operator side): listed with their path parameters.
   for (const p of routerPaths(app)) {
-    if (p.includes('*') || paths[p] || documented.some((d) => d.path === p)) continue;
+    if (p.includes('*') || HIDDEN.some((h) => h.test(p)) || paths[p] || documented.some((d) => d.path === p)) continue;
     const params = [...p.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     paths[p] = {
       get: {
         summary: `GET ${p}`,
         tags: ['other'],
         operationId: `get_${p.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`,
+        security: [],
         parameters: params,
         responses: {
           200: { description: 'OK' },
@@ -108,11 +138,55 @@ export function buildOpenApi(app: FastifyInstance): Record<string, unknown> {
       title: 'Dotation de données communales',
       version: '1',
       description:
-        'Per-commune open data packs, an API Territoire-compatible layer (/api/1), geo.api-style routes and DCAT catalogs. Every error is JSON {message}.',
+        'Per-commune open data packs, an API Territoire-compatible layer (/api/1), geo.api-style routes and DCAT catalogs. Every error of the API is JSON {message}; the site pages answer HTML. No route of this document needs authentication. The data keep their producers’ licences, named in each pack (mostly Licence Ouverte 2.0).',
+      license: { name: 'MIT (software)', url: 'https://opensource.org/license/mit' },
     },
+    tags: TAGS,
     servers: [{ url: baseUrl() }],
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
-    components: { schemas: { Error: { type: 'object', required: ['message'], properties: { message: { type: 'string' } } } } },
+    components: {
+      schemas: {
+        Error: { type: 'object', required: ['message'], properties: { message: { type: 'string' } } },
+        PackVersions: {
+          type: 'object',
+          required: ['code', 'nom', 'latest', 'url', 'versions'],
+          properties: {
+            code: { type: 'string' },
+            nom: { type: 'string' },
+            latest: { type: 'string', description: 'latest version, e.g. 2026.1' },
+            url: { type: 'string', format: 'uri', description: 'download URL of the latest pack' },
+            versions: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['version', 'millesime', 'date', 'sha256', 'bytes', 'url', 'fichiers'],
+                properties: {
+                  version: { type: 'string' },
+                  millesime: { type: 'string', description: 'COG millésime of the pack' },
+                  date: { type: 'string', format: 'date-time' },
+                  sha256: { type: 'string' },
+                  bytes: { type: 'integer' },
+                  url: { type: 'string', format: 'uri' },
+                  fichiers: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['name', 'bytes', 'sha256'],
+                      properties: {
+                        name: { type: 'string' },
+                        bytes: { type: 'integer' },
+                        sha256: { type: 'string' },
+                        url: { type: 'string', format: 'uri', description: 'latest version only' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
   };
 }
 
