@@ -38,6 +38,15 @@ export default tseslint.config(
     },
   },
   {
+    // The site's browser script (plain ES5-style JavaScript, served as a file).
+    files: ['src/site/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', Intl: 'readonly', AbortController: 'readonly', Promise: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['bin/**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

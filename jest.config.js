@@ -5,10 +5,13 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
-    // stream-json 3 and stream-chain 4 are ES modules: Jest on Node 20 cannot require() them untransformed.
-    '/node_modules/(stream-json|stream-chain|cookie)/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
+    // stream-json 3, stream-chain 4 and content-disposition (of @fastify/static) are ES modules: Jest on Node 20 cannot require() them untransformed.
+    '/node_modules/(stream-json|stream-chain|cookie|content-disposition)/.+\\.js$': [
+      'ts-jest',
+      { diagnostics: false, tsconfig: { allowJs: true } },
+    ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(stream-json|stream-chain|cookie)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(stream-json|stream-chain|cookie|content-disposition)/)'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 120000,

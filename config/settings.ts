@@ -59,6 +59,10 @@ export const SettingsObject = z.object({
    * `http://HOST:PORT` (127.0.0.1 when HOST is a wildcard such as 0.0.0.0 or ::).
    */
   PUBLIC_BASE_URL: z.string().url().optional(),
+  /** Who publishes this service: named on the site's legal pages (mentions légales, accessibilité). */
+  PUBLISHER_NAME: z.string().min(2).default('l’opérateur de ce service'),
+  /** How to reach the publisher (e-mail address or URL), shown on the legal pages; unset = said so there. */
+  PUBLISHER_CONTACT: z.string().min(3).optional(),
   /** Bearer token of the operator API (≥ 16 characters); unset = operator API off (503). */
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** TCP port of the HTTP server. */

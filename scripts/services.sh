@@ -50,4 +50,12 @@ if ! command -v ogr2ogr >/dev/null 2>&1 || ! command -v 7z >/dev/null 2>&1; then
       || echo "dotation: apt-get could not install gdal-bin p7zip-full (GeoPackage and .7z inputs unavailable)" >&2
   fi
 fi
+# Browser tests (test/browser.test.ts): Chromium from Debian, driven by playwright-core (nothing downloaded by npm).
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+  if can_admin; then
+    echo "dotation: installing chromium (apt-get) for the browser tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || echo "dotation: apt-get could not install chromium (browser tests will fail under CI, be skipped elsewhere)" >&2
+  fi
+fi
 exit 0

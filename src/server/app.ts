@@ -5,6 +5,7 @@ import { settings } from '../../config/settings';
 import { installErrorHandling } from './http/errors';
 import { installSecurity, trustProxy } from './http/security';
 import { logger } from '../log';
+import { notFoundPage } from '../site/pages';
 
 /**
  * The HTTP server. Every file of `src/server/routes/` exports a default Fastify plugin
@@ -20,8 +21,9 @@ export async function buildServer(opts: { logger?: boolean } = {}): Promise<Fast
     // Ids of the API Territoire contain '/', ':' and '@'; routes answer with and without a trailing slash.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
   });
-  // One error body ({message}, in French) for every route and for unknown routes (src/server/http/errors.ts).
-  installErrorHandling(app);
+  // One error body ({message}, in French) for every route and for unknown routes (src/server/http/errors.ts);
+  // a browser (Accept: text/html) gets the site's French 404 page instead.
+  installErrorHandling(app, { notFoundPage: (p) => notFoundPage(`Aucune page n’existe à l’adresse ${p}.`) });
   // CORS, security headers, rate limit, compression (src/server/http/security.ts).
   await installSecurity(app, s);
   const dir = path.join(__dirname, 'routes');

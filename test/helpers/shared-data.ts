@@ -3,7 +3,7 @@ import path from 'node:path';
 
 /** The genuine official extracts beside the repo (read-only, never copied in). */
 export const SHARED_DATA = path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
-const hasSharedData = fs.existsSync(path.join(SHARED_DATA, 'README.md'));
+export const hasSharedData = fs.existsSync(path.join(SHARED_DATA, 'README.md'));
 
 /**
  * `describe` when ../shared/data exists, else a skipped describe that says why:

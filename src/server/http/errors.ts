@@ -96,14 +96,20 @@ function sendError(reply: FastifyReply, status: number, message: string, headers
   return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body);
 }
 
-/** Installs the error and not-found handlers on the root instance (route plugins inherit them). */
-export function installErrorHandling(app: FastifyInstance): void {
+/**
+ * Installs the error and not-found handlers on the root instance (route plugins inherit them).
+ * `notFoundPage`: the HTML page a browser gets for an unknown address (Accept: text/html), given the path.
+ */
+export function installErrorHandling(app: FastifyInstance, opts: { notFoundPage?: (path: string) => string } = {}): void {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const { status, message, headers } = describeError(err);
     if (status >= 500) req.log.error({ err }, `${req.method} ${req.url}: ${(err as Error)?.message ?? String(err)}`);
     return sendError(reply, status, message, headers);
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, 404, `aucune ressource à cette adresse : ${req.method} ${req.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    if (opts.notFoundPage && /\btext\/html\b/.test(req.headers.accept ?? ''))
+      return reply.code(404).type('text/html; charset=utf-8').send(opts.notFoundPage(path));
+    return sendError(reply, 404, `aucune ressource à cette adresse : ${req.method} ${path}`);
+  });
 }
