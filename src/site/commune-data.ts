@@ -114,8 +114,9 @@ async function electionsOf(code: string): Promise<ElectionResult[]> {
     exprimes: number | null;
     pct_votants_inscrits: string | null;
   }>(
+    // Newest year first (the text order of election ids is not chronological).
     `select election, tour, inscrits, votants, exprimes, pct_votants_inscrits from election_resultat
-      where code_commune = $1 order by election desc, tour desc`,
+      where code_commune = $1 order by substring(election from '[0-9]{4}') desc, election desc, tour desc`,
     [code],
   );
   if (!res.length) return [];
@@ -208,7 +209,8 @@ async function mapOf(code: string): Promise<{ map: MapShape | null; surfaceKm2: 
 
 async function sourcesOf(rec: CommuneRec, donnees: CommunePageData['donnees']): Promise<SourceStatus[]> {
   const published = await rows<{ source: string; millesime: string }>(
-    `select distinct on (source) source, millesime from published_datasets order by source, millesime desc, published_at desc`,
+    // The latest edition in time (latest_edition: editions keyed by their period, not by their label's text order).
+    `select distinct on (source) source, millesime from published_datasets order by source, edition_key desc, published_at desc`,
     [],
   );
   const pub = new Map(published.map((p) => [p.source, p.millesime]));
