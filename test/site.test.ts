@@ -39,6 +39,12 @@ beforeAll(async () => {
     `insert into etat_civil (millesime, code_commune, type, annee, naissances, deces, codes_sources)
      select '2024', '35238', 'commune-actuelle', y, 2500 + y - 2019, 1500 + 2 * (y - 2019), '{35238}' from generate_series(2019, 2023) y`,
   );
+  // Synthetic census populations for Rennes (recensement, variables P<yy>_POP): with the population légale, a series to chart.
+  await pool().query(
+    `insert into recensement_valeur (millesime, code_commune, type, variable, annee, valeur)
+     values ('2022', '35238', 'commune-actuelle', 'P11_POP', 2011, 207178), ('2022', '35238', 'commune-actuelle', 'P16_POP', 2016, 216815),
+            ('2022', '35238', 'commune-actuelle', 'P22_POP', 2022, 227830)`,
+  );
   const r = await buildPacks({ communes: ['35238', '69123', '2A004', '76351'], log: () => undefined });
   expect(r.built).toBe(4);
   invalidateReferential();
@@ -131,6 +137,13 @@ describe('the commune page', () => {
     expect(body).toContain('href="/communes/35281/page">Saint-Jacques-de-la-Lande</a>');
   });
 
+  test('population over time: censuses and the population légale, one point per year', () => {
+    expect(body).toMatch(/<figure class="graphique fr-mb-6w" id="graphique-population" data-graphique="line"/);
+    const fig = body.slice(body.indexOf('id="graphique-population"'), body.indexOf('</figure>', body.indexOf('id="graphique-population"')));
+    expect([...fig.matchAll(/<th scope="row">(\d{4})<\/th>/g)].map((m) => m[1])).toEqual(['2011', '2016', '2021', '2022']);
+    expect(fig).toContain('data-valeur="207178"');
+  });
+
   test('charts from the database, each with its data table: budget, births and deaths', () => {
     expect(body).toContain('data-graphique="barh"');
     expect(body).toMatch(/<figcaption[^>]*>Budget principal 2023 : principaux agrégats, en euros par habitant<\/figcaption>/);
@@ -219,6 +232,15 @@ describe('postcodes and codes that are not a current commune', () => {
     expect(res.body).toContain('<h1>Données ouvertes d&#39;Affoux</h1>');
     expect(flat(res.body)).toMatch(
       /69001 est aussi le code postal de <a href="\/communes\/69381\/page">Lyon 1er Arrondissement<\/a> \(69381\) : cherchiez-vous cette commune \?/,
+    );
+  });
+
+  test('13001 opens Aix-en-Provence with a notice naming Marseille 1er', async () => {
+    const res = await get('/communes/13001/page');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('<h1>Données ouvertes d&#39;Aix-en-Provence</h1>');
+    expect(flat(res.body)).toContain(
+      '13001 est aussi le code postal de <a href="/communes/13201/page">Marseille 1er Arrondissement</a> (13201)',
     );
   });
 

@@ -110,7 +110,7 @@ const FOOTER_LINKS: { href: string; label: string }[] = [
   { href: '/mentions-legales', label: 'Mentions légales' },
   { href: '/donnees-personnelles', label: 'Données personnelles et cookies' },
   { href: '/openapi.json', label: 'API (OpenAPI)' },
-  { href: '/catalog', label: 'Catalogue DCAT' },
+  { href: '/catalog.jsonld', label: 'Catalogue DCAT' },
 ];
 
 function footer(path: string | undefined): SafeHtml {
