@@ -121,7 +121,8 @@ const ZIP_RESPONSES = {
 };
 const ZIP_REQUEST_HEADERS = {
   'If-None-Match': 'ETag of a copy already held: 304 when it is current',
-  Range: 'bytes=<start>-[<end>] or bytes=-<suffix>: 206 (overlapping ranges merged; several disjoint ranges, or a malformed header: the whole ZIP, 200)',
+  Range:
+    'bytes=<start>-[<end>] or bytes=-<suffix>: 206 (overlapping ranges merged; several disjoint ranges, or a malformed header: the whole ZIP, 200)',
   'If-Range': 'ETag: the range is honoured only when it is still current, else the whole ZIP',
 };
 export const docs: RouteDoc[] = [
