@@ -47,7 +47,12 @@ beforeAll(async () => {
   if (!hasChromium && !process.env.CI) return;
   db = await freshDatabase();
   await runSource('populations', { file: path.join(FIX, 'packs', 'donnees_communes.csv'), ...quiet });
-  await runSource('contours', { file: path.join(FIX, 'contours', 'communes-35-ille-et-vilaine.geojson'), resource: 'communes', ...quiet });
+  await runSource('contours', {
+    file: path.join(FIX, 'contours', 'communes-35-ille-et-vilaine.geojson'),
+    resource: 'communes',
+    millesime: '2018',
+    ...quiet,
+  });
   await runSource('budgets', { file: path.join(FIX, 'budgets', 'ofgl-base-communes-consolidee.csv'), resource: 'ofgl', ...quiet });
   // Synthetic births and deaths for Rennes, so the page has a multi-series chart.
   await pool().query(

@@ -27,7 +27,12 @@ const flat = (s: string) => s.replace(/\s+/g, ' ');
 beforeAll(async () => {
   db = await freshDatabase();
   await runSource('populations', { file: path.join(FIX, 'packs', 'donnees_communes.csv'), ...quiet });
-  await runSource('contours', { file: path.join(FIX, 'contours', 'communes-35-ille-et-vilaine.geojson'), resource: 'communes', ...quiet });
+  await runSource('contours', {
+    file: path.join(FIX, 'contours', 'communes-35-ille-et-vilaine.geojson'),
+    resource: 'communes',
+    millesime: '2018',
+    ...quiet,
+  });
   await runSource('elections', {
     file: path.join(FIX, 'elections', 'resultats-definitifs-par-commune.csv'),
     resource: 'europeennes-2024',
