@@ -49,6 +49,7 @@ export async function loadCsv<K extends string, C extends string>(
   const { header, rows } = await readCsv(opened.text, opened.label, spec.dialect);
   const idx = requireColumns(opened.label, header, spec.required);
   const label = opened.label;
+  const stagesFile = (spec.staging.columns as readonly string[]).includes('fichier');
   async function* mapped() {
     for await (const { values, line } of rows) {
       ctx.counters.read++;
@@ -58,6 +59,17 @@ export async function loadCsv<K extends string, C extends string>(
           line,
           raw: values.join(spec.dialect.delimiter),
           reason: `expected ${header.length} fields, got ${values.length}`,
+        });
+        continue;
+      }
+      // PostgreSQL text cannot hold U+0000: a NUL byte would fail the whole COPY with no file or line.
+      const nul = values.findIndex((v) => v.includes('\0'));
+      if (nul >= 0) {
+        await ctx.quarantine.add({
+          file: label,
+          line,
+          raw: values.join(spec.dialect.delimiter).replace(/\0/g, '\\0'),
+          reason: `column ${header[nul] ?? nul + 1}: NUL byte (0x00)`,
         });
         continue;
       }
@@ -82,6 +94,9 @@ export async function loadCsv<K extends string, C extends string>(
         continue;
       }
       ctx.counters.loaded++;
+      // Where a staged row came from is the file read, whatever the mapper wrote: rows rejected later
+      // in SQL are quarantined with it (a file given with --file keeps its own name).
+      if (stagesFile) for (const r of Array.isArray(out) ? out : [out]) (r as Record<string, unknown>).fichier = label;
       if (Array.isArray(out)) yield* out;
       else yield out;
     }
