@@ -38,7 +38,9 @@ test('a run whose session ends is reaped at once: interrupted, staging and shado
   expect((await status(id)).status).toBe('running');
 
   // The process dies: its session ends (what kill -9 does to the connection).
-  await pool().query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'dotation run ban'`);
+  await pool().query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'dotation run ban pid ' || $1`, [
+    process.pid,
+  ]);
   await new Promise((r) => setTimeout(r, 300));
   const reaped = await reapDeadRuns(pool());
   expect(reaped).toEqual([{ id, source: 'ban' }]);

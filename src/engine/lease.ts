@@ -37,7 +37,8 @@ export class RunLease {
 
   /** Records a 'running' run and takes its lock, in one transaction: no reaper ever sees it unheld. */
   static async open(url: string, row: LeaseRow): Promise<RunLease> {
-    const client = new Client({ connectionString: url, application_name: `dotation run ${row.source}` });
+    // The process is named in pg_stat_activity: which worker runs what, and which one to look at.
+    const client = new Client({ connectionString: url, application_name: `dotation run ${row.source} pid ${process.pid}`.slice(0, 63) });
     let lease: RunLease | undefined;
     client.on('error', (err) => {
       if (lease) lease.lost = true;

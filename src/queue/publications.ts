@@ -3,7 +3,7 @@ import { settings } from '../../config/settings';
 import { pool } from '../db/pool';
 import { pendingTargets, publishCommune, PublicationStoppedError, PublishResult } from '../publish/publish';
 import type { ClientOptions } from '../publish/datagouv';
-import { closeRedis, closeSharedQueue, redisConnection, sharedQueue } from './connection';
+import { closeRedis, closeSharedQueue, isRedisConnectionError, redisConnection, sharedQueue } from './connection';
 
 /**
  * The 'publications' queue: one job per (commune, pack version) to publish on data.gouv.fr.
@@ -121,7 +121,10 @@ export async function startPublicationsWorker(opts: {
     const retry = !(err instanceof UnrecoverableError) && job.attemptsMade < (job.opts.attempts ?? 1) ? ', nouvel essai prévu' : '';
     opts.log(`publication ${job.data.code} (essai ${job.attemptsMade}) en échec${retry} : ${err.message}`);
   });
-  worker.on('error', (err) => opts.log(`publications worker error: ${err.message}`));
+  worker.on('error', (err) => {
+    // Redis connection errors are reported once by the connection itself (src/queue/connection.ts).
+    if (!isRedisConnectionError(err)) opts.log(`publications worker error: ${err.message}`);
+  });
   await worker.waitUntilReady();
   let closing: Promise<void> | undefined;
   return {

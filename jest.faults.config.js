@@ -1,0 +1,15 @@
+/**
+ * The fault-injection suite (`npm run test:faults`, run by .ci/run after `npm test`): its own
+ * PostgreSQL cluster and redis-server (test/faults/global-setup.ts), killed and restarted by the
+ * tests, so the files run one at a time.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS config reusing the main one
+const base = require('./jest.config.js');
+module.exports = {
+  ...base,
+  testMatch: ['<rootDir>/test/faults/**/*.fault.ts'],
+  globalSetup: '<rootDir>/test/faults/global-setup.ts',
+  globalTeardown: '<rootDir>/test/faults/global-teardown.ts',
+  testTimeout: 300000,
+  maxWorkers: 1,
+};
