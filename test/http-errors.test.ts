@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { FastifyInstance } from 'fastify';
 import { freshDatabase } from './helpers/db';
 import { resetSettings } from '../config/settings';
@@ -116,6 +118,22 @@ describe('operator auth is one preHandler hook over the whole operator plugin', 
       process.env.OPERATOR_TOKEN = saved;
       resetSettings();
     }
+  });
+
+  test('no route answers an error by hand: every error goes through HttpError and the one handler', () => {
+    const dir = path.join(__dirname, '..', 'src', 'server', 'routes');
+    const byHand = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.ts') && f !== 'health.ts') // /health/ready's 503 is a report of its checks
+      .flatMap((f) =>
+        fs
+          .readFileSync(path.join(dir, f), 'utf8')
+          .split('\n')
+          .map((l, i) => [`${f}:${i + 1}`, l] as const)
+          .filter(([, l]) => /\.code\([45]\d\d\)|class \w+Error extends Error/.test(l))
+          .map(([where]) => where),
+      );
+    expect(byHand).toEqual([]);
   });
 
   test('the hook is declared once, not per route', () => {

@@ -6,6 +6,7 @@ import { COMMUNE_CODE } from '../../communes/codes';
 import { Feed, FeedEntry, renderAtom, renderJsonFeed } from '../../packs/feeds';
 import { cachedBody, sendCached } from '../http/cache';
 import { cachedManifest } from '../pack-files';
+import { HttpError, parseOr400 } from '../http/errors';
 
 /**
  * Change feeds (src/packs/feeds.ts):
@@ -34,18 +35,16 @@ function send(req: FastifyRequest, reply: FastifyReply, f: Feed, format: 'atom' 
 async function communeFeed(req: FastifyRequest<{ Params: { code: string } }>, reply: FastifyReply, format: 'atom' | 'json') {
   const code = req.params.code.toUpperCase();
   if (!COMMUNE_CODE.test(code))
-    return reply
-      .code(404)
-      .send({ message: `« ${req.params.code} » n'est pas un code de commune (5 caractères, par exemple 35238 ou 2A004)` });
+    throw new HttpError(404, `« ${req.params.code} » n’est pas un code de commune (5 caractères, par exemple 35238 ou 2A004)`);
   const {
     rows: [c],
   } = await pool().query(
     `select code, nom from communes where code = $1 and type in ('commune-actuelle', 'arrondissement-municipal') order by type limit 1`,
     [code],
   );
-  if (!c) return reply.code(404).send({ message: `aucune commune de code ${code}` });
+  if (!c) throw new HttpError(404, `aucune commune de code ${code}`);
   const m = await cachedManifest(settings().PACKS_DIR, code);
-  if (!m?.versions.length) return reply.code(404).send({ message: `aucun dossier de données construit pour ${c.nom} (${code})` });
+  if (!m?.versions.length) throw new HttpError(404, `aucun dossier de données construit pour ${c.nom} (${code})`);
   const url = `${base()}/communes/${code}/changes`;
   return send(
     req,
@@ -73,9 +72,7 @@ async function communeFeed(req: FastifyRequest<{ Params: { code: string } }>, re
 }
 
 async function nationalFeed(req: FastifyRequest, reply: FastifyReply, format: 'atom' | 'json') {
-  const q = NationalQuery.safeParse(req.query);
-  if (!q.success) return reply.code(400).send({ message: q.error.issues.map((i) => `${i.path.join('.')} : ${i.message}`).join('; ') });
-  const { avant, par_page: size } = q.data;
+  const { avant, par_page: size } = parseOr400(NationalQuery, req.query);
   const { rows } = await pool().query(
     `select v.id, v.code, coalesce(c.nom, v.code) as nom, v.version, v.build_id, v.created_at, v.sha256, v.bytes, v.summary
        from pack_versions v
