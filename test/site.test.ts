@@ -84,6 +84,9 @@ describe('home and search (without JavaScript)', () => {
     expect(res.body).toContain('href="/mentions-legales"');
     expect(res.body).toContain('href="/accessibilite"');
     expectNoInlineCode(res.body);
+    // The http layer's Content-Security-Policy allows only this server's scripts and styles: the pages need no more.
+    expect(res.headers['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
+    expect(res.headers['content-security-policy']).toMatch(/style-src 'self'(;|$)/);
     // The DSFR, Chart.js and the site's files come from this server.
     for (const m of res.body.matchAll(/(?:href|src)="(\/static\/[^"]+)"/g)) {
       const a = await get(m[1]);
@@ -159,7 +162,7 @@ describe('the commune page', () => {
   });
 
   test('files with plain-French labels, no raw source id or millésime key; empty files not listed as data', () => {
-    expect(body).toContain('Populations légales');
+    expect(body).toContain('<a href="/communes/35238/fichiers/population.csv">Populations légales</a>');
     expect(body).toContain('Contour de la commune');
     // The page's own text (the LISEZMOI below it is the pack's text, written by src/packs/content.ts).
     const own = body.slice(0, body.indexOf('id="lisezmoi-titre"'));

@@ -169,7 +169,7 @@ function filesTable(code: string, v: PackVersion, d: CommunePageData): SafeHtml 
   for (const s of Object.values(d.donnees)) for (const [f, n] of Object.entries(s.lignes)) rowsOf.set(f, n);
   // An empty file is not a dataset for this commune: it is listed under "Non disponible" instead.
   const files = v.files.filter((f) => rowsOf.get(f.name) !== 0);
-  return html`<div class="fr-table fr-table--no-caption">
+  return html`<div class="fr-table fr-table--no-caption fichiers">
     <div class="fr-table__wrapper">
       <div class="fr-table__container" tabindex="0" role="region" aria-label="Fichiers du dossier">
         <div class="fr-table__content">
@@ -180,22 +180,28 @@ function filesTable(code: string, v: PackVersion, d: CommunePageData): SafeHtml 
             <thead>
               <tr>
                 <th scope="col">Contenu</th>
-                <th scope="col">Fichier</th>
-                <th scope="col">Format</th>
-                <th scope="col">Taille</th>
+                <th scope="col" class="fichiers__col">Fichier</th>
+                <th scope="col" class="fichiers__col">Format</th>
+                <th scope="col" class="fichiers__col">Taille</th>
               </tr>
             </thead>
             <tbody>
               ${files.map((f) => {
                 const l = fileLabel(f.name);
                 const n = rowsOf.get(f.name);
+                const count = n !== undefined && f.name.endsWith('.csv') ? lignes(n) : '';
+                // On a phone only the first column shows (site.css): it carries the link and, on its second line, the rest.
                 return html`<tr>
                   <td>
-                    ${l.title}${n !== undefined && f.name.endsWith('.csv') ? html`<br /><span class="fr-text--xs">${lignes(n)}</span>` : ''}
+                    <a href="/communes/${code}/fichiers/${encodeURIComponent(f.name)}">${l.title}</a>
+                    <span class="fichiers__resume fr-text--xs"
+                      >${[f.name, formatOf(f.name), formatBytes(f.bytes), count].filter(Boolean).join(' · ')}</span
+                    >
+                    ${count ? html`<span class="fichiers__lignes fr-text--xs">${count}</span>` : ''}
                   </td>
-                  <td><a href="/communes/${code}/fichiers/${encodeURIComponent(f.name)}">${f.name}</a></td>
-                  <td>${formatOf(f.name)}</td>
-                  <td>${formatBytes(f.bytes)}</td>
+                  <td class="fichiers__col">${f.name}</td>
+                  <td class="fichiers__col">${formatOf(f.name)}</td>
+                  <td class="fichiers__col">${formatBytes(f.bytes)}</td>
                 </tr>`;
               })}
             </tbody>

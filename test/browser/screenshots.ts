@@ -21,6 +21,7 @@ const PAGES: { name: string; path: string; suggest?: string }[] = [
   { name: 'accueil-suggestions', path: '/', suggest: 'renn' },
   { name: 'recherche', path: '/recherche?q=saint-malo' },
   { name: `commune-${code}`, path: `/communes/${code}/page` },
+  { name: 'commune-69123', path: '/communes/69123/page' },
   { name: 'ancien-code-75012', path: '/communes/75012/page' },
   { name: 'code-postal-69001', path: '/communes/69001/page' },
   { name: 'erreur-404', path: '/communes/99999/page' },
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   try {
     for (const width of [1280, 390]) {
-      const page = await browser.newPage({ viewport: { width, height: width > 500 ? 900 : 844 }, locale: 'fr-FR' });
+      const height = width > 500 ? 900 : 844;
+      const page = await browser.newPage({ viewport: { width, height }, locale: 'fr-FR' });
       for (const p of PAGES) {
         const res = await page.goto(base + p.path, { waitUntil: 'networkidle' });
         if (p.suggest) {
@@ -41,7 +43,15 @@ async function main(): Promise<void> {
           await page.keyboard.press('ArrowDown');
         }
         const file = path.join(out, `${p.name}-${width}.png`);
-        await page.screenshot({ path: file, fullPage: !p.suggest });
+        if (!p.suggest) {
+          // A full-page capture resizes the viewport, which makes Chart.js redraw after the capture: grow the
+          // viewport to the page's height first and let the charts settle.
+          const h = (await page.evaluate('document.documentElement.scrollHeight')) as number;
+          await page.setViewportSize({ width, height: h });
+          await page.waitForTimeout(400);
+        }
+        await page.screenshot({ path: file });
+        await page.setViewportSize({ width, height });
         console.log(`${res?.status() ?? '?'} ${p.path} → ${path.relative(process.cwd(), file)}`);
       }
       await page.close();
