@@ -8,7 +8,7 @@ import { parseCount, parseDecimal, requireColumns, INVALID } from '../../src/eng
 import { FormatError } from '../../src/engine/errors';
 import type { StagingRow } from '../../src/engine/staging';
 import { communeCode, normalizeCommuneCode, CommuneCodeError } from '../../src/communes/codes';
-import { source } from './source';
+import { CONSOLIDATED, source } from './source';
 import { publishOfgl, publishDgfip } from './transform';
 import { pack } from './pack';
 
@@ -56,18 +56,63 @@ const year = (raw: string): number | null => {
   return m ? Number(m[1]) : null;
 };
 
-/** OFGL long export: exer;…;com_code (or insee);…;siren;…;type_de_budget;…;agregat;montant;ptot;… */
+/** A header name compared without case, accents or repeated spaces: `Agrégat` = `agregat`. */
+const normHeader = (h: string) =>
+  h
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
+
+/**
+ * The OFGL columns, by field name (the API export: `exer`, `com_code`…) or by label (the export
+ * with `use_labels=true`: `Exercice`, `Code Insee 2024 Commune`…, the COG year inside the label,
+ * so matched by pattern). `type_de_budget` exists in the base « communes », not in the
+ * consolidated base, whose `Montant` is already principal + annexes.
+ */
+const OFGL_COLUMNS = {
+  exer: [/^exer$/, /^exercice$/],
+  code: [/^com_code$/, /^insee$/, /^code insee (\d{4}) commune$/],
+  siren: [/^siren$/, /^code siren collectivite$/],
+  agregat: [/^agregat$/],
+  montant: [/^montant$/],
+  ptot: [/^ptot$/, /^population totale$/],
+  type: [/^type_de_budget$/, /^type de budget$/],
+} as const;
+type OfglColumn = keyof typeof OFGL_COLUMNS;
+const OFGL_OPTIONAL = new Set<OfglColumn>(['type']);
+
+/** Finds each OFGL column in the header (see OFGL_COLUMNS); a missing one fails the run, naming it. */
 async function ofglColumns(file: LocalFile) {
   const header = await readHeader(file.path);
-  const codeCol = header.find((h) => h.toLowerCase() === 'com_code') ?? header.find((h) => h.toLowerCase() === 'insee') ?? 'com_code';
-  const required = ['exer', codeCol, 'siren', 'type_de_budget', 'agregat', 'montant', 'ptot'] as const;
-  requireColumns(path.basename(file.path), header, required);
-  return { codeCol, required };
+  const names = {} as Record<OfglColumn, string | undefined>;
+  let cog: number | undefined;
+  const missing: string[] = [];
+  for (const [key, patterns] of Object.entries(OFGL_COLUMNS) as [OfglColumn, readonly RegExp[]][]) {
+    for (const h of header) {
+      const m = patterns.map((re) => re.exec(normHeader(h))).find(Boolean);
+      if (!m) continue;
+      names[key] = h;
+      if (key === 'code' && m[1]) cog = Number(m[1]);
+      break;
+    }
+    if (!names[key] && !OFGL_OPTIONAL.has(key)) missing.push(key === 'code' ? 'com_code (or Code Insee AAAA Commune)' : key);
+  }
+  if (missing.length)
+    throw new FormatError(
+      path.basename(file.path),
+      `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header: ${header.join(';')})`,
+      1,
+      missing.join(', '),
+    );
+  const required = (Object.keys(names) as OfglColumn[]).filter((k) => names[k]).map((k) => names[k]!);
+  return { names: names as Record<Exclude<OfglColumn, 'type'>, string> & { type?: string }, required, cog };
 }
 
 async function loadOfgl(ctx: RunContext, file: LocalFile): Promise<void> {
   const fichier = path.basename(file.path);
-  const { codeCol, required } = await ofglColumns(file);
+  const { names: col, required, cog } = await ofglColumns(file);
   const staging = await ctx.staging('ofgl', OFGL_STAGING);
   const exercices = new Set<number>();
   await loadCsv(ctx, {
@@ -79,27 +124,27 @@ async function loadOfgl(ctx: RunContext, file: LocalFile): Promise<void> {
     row: (get, line, values) => {
       let code: string;
       try {
-        code = normalizeCommuneCode(get(codeCol));
+        code = normalizeCommuneCode(get(col.code));
       } catch (e) {
-        if (e instanceof CommuneCodeError) return reject(e.message, codeCol);
+        if (e instanceof CommuneCodeError) return reject(e.message, col.code);
         throw e;
       }
-      const exer = year(get('exer'));
-      if (exer === null) return reject(`not a year: '${get('exer')}'`, 'exer');
-      const siren = get('siren').trim();
-      if (!/^\d{9}$/.test(siren)) return reject(`not a SIREN: '${siren}'`, 'siren');
-      if (!get('agregat').trim()) return reject('empty agrégat', 'agregat');
-      const montant = parseDecimal(get('montant'));
-      if (montant === INVALID) return reject(`not a number: '${get('montant')}'`, 'montant');
-      const ptot = parseCount(get('ptot'));
-      if (ptot === INVALID) return reject(`not a whole number: '${get('ptot')}'`, 'ptot');
+      const exer = year(get(col.exer));
+      if (exer === null) return reject(`not a year: '${get(col.exer)}'`, col.exer);
+      const siren = get(col.siren).trim();
+      if (!/^\d{9}$/.test(siren)) return reject(`not a SIREN: '${siren}'`, col.siren);
+      if (!get(col.agregat).trim()) return reject('empty agrégat', col.agregat);
+      const montant = parseDecimal(get(col.montant));
+      if (montant === INVALID) return reject(`not a number: '${get(col.montant)}'`, col.montant);
+      const ptot = parseCount(get(col.ptot));
+      if (ptot === INVALID) return reject(`not a whole number: '${get(col.ptot)}'`, col.ptot);
       exercices.add(exer);
       return {
         code,
         exercice: exer,
         siren,
-        type_budget: get('type_de_budget').trim(),
-        agregat: get('agregat').trim(),
+        type_budget: col.type ? get(col.type).trim() : CONSOLIDATED,
+        agregat: get(col.agregat).trim(),
         montant,
         ptot,
         fichier,
@@ -109,7 +154,7 @@ async function loadOfgl(ctx: RunContext, file: LocalFile): Promise<void> {
     },
   });
   ctx.checkpoint('after-staging');
-  await publishOfgl(ctx, staging.qualified, [...exercices].sort(), fichier, codeCol);
+  await publishOfgl(ctx, staging.qualified, [...exercices].sort(), fichier, col.code, cog);
 }
 
 const DGFIP_IDS = new Set(['an', 'dep', 'icom', 'inom', 'reg', 'pop1']);

@@ -14,7 +14,7 @@ export const pack: PackSection = {
           name: 'type_budget',
           type: 'string',
           title: 'Type de budget',
-          description: 'Budget principal ou budgets annexes',
+          description: "Budget principal, budgets annexes, ou les deux consolidés (base consolidée de l'OFGL)",
           required: true,
         },
         {

@@ -42,6 +42,9 @@ export const source: SourceDeclaration = {
   ],
 };
 
+/** The budget of a row of OFGL's consolidated base (no type_de_budget column: principal and annexes together). */
+export const CONSOLIDATED = 'Consolidé (budget principal et budgets annexes)';
+
 /** French labels of the DGFiP column stems most used (verify against the file's notice). */
 export const DGFIP_LIBELLES: Record<string, string> = {
   prod: 'Total des produits de fonctionnement',

@@ -1,6 +1,6 @@
 import type { RunContext } from '../../src/engine/pipeline';
 import { recode } from '../../src/communes/recode';
-import { DGFIP_LIBELLES } from './source';
+import { CONSOLIDATED, DGFIP_LIBELLES } from './source';
 
 /**
  * Staged code → current commune. Accounts of year N are in the geography of 1 January N; the
@@ -29,12 +29,14 @@ export async function publishOfgl(
   exercices: number[],
   fichier: string,
   codeColumn: string,
+  /** COG year the file states (the consolidated export's labels: `Code Insee 2024 Commune`); else the first exercice's. */
+  cog?: number,
 ): Promise<void> {
   if (!exercices.length) {
     ctx.log(`${fichier}: no row to publish`);
     return;
   }
-  const map = await mapping(ctx, staging, exercices[0], codeColumn);
+  const map = await mapping(ctx, staging, cog ?? exercices[0], codeColumn);
   await ctx.publish(
     `ofgl-${exercices[exercices.length - 1]}`,
     async (tx) => {
@@ -44,17 +46,18 @@ export async function publishOfgl(
             -- population: once per SIREN (its budget principal), summed over the SIRENs of the commune
             pop as (select code_actuel, exercice, sum(ptot) as population
                       from (select code_actuel, exercice, siren, max(ptot) as ptot from m
-                             where type_budget ilike 'budget principal%' group by 1, 2, 3) x
+                             where type_budget ilike 'budget principal%' or type_budget = $1 group by 1, 2, 3) x
                      group by 1, 2)
        insert into budget_ofgl (exercice, code_commune, type_budget, agregat, montant, population, sirens, codes_sources, fichier)
        select m.exercice, m.code_actuel, m.type_budget, m.agregat, ${strictSum('m.montant')}, pop.population,
               array_agg(distinct m.siren order by m.siren), array_agg(distinct m.code order by m.code), min(m.fichier)
          from m left join pop on pop.code_actuel = m.code_actuel and pop.exercice = m.exercice
         group by m.exercice, m.code_actuel, m.type_budget, m.agregat, pop.population`,
+        [CONSOLIDATED],
       );
       return rowCount ?? 0;
     },
-    { producteur: 'OFGL', fichier, exercices },
+    { producteur: 'OFGL', fichier, exercices, ...(cog ? { cog } : {}) },
   );
 }
 
