@@ -1,6 +1,6 @@
 import type { Pipeline, RunContext } from '../../src/engine/pipeline';
 import { stageFeatures } from '../../src/geo/features';
-import { parseStagedPolygons } from '../../src/geo/polygons';
+import { paddedCode, parseStagedPolygons } from '../../src/geo/polygons';
 import { enrichAfterPolygons } from '../../src/geo/enrich';
 import { stageCurrentCommunes } from '../../src/communes/recode';
 import { source } from './source';
@@ -14,18 +14,19 @@ import { pack } from './pack';
  */
 async function load(ctx: RunContext): Promise<void> {
   const file = ctx.files.get('contours')!;
-  ctx.setMillesime(ctx.source.millesime!);
-  const staged = await stageFeatures(ctx, file, 'iris', {
-    layer: /\.gpkg$/i.test(file.path) ? 'contours_iris' : undefined,
-    entry: /\.(gpkg|fgb|shp|geojson)$/i,
-  });
+  // The edition the resource states (IGN's archive name: …_2025-01-01), else the declared one.
+  const millesime = file.edition ?? ctx.source.millesime!;
+  ctx.setMillesime(millesime);
+  // IGN names its layer contours_iris: taken when present, else the file's only polygon layer.
+  const staged = await stageFeatures(ctx, file, 'iris', { layer: 'contours_iris' });
   const parsed = await parseStagedPolygons(ctx, staged.table, staged.label, {
-    code: `coalesce(p->>'code_iris', p->>'CODE_IRIS', p->>'DCOMIRIS')`,
-    nom: `coalesce(p->>'nom_iris', p->>'NOM_IRIS')`,
+    // Property names are lower-cased (TYP_IRIS, typ_iris, type_iris); a code written as a JSON number is padded.
+    code: paddedCode(`coalesce(p->>'code_iris', p->>'dcomiris')`, 9),
+    nom: `p->>'nom_iris'`,
     codePattern: '^(?:[0-9]{2}|2[AB])[0-9]{7}$',
     extra: {
-      type_iris: `coalesce(p->>'type_iris', p->>'TYP_IRIS')`,
-      code_insee_prop: `coalesce(p->>'code_insee', p->>'INSEE_COM', p->>'DEPCOM')`,
+      type_iris: `coalesce(p->>'type_iris', p->>'typ_iris')`,
+      code_insee_prop: paddedCode(`nullif(coalesce(p->>'code_insee', p->>'insee_com', p->>'depcom'), '')`, 5),
     },
   });
   // Commune of each IRIS: arrondissement → its commune; a code of an older COG → the single current commune.
@@ -44,7 +45,7 @@ async function load(ctx: RunContext): Promise<void> {
   );
   ctx.checkpoint('after-staging');
   await ctx.publish(
-    ctx.source.millesime!,
+    millesime,
     async (tx) => {
       const { rows } = await tx.query(`select distinct geo_departement(code_commune) as d from ${parsed}`);
       const deps = rows.map((r) => r.d);
