@@ -1,8 +1,11 @@
-/** Tests talk to the real PostgreSQL + PostGIS and Redis (see test/global-setup.ts). */
-module.exports = {
+/**
+ * Two projects. `unit` (test/unit/): pure modules — decoding, CSV, ZIP, codes, editions, settings —
+ * with no PostgreSQL and no Redis (`npm run test:unit`). `integration` (every other test file):
+ * the real PostgreSQL + PostGIS and Redis, each file on its own copy of a template database built
+ * once by test/global-setup.ts. `npm test` (and plain `jest`) runs both.
+ */
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
     // stream-json 3, stream-chain 4 and content-disposition (of @fastify/static) are ES modules: Jest on Node 20 cannot require() them untransformed.
@@ -12,8 +15,26 @@ module.exports = {
     ],
   },
   transformIgnorePatterns: ['/node_modules/(?!(stream-json|stream-chain|cookie|content-disposition)/)'],
-  globalSetup: '<rootDir>/test/global-setup.ts',
-  globalTeardown: '<rootDir>/test/global-teardown.ts',
+};
+
+module.exports = {
   testTimeout: 120000,
   maxWorkers: 2,
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['**/*.test.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/'],
+      globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
+    },
+  ],
 };

@@ -4,7 +4,9 @@
  * tests, so the files run one at a time.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS config reusing the main one
-const base = require('./jest.config.js');
+const { projects } = require('./jest.config.js');
+// The transforms of the integration project, without its test list and global setup.
+const { displayName: _name, testPathIgnorePatterns: _ignore, ...base } = projects.find((p) => p.displayName === 'integration');
 module.exports = {
   ...base,
   testMatch: ['<rootDir>/test/faults/**/*.fault.ts'],
