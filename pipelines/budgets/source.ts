@@ -26,7 +26,7 @@ export const source: SourceDeclaration = {
       url: 'https://data.ofgl.fr/api/explore/v2.1/catalog/datasets/ofgl-base-communes-consolidee/exports/csv?delimiter=%3B',
       page: 'https://data.ofgl.fr/explore/dataset/ofgl-base-communes-consolidee/',
       evidence:
-        'Opendatasoft export of ofgl-base-communes-consolidee in code-id 58041261771 (../shared/docs/source-atlas.md); no genuine export seen',
+        'Opendatasoft export of ofgl-base-communes-consolidee in code-id 58041261771 (docs/ARCHITECTURE.md, budgets); no genuine export seen',
       mirrorNames: ['ofgl-base-communes-consolidee.csv', 'ofgl-base-communes.csv'],
       optional: true,
     },
@@ -35,7 +35,7 @@ export const source: SourceDeclaration = {
       url: 'https://data.economie.gouv.fr/api/explore/v2.1/catalog/datasets/comptes-individuels-des-communes-fichier-global-2023-2024/exports/csv?delimiter=%3B',
       page: 'https://data.economie.gouv.fr/explore/dataset/comptes-individuels-des-communes-fichier-global-2023-2024/',
       evidence:
-        'dataset id in code-id 55952546719, 55588121471 (../shared/docs/source-atlas.md); the 2023–2024 vintage was not seen as bytes',
+        'dataset id in code-id 55952546719, 55588121471 (docs/ARCHITECTURE.md, budgets); the 2023–2024 vintage was not seen as bytes',
       mirrorNames: ['comptes-individuels-des-communes-fichier-global-2023-2024.csv'],
       optional: true,
     },

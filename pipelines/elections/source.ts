@@ -165,7 +165,7 @@ export const source: SourceDeclaration = {
       edition: { value: 'municipales-2026-t2' },
       page: page('elections-municipales-2026-resultats-du-second-tour'),
       evidence:
-        'file path under the slug …-du-scond-tour in code-id 71118357643; page slug …-du-second-tour per ../shared/docs/source-atlas.md (not verified)',
+        'file path under the slug …-du-scond-tour in code-id 71118357643; page slug …-du-second-tour per a third-party survey of data.gouv.fr links, written in docs/ARCHITECTURE.md (not verified)',
       mirrorNames: ['municipales-2026-resultats-communes-2026-03-23-16h14.csv'],
       optional: true,
     },
