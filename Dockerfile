@@ -2,7 +2,8 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-COPY package.json package-lock.json ./
+# .dsfr.yml: @gouvfr/dsfr installs only once its terms of use are accepted (README, "The public site").
+COPY package.json package-lock.json .dsfr.yml ./
 # tsx runs the TypeScript sources directly: no build step; dev dependencies are not needed at run time.
 RUN npm ci --omit=dev && npm cache clean --force
 COPY bin ./bin
