@@ -3,8 +3,8 @@ import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline'
 import { loadCsv, reject } from '../../src/engine/load-csv';
 import { openText } from '../../src/engine/decode';
 import { MissingResourceError } from '../../src/engine/errors';
-import { compareEditions, parseEdition } from '../../src/engine/edition';
-import { OlderEditionError, replaceSnapshot } from '../../src/engine/snapshot';
+import { parseEdition } from '../../src/engine/edition';
+import { mergeFileEditions, replaceSnapshot, type FileEdition } from '../../src/engine/snapshot';
 import type { StagingTable } from '../../src/engine/staging';
 import { recode } from '../../src/communes/recode';
 import { writeSlices } from '../../src/packs/slices';
@@ -130,17 +130,11 @@ async function stageFile(ctx: RunContext, file: LocalFile, staging: StagingTable
   return label;
 }
 
-interface Extract {
-  edition: string;
-  from: string;
-  fichier: string;
-}
-
 /**
  * The edition of one file: what its resource says (the timestamp folder of its URL, or
  * `--millesime`), else the latest date it holds (a lower bound of the extract's date, stated so).
  */
-async function extractOf(ctx: RunContext, file: LocalFile, staging: StagingTable<Col>): Promise<Extract> {
+async function extractOf(ctx: RunContext, file: LocalFile, staging: StagingTable<Col>): Promise<FileEdition> {
   const fichier = path.basename(file.path);
   if (file.edition) {
     parseEdition(file.edition);
@@ -175,22 +169,9 @@ async function load(ctx: RunContext): Promise<void> {
   // Each file keeps its own date; the source's edition is the latest of the files now published
   // (a file loaded alone with --file leaves the other one, and its date, as they were).
   const previous = await ctx.db.query(`select details from published_datasets where source = 'elus' order by edition_key desc limit 1`);
-  const kept = (previous.rows[0]?.details?.extraits ?? {}) as Record<string, Extract>;
-  const extracts: Record<string, Extract> = {};
-  for (const f of files) {
-    const e = await extractOf(ctx, f, staging);
-    const before = kept[f.resource];
-    if (before && compareEditions(parseEdition(e.edition), parseEdition(before.edition)) < 0)
-      throw new OlderEditionError(
-        `${e.fichier}: extract of ${e.edition} is older than the one published (${before.edition}, ${before.fichier}); nothing was changed`,
-      );
-    extracts[f.resource] = e;
-  }
-  const merged = { ...kept, ...extracts };
-  const millesime = Object.values(merged)
-    .map((e) => e.edition)
-    .sort((a, b) => compareEditions(parseEdition(a), parseEdition(b)))
-    .pop()!;
+  const extracts: Record<string, FileEdition> = {};
+  for (const f of files) extracts[f.resource] = await extractOf(ctx, f, staging);
+  const { editions: merged, millesime } = mergeFileEditions(previous.rows[0]?.details?.extraits ?? {}, extracts);
   ctx.setMillesime(millesime);
 
   // The same élu twice with the same function in one file: the later line is a duplicate.

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { ContentError } from './errors';
-import { resolveEdition, type EditionInput } from './edition';
+import { compareEditions, parseEdition, resolveEdition, type EditionInput } from './edition';
 
 /** An edition older than the one a snapshot source has published: loading it would go back in time. */
 export class OlderEditionError extends ContentError {
@@ -25,4 +25,37 @@ export async function replaceSnapshot(tx: PoolClient, source: string, edition: E
       `${source}: edition ${e.label} is older than the published edition ${rows[0].millesime}; nothing was changed (a snapshot source keeps its latest edition)`,
     );
   await tx.query(`delete from published_datasets where source = $1 and millesime <> $2`, [source, e.label]);
+}
+
+/** The edition of one file of a snapshot source, as recorded in its publication's details. */
+export interface FileEdition {
+  edition: string;
+  /** Where it was read: the resource's URL or name, the operator (`--millesime`), the file's content… */
+  from: string;
+  fichier: string;
+}
+
+/**
+ * Editions of a snapshot source whose files can be loaded apart (`--file`): each resource keeps
+ * its own, the one of a file not loaded now staying as published. Refuses a file older than the
+ * one it replaces (OlderEditionError); the source's millésime is the latest of the files now
+ * published. `kept` is the previous publication's `details.editions`.
+ */
+export function mergeFileEditions(
+  kept: Record<string, FileEdition>,
+  loaded: Record<string, FileEdition>,
+): { editions: Record<string, FileEdition>; millesime: string } {
+  for (const [resource, e] of Object.entries(loaded)) {
+    const before = kept[resource];
+    if (before && compareEditions(parseEdition(e.edition), parseEdition(before.edition)) < 0)
+      throw new OlderEditionError(
+        `${e.fichier}: edition ${e.edition} is older than the one published (${before.edition}, ${before.fichier}); nothing was changed`,
+      );
+  }
+  const editions = { ...kept, ...loaded };
+  const millesime = Object.values(editions)
+    .map((e) => e.edition)
+    .sort((a, b) => compareEditions(parseEdition(a), parseEdition(b)))
+    .pop()!;
+  return { editions, millesime };
 }
