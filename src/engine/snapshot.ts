@@ -3,7 +3,7 @@ import { ContentError } from './errors';
 import { compareEditions, parseEdition, resolveEdition, type EditionInput } from './edition';
 
 /** An edition older than the one a snapshot source has published: loading it would go back in time. */
-export class OlderEditionError extends ContentError {
+class OlderEditionError extends ContentError {
   override name = 'OlderEditionError';
 }
 
