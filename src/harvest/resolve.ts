@@ -14,13 +14,39 @@ import { fileNameOf, pickResource, readEdition } from './match';
 
 type Resource = ResourceDeclaration;
 
-/** Looks for a resource in the mirror: at its root, in `<source id>/`, or one folder down. */
+/** A mirror name with `*` (`rna_waldec_*.zip`: upstream names that carry their date) as a case-insensitive RegExp. */
+function globOf(name: string): RegExp | null {
+  if (!name.includes('*')) return null;
+  return new RegExp(
+    `^${name
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
+}
+
+/**
+ * Looks for a resource in the mirror: at its root, in `<source id>/`, or one folder down. A name
+ * with `*` matches every file it describes, the last in numeric order winning (`…_20261001.zip`
+ * after `…_20260901.zip`: the latest edition of names that carry their date).
+ */
 function findInMirror(mirrorDir: string, sourceId: string, names: string[]): string | undefined {
   if (!mirrorDir || !fs.existsSync(mirrorDir)) return undefined;
   const dirs = [mirrorDir, path.join(mirrorDir, sourceId)];
   for (const d of fs.readdirSync(mirrorDir, { withFileTypes: true })) if (d.isDirectory()) dirs.push(path.join(mirrorDir, d.name));
   for (const name of names) {
+    const glob = globOf(name);
     for (const dir of dirs) {
+      if (glob) {
+        if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) continue;
+        const hits = fs
+          .readdirSync(dir)
+          .filter((f) => glob.test(f) && fs.statSync(path.join(dir, f)).isFile())
+          .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+        if (hits.length) return path.join(dir, hits[hits.length - 1]);
+        continue;
+      }
       const p = path.join(dir, name);
       if (fs.existsSync(p) && fs.statSync(p).isFile()) return p;
     }
@@ -54,6 +80,7 @@ function knownNames(r: Resource): string[] {
 function nameMatches(r: Resource, name: string): boolean {
   const base = name.toLowerCase();
   if (knownNames(r).includes(base)) return true;
+  if (r.mirrorNames.some((n) => globOf(n)?.test(name))) return true;
   return Boolean(r.datagouv?.title && new RegExp(r.datagouv.title, 'i').test(name));
 }
 
