@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     const file = path.join(work, 'adresses-france.csv.gz');
     const g = await genBan(ROWS, file, 1);
     log(`BAN generated: ${fmt(g.rows)} rows, ${(g.bytes / 1048576).toFixed(0)} MB CSV`);
-    const r = await runSource('ban', { file, trigger: 'test', log: (m) => log(`[ban] ${m}`) });
+    const r = await runSource('ban', { file, millesime: '2024-06-01', trigger: 'test', log: (m) => log(`[ban] ${m}`) });
     log(`BAN loaded: ${r.status}, ${fmt(r.published ?? 0)} published`);
     fs.rmSync(file);
   } else {

@@ -259,16 +259,20 @@ async function main(): Promise<void> {
       loads.push({ id: 'contours', input: 'absent (no ../shared/data/geo)', genSeconds: 0, seconds: 0, peakRssMb: 0, error: 'not loaded' });
     }
 
-    await load('ban', async () => {
-      const d = dirFor('ban');
-      const file = path.join(d, 'adresses-france.csv.gz');
-      const r = await genBan(BAN_ROWS, file, 1);
-      return {
-        file,
-        cleanup: [d],
-        input: `generated national layout, ${fmt(r.rows)} addresses over every commune (by population) — ${((100 * r.rows) / 26_000_000).toFixed(0)} % of the national 26 M: ${mb(r.bytes)} CSV, ${mb(r.gzBytes)} gz`,
-      };
-    });
+    await load(
+      'ban',
+      async () => {
+        const d = dirFor('ban');
+        const file = path.join(d, 'adresses-france.csv.gz');
+        const r = await genBan(BAN_ROWS, file, 1);
+        return {
+          file,
+          cleanup: [d],
+          input: `generated national layout, ${fmt(r.rows)} addresses over every commune (by population) — ${((100 * r.rows) / 26_000_000).toFixed(0)} % of the national 26 M: ${mb(r.bytes)} CSV, ${mb(r.gzBytes)} gz`,
+        };
+      },
+      { millesime: '2024-06-01' }, // a generated file: no upstream date
+    );
 
     // Packs: first build into an empty PACKS_DIR, then again with nothing changed.
     await setEnv({ MIRROR_DIR: '' });
@@ -310,7 +314,9 @@ async function main(): Promise<void> {
     // the whole build is asked for; only that département's communes are re-read.
     const depFile = path.join(work, `adresses-${RELOADED_DEP}.csv.gz`);
     await exportDepartement(pool(), RELOADED_DEP, depFile);
-    const rl = await measure(() => runSource('ban', { file: depFile, trigger: 'test', log: (x) => log(`[ban ${RELOADED_DEP}] ${x}`) }));
+    const rl = await measure(() =>
+      runSource('ban', { file: depFile, millesime: '2024-06-02', trigger: 'test', log: (x) => log(`[ban ${RELOADED_DEP}] ${x}`) }),
+    );
     depReload = { seconds: rl.seconds, rows: rl.result.published };
     depCommunes = Number(
       (

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { settings, SettingsError } from '../config/settings';
 import { pipelineOrder, sourceRegistry } from '../config/sources';
@@ -56,13 +57,29 @@ function table(rows: Record<string, unknown>[]): string {
   return [line(cols), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
 }
 
+/**
+ * Recent runs. `edition` is the edition the run published (or, for a run that published
+ * nothing, what its files state); `from` says where it was read: the files (title, URL, name,
+ * upstream metadata, the operator's --millesime) or the data itself. Never a file's date.
+ */
 export async function listRuns(limit = 20): Promise<Record<string, unknown>[]> {
   const { rows } = await pool().query(
-    `select id, source, status, trigger, attempt, millesime, started_at as started,
-            round(extract(epoch from (coalesce(finished_at, now()) - started_at))::numeric, 1) as seconds,
-            bytes, rows_read as read, rows_loaded as loaded, rows_rejected as rejected, rows_published as published,
-            progress, left(coalesce(error, ''), 80) as error
-       from runs order by id desc limit $1`,
+    `select r.id, r.source, r.status, r.trigger, r.attempt,
+            coalesce(r.millesime, p.editions) as edition,
+            case when r.source = 'packs' then ''
+                 when p.froms is not null and (r.millesime is null or r.millesime = p.editions) then p.froms
+                 when r.millesime is not null then 'data'
+                 else '' end as "from",
+            r.started_at as started,
+            round(extract(epoch from (coalesce(r.finished_at, now()) - r.started_at))::numeric, 1) as seconds,
+            r.bytes, r.rows_read as read, r.rows_loaded as loaded, r.rows_rejected as rejected, r.rows_published as published,
+            r.progress, left(coalesce(r.error, ''), 80) as error
+       from (select * from runs order by id desc limit $1) r
+       left join lateral (
+         select string_agg(distinct edition, ', ' order by edition) as editions,
+                string_agg(distinct edition_from, ', ' order by edition_from) as froms
+           from provenance where run_id = r.id and edition is not null) p on true
+      order by r.id desc`,
     [limit],
   );
   return rows.map(({ progress, error, ...r }) => ({
@@ -150,6 +167,8 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       if (!arg) throw new UsageError('dotation run <source>: which source? (dotation sources)');
       if (!sourceRegistry().has(arg)) throw new UsageError(`unknown source '${arg}'; known: ${pipelineOrder().join(', ')}`);
+      if (values.millesime !== undefined && !/^[0-9A-Za-z][0-9A-Za-z_.-]{0,39}$/.test(values.millesime))
+        throw new UsageError(`--millesime '${values.millesime}': an edition such as 2025, 2026_T1, 2024-06-03 or presidentielle-2022-t2`);
       if (values.inline) {
         await markInterruptedRuns();
         const r = await runSource(arg, {
@@ -166,11 +185,15 @@ async function main(argv: string[]): Promise<number> {
               run: r.runId,
               source: r.source,
               status: r.status,
-              millesime: r.millesime,
+              edition: r.millesime,
               read: r.read,
               loaded: r.loaded,
               rejected: r.rejected,
               published: r.published,
+              // Which resource each file was taken as, and the edition it states.
+              files: r.files
+                .map((f) => `${f.resource} ← ${path.basename(f.path)}${f.edition ? ` (${f.edition}, ${f.editionFrom})` : ''}`)
+                .join('; '),
             },
           ]),
         );

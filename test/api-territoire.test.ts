@@ -26,7 +26,12 @@ beforeAll(async () => {
   // Legal populations (embedded fallback when no file) so that the populations pack dataset is published.
   await runSource('populations', { trigger: 'test', log: () => undefined });
   // BAN from its synthetic fixture (Ille-et-Vilaine), so that the ban_com pack dataset of test 18 exists.
-  await runSource('ban', { file: path.join(__dirname, 'fixtures', 'ban', 'adresses-35.csv.gz'), trigger: 'test', log: () => undefined });
+  await runSource('ban', {
+    file: path.join(__dirname, 'fixtures', 'ban', 'adresses-35.csv.gz'),
+    millesime: '2024-06-01',
+    trigger: 'test',
+    log: () => undefined,
+  });
   // A contour for Rennes (table of the geography sources, sql/migrations/200_geo.sql): a box around the city.
   const box = `st_multi(st_geomfromtext('POLYGON((-1.75 48.08,-1.62 48.08,-1.62 48.14,-1.75 48.14,-1.75 48.08))', 4326))`;
   await pool().query(`insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier)

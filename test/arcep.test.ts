@@ -119,6 +119,18 @@ describe('arcep: Mon réseau mobile sites', () => {
     expect(run.error).toMatch(/insee_com, site_5g/);
   });
 
+  test('a file whose name states no quarter is refused unless the operator states it (never the declared quarter)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arcep-'));
+    const renamed = path.join(dir, 'sites-mobiles.csv');
+    fs.copyFileSync(METRO, renamed);
+    await expect(runSource('arcep', { ...quiet, file: renamed, resource: 'metropole' })).rejects.toThrow(
+      /sites-mobiles\.csv: no quarter \(AAAA_Tn\) in the file name: give it with --millesime/,
+    );
+    const r = await runSource('arcep', { ...quiet, file: renamed, resource: 'metropole', millesime: '2024_T2', force: true });
+    expect([r.status, r.millesime]).toEqual(['succeeded', '2024_T2']);
+    await pool().query(`delete from arcep_sites where millesime = '2024_T2'`);
+  });
+
   test('the pack query returns French columns for a batch of communes', async () => {
     const { rows } = await pool().query(pack.tables[0].query, [['35062']]);
     expect(rows.length).toBe(5);

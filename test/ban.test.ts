@@ -11,9 +11,12 @@ import { LineChecker, BadLine, BanSplitter } from '../pipelines/ban/lines';
 import { pipeline as ban } from '../pipelines/ban';
 
 const FIX = path.join(__dirname, 'fixtures', 'ban');
+/** The test copies carry no date (nor does the BAN): each run states the edition, as an operator would with --millesime. */
+const BAN_DAY = '2024-06-01';
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 const logs: string[] = [];
-const run = (file: string) => runSource('ban', { file: path.join(FIX, file), trigger: 'test', log: (m) => logs.push(m) });
+const run = (file: string) =>
+  runSource('ban', { file: path.join(FIX, file), millesime: BAN_DAY, trigger: 'test', log: (m) => logs.push(m) });
 beforeAll(async () => {
   db = await freshDatabase();
 });
@@ -274,7 +277,7 @@ describe('ban pipeline', () => {
     const file = path.join(dir, 'adresses-france.csv.gz');
     fs.writeFileSync(file, zlib.gzipSync([head, ...body].join('\n') + '\n'));
     try {
-      const r = await runSource('ban', { file, trigger: 'test', log: (m) => logs.push(m) });
+      const r = await runSource('ban', { file, millesime: BAN_DAY, trigger: 'test', log: (m) => logs.push(m) });
       expect(r.status).toBe('succeeded');
       expect([r.read, r.loaded, r.rejected, r.published]).toEqual([5, 5, 0, 5]);
       const { rows } = await pool().query(
@@ -316,7 +319,9 @@ describe('ban pipeline', () => {
     const file = path.join(dir, 'adresses-35.csv.gz');
     fs.writeFileSync(file, full.subarray(0, full.length - 20));
     try {
-      await expect(runSource('ban', { file, trigger: 'test', log: (m) => logs.push(m) })).rejects.toThrow(/truncated or corrupt gzip/);
+      await expect(runSource('ban', { file, millesime: BAN_DAY, trigger: 'test', log: (m) => logs.push(m) })).rejects.toThrow(
+        /truncated or corrupt gzip/,
+      );
       expect((await pool().query(`select run_id from adresses_departements order by 1`)).rows).toEqual(before);
       expect((await pool().query(`select count(*)::int as n from pg_class where relname ~ '^adresses_n[0-9]'`)).rows[0].n).toBe(0);
     } finally {
@@ -346,5 +351,17 @@ describe('ban pipeline', () => {
       { line: 4, id: '35238_3333_00004', nom_voie: 'Allée des Chênes' },
       { line: 6, id: '35238_5555_00008', nom_voie: 'Place Sainte-Anne' },
     ]);
+  });
+});
+
+describe('the BAN edition is stated, never taken from a file date', () => {
+  test('a copied file without --millesime is refused: the BAN carries no date and a local date says nothing', async () => {
+    const file = path.join(FIX, 'adresses-35.csv.gz');
+    const err = await runSource('ban', { file, trigger: 'test', force: true, log: () => undefined }).catch((e) => e);
+    expect(err.message).toBe(
+      "adresses-35.csv.gz: the BAN's edition is the day it was published, which a copied file does not state (the file has no date, and no HTTP Last-Modified came with it): give it with --millesime YYYY-MM-DD",
+    );
+    const { rows } = await pool().query(`select status, millesime from runs where source = 'ban' order by id desc limit 1`);
+    expect(rows[0]).toEqual({ status: 'failed', millesime: null });
   });
 });

@@ -39,7 +39,7 @@ async function loadBan(lines: string[]): Promise<void> {
   const dir = fs.mkdtempSync(path.join(tmp, 'v-'));
   const file = path.join(dir, 'adresses-75.csv');
   fs.writeFileSync(file, lines.join('\n') + '\n');
-  const r = await runSource('ban', { file, trigger: 'test', log: () => undefined });
+  const r = await runSource('ban', { file, millesime: '2024-06-01', trigger: 'test', log: () => undefined });
   expect(r.status).toBe('succeeded');
 }
 

@@ -267,6 +267,30 @@ describe('resolveResources: found through the data.gouv.fr API', () => {
     expect(again).toMatchObject({ origin: 'not-modified', sha256: first.sha256, edition: '20170129' });
   });
 
+  test("a direct URL whose edition is its upload day: read from the download's Last-Modified, not from the local file", async () => {
+    server.routes.set('/data/ban/adresses/latest/csv/adresses-35.csv.gz', {
+      body: 'id;numero',
+      headers: { 'last-modified': 'Mon, 03 Jun 2024 02:15:00 GMT' },
+    });
+    const src = declaration({
+      name: 'dep-35',
+      datagouv: undefined,
+      url: `${server.url}/data/ban/adresses/latest/csv/adresses-35.csv.gz`,
+      edition: { from: 'last_modified' },
+    });
+    const f = (await resolve(src)).files.get('dep-35')!;
+    expect([f.origin, f.edition, f.editionFrom, f.lastModified]).toEqual([
+      'download',
+      '2024-06-03',
+      'last_modified',
+      'Mon, 03 Jun 2024 02:15:00 GMT',
+    ]);
+    // The same file copied by hand states nothing: the local file's date is never taken.
+    fs.utimesSync(f.path, new Date('2030-01-01'), new Date('2030-01-01'));
+    const copied = (await resolve(src, { file: f.path, resource: 'dep-35' })).files.get('dep-35')!;
+    expect([copied.origin, copied.edition]).toEqual(['file', null]);
+  });
+
   test('--millesime states the edition of every file of the run', async () => {
     const f = (await resolve(declaration(), { millesime: '2017-hiver' })).files.get('horaires')!;
     expect([f.edition, f.editionFrom]).toEqual(['2017-hiver', 'operator (--millesime)']);

@@ -10,8 +10,10 @@ import { pipeline as qpv } from '../pipelines/qpv';
 const FIX = path.join(__dirname, 'fixtures');
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 const logs: string[] = [];
+/** The test copies state their edition, as an operator does with --millesime for a file whose name carries none. */
+const EDITION: Record<string, string | undefined> = { ban: '2024-06-01', iris: '2025' };
 const run = (id: string, file: string, resource?: string) =>
-  runSource(id, { file: path.join(FIX, file), resource, trigger: 'test', log: (m) => logs.push(m), force: true });
+  runSource(id, { file: path.join(FIX, file), resource, millesime: EDITION[id], trigger: 'test', log: (m) => logs.push(m), force: true });
 beforeAll(async () => {
   db = await freshDatabase();
   // Recognised by its name as a france-geojson copy, COG 2018 by its declaration.

@@ -19,7 +19,7 @@ let db: Awaited<ReturnType<typeof freshDatabase>>;
 beforeAll(async () => {
   db = await freshDatabase();
   for (const f of ['adresses-35.csv.gz', 'adresses-75.csv.gz']) {
-    const r = await runSource('ban', { file: path.join(FIX, f), trigger: 'test', log: () => undefined });
+    const r = await runSource('ban', { file: path.join(FIX, f), millesime: '2024-06-01', trigger: 'test', log: () => undefined });
     expect(r.status).toBe('succeeded');
   }
 });
@@ -123,7 +123,12 @@ describe('BAN in the commune packs', () => {
   test('a département reloaded alone: only its communes are re-read, the others skipped unread', async () => {
     const before = await buildPacks({ communes: CODES, log: () => undefined });
     expect(before).toMatchObject({ built: 0, skipped: CODES.length });
-    const r = await runSource('ban', { file: path.join(FIX, 'v2', 'adresses-35.csv.gz'), trigger: 'test', log: () => undefined });
+    const r = await runSource('ban', {
+      file: path.join(FIX, 'v2', 'adresses-35.csv.gz'),
+      millesime: '2024-06-08',
+      trigger: 'test',
+      log: () => undefined,
+    });
     expect(r.status).toBe('succeeded');
     const after = await buildPacks({ communes: CODES, log: () => undefined });
     // 35238 and 35062 re-read (their addresses changed: rebuilt); Paris's three packs not even read.

@@ -48,9 +48,10 @@ async function newVersion(): Promise<string> {
   );
   const dir = fs.mkdtempSync(path.join(tmp, 'v-'));
   fs.writeFileSync(path.join(dir, 'adresses-75.csv'), lines.join('\n') + '\n');
-  expect((await runSource('ban', { file: path.join(dir, 'adresses-75.csv'), trigger: 'test', log: () => undefined })).status).toBe(
-    'succeeded',
-  );
+  expect(
+    (await runSource('ban', { file: path.join(dir, 'adresses-75.csv'), millesime: '2024-06-01', trigger: 'test', log: () => undefined }))
+      .status,
+  ).toBe('succeeded');
   const r = await buildPacks({ communes: [CODE], log: (m) => logs.push(m) });
   expect(r).toMatchObject({ built: 1, failed: 0 });
   return readManifest(settings().PACKS_DIR, CODE)!.latest;
@@ -85,7 +86,7 @@ beforeAll(async () => {
   publicationRetry.backoffMs = 200;
   fake = await startFakeDataGouv([KEY]);
   await runSource('populations', { trigger: 'test', log: () => undefined });
-  expect((await runSource('ban', { file: REAL, trigger: 'test', log: () => undefined })).status).toBe('succeeded');
+  expect((await runSource('ban', { file: REAL, millesime: '2024-06-01', trigger: 'test', log: () => undefined })).status).toBe('succeeded');
   expect(await buildPacks({ communes: [CODE], log: (m) => logs.push(m) })).toMatchObject({ built: 1, failed: 0 });
   app = await buildServer();
   await app.ready();

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Pipeline, RunContext, LocalFile } from '../../src/engine/pipeline';
 import { loadCsv, reject } from '../../src/engine/load-csv';
 import { FormatError } from '../../src/engine/errors';
+import { EditionError } from '../../src/engine/edition';
 import { normalizeCommuneCode, normalizeDepartement, departementOf, CommuneCodeError } from '../../src/communes/codes';
 import { recode } from '../../src/communes/recode';
 import { source, quarterOf } from './source';
@@ -94,11 +95,12 @@ async function load(ctx: RunContext): Promise<void> {
       files.map((f) => path.basename(f.path)).join(', '),
       `files of different quarters (${[...quarters].join(', ')}): load them one quarter at a time`,
     );
-  let millesime = [...quarters][0];
-  if (!millesime) {
-    millesime = ctx.source.millesime!;
-    ctx.log(`no quarter (AAAA_Tn) in the file name ${path.basename(files[0].path)}: using the declared millésime ${millesime}`);
-  }
+  // Else the operator states it (--millesime); a file nobody dates is refused, never given the declared quarter.
+  const millesime = [...quarters][0] ?? files.find((f) => f.edition)?.edition;
+  if (!millesime)
+    throw new EditionError(
+      `${path.basename(files[0].path)}: no quarter (AAAA_Tn) in the file name: give it with --millesime, e.g. --millesime 2026_T1`,
+    );
   ctx.setMillesime(millesime);
   const cog = Number(millesime.slice(0, 4));
   const staging = await ctx.staging('sites', STAGING);

@@ -25,7 +25,6 @@ export const source: SourceDeclaration = {
   landingPage: 'https://www.data.gouv.fr/fr/datasets/mon-reseau-mobile/',
   format: 'csv',
   schedule: '0 6 15 1,4,7,10 *', // quarterly publication
-  millesime: QUARTER,
   resources: [
     {
       name: 'metropole',

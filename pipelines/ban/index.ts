@@ -1,10 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Pool } from 'pg';
 import { settings } from '../../config/settings';
 import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline';
 import { FormatError, MissingResourceError } from '../../src/engine/errors';
+import { EditionError } from '../../src/engine/edition';
 import { openBytes } from '../../src/engine/decode';
 import { ident } from '../../src/db/pool';
 import { copyEnriched, departementsWithPolygons, enrichDepartements } from '../../src/geo/enrich';
@@ -394,12 +394,21 @@ class Indexer {
   }
 }
 
-function dataDate(files: LocalFile[]): string {
-  const dates = files
-    .map((f) => (f.lastModified ? new Date(f.lastModified) : fs.statSync(f.path).mtime))
-    .filter((d) => !Number.isNaN(d.getTime()));
-  const max = dates.length ? new Date(Math.max(...dates.map((d) => d.getTime()))) : new Date();
-  return max.toISOString().slice(0, 10);
+/**
+ * The BAN's edition is the day it was published: upstream says it (the HTTP Last-Modified of the
+ * download, read by the harvester) or the operator does (`--millesime` for a copied file). The
+ * file itself carries no date, and a local file's date says nothing: a file nobody dates is refused.
+ */
+function banEdition(files: LocalFile[]): string {
+  const unstated = files.filter((f) => !f.edition);
+  if (unstated.length)
+    throw new EditionError(
+      `${unstated.map((f) => path.basename(f.path)).join(', ')}: the BAN's edition is the day it was published, which a copied file does not state (the file has no date, and no HTTP Last-Modified came with it): give it with --millesime YYYY-MM-DD`,
+    );
+  return files
+    .map((f) => f.edition!)
+    .sort()
+    .at(-1)!;
 }
 
 async function load(ctx: RunContext): Promise<void> {
@@ -411,7 +420,7 @@ async function load(ctx: RunContext): Promise<void> {
     ctx.log(`the national file is present: the ${files.length - 1} département file(s) are ignored`);
     files = [france];
   }
-  const millesime = dataDate(files);
+  const millesime = banEdition(files);
   ctx.setMillesime(millesime);
   await dropOrphanShadows(ctx.db);
   const {

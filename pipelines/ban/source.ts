@@ -25,6 +25,8 @@ const BAN_DEPARTEMENTS: string[] = [
 
 const BASE = 'https://adresse.data.gouv.fr/data/ban/adresses/latest/csv';
 const PAGE = 'https://adresse.data.gouv.fr/donnees-nationales';
+/** The day adresse.data.gouv.fr published the file (its Last-Modified): the file itself carries no date. */
+const EDITION = { from: 'last_modified' } as const;
 const EVIDENCE =
   'latest/csv/adresses-{dep}.csv.gz and adresses-france.csv.gz in code-id 55284679073, 17669639017, 61449849936, 66621966517';
 
@@ -50,6 +52,7 @@ export const source: SourceDeclaration = {
     {
       name: 'france',
       url: `${BASE}/adresses-france.csv.gz`,
+      edition: EDITION,
       page: PAGE,
       evidence: EVIDENCE,
       mirrorNames: ['adresses-france.csv.gz', 'adresses-france.csv'],
@@ -58,6 +61,7 @@ export const source: SourceDeclaration = {
     ...BAN_DEPARTEMENTS.map((d) => ({
       name: `dep-${d}`,
       url: `${BASE}/adresses-${d}.csv.gz`,
+      edition: EDITION,
       page: PAGE,
       evidence: EVIDENCE,
       mirrorNames: [`adresses-${d}.csv.gz`, `adresses-${d}.csv`],

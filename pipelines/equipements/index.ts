@@ -140,7 +140,8 @@ async function load(ctx: RunContext): Promise<void> {
   const {
     rows: [an],
   } = await ctx.db.query(`select max(an) as an from ${staging.qualified} where an ~ '^\\d{4}$'`);
-  const millesime: string = an?.an ?? ctx.source.millesime!;
+  // The data's year (AN), else the file name's (BPE25 → 2025) or the operator's (--millesime), else the declared one.
+  const millesime: string = an?.an ?? file.edition ?? ctx.source.millesime!;
   ctx.setMillesime(millesime);
   ctx.checkpoint('after-staging');
   const cog = Number(millesime);

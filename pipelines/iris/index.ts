@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { Pipeline, RunContext } from '../../src/engine/pipeline';
+import { EditionError } from '../../src/engine/edition';
 import { stageFeatures } from '../../src/geo/features';
 import { paddedCode, parseStagedPolygons } from '../../src/geo/polygons';
 import { enrichAfterPolygons } from '../../src/geo/enrich';
@@ -14,8 +16,12 @@ import { pack } from './pack';
  */
 async function load(ctx: RunContext): Promise<void> {
   const file = ctx.files.get('contours')!;
-  // The edition the resource states (IGN's archive name: …_2025-01-01), else the declared one.
-  const millesime = file.edition ?? ctx.source.millesime!;
+  // The edition of IGN's archive is in its name (…_2025-01-01); a converted or renamed copy says it with --millesime.
+  if (!file.edition)
+    throw new EditionError(
+      `${path.basename(file.path)}: the IRIS edition (the year of IGN's archive, CONTOURS-IRIS_…_2025-01-01) is stated neither by the file name nor by the operator: give it with --millesime YYYY`,
+    );
+  const millesime = file.edition;
   ctx.setMillesime(millesime);
   // IGN names its layer contours_iris: taken when present, else the file's only polygon layer.
   const staged = await stageFeatures(ctx, file, 'iris', { layer: 'contours_iris' });

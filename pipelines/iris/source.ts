@@ -18,7 +18,6 @@ export const source: SourceDeclaration = {
   landingPage: 'https://geoservices.ign.fr/contoursiris',
   format: 'gpkg',
   schedule: '0 4 1 4 *',
-  millesime: '2025',
   resources: [
     {
       name: 'contours',

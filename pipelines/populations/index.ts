@@ -28,7 +28,8 @@ function countOrReject(get: (k: 'PMUN' | 'PCAP' | 'PTOT') => string, k: 'PMUN' |
 }
 
 async function load(ctx: RunContext): Promise<void> {
-  const millesime = ctx.source.millesime!;
+  // The file carries no year: the resource's declared edition (2021 at its URL) or the operator's (--millesime).
+  const millesime = ctx.files.get('ensemble')?.edition ?? ctx.source.millesime!;
   ctx.setMillesime(millesime);
   const cog = Number(millesime) + 2;
   const staging = await ctx.staging('populations', STAGING);

@@ -22,7 +22,8 @@ export const source: SourceDeclaration = {
     {
       name: 'ensemble',
       url: 'https://www.insee.fr/fr/statistiques/fichier/7739582/ensemble.zip',
-      // The file at this address is millésime 2021; a copy under another name says it with --millesime.
+      // The file at this address is millésime 2021; a copy of another millésime says it with --millesime.
+      edition: { value: '2021' },
       page: 'https://www.insee.fr/fr/statistiques/7739582',
       evidence:
         'donnees_communes.csv of this zip in etalab/decoupage-administratif@360b6b29 sources/ (../shared/data/population); the URL itself was not re-checked this session',

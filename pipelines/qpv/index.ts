@@ -23,8 +23,8 @@ import { pack } from './pack';
 async function load(ctx: RunContext): Promise<void> {
   const file = ctx.files.get('qpv')!;
   const staged = await stageFeatures(ctx, file, 'qpv');
-  // The generation is in ANCT's file names (QP2024_…); else the declared one.
-  const millesime = /QP(20\d\d)/i.exec(staged.label)?.[1] ?? ctx.source.millesime!;
+  // The generation is in ANCT's file names (QP2024_…); else what the resource or the operator (--millesime) states.
+  const millesime = /QP(20\d\d)/i.exec(staged.label)?.[1] ?? file.edition ?? ctx.source.millesime!;
   ctx.setMillesime(millesime);
   const parsed = await parseStagedPolygons(ctx, staged.table, staged.label, {
     code: `p->>'code_qp'`,

@@ -72,7 +72,10 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
   const runId = lease.runId;
   const counters: RunCounters = { read: 0, loaded: 0, rejected: 0, published: 0 };
   const quarantine = new Quarantine(db, runId, sourceId);
-  let millesime: string | null = pipeline.source.millesime ?? null;
+  // The edition the pipeline publishes (setMillesime / publish); never the declaration's default.
+  let millesime: string | null = null;
+  // What the input files state (their one common edition), recorded when the pipeline set none.
+  let stated: string | null = null;
   let bytes = 0;
   let files: LocalFile[] = [];
   const heartbeat = setInterval(() => {
@@ -93,6 +96,8 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
     });
     files = [...resolved.values()];
     bytes = files.reduce((s, f) => s + f.bytes, 0);
+    const editions = [...new Set(files.map((f) => f.edition).filter((e): e is string => Boolean(e)))];
+    stated = editions.length === 1 ? editions[0] : null;
     let embedded = false;
     if (missing.length) {
       if (!pipeline.embedded || opts.file) throw new MissingResourceError(`${sourceId}: missing ${missing.join('; ')}`);
@@ -123,6 +128,14 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
 
     if (!opts.force && !embedded && files.length && (await sameAsLastSuccess(db, sourceId, runId, files))) {
       log('every input file is unchanged since the last successful run: nothing to reload');
+      // Same files, same edition: the one the last successful run published.
+      const {
+        rows: [last],
+      } = await db.query(`select millesime from runs where source = $1 and status = 'succeeded' and id <> $2 order by id desc limit 1`, [
+        sourceId,
+        runId,
+      ]);
+      millesime = last?.millesime ?? stated;
       await db.query(`update runs set status = 'unchanged', finished_at = now(), bytes = $2, millesime = $3 where id = $1`, [
         runId,
         bytes,
@@ -194,6 +207,7 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
     if (counters.read !== counters.loaded + counters.rejected) {
       throw new CountMismatchError(`rows do not add up: read ${counters.read} ≠ loaded ${counters.loaded} + rejected ${counters.rejected}`);
     }
+    millesime = millesime ?? stated;
     await db.query(
       `update runs set status = 'succeeded', finished_at = now(), heartbeat_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4,
          rows_rejected = $5, rows_published = $6, millesime = $7, progress = '{}' where id = $1`,
@@ -209,7 +223,7 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
     const recorded = await db
       .query(
         `update runs set status = 'failed', finished_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4, rows_rejected = $5, error = $6, millesime = $7 where id = $1`,
-        [runId, bytes, counters.read, counters.loaded, quarantine.count, message, millesime],
+        [runId, bytes, counters.read, counters.loaded, quarantine.count, message, millesime ?? stated],
       )
       .then(
         () => true,

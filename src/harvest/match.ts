@@ -9,6 +9,7 @@ export interface EditionFacts {
   url?: string | null;
   /** File name (of the URL, the mirror copy or the operator's file). */
   name?: string | null;
+  /** Of the upstream resource: data.gouv.fr's `last_modified`, or the HTTP `Last-Modified` of the download. */
   lastModified?: string | null;
   createdAt?: string | null;
 }
@@ -62,7 +63,11 @@ export function readEdition(rule: EditionRule | undefined, facts: EditionFacts):
     case 'created_at': {
       const d = rule.from === 'last_modified' ? facts.lastModified : facts.createdAt;
       if (!d) return null;
-      return rule.pattern ? tryOn(rule.from, d) : /^\d{4}-\d{2}-\d{2}/.test(d) ? { edition: d.slice(0, 10), from: rule.from } : null;
+      if (rule.pattern) return tryOn(rule.from, d);
+      // ISO 8601 (the data.gouv.fr API) or an HTTP date (`Last-Modified: Tue, 05 Jan 2027 03:00:00 GMT`): its day, in UTC.
+      if (/^\d{4}-\d{2}-\d{2}/.test(d)) return { edition: d.slice(0, 10), from: rule.from };
+      const t = Date.parse(d);
+      return Number.isNaN(t) ? null : { edition: new Date(t).toISOString().slice(0, 10), from: rule.from };
     }
   }
 }

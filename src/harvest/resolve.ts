@@ -271,6 +271,9 @@ async function fetchResource(
       lastModified: prev?.last_modified,
       onBytes: (done) => opts.progress.update(done),
     });
+    // A direct URL whose edition is its upload day: the server's Last-Modified says it (upstream metadata, not a local date).
+    if (!upstream && r.edition && 'from' in r.edition && r.edition.from === 'last_modified')
+      edition = readEdition(r.edition, { lastModified: res.lastModified });
     return {
       resource: r.name,
       path: res.path,
