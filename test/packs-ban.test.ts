@@ -125,7 +125,7 @@ describe('BAN in the commune packs', () => {
     expect(before).toMatchObject({ built: 0, skipped: CODES.length });
     const r = await runSource('ban', {
       file: path.join(FIX, 'v2', 'adresses-35.csv.gz'),
-      millesime: '2024-06-08',
+      millesime: '2024-06-01',
       trigger: 'test',
       log: () => undefined,
     });
