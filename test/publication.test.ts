@@ -49,8 +49,15 @@ async function newVersion(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(tmp, 'v-'));
   fs.writeFileSync(path.join(dir, 'adresses-75.csv'), lines.join('\n') + '\n');
   expect(
-    (await runSource('ban', { file: path.join(dir, 'adresses-75.csv'), millesime: '2024-06-01', trigger: 'test', log: () => undefined }))
-      .status,
+    // Each new version is a new BAN publication: a later day.
+    (
+      await runSource('ban', {
+        file: path.join(dir, 'adresses-75.csv'),
+        millesime: `2024-06-${String(1 + edits).padStart(2, '0')}`,
+        trigger: 'test',
+        log: () => undefined,
+      })
+    ).status,
   ).toBe('succeeded');
   const r = await buildPacks({ communes: [CODE], log: (m) => logs.push(m) });
   expect(r).toMatchObject({ built: 1, failed: 0 });

@@ -422,7 +422,8 @@ export async function publishCommune(code: string, opts: PublishOptions = {}): P
                  sha256 = excluded.sha256, version = excluded.version`,
               [code, spec.key, f.name, up.id, up.url, f.sha256, v.version],
             );
-            r = { ...(r ?? {}), remote_id: up.id, url: up.url, sha256: f.sha256, meta_hash: r?.meta_hash ?? null };
+            // The upload renamed the resource after the file: its metadata must be set again, whatever was set before.
+            r = { ...(r ?? {}), remote_id: up.id, url: up.url, sha256: f.sha256, meta_hash: null };
             resources.set(k, r);
           }
           // An upload names the resource after the file: its title and description are set after it.
