@@ -17,7 +17,9 @@ const FIX = path.join(__dirname, 'fixtures', 'iris');
 const SRC = JSON.parse(fs.readFileSync(path.join(FIX, 'contours-iris.geojson'), 'utf8')) as {
   features: { properties: Record<string, string>; geometry: object }[];
 };
-const run = (file: string) => runSource('iris', { file, resource: 'contours', trigger: 'test', force: true, log: () => undefined });
+// Hand-made files: their edition is stated, as an operator does with --millesime.
+const run = (file: string) =>
+  runSource('iris', { file, resource: 'contours', millesime: '2025', trigger: 'test', force: true, log: () => undefined });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iris-layouts-'));
 const ogr = (...args: string[]) => execFileSync('ogr2ogr', args, { stdio: 'ignore' });
 const rennes = async () =>

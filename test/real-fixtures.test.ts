@@ -44,7 +44,8 @@ describe('BAN: genuine adresses-75 lines (23 columns, no quotes, arrondissement 
     // The BAN is looked up by its upstream name: the extract is copied under it.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ban-real-'));
     fs.copyFileSync(file, path.join(tmp, 'adresses-75.csv'));
-    const r = await run('ban', path.join(tmp, 'adresses-75.csv'));
+    // The BAN carries no date: the operator states it (this extract was downloaded in June 2024).
+    const r = await run('ban', path.join(tmp, 'adresses-75.csv'), undefined, '2024-06-01');
     expect(r).toMatchObject({ status: 'succeeded', read: raw.length, loaded: raw.length, rejected: 0 });
     for (const x of [raw[0], raw.find((l) => l.rep === 'bv')!, raw.find((l) => l.code_insee === '75116' || l.code_postal === '75116')!]) {
       const {
@@ -167,7 +168,8 @@ describeRealData('IRIS: a genuine OpenDataSoft republication (lower-case typ_iri
   test('every feature loads; three IRIS keep their name, type and commune', async () => {
     const file = sharedFile('real', 'iris', 'iris-idf-ods-extract.geojson');
     const features = JSON.parse(fs.readFileSync(file, 'utf8')).features as { properties: Record<string, string | number> }[];
-    const r = await run('iris', file, 'contours');
+    // A republication says nothing of IGN's edition: the operator states it.
+    const r = await run('iris', file, 'contours', '2024');
     expect(r).toMatchObject({ status: 'succeeded', read: features.length, loaded: features.length, rejected: 0 });
     for (const f of features.slice(0, 3)) {
       const p = f.properties;
