@@ -6,6 +6,10 @@ import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
 import { readCsv } from '../src/engine/csv';
 import { pipeline } from '../pipelines/elus';
+import { buildPacks } from '../src/packs/build';
+import { readManifestAsync, versionPath } from '../src/packs/store';
+import { readZipEntries } from '../src/packs/zip';
+import { settings } from '../config/settings';
 import { rneCommune, rneDate, sniffDelimiter } from '../pipelines/elus/read';
 
 /**
@@ -101,7 +105,9 @@ describe('élus: conseillers municipaux (synthetic file, May 2026 layout)', () =
     slicesBefore = new Map(
       (await pool().query(`select code, version from source_slices where source = 'elus'`)).rows.map((r) => [r.code, r.version]),
     );
-    report = await runSource('elus', { file: CONSEILLERS, trigger: 'test', log: () => undefined });
+    await buildPacks({ communes: ['94034', '35238'], log: () => undefined });
+    // A newer extract of the conseillers file alone (its date stated as an operator would).
+    report = await runSource('elus', { file: CONSEILLERS, millesime: '2026-05-06', trigger: 'test', log: () => undefined });
   });
 
   test('quoted cells, CRLF, ISO dates and codes without their leading zero are read; the bad lines are quarantined with their reason', async () => {
@@ -130,8 +136,8 @@ describe('élus: conseillers municipaux (synthetic file, May 2026 layout)', () =
     const { rows } = await pool().query(`select millesime, details from published_datasets where source = 'elus'`);
     expect(rows).toHaveLength(1);
     expect(rows[0].details.extraits.maires.edition).toBe('2026-04-24');
-    expect(rows[0].details.extraits.conseillers).toMatchObject({ edition: '2026-03-29', from: expect.stringMatching(/^content/) });
-    expect(rows[0].millesime).toBe('2026-04-24');
+    expect(rows[0].details.extraits.conseillers).toMatchObject({ edition: '2026-05-06', from: 'operator (--millesime)' });
+    expect(rows[0].millesime).toBe('2026-05-06');
     const after = new Map(
       (await pool().query(`select code, version from source_slices where source = 'elus'`)).rows.map((r) => [r.code, r.version]),
     );
@@ -139,6 +145,25 @@ describe('élus: conseillers municipaux (synthetic file, May 2026 layout)', () =
     expect(after.get('35238')).not.toBe(slicesBefore.get('35238')); // Rennes: conseillers added
     const [version] = (await pool().query(pipeline.pack!.sliceVersion!, [['94034', '01001']])).rows.map((r) => r.version);
     expect(version).toBe(after.get('94034'));
+  });
+
+  test('the new edition rebuilds only the pack whose rows changed (Rennes), not Fresnes', async () => {
+    const report = await buildPacks({ communes: ['94034', '35238'], log: () => undefined });
+    expect([report.built, report.unchanged, report.failed]).toEqual([1, 1, 0]);
+    const rennes = await readManifestAsync(settings().PACKS_DIR, '35238');
+    const entries = await readZipEntries(versionPath(settings().PACKS_DIR, '35238', rennes!.versions[0].version));
+    expect(entries.get('elus_conseillers_municipaux.csv')!.toString('utf8')).toMatch(/^nom;prenom;.*\nFICTIF;Morgane;F;1984-04-04;/s);
+  });
+
+  test('a file without a date in its URL or from the operator is dated by its latest mandate or function start (here older than the published extract: refused)', async () => {
+    await runSource('elus', { file: CONSEILLERS, force: true, millesime: undefined, trigger: 'test', log: () => undefined }).catch((e) =>
+      expect(String(e)).toMatch(/older than the one published \(2026-05-06/),
+    );
+    const { rows } = await pool().query(`select status, error from runs where source = 'elus' order by id desc limit 1`);
+    expect(rows[0]).toEqual({
+      status: 'failed',
+      error: expect.stringMatching(/edition 2026-03-29 is older than the one published \(2026-05-06/),
+    });
   });
 });
 

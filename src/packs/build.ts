@@ -391,12 +391,14 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   const streamed = streamedQueries(plan);
   // Bump PACK_FORMAT when the pack layout or texts change, so every pack is checked again.
   // What a commune's pack is built from: every source's millésime and run, or, for a source whose
-  // slices have their own version (sliceVersion), that commune's slice version.
+  // slices have their own version (sliceVersion), that commune's slice version alone: a new
+  // edition that leaves a commune's rows as they were does not rebuild its pack (its LISEZMOI
+  // keeps naming the edition its rows were first built from).
   const globalKey =
     `format:${PACK_FORMAT};` +
     [plan.cog, ...plan.sources]
       .filter(Boolean)
-      .map((m) => `${m!.id}:${m!.millesime}:${m!.section?.sliceVersion ? 'slices' : m!.runId}`)
+      .map((m) => (m!.section?.sliceVersion ? `${m!.id}:slices` : `${m!.id}:${m!.millesime}:${m!.runId}`))
       .join(',');
   const sliced = plan.sources.filter((m) => m.section?.sliceVersion);
   const { rows: list } = await db.query(
