@@ -13,7 +13,8 @@ const USAGE = `dotation — la dotation de données des communes
 Usage:
   dotation start                      migrate, load every source (mirror, else download, else embedded), build packs, serve
   dotation migrate                    apply sql/migrations
-  dotation sources                    list the declared sources
+  dotation sources [SOURCE]           list the declared sources, or one source's resources (where each is
+                                      found, how its edition is read, the page it came from)
   dotation sources check [SOURCE]…    ask upstream (data.gouv.fr API, or HEAD) whether each declared resource is
                                       there and which edition it is, without loading anything; exit code 1 when
                                       one is moved, missing or unreachable
@@ -150,7 +151,31 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'sources': {
       if (arg === 'check') return sourcesCheck(positionals.slice(2));
-      if (arg) throw new UsageError(`dotation sources: unknown sub-command '${arg}' (check)`);
+      if (arg) {
+        // `dotation sources <id>`: its resources, where each is found and the page it came from.
+        const p = sourceRegistry().get(arg);
+        if (!p) throw new UsageError(`dotation sources: '${arg}' is neither 'check' nor a source (${pipelineOrder().join(', ')})`);
+        console.log(
+          table(
+            p.source.resources
+              .filter((r) => !r.mirrorOnly || p.source.resources.length < 10)
+              .map((r) => ({
+                resource: r.name,
+                found: r.datagouv ? `data.gouv.fr ${r.datagouv.dataset}` : r.url ? r.url : 'MIRROR_DIR only',
+                edition: !r.edition
+                  ? 'from the data'
+                  : 'value' in r.edition
+                    ? r.edition.value
+                    : `${r.edition.from}${r.edition.pattern ? ` ~ ${r.edition.pattern}` : ''}`,
+                state: r.pending ? 'pending' : r.optional ? 'optional' : 'required',
+                page: r.page,
+              })),
+          ),
+        );
+        const hidden = p.source.resources.filter((r) => r.mirrorOnly).length;
+        if (hidden && p.source.resources.length >= 10) console.log(`and ${hidden} copies recognised in MIRROR_DIR by their names`);
+        return 0;
+      }
       console.log(
         table(
           [...sourceRegistry().values()].map((p) => ({
