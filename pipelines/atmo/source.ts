@@ -18,11 +18,13 @@ export const source: SourceDeclaration = {
   resources: [
     {
       name: 'indices',
-      // Unfiltered, the layer answers every commune for every day it holds (a reuser saw 285 MB): filtering it is issue 11, item 3.
+      // Unfiltered, the layer answers every commune for every day it holds (a reuser saw 285 MB): the
+      // request names the days wanted (yesterday, today and the forecast for tomorrow) with a CQL filter
+      // on date_ech, as reusers of the same GeoServer do (code-ids 62472261642, 40763356466).
       page: 'https://www.data.gouv.fr/fr/datasets/indice-de-la-qualite-de-lair-quotidien-par-commune-indice-atmo/',
       evidence:
-        'WFS data.atmo-france.org/geoserver/ind/ows, layer ind_atmo_2021, in code-id 54519670592, 57181391497, 55398916450 (the data.gouv.fr resource redirects to it); layer ind:ind_atmo in code-id 68802897666',
-      url: 'https://data.atmo-france.org/geoserver/ind/ows?service=WFS&version=2.0.0&request=GetFeature&typeNames=ind:ind_atmo_2021&outputFormat=application/json',
+        'WFS data.atmo-france.org/geoserver/ind/ows, layer ind_atmo_2021, in code-id 54519670592, 57181391497, 55398916450 (the data.gouv.fr resource redirects to it); layer ind:ind_atmo in code-id 68802897666; CQL_FILTER=date_ech on it in code-id 62472261642',
+      url: 'https://data.atmo-france.org/geoserver/ind/ows?service=WFS&version=2.0.0&request=GetFeature&typeNames=ind:ind_atmo_2021&outputFormat=application/json&CQL_FILTER=date_ech%20%3E%3D%20%27{today-1}%27',
       mirrorNames: ['ind_atmo_2021.geojson', 'indices_atmo.geojson', 'indices_atmo.json', 'indices_atmo.csv'],
     },
   ],

@@ -1,3 +1,4 @@
+import { datedUrl } from './url-dates';
 import type { Pool } from 'pg';
 import { Agent, Dispatcher, request } from 'undici';
 import type { Settings } from '../../config/settings';
@@ -186,7 +187,7 @@ async function checkResource(
       detail: `'${picked.resource.title}': ${v.detail}${p.status === null ? ` (file not reached: ${p.error})` : ''}`,
     };
   }
-  const url = r.url!;
+  const url = datedUrl(r.url!);
   const edition = readEdition(r.edition, { url, name: fileNameOf(url) })?.edition ?? null;
   const p = await probe(url);
   const seen = { ...base, edition, http: p.status, lastModified: p.lastModified, location: p.location };

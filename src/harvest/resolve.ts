@@ -7,6 +7,7 @@ import type { LocalFile } from '../engine/pipeline';
 import type { Progress } from '../engine/progress';
 import { MissingResourceError } from '../engine/errors';
 import { isZip, readHead, zipEntries } from '../engine/decode';
+import { datedUrl } from './url-dates';
 import { download, DownloadError } from './download';
 import { DatagouvError, fetchDataset } from './datagouv';
 import { sha256File } from './hash';
@@ -221,7 +222,8 @@ async function fetchResource(
   r: Resource,
   opts: ResolveOptions,
 ): Promise<LocalFile | undefined> {
-  let url = r.url;
+  // `{today-N}` in a declared URL: the days this run asks for (src/harvest/url-dates.ts).
+  let url = r.url ? datedUrl(r.url) : undefined;
   let upstream: LocalFile['upstream'];
   let edition = readEdition(r.edition, { url: r.url, name: r.url ? fileNameOf(r.url) : undefined });
   if (r.datagouv) {
