@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Pipeline, RunContext } from '../../src/engine/pipeline';
+import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline';
 import { isZip, openText } from '../../src/engine/decode';
 import { readCsv, requireColumns, parseDecimal, INVALID } from '../../src/engine/csv';
 import { normalizeCommuneCode, departementOf } from '../../src/communes/codes';
@@ -7,6 +7,8 @@ import type { StagingRow } from '../../src/engine/staging';
 import { recode } from '../../src/communes/recode';
 import { readHead as head } from '../../src/engine/decode';
 import { source } from './source';
+import { loadCounts } from './counts';
+import { MissingResourceError } from '../../src/engine/errors';
 import { pack } from './pack';
 
 const STAGING = {
@@ -43,8 +45,11 @@ export function localEpsg(code: string): number {
   }
 }
 
-async function load(ctx: RunContext): Promise<void> {
-  const file = ctx.files.get('bpe')!;
+/**
+ * The detailed file: one row per equipment (points), and the counts per commune and type
+ * unless INSEE's own counts of the same year were loaded (`countsOf`).
+ */
+async function loadDetailed(ctx: RunContext, file: LocalFile, countsOf?: string): Promise<string> {
   const staging = await ctx.staging('bpe', STAGING);
   const zipped = isZip(head(file.path));
   const opened = await openText(file.path, {
@@ -158,7 +163,7 @@ async function load(ctx: RunContext): Promise<void> {
     millesime,
     async (tx) => {
       await tx.query(`delete from equipement where millesime = $1`, [millesime]);
-      await tx.query(`delete from equipement_compte where millesime = $1`, [millesime]);
+      if (countsOf !== millesime) await tx.query(`delete from equipement_compte where millesime = $1`, [millesime]);
       // Points: one per equipment, under the current commune; geometry built by PostGIS.
       const points = await tx.query(
         `insert into equipement (millesime, code_commune, code_source, typequ, dciris, qualite_xy, geom, fichier, ligne)
@@ -169,17 +174,34 @@ async function load(ctx: RunContext): Promise<void> {
          from ${staging.qualified} s join ${map} m on m.code = s.code and m.type = 'commune-actuelle'`,
         [millesime],
       );
-      await tx.query(
-        `insert into equipement_compte (millesime, code_commune, type, typequ, nombre, codes_sources)
-       select $1, m.code_actuel, m.type, s.typequ, count(*), array_agg(distinct s.code order by s.code)
-         from ${staging.qualified} s join ${map} m on m.code = s.code
-        group by m.code_actuel, m.type, s.typequ`,
-        [millesime],
-      );
+      if (countsOf !== millesime)
+        await tx.query(
+          `insert into equipement_compte (millesime, code_commune, type, typequ, nombre, codes_sources)
+         select $1, m.code_actuel, m.type, s.typequ, count(*), array_agg(distinct s.code order by s.code)
+           from ${staging.qualified} s join ${map} m on m.code = s.code
+          group by m.code_actuel, m.type, s.typequ`,
+          [millesime],
+        );
       return points.rowCount ?? 0;
     },
-    { cog, fichier: path.basename(file.path) },
+    { cog, fichier: path.basename(file.path), ...(countsOf === millesime ? { comptes: 'DS_BPE' } : {}) },
   );
+  return millesime;
+}
+
+/**
+ * The BPE: the detailed file (points) and INSEE's per-commune counts (Melodi DS_BPE), either or
+ * both. The counts of a year come from INSEE's counts file when it is loaded, else from the points.
+ */
+async function load(ctx: RunContext): Promise<void> {
+  const detailed = ctx.files.get('bpe');
+  const counts = ctx.files.get('bpe-communes');
+  if (!detailed && !counts)
+    throw new MissingResourceError('equipements: neither the detailed BPE file nor the DS_BPE counts file was found');
+  const countsOf = counts ? await loadCounts(ctx, counts) : undefined;
+  const pointsOf = detailed ? await loadDetailed(ctx, detailed, countsOf) : undefined;
+  const latest = [countsOf, pointsOf].filter(Boolean).sort().pop()!;
+  ctx.setMillesime(latest);
 }
 
 export const pipeline: Pipeline = { source, order: 120, load, pack };

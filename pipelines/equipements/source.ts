@@ -8,7 +8,8 @@ import type { SourceDeclaration } from '../../config/sources';
  * local projection (Lambert 93, UTM 20N/22N/40S/38S overseas) and QUALITE_XY.
  * Column names: read in third-party code for BPE25 (verify on the BPE24 file).
  * The per-commune counts are a separate Melodi file (`DS_BPE_<year>_CSV_FR`, long format: GEO,
- * GEO_OBJECT, a facility type, OBS_VALUE), declared below and not read yet.
+ * GEO_OBJECT, FACILITY_TYPE, BPE_MEASURE, TIME_PERIOD, OBS_VALUE; pipelines/equipements/counts.ts):
+ * when loaded, the counts of its year are INSEE's, not the points counted.
  */
 export const source: SourceDeclaration = {
   id: 'equipements',
@@ -40,9 +41,14 @@ export const source: SourceDeclaration = {
       edition: { from: 'name', pattern: 'DS_BPE_(\\d{4})' },
       page: 'https://catalogue-donnees.insee.fr/fr/explorateur/DS_BPE',
       evidence: 'Melodi file DS_BPE_2025_CSV_FR in code-id 57982029564, 65823481906 (≈14 MB zip, *_data.csv + metadata)',
-      mirrorNames: ['DS_BPE_2025_CSV_FR', 'DS_BPE_2025_CSV_FR.zip', 'DS_BPE_2025_data.csv'],
+      mirrorNames: [
+        'DS_BPE_2025_CSV_FR',
+        'DS_BPE_2025_CSV_FR.zip',
+        'DS_BPE_2025_data.csv',
+        'DS_BPE_2024_CSV_FR.zip',
+        'DS_BPE_2024_data.csv',
+      ],
       optional: true,
-      pending: 'counts per commune and facility type (Melodi long format): no reader yet (issue 11, item 3)',
     },
   ],
 };

@@ -5,6 +5,7 @@ import { isZip, zipEntries } from '../../src/engine/decode';
 import { normalizeCommuneCode } from '../../src/communes/codes';
 import path from 'node:path';
 import { recode } from '../../src/communes/recode';
+import { stagePlmParents } from '../../src/communes/plm';
 import { readHead as head } from '../../src/engine/decode';
 import { source } from './source';
 import { pack } from './pack';
@@ -96,17 +97,11 @@ async function load(ctx: RunContext): Promise<void> {
   });
   ctx.log('communes mapped');
   // The parent city of each arrondissement row (XX included), for the fallback and the check below.
-  const plm = await ctx.scratch('plm', { code: 'text', commune: 'text' });
-  await ctx.db.query(
-    `insert into ${plm.qualified} (code, commune)
-     select distinct s.code, (select min(c.commune_parent) from communes c where c.type = 'arrondissement-municipal' and left(c.code, 3) = left(s.code, 3))
-       from ${staging.qualified} s
-      where s.code ~ 'XX$' or exists (select 1 from communes c where c.code = s.code and c.type = 'arrondissement-municipal')`,
-  );
+  const plm = await stagePlmParents(ctx, staging.qualified);
   // INSEE's city row against the sum of its arrondissements (XX included): reported, not corrected.
   const { rows: ecarts } = await ctx.db.query(
     `select a.commune, a.mesure, a.annee, a.somme, x.valeur as commune_valeur
-       from (select p.commune, s.mesure, s.annee, sum(s.valeur)::int as somme from ${staging.qualified} s join ${plm.qualified} p using (code) group by 1, 2, 3) a
+       from (select p.commune, s.mesure, s.annee, sum(s.valeur)::int as somme from ${staging.qualified} s join ${plm} p using (code) group by 1, 2, 3) a
        join ${staging.qualified} x on x.code = a.commune and x.mesure = a.mesure and x.annee = a.annee
       where x.valeur is distinct from a.somme order by 1, 2, 3`,
   );
@@ -121,7 +116,7 @@ async function load(ctx: RunContext): Promise<void> {
          union all
          -- A city without its own row for that measure and year: the sum of its arrondissements, XX included.
          select p.commune, 'commune-actuelle', s.annee, s.mesure, s.valeur, s.code
-           from ${staging.qualified} s join ${plm.qualified} p using (code)
+           from ${staging.qualified} s join ${plm} p using (code)
           where not exists (select 1 from ${staging.qualified} x where x.code = p.commune and x.annee = s.annee and x.mesure = s.mesure))
        select $1, code_actuel, type, annee, ${column('LVB')}, ${column('DTH')}, array_agg(distinct code order by code)
          from src
