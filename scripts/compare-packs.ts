@@ -6,7 +6,10 @@
  * commune's latest pack. For a pack that differs, it names the entries that differ and shows
  * their first differing lines.
  *
- *   npx tsx scripts/compare-packs.ts [--ref 45cb26c] [--departements 01,2A,35,69,75,974] [--without elections] [--keep]
+ *   npx tsx scripts/compare-packs.ts [--ref 45cb26c] [--head REV] [--departements 01,2A,35,69,75,974] [--without elections] [--keep]
+ *
+ * `--head` compares two revisions (both in temporary worktrees) instead of the reference and this
+ * checkout: `--ref X^ --head X` isolates what commit X changed.
  *
  * `--without` leaves sources out of the mirror (to set aside a difference that is intended).
  *
@@ -30,6 +33,7 @@ const ROOT = path.resolve(__dirname, '..');
 const { values } = parseArgs({
   options: {
     ref: { type: 'string', default: '45cb26c' },
+    head: { type: 'string' },
     departements: { type: 'string', default: '01,2A,35,69,75,974' },
     keep: { type: 'boolean', default: false },
     without: { type: 'string', default: '' },
@@ -111,29 +115,50 @@ function lineDiff(a: string, b: string, max = 4): string[] {
   return out;
 }
 
+/** True when this checkout's package.json has every dependency of `tree`'s at the same version. */
+function covered(tree: string): boolean {
+  const deps = (dir: string) => {
+    const p = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    return { ...p.dependencies, ...p.devDependencies } as Record<string, string>;
+  };
+  const ours = deps(ROOT);
+  return Object.entries(deps(tree)).every(([name, version]) => ours[name] === version);
+}
+
 async function main(): Promise<void> {
   const pgUrl = values['pg-url']!;
   const departements = values.departements!.split(',').filter(Boolean);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-compare-'));
   const refTree = path.join(work, 'ref');
   const refRev = sh('git', ['rev-parse', '--short', values.ref!]);
-  const headRev =
-    sh('git', ['rev-parse', '--short', 'HEAD']) +
-    (sh('git', ['status', '--porcelain', '--', 'src', 'pipelines', 'config', 'sql']) ? '+changes' : '');
+  const headTree = values.head ? path.join(work, 'head') : ROOT;
+  const headRev = values.head
+    ? sh('git', ['rev-parse', '--short', values.head])
+    : sh('git', ['rev-parse', '--short', 'HEAD']) +
+      (sh('git', ['status', '--porcelain', '--', 'src', 'pipelines', 'config', 'sql']) ? '+changes' : '');
   sh('git', ['worktree', 'add', '--detach', refTree, refRev]);
+  if (values.head) sh('git', ['worktree', 'add', '--detach', headTree, headRev]);
   const tag = `${process.pid}_${crypto.randomBytes(2).toString('hex')}`;
   const sides: Side[] = [
     { name: 'ref', tree: refTree, rev: refRev, db: `dotation_compare_ref_${tag}`, packs: path.join(work, 'ref-out', 'packs'), runs: {} },
-    { name: 'head', tree: ROOT, rev: headRev, db: `dotation_compare_head_${tag}`, packs: path.join(work, 'head-out', 'packs'), runs: {} },
+    {
+      name: 'head',
+      tree: headTree,
+      rev: headRev,
+      db: `dotation_compare_head_${tag}`,
+      packs: path.join(work, 'head-out', 'packs'),
+      runs: {},
+    },
   ];
   try {
-    // The reference's dependencies.
-    const sameLock =
-      fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8') === fs.readFileSync(path.join(refTree, 'package-lock.json'), 'utf8');
-    if (sameLock) fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(refTree, 'node_modules'));
-    else sh('npm', ['ci', '--no-audit', '--no-fund'], refTree);
-    fs.mkdirSync(path.join(refTree, 'scripts'), { recursive: true });
-    fs.copyFileSync(path.join(__dirname, 'compare-packs-child.ts'), path.join(refTree, 'scripts', 'compare-packs-child.ts'));
+    // The worktrees' dependencies (this checkout's node_modules when it has each of their
+    // packages at the same version, else `npm ci`), and the child script, which they may lack.
+    for (const tree of values.head ? [refTree, headTree] : [refTree]) {
+      if (covered(tree)) fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
+      else sh('npm', ['ci', '--no-audit', '--no-fund'], tree);
+      fs.mkdirSync(path.join(tree, 'scripts'), { recursive: true });
+      fs.copyFileSync(path.join(__dirname, 'compare-packs-child.ts'), path.join(tree, 'scripts', 'compare-packs-child.ts'));
+    }
 
     // One mirror for both sides: test/fixtures/<source> of this checkout, for every pipeline folder.
     const mirror = path.join(work, 'mirror');
@@ -209,6 +234,7 @@ async function main(): Promise<void> {
         for (const s of sides) await c.query(`drop database if exists ${s.db} with (force)`);
       }).catch((e) => console.error(`cleanup: ${(e as Error).message}`));
       spawnSync('git', ['worktree', 'remove', '--force', refTree], { cwd: ROOT });
+      if (values.head) spawnSync('git', ['worktree', 'remove', '--force', headTree], { cwd: ROOT });
       fs.rmSync(work, { recursive: true, force: true });
     } else console.log(`kept: ${work} and databases ${sides.map((s) => s.db).join(', ')}`);
   }
