@@ -59,10 +59,17 @@ export const SettingsObject = z.object({
    * `http://HOST:PORT` (127.0.0.1 when HOST is a wildcard such as 0.0.0.0 or ::).
    */
   PUBLIC_BASE_URL: z.string().url().optional(),
-  /** Who publishes this service: named on the site's legal pages (mentions légales, accessibilité). */
-  PUBLISHER_NAME: z.string().min(2).default('l’opérateur de ce service'),
+  /**
+   * Who publishes this service: the organisation running this server, as data.gouv.fr will show it
+   * (e.g. `Région Bretagne`). Named on the site's legal pages (mentions légales, accessibilité) and as
+   * the DCAT catalogs' `dct:publisher`. Unset: the legal pages say "l’opérateur de ce service", and the
+   * catalogs answer 503 rather than name a publisher that does not exist.
+   */
+  PUBLISHER_NAME: z.string().trim().min(2).max(200).optional(),
   /** How to reach the publisher (e-mail address or URL), shown on the legal pages; unset = said so there. */
   PUBLISHER_CONTACT: z.string().min(3).optional(),
+  /** The publisher's own web address (its site or its data.gouv.fr organisation page), its IRI in the catalogs; unset: `PUBLIC_BASE_URL/id/editeur`. */
+  PUBLISHER_URL: z.string().url().optional(),
   /** Bearer token of the operator API (≥ 16 characters); unset = operator API off (503). */
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** TCP port of the HTTP server. */

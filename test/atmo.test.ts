@@ -7,6 +7,7 @@ import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
 import { parseDateEch } from '../pipelines/atmo/index';
 import { pack } from '../pipelines/atmo/pack';
+import { source as atmoSource } from '../pipelines/atmo/source';
 
 const FIX = path.join(__dirname, 'fixtures', 'atmo');
 const CSV = path.join(FIX, 'indices_atmo.csv');
@@ -188,7 +189,7 @@ describe('atmo: indice ATMO per commune', () => {
     expect(Object.keys(rows[0]).length).toBe(t.fields.length + 1);
     const text = pack.readme({ millesime: '2024', publishedAt: '', details: { du: '2024-09-24', au: '2024-09-26' } });
     expect(text).toMatch(/Atmo France/);
-    expect(text).toMatch(/ODbL/);
+    expect(atmoSource.licence.id).toBe('odbl');
     expect(text).toMatch(/du 2024-09-24 au 2024-09-26/);
   });
 });

@@ -177,7 +177,7 @@ describe('pack section', () => {
     const text = pack.readme({ millesime: 'dgfip-2023', publishedAt: '', details: {} });
     expect(text).toMatch(/OFGL/);
     expect(text).toMatch(/DGFiP/);
-    expect(text).toMatch(/Licence Ouverte/);
+    expect(pack.licence).toBeUndefined(); // one licence, the declaration's, written by src/packs/lisezmoi.ts
     expect(text).toMatch(/Citer/);
   });
 });

@@ -10,7 +10,7 @@ import { freshDatabase } from './helpers/db';
 import { pool } from '../src/db/pool';
 import { runSource } from '../src/engine/runner';
 import { buildServer } from '../src/server/app';
-import { settings } from '../config/settings';
+import { resetSettings, settings } from '../config/settings';
 import { invalidateReferential } from '../src/communes/referential';
 import { resetDataStamp } from '../src/server/http/cache';
 import { buildCatalogPage } from '../src/catalog/build';
@@ -63,8 +63,10 @@ function writeManifest(code: string, version: string, createdAt: string) {
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(manifest(code, version, createdAt)));
 }
 
+const PUBLISHER = { name: 'Région Exemple', url: 'https://www.region-exemple.fr/' };
+
 beforeAll(async () => {
-  db = await freshDatabase();
+  db = await freshDatabase({ PUBLISHER_NAME: PUBLISHER.name, PUBLISHER_URL: PUBLISHER.url });
   // INSEE URIs from a saved Metadata API answer (synthetic fixture in the upstream format), through the cog source.
   await runSource('cog', {
     file: path.join(__dirname, 'fixtures', 'cog', 'insee-geo-communes.json'),
@@ -78,8 +80,9 @@ beforeAll(async () => {
     (r) => r.code,
   );
   await pool().query(
-    `insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, built_at)
-                      select c, 'fp', '2026.1', repeat('c', 64), 4567, '2026', now() - interval '1 hour' from unnest($1::text[]) c`,
+    `insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, built_at, donnees)
+                      select c, 'fp', '2026.1', repeat('c', 64), 4567, '2026', now() - interval '1 hour',
+                             '{"populations": {"millesime": "2021", "lignes": {"population.csv": 1}}}'::jsonb from unnest($1::text[]) c`,
     [dep35],
   );
   for (const c of dep35) writeManifest(c, '2026.1', new Date(Date.now() - 3600_000).toISOString());
@@ -175,10 +178,11 @@ describe('national catalog', () => {
       pages++;
       expect(pages).toBeLessThan(50);
     }
-    // 2 datasets per commune (the pack and the populations section), 30 communes per page of 60.
-    expect(total).toBe(dep35.length * 2);
+    // One dataset per commune (its pack, the populations file among its distributions), 60 per page.
+    expect(total).toBe(dep35.length);
     expect(seen.size).toBe(total);
-    expect(pages).toBe(Math.ceil(dep35.length / 30));
+    expect([...seen].every((d) => d.endsWith('/pack'))).toBe(true);
+    expect(pages).toBe(Math.ceil(dep35.length / 60));
     expect((await fetchPage(`${base}/catalog.jsonld?page=${pages + 1}&page_size=60`)).statusCode).toBe(404);
     expect((await fetchPage(`${base}/catalog.jsonld?page_size=500`)).statusCode).toBe(400);
   });
@@ -399,6 +403,93 @@ describe('national catalog', () => {
 });
 
 /**
+ * Issue 12 ("DCAT"): the national catalog held one dataset per commune and per source, most of them
+ * empty extracts; the publisher was "Opérateur de la dotation"; landingPage pointed to JSON; nothing
+ * linked back to the national dataset.
+ */
+describe('DCAT as a good citizen', () => {
+  const PROV = 'http://www.w3.org/ns/prov#';
+  const FOAF = 'http://xmlns.com/foaf/0.1/';
+  const ttl = async (url: string) => new Store(new Parser({ format: 'Turtle' }).parse((await fetchPage(url)).body));
+
+  test('the publisher is the one of settings (name and IRI), on the catalog and on every dataset', async () => {
+    for (const url of [`${base}/catalog.ttl?page=1`, `${base}/communes/35238/catalog.ttl`]) {
+      const store = await ttl(url);
+      const catalog = url.includes('/communes/') ? `${base}/communes/35238/catalog` : `${base}/catalog`;
+      expect(one(store, catalog, `${DCT}publisher`).value).toBe(PUBLISHER.url);
+      expect(one(store, PUBLISHER.url, `${FOAF}name`).value).toBe(PUBLISHER.name);
+      for (const d of store.getSubjects(RDF_TYPE, `${DCAT}Dataset`, null).filter((x) => x.value.includes('/id/communes/')))
+        expect(one(store, d, `${DCT}publisher`).value).toBe(PUBLISHER.url);
+      expect(store.getQuads(null, `${FOAF}name`, null, null).map((q) => q.object.value)).not.toContain('Opérateur de la dotation');
+    }
+  });
+
+  test('without PUBLISHER_NAME the catalogs answer 503 in French instead of naming a publisher that does not exist', async () => {
+    const saved = process.env.PUBLISHER_NAME;
+    delete process.env.PUBLISHER_NAME;
+    resetSettings();
+    try {
+      const out = await buildCatalogPage({ page: 1, pageSize: 100, format: 'ttl' });
+      expect(out).toMatchObject({ error: 503 });
+      expect((out as { message: string }).message).toMatch(/PUBLISHER_NAME/);
+    } finally {
+      process.env.PUBLISHER_NAME = saved;
+      resetSettings();
+    }
+  });
+
+  test('dcat:landingPage is the commune’s HTML page; dct:source and prov:wasDerivedFrom name the national dataset', async () => {
+    const store = await ttl(`${base}/communes/35238/catalog.ttl`);
+    const pop = `${base}/id/communes/35238/populations`;
+    expect(one(store, pop, `${DCAT}landingPage`).value).toBe(`${base}/communes/35238/page#populations`);
+    expect(one(store, `${base}/id/communes/35238/pack`, `${DCAT}landingPage`).value).toBe(`${base}/communes/35238/page`);
+    // The INSEE page of the populations légales declared by pipelines/populations/source.ts.
+    expect(one(store, pop, `${DCT}source`).value).toBe('https://www.insee.fr/fr/statistiques/7739582');
+    expect(one(store, pop, `${PROV}wasDerivedFrom`).value).toBe('https://www.insee.fr/fr/statistiques/7739582');
+    // The pack is derived from the national datasets of the sources it holds.
+    expect(objects(store, `${base}/id/communes/35238/pack`, `${DCT}source`).map((o) => o.value)).toEqual([
+      'https://www.insee.fr/fr/statistiques/7739582',
+    ]);
+    expect(store.getObjects(null, `${DCAT}landingPage`, null).every((o) => !/\.json|\/pack$/.test(o.value))).toBe(true);
+  });
+
+  test('no dataset without a file or with an empty file: a source with no row for the commune, an empty file, an unbuilt pack', async () => {
+    // 35003: its pack holds no population.csv (the builder ships no empty file, and pack_builds.donnees says so).
+    await pool().query(`update pack_builds set donnees = '{}'::jsonb where code = '35003'`);
+    const m = manifest('35003', '2026.1', new Date(Date.now() - 3600_000).toISOString());
+    m.versions[0].files = m.versions[0].files.filter((f) => f.name !== 'population.csv');
+    fs.writeFileSync(path.join(settings().PACKS_DIR, '35003', 'latest.json'), JSON.stringify(m));
+    // 35004: population.csv listed with 0 bytes.
+    const e = manifest('35004', '2026.1', new Date(Date.now() - 3600_000).toISOString());
+    e.versions[0].files[0].bytes = 0;
+    fs.writeFileSync(path.join(settings().PACKS_DIR, '35004', 'latest.json'), JSON.stringify(e));
+    // 35005: a pack_builds row whose manifest is gone: nothing downloadable, so nothing catalogued.
+    fs.rmSync(path.join(settings().PACKS_DIR, '35005'), { recursive: true, force: true });
+    resetDataStamp();
+    const datasets = async (code: string) =>
+      (await ttl(`${base}/communes/${code}/catalog.ttl`))
+        .getSubjects(RDF_TYPE, `${DCAT}Dataset`, null)
+        .map((d) => d.value)
+        .filter((d) => d.includes('/id/'))
+        .sort();
+    expect(await datasets('35003')).toEqual([`${base}/id/communes/35003/pack`]);
+    expect(await datasets('35004')).toEqual([`${base}/id/communes/35004/pack`]);
+    expect(await datasets('35005')).toEqual([]);
+    // Over the whole national catalog: every dataset has a distribution, every distribution a non-zero byteSize.
+    let url: string | undefined = `${base}/catalog.ttl?page=1&page_size=200`;
+    while (url) {
+      const store = await ttl(url);
+      for (const d of store.getSubjects(RDF_TYPE, `${DCAT}Dataset`, null).filter((x) => x.value.includes('/id/communes/'))) {
+        const dists = objects(store, d, `${DCAT}distribution`);
+        expect([d.value, dists.length > 0]).toEqual([d.value, true]);
+        for (const dist of dists) expect(Number(one(store, dist, `${DCAT}byteSize`).value)).toBeGreaterThan(0);
+      }
+      url = store.getObjects(null, `${HYDRA}next`, null)[0]?.value;
+    }
+  });
+});
+
+/**
  * DCAT-AP 3 SHACL, restated from the official files in test/fixtures/shacl/dcat-ap-3-shapes.ttl
  * (provenance in its README), run with rdf-validate-shacl.
  */
@@ -459,6 +550,14 @@ const ALLOWED_DEVIATIONS = [
     reason:
       'The 3.0.0/html shapes.ttl (the 2.1.1 file) wants xsd:decimal, 3.0.1 and DCAT 3 xsd:nonNegativeInteger: one literal ' +
       'cannot have both; we follow 3.0.1 (checked by a301:Distribution-byteSize), which rdflib reads as an int for udata.',
+  },
+  {
+    shape: `${R300}Dataset-source`,
+    component: `${SH}ClassConstraintComponent`,
+    reason:
+      'dct:source (and prov:wasDerivedFrom) name the national dataset an extract is cut from by its page (INSEE, ' +
+      'data.gouv.fr), left untyped: udata harvests every node typed dcat:Dataset in a page as one of the catalog’s ' +
+      'datasets, so typing it would import the national dataset as ours.',
   },
 ] as const;
 

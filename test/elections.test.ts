@@ -209,7 +209,22 @@ describe('pack section', () => {
     expect(v.rows.length).toBe(38 + 3);
     const text = pack.readme({ millesime: 'europeennes-2024-t1', publishedAt: '', details: {} });
     expect(text).toMatch(/ministère de l'Intérieur/);
-    expect(text).toMatch(/2nd tour : non spécifiée/);
     expect(text).toMatch(/Citer/);
+    // One licence for the dataset, from the loaded scrutins: the Licence Ouverte unless one of them has none.
+    const lo = {
+      millesime: 'europeennes-2024',
+      details: { licence: 'Licence Ouverte / Open Licence version 2.0', titre: 'Élections européennes 2024' },
+    };
+    const t2 = {
+      millesime: 'presidentielle-2022-t2',
+      details: {
+        licence: "non spécifiée sur data.gouv.fr (données publiques du ministère de l'Intérieur)",
+        titre: 'Élection présidentielle 2022, 2nd tour',
+      },
+    };
+    expect(pack.licence!([lo])).toMatchObject({ id: 'lov2', url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence' });
+    const mixed = pack.licence!([lo, t2]);
+    expect(mixed.id).toBe('notspecified');
+    expect(mixed.title).toMatch(/^Non spécifiée par le producteur sur data.gouv.fr \(Élection présidentielle 2022, 2nd tour\)/);
   });
 });

@@ -21,7 +21,8 @@ let spec: {
 };
 
 beforeAll(async () => {
-  db = await freshDatabase();
+  // A publisher, so the DCAT catalogs answer (without PUBLISHER_NAME they answer 503 by design: test/catalog.test.ts).
+  db = await freshDatabase({ PUBLISHER_NAME: 'Région Exemple' });
   app = await buildServer();
   const r = await app.inject({ method: 'GET', url: '/openapi.json' });
   expect(r.statusCode).toBe(200);

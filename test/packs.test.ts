@@ -82,11 +82,12 @@ describe('commune packs', () => {
     expect(validateCsv('a;c\r\n', schema)[0]).toMatch(/header/);
   });
 
-  test('population.csv holds the INSEE figures, merged communes summed and Paris = its arrondissements', async () => {
+  test('population.csv holds the INSEE figures; merged communes and Paris sum the population municipale only', async () => {
     const rows = (code: string) => unzip(latestZip(code)).then((f) => parseCsv(f.get('population.csv')!.toString('utf8')));
     expect((await rows('35238'))[1]).toEqual(['2021', '222485', '4434', '226919', '35238', '2021']);
-    expect((await rows('35062'))[1]).toEqual(['2021', '2370', '50', '2420', '35062 35112', '2021']);
-    expect((await rows('75056'))[1].slice(0, 5)).toEqual(['2021', '36819', '486', '37305', '75101 75102']);
+    // INSEE: comptée à part and totale must not be added across communes; the file has no figure for the whole.
+    expect((await rows('35062'))[1]).toEqual(['2021', '2370', '', '', '35062 35112', '2021']);
+    expect((await rows('75056'))[1].slice(0, 5)).toEqual(['2021', '36819', '', '', '75101 75102']);
     expect((await rows('75101'))[1].slice(0, 4)).toEqual(['2021', '15919', '186', '16105']);
   });
 
@@ -133,7 +134,7 @@ describe('commune packs', () => {
 
   test('LISEZMOI.md is in French and names the files, the millésime and how to publish', async () => {
     const md = (await unzip(latestZip('2A004'))).get('LISEZMOI.md')!.toString('utf8');
-    expect(md).toMatch(/^# Données ouvertes de Ajaccio \(2A004\)/);
+    expect(md).toMatch(/^# Données ouvertes d'Ajaccio \(2A004\)/);
     expect(md).toContain('| population.csv |');
     expect(md).toContain('millésime 2021');
     expect(md).toContain('data.gouv.fr');

@@ -42,10 +42,14 @@ function readFixture(file: string, mayotte = false): FileRow[] {
 const mainRows = readFixture(path.join(FIXTURES, MAIN));
 const mayotteRows = readFixture(path.join(FIXTURES, MAYOTTE), true);
 const byCode = new Map([...mainRows, ...mayotteRows].map((r) => [r.code, r]));
+/**
+ * What a row made of several codes holds: the sum of the population municipale, and no comptée à
+ * part nor totale (INSEE: they must not be added across communes). One code: INSEE's own three figures.
+ */
 const sumOf = (codes: string[]) => ({
   pmun: codes.reduce((s, c) => s + byCode.get(c)!.pmun, 0),
-  pcap: codes.reduce((s, c) => s + byCode.get(c)!.pcap, 0),
-  ptot: codes.reduce((s, c) => s + byCode.get(c)!.ptot, 0),
+  pcap: codes.length === 1 ? byCode.get(codes[0])!.pcap : null,
+  ptot: codes.length === 1 ? byCode.get(codes[0])!.ptot : null,
 });
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-pop-'));

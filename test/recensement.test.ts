@@ -145,7 +145,8 @@ describe('recensement (bases communales + Melodi), synthetic fixtures', () => {
       valeur: '695',
       codes_sources: '19223 19230 19248',
     });
-    expect(pipeline.pack!.readme({ millesime: '2022', publishedAt: '', details: {} })).toMatch(/Licence Ouverte/);
+    expect(pipeline.pack!.readme({ millesime: '2022', publishedAt: '', details: {} })).toMatch(/Citer/);
+    expect(pipeline.source.licence.id).toBe('lov2');
   });
 
   test('a header missing columns fails the run, names them, and the previous data stays published', async () => {

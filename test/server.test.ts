@@ -136,8 +136,9 @@ describe('GET /communes/:code and its pack', () => {
     const csv = await app.inject({ method: 'GET', url: '/communes/35238/fichiers/population.csv' });
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+    // The UTF-8 byte order mark first: French Excel opens the file with its accents on a double-click.
     expect(csv.body.split('\r\n')[0]).toBe(
-      'millesime;population_municipale;population_comptee_a_part;population_totale;codes_sources;annee_recensement',
+      '\ufeffmillesime;population_municipale;population_comptee_a_part;population_totale;codes_sources;annee_recensement',
     );
     const listed = m.versions[0].fichiers.find((f: { name: string }) => f.name === 'population.csv');
     expect(sha(csv.rawPayload)).toBe(listed.sha256);

@@ -1,4 +1,5 @@
 import type { PackSection } from '../../src/packs/section';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 export const pack: PackSection = {
   tables: [
@@ -54,6 +55,8 @@ export const pack: PackSection = {
   ],
   theme: 'Télécommunications',
   keywords: ['telephonie mobile', 'antennes', 'arcep', '4g', '5g'],
+  frequency: 'Trimestrielle',
+  producerSiret: PRODUCER_SIRET.ARCEP,
   readme: ({ millesime }) => `## Sites de téléphonie mobile (sites_mobiles.csv)
 
 Le fichier compte les sites de téléphonie mobile (pylônes, toits, châteaux d'eau équipés d'antennes) installés sur le territoire de la commune, pour chaque opérateur et chaque technologie (2G, 3G, 4G, 5G). La ligne « tous » compte chaque site une seule fois. Il s'agit du nombre de sites situés dans la commune, pas de la qualité de la couverture : une commune peut être bien couverte par des antennes voisines.
@@ -61,7 +64,6 @@ Le fichier compte les sites de téléphonie mobile (pylônes, toits, châteaux d
 Les données viennent du service « Mon réseau mobile » de l'Arcep (Autorité de régulation des communications électroniques, des postes et de la distribution de la presse), trimestre ${millesime}. Quand votre commune est issue d'une fusion intervenue depuis, les sites des anciennes communes sont additionnés (colonne « codes_sources »).
 
 - Producteur : Arcep
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : Arcep, Mon réseau mobile, sites au trimestre ${millesime} »
 `,
 };

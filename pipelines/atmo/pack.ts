@@ -80,6 +80,7 @@ export const pack: PackSection = {
   ],
   theme: 'Environnement',
   keywords: ['qualite de l air', 'pollution', 'indice atmo'],
+  frequency: 'Quotidienne ou plusieurs fois par jour',
   readme: ({ millesime, details }) => `## Qualité de l'air (qualite_air.csv)
 
 L'indice ATMO résume chaque jour la qualité de l'air de la commune sur une échelle de 1 (Bon) à 6 (Extrêmement mauvais), à partir des concentrations de cinq polluants (dioxyde d'azote, ozone, particules PM10 et PM2,5, dioxyde de soufre) : l'indice du jour est le plus mauvais des cinq sous-indices. Cette échelle est en vigueur depuis le 1er janvier 2021. La valeur 0 signifie que l'indice n'est pas disponible, la valeur 7 qu'un événement exceptionnel (incendie, par exemple) empêche de le calculer.
@@ -89,7 +90,6 @@ Certaines associations publient l'indice pour une intercommunalité plutôt que 
 Données ${details.du && details.au ? `du ${details.du} au ${details.au}` : `de l'année ${millesime}`}, calculées par les associations agréées de surveillance de la qualité de l'air (AASQA) et diffusées par Atmo France.
 
 - Producteur : Atmo France et les AASQA
-- Licence : Open Database License (ODbL) 1.0 (une base de données dérivée doit être partagée sous la même licence)
 - Citer : « Source : Atmo France et les AASQA, indice ATMO${details.au ? `, données au ${details.au}` : ''} »
 `,
 };

@@ -1,4 +1,5 @@
 import type { PackField, PackSection } from '../../src/packs/section';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 import { BAN_COLUMNS } from './source';
 
 const TITLES: Record<string, [string, string]> = {
@@ -76,12 +77,13 @@ export const pack: PackSection = {
   // A département reloaded alone (or enriched again) re-reads only its communes' addresses.
   sliceVersion: `select c as code, d.run_id::text || '@' || d.published_at::text || '@' || coalesce(d.enriched_at::text, '') as version
                    from unnest($1::text[]) c left join adresses_departements d on d.departement = geo_departement(c)`,
+  frequency: 'Hebdomadaire ou plusieurs fois par semaine',
+  producerSiret: PRODUCER_SIRET.DINUM,
   readme: ({ millesime }) => `## Adresses (adresses.csv, adresses.geojson)
 
 Le fichier adresses.csv reprend toutes les adresses de la commune publiées dans la Base Adresse Nationale (BAN) au ${millesime}, avec les colonnes du fichier national. Il peut servir à démarrer ou à vérifier la Base Adresse Locale de la commune (outil « Mes Adresses » sur adresse.data.gouv.fr). Pour Paris, Lyon et Marseille, le dossier de la commune contient les adresses de tous ses arrondissements, celui d'un arrondissement les siennes. Les colonnes x et y sont dans la projection légale du territoire (Lambert-93 en métropole, une projection locale outre-mer) : pour une carte, utilisez lon et lat. Le fichier adresses.geojson place chaque adresse sur la carte, avec son IRIS et, le cas échéant, son quartier prioritaire.
 
 - Producteur : Base Adresse Nationale (DINUM, IGN), à partir des Bases Adresses Locales des communes
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : Base Adresse Nationale, ${millesime} »
 `,
 };

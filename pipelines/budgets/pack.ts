@@ -85,6 +85,7 @@ export const pack: PackSection = {
               from budget_dgfip where code_commune = any($1::text[]) order by code_commune, exercice, agregat`,
     },
   ],
+  frequency: 'Annuelle',
   readme: ({ millesime }) => `## Comptes de la commune (budget_ofgl.csv, budget_dgfip.csv)
 
 Ces fichiers donnent les grands chiffres des comptes de la commune : recettes, dépenses, personnel, dette, en euros et en euros par habitant. Ils viennent de deux producteurs : l'OFGL (Observatoire des finances et de la gestion publique locales, data.ofgl.fr) et la DGFiP (direction générale des finances publiques, « comptes individuels des communes »). Dernier chargement : ${millesime}.
@@ -92,7 +93,6 @@ Ces fichiers donnent les grands chiffres des comptes de la commune : recettes, d
 Quand votre commune est issue d'une fusion, les montants des anciennes communes sont additionnés et le montant par habitant est recalculé à partir des totaux. Un montant vide veut dire « non connu », jamais zéro.
 
 - Producteurs : OFGL et DGFiP
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : OFGL, comptes des communes » ou « Source : DGFiP, comptes individuels des communes », avec l'exercice
 `,
 };

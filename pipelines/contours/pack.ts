@@ -1,4 +1,5 @@
 import type { PackSection } from '../../src/packs/section';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 export const pack: PackSection = {
   tables: [],
@@ -13,12 +14,13 @@ export const pack: PackSection = {
               from commune_contours where code_commune = any($1::text[]) order by code_commune`,
     },
   ],
+  frequency: 'Annuelle',
+  producerSiret: PRODUCER_SIRET.IGN,
   readme: ({ millesime, details }) => `## Contour de la commune (contour.geojson)
 
 Le fichier contour.geojson donne la limite de la commune, à ouvrir dans un logiciel de cartographie (QGIS) ou sur geojson.io. Il provient des limites administratives de l'IGN (Institut national de l'information géographique et forestière), produit ADMIN EXPRESS, dans le découpage communal de l'année ${millesime}. Quand des communes ont fusionné depuis, leurs limites ont été réunies pour donner celle de la commune nouvelle (la propriété « codes_sources » liste les anciennes communes). Le tracé est simplifié : il ne remplace pas le cadastre.${details.embedded ? '' : ''}
 
 - Producteur : IGN
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : IGN, ADMIN EXPRESS COG ${millesime} »
 `,
 };

@@ -1,5 +1,8 @@
 import type { PackSection } from '../../src/packs/section';
-import { SCRUTINS } from './source';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
+import { source } from './source';
+
+const LO = source.licence;
 
 export const pack: PackSection = {
   tables: [
@@ -67,14 +70,28 @@ export const pack: PackSection = {
               from election_voix where code_commune = any($1::text[]) order by code_commune, election, tour, commune_scrutin, panneau, nom, libelle`,
     },
   ],
-  readme: ({ millesime }) => `## Résultats des élections (elections_resultats.csv, elections_voix.csv)
+  frequency: 'Irrégulière',
+  producerSiret: PRODUCER_SIRET.INTERIEUR,
+  // One licence for the dataset: the Licence Ouverte when every loaded scrutin is under it, else "not
+  // specified" naming the scrutins the producer left without a licence on data.gouv.fr.
+  licence: (editions) => {
+    const other = editions.filter((e) => typeof e.details.licence === 'string' && !/licence ouverte/i.test(e.details.licence));
+    if (!other.length) return { ...LO, url: LO.url.replace(/\/+$/, '') };
+    const titres = other.map((e) => (typeof e.details.titre === 'string' ? e.details.titre : e.millesime)).join(', ');
+    return {
+      id: 'notspecified',
+      title: `Non spécifiée par le producteur sur data.gouv.fr (${titres}) : données publiques du ministère de l'Intérieur, réutilisables en citant la source et la date de mise à jour, sans en altérer le sens (code des relations entre le public et l'administration, articles L321-1 et L322-1)`,
+      url: source.landingPage,
+    };
+  },
+  emptyReason: () => 'aucun des scrutins chargés sur ce serveur ne contient de résultat pour votre commune',
+  readme: ({ millesime, details }) => `## Résultats des élections (elections_resultats.csv, elections_voix.csv)
 
-Ces fichiers donnent, pour chaque scrutin, la participation de la commune (inscrits, votants, abstentions, blancs, nuls, suffrages exprimés) et les voix de chaque candidat ou liste. Ils sont produits par le ministère de l'Intérieur, qui publie les résultats sur data.gouv.fr. Dernier scrutin chargé : ${millesime}.
+Ces fichiers donnent, pour chaque scrutin, la participation de la commune (inscrits, votants, abstentions, blancs, nuls, suffrages exprimés) et les voix de chaque candidat ou liste. Ils sont produits par le ministère de l'Intérieur, qui publie les résultats sur data.gouv.fr. Dernier scrutin chargé : ${typeof details.titre === 'string' ? details.titre : millesime} (millésime ${millesime}).
 
 Quand votre commune est issue d'une fusion intervenue après le scrutin, les résultats des anciennes communes sont additionnés et les pourcentages sont recalculés à partir des totaux : la colonne « codes_sources » liste les codes additionnés. Aux élections municipales, chaque ancienne commune avait ses propres listes : elles restent séparées (colonne « commune_scrutin »), avec leurs pourcentages. Paris, Lyon et Marseille ont une seule ligne pour toute la commune.
 
 - Producteur : ministère de l'Intérieur
-- Licences : ${[...new Set(Object.values(SCRUTINS).map((s) => `${s.titre} : ${s.licence}`))].join(' ; ')}
 - Citer : « Source : ministère de l'Intérieur, résultats des élections (data.gouv.fr) »
 `,
 };

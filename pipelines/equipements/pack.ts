@@ -1,4 +1,5 @@
 import type { PackSection } from '../../src/packs/section';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 const LAST = `latest_edition('equipements')`;
 
@@ -69,6 +70,8 @@ export const pack: PackSection = {
              order by e.code_commune, e.typequ, e.fichier, e.ligne`,
     },
   ],
+  frequency: 'Annuelle',
+  producerSiret: PRODUCER_SIRET.INSEE,
   readme: ({ millesime }) => `## Équipements et services (equipements.csv, equipements.geojson)
 
 Le fichier equipements.csv donne le nombre d'équipements et de services présents dans la commune, par type : commerces, professionnels et établissements de santé (médecins généralistes, pharmacies, infirmiers, dentistes…), écoles, collèges et lycées, bureaux de poste, banques, etc. Il provient de la Base permanente des équipements (BPE) publiée par l'INSEE (Institut national de la statistique et des études économiques), millésime ${millesime}. La couche equipements.geojson place chaque équipement sur la carte quand l'INSEE l'a géolocalisé.
@@ -76,7 +79,6 @@ Le fichier equipements.csv donne le nombre d'équipements et de services présen
 La BPE dénombre des équipements (lieux ou professionnels recensés), pas des équivalents temps plein : pour mesurer l'accès aux soins, d'autres indicateurs existent, comme l'accessibilité potentielle localisée publiée par la DREES. Depuis 2021, la nomenclature et la source ont changé (SIRUS au lieu de SIRENE) : comparez les millésimes avec prudence.
 
 - Producteur : INSEE
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : INSEE, Base permanente des équipements ${millesime} »
 `,
 };

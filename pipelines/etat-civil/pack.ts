@@ -1,4 +1,5 @@
 import type { PackSection } from '../../src/packs/section';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 export const pack: PackSection = {
   tables: [
@@ -43,6 +44,8 @@ export const pack: PackSection = {
              order by e.code_commune, e.annee`,
     },
   ],
+  frequency: 'Annuelle',
+  producerSiret: PRODUCER_SIRET.INSEE,
   readme: ({ millesime }) => `## Naissances et décès (naissances_deces.csv)
 
 Le fichier donne, pour chaque année depuis 2008, le nombre de naissances et de décès de personnes domiciliées dans la commune, établis par l'INSEE (Institut national de la statistique et des études économiques) à partir des bulletins d'état civil transmis par les mairies. Une naissance est comptée dans la commune où habite la mère, un décès dans la commune où habitait la personne décédée, même si l'acte a été dressé ailleurs : les chiffres peuvent donc différer des registres de votre mairie. Édition ${millesime}.
@@ -50,7 +53,6 @@ Le fichier donne, pour chaque année depuis 2008, le nombre de naissances et de 
 Une case vide signifie que la valeur n'est pas publiée ; ce n'est pas zéro. Quand votre commune est issue d'une fusion, les chiffres des anciennes communes sont additionnés (colonne « codes_sources »).
 
 - Producteur : INSEE
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : INSEE, état civil, naissances et décès domiciliés 2008-${millesime} »
 `,
 };

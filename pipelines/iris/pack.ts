@@ -1,4 +1,5 @@
 import type { PackSection } from '../../src/packs/section';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 export const pack: PackSection = {
   tables: [
@@ -44,12 +45,13 @@ export const pack: PackSection = {
               from iris where code_commune = any($1::text[]) order by code_commune, code_iris`,
     },
   ],
+  frequency: 'Annuelle',
+  producerSiret: PRODUCER_SIRET.IGN,
   readme: ({ millesime }) => `## IRIS (iris.geojson, adresses_par_iris.csv)
 
 Les IRIS sont les petits quartiers statistiques de l'INSEE (environ 2 000 habitants chacun) ; une commune peu peuplée forme un seul IRIS. Le fichier iris.geojson donne leurs contours (édition ${millesime} de l'IGN) et adresses_par_iris.csv compte les adresses de la Base Adresse Nationale dans chacun : de quoi relier les statistiques de l'INSEE publiées par IRIS aux rues de la commune.
 
 - Producteur : IGN et INSEE (CONTOURS-IRIS)
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : IGN, INSEE, CONTOURS-IRIS ${millesime} »
 `,
 };

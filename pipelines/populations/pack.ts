@@ -1,4 +1,6 @@
 import type { PackSection } from '../../src/packs/section';
+import { explainMissingPopulations } from './transform';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 export const pack: PackSection = {
   tables: [
@@ -20,9 +22,16 @@ export const pack: PackSection = {
           name: 'population_comptee_a_part',
           type: 'integer',
           title: 'Population comptée à part',
-          description: 'Personnes résidant ailleurs mais gardant un lien avec la commune (étudiants, etc.)',
+          description:
+            "Personnes résidant ailleurs mais gardant un lien avec la commune (étudiants, etc.). Vide quand la ligne additionne plusieurs codes (commune fusionnée depuis, Paris, Lyon, Marseille) : l'INSEE précise que ce chiffre ne s'additionne pas d'une commune à l'autre",
         },
-        { name: 'population_totale', type: 'integer', title: 'Population totale', description: 'Somme des deux précédentes' },
+        {
+          name: 'population_totale',
+          type: 'integer',
+          title: 'Population totale',
+          description:
+            'Population municipale plus population comptée à part ; vide, comme la précédente, quand la ligne additionne plusieurs codes',
+        },
         {
           name: 'codes_sources',
           type: 'string',
@@ -42,14 +51,22 @@ export const pack: PackSection = {
               from population_legale where code_commune = any($1::text[]) order by code_commune, millesime`,
     },
   ],
+  frequency: 'Annuelle',
+  producerSiret: PRODUCER_SIRET.INSEE,
+  // The producer's publication date of each millésime (catalogue.csv DATE_PUBL): INSEE's page of the
+  // populations légales 2021 (insee.fr/fr/statistiques/7739582), dated 28 December 2023 as remembered,
+  // NOT re-read in this session; what was read (insee.fr/fr/statistiques/7725600) says the figures were
+  // authenticated by décret n° 2023-1256 of 26 December 2023 and are in force from 1 January 2024.
+  publications: { '2021': '2023-12-28' },
+  whyMissing: async (db, millesime) =>
+    new Map((await explainMissingPopulations(db, millesime)).map((m) => [m.code, m.raison] as [string, string])),
   readme: ({ millesime, details }) => `## Populations légales (population.csv)
 
 Les populations légales sont les chiffres officiels de population de la commune, publiés chaque année par l'INSEE (Institut national de la statistique et des études économiques). Le fichier donne la population municipale, la population comptée à part et la population totale pour le millésime ${millesime}${details.embedded ? ' (chiffres de population municipale repris du référentiel @etalab/decoupage-administratif, faute de fichier INSEE disponible lors de la construction)' : ''}.
 
-Quand votre commune est issue d'une fusion intervenue après le millésime, les populations des anciennes communes sont additionnées : la colonne « codes_sources » liste les codes additionnés.
+Quand votre commune est issue d'une fusion intervenue après le millésime, les populations municipales des anciennes communes sont additionnées : la colonne « codes_sources » liste les codes additionnés. Il en va de même pour Paris, Lyon et Marseille, que l'INSEE publie par arrondissement. Dans ces cas, la population comptée à part et la population totale restent vides : l'INSEE avertit qu'elles ne s'additionnent pas (une personne comptée à part dans une commune peut être comptée dans la population municipale d'une autre), et son fichier ne donne pas leur chiffre pour la commune entière.
 
 - Producteur : INSEE
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : INSEE, populations légales, millésime ${millesime} »
 `,
 };

@@ -7,6 +7,8 @@ import { recode } from '../../src/communes/recode';
  * transaction: communes merged since the file's COG are summed under their commune nouvelle, a
  * split commune keeps its figure on the commune that kept the code (quarantined when none did),
  * arrondissements municipaux are kept as their own rows and summed into Paris, Lyon and Marseille.
+ * Only the population municipale is summed: INSEE warns that the population comptée à part (and so
+ * the totale) must not be added across communes, so a row made of several codes leaves both empty.
  */
 export async function publishPopulations(
   ctx: RunContext,
@@ -30,7 +32,8 @@ export async function publishPopulations(
       await tx.query(`delete from population_legale where millesime = $1`, [millesime]);
       const { rowCount } = await tx.query(
         `insert into population_legale (millesime, code_commune, type, pmun, pcap, ptot, codes_sources, fichier, annee_recensement)
-       select $1, m.code_actuel, m.type, sum(s.pmun), sum(s.pcap), sum(s.ptot), array_agg(s.code order by s.code), min(s.fichier),
+       select $1, m.code_actuel, m.type, sum(s.pmun),
+              case when count(*) = 1 then sum(s.pcap) end, case when count(*) = 1 then sum(s.ptot) end, array_agg(s.code order by s.code), min(s.fichier),
               min(s.annee_recensement)
          from ${staging} s join ${map} m on m.code = s.code
         group by m.code_actuel, m.type`,

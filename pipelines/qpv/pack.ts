@@ -58,12 +58,12 @@ export const pack: PackSection = {
              where b.code_commune = any($1::text[]) order by b.code_commune, q.code_qp`,
     },
   ],
+  frequency: 'Irrégulière',
   readme: ({ millesime }) => `## Quartiers prioritaires (qpv.geojson, adresses_par_qpv.csv)
 
 Les quartiers prioritaires de la politique de la ville (QPV) sont fixés par décret ; la géographie ${millesime} est entrée en vigueur le 1er janvier 2024 en métropole. Le fichier qpv.geojson donne le contour des quartiers qui touchent la commune, et adresses_par_qpv.csv le nombre d'adresses de la commune situées dans chacun. Un quartier à cheval sur plusieurs communes figure dans le paquet de chacune.
 
 - Producteur : ANCT (Agence nationale de la cohésion des territoires)
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : ANCT, quartiers prioritaires de la politique de la ville ${millesime} »
 `,
 };

@@ -1,4 +1,5 @@
 import type { PackSection } from '../../src/packs/section';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 export const pack: PackSection = {
   tables: [
@@ -59,6 +60,8 @@ export const pack: PackSection = {
              order by v.code_commune, v.millesime, v.variable, v.annee`,
     },
   ],
+  frequency: 'Annuelle',
+  producerSiret: PRODUCER_SIRET.INSEE,
   readme: ({ millesime }) => `## Recensement de la population (recensement.csv)
 
 Le fichier donne, pour la commune, les indicateurs des bases communales du recensement de la population publiées par l'INSEE (Institut national de la statistique et des études économiques) : population par tranche d'âge, ménages, logements (résidences principales, logements vacants…). Chaque ligne est un indicateur, avec son code INSEE et son libellé. Millésime ${millesime}.
@@ -66,7 +69,6 @@ Le fichier donne, pour la commune, les indicateurs des bases communales du recen
 Une valeur vide signifie que l'INSEE ne la publie pas (secret statistique ou valeur non calculable) : ce n'est pas zéro. Les valeurs issues de l'exploitation complémentaire (codes commençant par C) sont des estimations sur un échantillon et peuvent comporter des décimales. Quand votre commune est issue d'une fusion intervenue après le millésime, les valeurs des anciennes communes sont additionnées (colonne « codes_sources »).
 
 - Producteur : INSEE
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : INSEE, recensement de la population ${millesime}, bases communales »
 `,
 };

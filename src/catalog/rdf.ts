@@ -14,6 +14,7 @@ const PREFIXES = {
   gsp: 'http://www.opengis.net/ont/geosparql#',
   xsd: 'http://www.w3.org/2001/XMLSchema#',
   vcard: 'http://www.w3.org/2006/vcard/ns#',
+  prov: 'http://www.w3.org/ns/prov#',
 } as const;
 type Prefix = keyof typeof PREFIXES;
 /** A compact name `dct:title` over the known prefixes. */

@@ -13,6 +13,9 @@ import { CommuneData, CommuneRow, PackPlan, SourceMeta, StreamedBody, datapackag
 import { PreviousVersion, computeChanges, lastChanged } from './changes';
 import { publishVersion, readManifestAsync, removeOrphanTmp, versionPath } from './store';
 import { openZipEntry, zipFiles, PackFile } from './zip';
+import { absentSources, sourceFacts } from './sources-meta';
+import { communeFacts } from './facts';
+import { withLisezmoiHtml } from './lisezmoi';
 import { logTo } from '../log';
 
 export interface BuildOptions {
@@ -59,7 +62,7 @@ export interface BuildReport {
 
 const PACK_TYPES = ['commune-actuelle', 'arrondissement-municipal'];
 /** Version of the pack layout and texts (part of every fingerprint). */
-const PACK_FORMAT = '1';
+const PACK_FORMAT = '2';
 /** Raw text for every column: numbers keep their precision, dates are not shifted by a time zone. */
 const RAW = { getTypeParser: () => (v: string) => v };
 const sha = (s: string | Buffer) => crypto.createHash('sha256').update(s).digest('hex');
@@ -76,27 +79,43 @@ async function loadPlan(db: Pool, s: Settings): Promise<PackPlan> {
        from published_datasets order by source, edition_key desc, published_at desc`,
   );
   const published = new Map(rows.map((r) => [r.source as string, r]));
-  const meta = (id: string): SourceMeta | null => {
+  const meta = async (id: string): Promise<SourceMeta | null> => {
     const p = sourceRegistry().get(id);
     const r = published.get(id);
     if (!p || !r) return null;
+    const runId = r.run_id === null ? null : Number(r.run_id);
     return {
       id,
       pipeline: p,
       section: p.pack ?? null,
       millesime: r.millesime,
-      runId: r.run_id === null ? null : Number(r.run_id),
+      runId,
       publishedAt: r.published,
       details: r.details ?? {},
+      facts: await sourceFacts(db, id, p, r.millesime, runId),
     };
   };
-  const ordered = [...sourceRegistry().entries()]
-    .sort(([a, pa], [b, pb]) => (pa.order ?? 100) - (pb.order ?? 100) || a.localeCompare(b))
-    .filter(([, p]) => p.pack)
-    .map(([id]) => meta(id))
-    .filter((m): m is SourceMeta => m !== null);
+  const ordered = (
+    await Promise.all(
+      [...sourceRegistry().entries()]
+        .sort(([a, pa], [b, pb]) => (pa.order ?? 100) - (pb.order ?? 100) || a.localeCompare(b))
+        .filter(([, p]) => p.pack)
+        .map(([id]) => meta(id)),
+    )
+  ).filter((m): m is SourceMeta => m !== null);
   const { tables, layers } = planFiles(ordered);
-  return { cog: meta('cog'), sources: ordered, tables, layers, baseUrl: s.PUBLIC_BASE_URL.replace(/\/+$/, '') };
+  // Per-commune reasons of the sources that can tell why a commune has no row (read once per build).
+  const missing = new Map<string, Map<string, string>>();
+  for (const m of ordered) if (m.section?.whyMissing) missing.set(m.id, await m.section.whyMissing(db, m.millesime));
+  return {
+    cog: await meta('cog'),
+    sources: ordered,
+    tables,
+    layers,
+    baseUrl: s.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    absent: await absentSources(db, new Set(ordered.map((m) => m.id))),
+    missing,
+  };
 }
 
 async function communeRows(db: Pool, codes: string[]): Promise<CommuneRow[]> {
@@ -330,8 +349,8 @@ async function buildOne(
     latest && latestExists
       ? { version: latest.version, files: latest.files, open: async (name) => (await openZipEntry(latestFile!, name))?.stream ?? null }
       : null;
-  const changes = await computeChanges(prev, rendered.files, plan, sourcesNow);
-  const files: PackFile[] = [...rendered.files];
+  const files: PackFile[] = withLisezmoiHtml(rendered.files, c);
+  const changes = await computeChanges(prev, files, plan, sourcesNow);
   files.splice(files.findIndex((f) => f.name === 'catalogue.csv') + 1, 0, {
     name: 'changes.json',
     data: Buffer.from(JSON.stringify(changes, null, 2) + '\n', 'utf8'),
@@ -460,7 +479,9 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
     let prev: Map<string, PrevBuild>;
     try {
       [communes, data, prev] = await Promise.all([
-        communeRows(db, codes),
+        Promise.all([communeRows(db, codes), communeFacts(db, codes)]).then(([rows, facts]) =>
+          rows.map((r) => ({ ...r, facts: facts.get(r.code) })),
+        ),
         batchData(db, plan, codes),
         db
           .query(`select code, fingerprint, version, sha256, bytes, millesime from pack_builds where code = any($1::text[])`, [codes])

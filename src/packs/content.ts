@@ -1,8 +1,19 @@
 import crypto from 'node:crypto';
 import type { Pipeline } from '../engine/pipeline';
 import type { PackSection, PackTable, PackLayer } from './section';
-import { csvCell, slugify, tableSchema, toCsv, validateCsv } from './format';
-import { CATALOGUE_SCHEMA, SCDL_CATALOGUE_URL, SCDL_CATALOGUE_VERSION, frequencyOfCron, licenceName, scdlLicence } from './catalogue';
+import { CSV_BOM, csvCell, slugify, tableSchema, toCsv, validateCsv } from './format';
+import {
+  CATALOGUE_SCHEMA,
+  SCDL_CATALOGUE_SCHEMA_URL,
+  SCDL_CATALOGUE_URL,
+  SCDL_CATALOGUE_VERSION,
+  catalogueCsv,
+  licenceName,
+} from './catalogue';
+import type { CommuneFacts } from './facts';
+import type { AbsentSource, SourceFacts } from './sources-meta';
+import { lisezmoi } from './lisezmoi';
+import { deCommune } from '../communes/names';
 import type { PackFile } from './zip';
 
 /** A commune of the pack referential, as read by the batch query of build.ts. */
@@ -22,8 +33,13 @@ export interface CommuneRow {
   anciens_codes: string[];
   commune_parent: string | null;
   parent_nom: string | null;
+  /** The referential package's figure, of unknown vintage: never written in the pack (facts.population is). */
   population: number | null;
   deleguees: { code: string; nom: string; type: string }[] | null;
+  /** COG TNCC (article and charnière of the name), when the referential has it. */
+  tncc?: number | null;
+  /** Population with its millésime and history, from facts.ts (absent in callers that do not read them). */
+  facts?: CommuneFacts;
 }
 
 /** A source in the pack: its pipeline and the published dataset (latest millésime) it cites. */
@@ -36,6 +52,8 @@ export interface SourceMeta {
   /** Date (YYYY-MM-DD) the dataset was published in the database. */
   publishedAt: string;
   details: Record<string, unknown>;
+  /** Licence, producer's date and frequency, worked out once per build (sources-meta.ts). */
+  facts: SourceFacts;
 }
 
 export interface SourceTable {
@@ -55,6 +73,24 @@ export interface PackPlan {
   tables: SourceTable[];
   layers: SourceLayer[];
   baseUrl: string;
+  /** Sources with a pack section that are not loaded on this server, with why. */
+  absent: AbsentSource[];
+  /** Per source, per commune: why a loaded source has no row for that commune (when the source can tell). */
+  missing: Map<string, Map<string, string>>;
+}
+
+/** A loaded source that has no row for this commune, or a source that is not loaded: named in LISEZMOI with the reason. */
+export interface Unavailable {
+  title: string;
+  producer: string;
+  landingPage: string;
+  reason: string;
+}
+
+/** What of a source is in this commune's pack: its files with their row counts (only non-empty files are shipped). */
+export interface Shipped {
+  source: SourceMeta;
+  files: { name: string; title: string; rows: number }[];
 }
 
 /** Body of a per-commune streamed file (PackTable/PackLayer.perCommune), as PostgreSQL wrote it. */
@@ -91,7 +127,10 @@ export interface RenderedPack {
   /** Data files in ZIP order, without changes.json and datapackage.json. */
   files: PackFile[];
   dataHash: string;
+  /** Per source shipped: its millésime and the row count of each of its files (empty files are not shipped). */
   donnees: Record<string, { millesime: string; lignes: Record<string, number> }>;
+  /** Sources not in this pack, with why. */
+  unavailable: Unavailable[];
 }
 
 const sha = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
@@ -112,7 +151,33 @@ export function planFiles(sources: SourceMeta[]): { tables: SourceTable[]; layer
   };
 }
 
-function communeJson(c: CommuneRow, cog: SourceMeta | null): string {
+/** Why a commune has no population légale: the source's own reason, else because the source is not loaded. */
+function populationAbsente(c: CommuneRow, plan: PackPlan): string | null {
+  if (c.facts?.population) return null;
+  const pops = plan.sources.find((s) => s.id === 'populations');
+  if (!pops) return "les populations légales de l'INSEE ne sont pas chargées sur ce serveur";
+  return (
+    plan.missing.get('populations')?.get(c.code) ??
+    `la commune n'a pas de population dans les populations légales de l'INSEE (millésime ${pops.millesime})`
+  );
+}
+
+const NATURES: Record<number, string> = {
+  10: 'changement de nom',
+  20: 'création',
+  21: 'rétablissement',
+  31: 'fusion simple',
+  32: 'création de commune nouvelle',
+  33: 'fusion-association',
+  34: 'transformation de fusion-association en fusion simple',
+};
+
+/**
+ * commune.json: the commune's identity card. Its population is the population municipale of the
+ * latest populations légales, with that millésime: the figure population.csv gives on its last row.
+ */
+function communeJson(c: CommuneRow, plan: PackPlan): string {
+  const p = c.facts?.population ?? null;
   return (
     JSON.stringify(
       {
@@ -127,15 +192,27 @@ function communeJson(c: CommuneRow, cog: SourceMeta | null): string {
         anciensCodes: c.anciens_codes ?? [],
         communeParent: c.commune_parent ? { code: c.commune_parent, nom: c.parent_nom } : null,
         communesDelegueesOuAssociees: c.deleguees ?? [],
-        population: c.population,
-        cog: cog?.millesime ?? null,
+        population: p?.municipale ?? null,
+        populationMillesime: p?.millesime ?? null,
+        populationSource: p
+          ? `INSEE, populations légales millésime ${p.millesime}, population municipale${
+              p.codesSources.length > 1 ? ` (somme des codes ${p.codesSources.join(', ')})` : ''
+            } ; voir population.csv`
+          : null,
+        ...(p ? {} : { populationAbsente: populationAbsente(c, plan) }),
+        historique: (c.facts?.history ?? []).map((h) => ({
+          date: h.date,
+          nature: NATURES[h.mod] ?? `mouvement ${h.mod}`,
+          communes: h.avant,
+          ...(h.ancienNom ? { ancienNom: h.ancienNom } : {}),
+        })),
+        cog: plan.cog?.millesime ?? null,
       },
       null,
       2,
     ) + '\n'
   );
 }
-
 const GEOJSON_HEAD = Buffer.from('{"type":"FeatureCollection","features":[\n', 'utf8');
 const GEOJSON_TAIL = Buffer.from(']}\n', 'utf8');
 
@@ -143,239 +220,82 @@ function geojson(features: string[]): string {
   return `{"type":"FeatureCollection","features":[\n${features.join(',\n')}\n]}\n`;
 }
 
-/**
- * Temporal coverage of a millésime: a year (2021), a quarter (2024_T3), or any label holding a
- * year (presidentielle-2022-t2); else the day the source was published.
- */
-export function yearBounds(m: string, publishedAt = ''): [string, string] {
-  if (/^\d{4}$/.test(m)) return [`${m}-01-01`, `${m}-12-31`];
-  const q = /^(\d{4})[_-]?T([1-4])$/i.exec(m);
-  if (q) {
-    const first = (Number(q[2]) - 1) * 3 + 1;
-    const last = new Date(Date.UTC(Number(q[1]), first + 2, 0)).getUTCDate();
-    return [`${q[1]}-${String(first).padStart(2, '0')}-01`, `${q[1]}-${String(first + 2).padStart(2, '0')}-${last}`];
-  }
-  const y = /(?:^|\D)((?:19|20)\d{2})(?:\D|$)/.exec(m)?.[1];
-  if (y) return [`${y}-01-01`, `${y}-12-31`];
-  return [publishedAt, publishedAt];
-}
-
-function catalogueCsv(c: CommuneRow, plan: PackPlan): string {
-  const maille = c.type === 'arrondissement-municipal' ? 'Infracommunale' : 'Communale';
-  const rows: string[][] = [];
-  const datasets: {
-    meta: SourceMeta;
-    title: string;
-    description: string;
-    files: string[];
-    theme: string;
-    keywords: string[];
-    siret: string;
-  }[] = [];
-  if (plan.cog) {
-    datasets.push({
-      meta: plan.cog,
-      title: plan.cog.pipeline.source.title,
-      description: "Fiche d'identité de la commune : codes, nom, département, région, intercommunalité, codes postaux, anciens codes.",
-      files: ['commune.json'],
-      theme: 'Administration locale',
-      keywords: ['referentiel', 'cog', 'commune'],
-      siret: '',
-    });
-  }
-  for (const s of plan.sources) {
-    const files = [
-      ...plan.tables.filter((t) => t.source === s).map((t) => t.file),
-      ...plan.layers.filter((l) => l.source === s).map((l) => l.file),
-    ];
-    const description = [
-      ...plan.tables.filter((t) => t.source === s).map((t) => t.table.description),
-      ...plan.layers.filter((l) => l.source === s).map((l) => l.layer.description),
-    ].join(' ');
-    datasets.push({
-      meta: s,
-      title: s.pipeline.source.title,
-      description,
-      files,
-      theme: s.section?.theme ?? 'Données de référence',
-      keywords: s.section?.keywords ?? [s.id],
-      siret: s.section?.producerSiret ?? '',
-    });
-  }
-  for (const d of datasets) {
-    const [debut, fin] = yearBounds(d.meta.millesime, d.meta.publishedAt);
-    const formats = [...new Set(d.files.map((f) => f.split('.').pop()!))].join(';');
-    rows.push([
-      c.nom,
-      '',
-      `${c.code}-${d.meta.id}`,
-      `${d.title} : ${c.nom} (${c.code}), millésime ${d.meta.millesime}`,
-      d.description || d.title,
-      d.theme,
-      d.meta.pipeline.source.producer,
-      d.siret,
-      maille,
-      c.nom,
-      debut,
-      fin,
-      d.meta.publishedAt,
-      frequencyOfCron(d.meta.pipeline.source.schedule),
-      d.meta.publishedAt,
-      d.keywords.map(slugify).join(';'),
-      scdlLicence(d.meta.pipeline.source.licence),
-      String(d.files.length),
-      formats,
-      d.files.length === 1 ? `${plan.baseUrl}/communes/${c.code}/fichiers/${d.files[0]}` : `${plan.baseUrl}/communes/${c.code}/pack`,
-    ]);
-  }
-  return toCsv(
-    CATALOGUE_SCHEMA.fields.map((f) => f.name),
-    rows,
+/** Why a loaded source has no row for this commune (French): the source's own reason, else a generic one. */
+function emptyReason(s: SourceMeta): string {
+  return (
+    s.section?.emptyReason?.({ millesime: s.millesime, publishedAt: s.publishedAt, details: s.details }) ??
+    `le fichier national chargé (millésime ${s.millesime}) ne contient aucune ligne pour cette commune`
   );
-}
-
-function readme(c: CommuneRow, plan: PackPlan, files: { name: string; what: string; source: string; millesime: string }[]): string {
-  const lieu = c.type === 'arrondissement-municipal' ? `l'arrondissement municipal ${c.nom}` : `la commune de ${c.nom}`;
-  const out: string[] = [];
-  out.push(`# Données ouvertes de ${c.nom} (${c.code})`);
-  out.push('');
-  out.push(
-    `Ce dossier est la « dotation de données » de ${lieu} (code INSEE ${c.code}${c.dep_nom ? `, ${c.dep_nom}` : ''}${c.reg_nom ? `, ${c.reg_nom}` : ''}). ` +
-      `Il rassemble des données ouvertes publiées au niveau national et découpées pour votre territoire, prêtes à être publiées sur le portail de données de la commune ou sur data.gouv.fr.` +
-      (plan.cog ? ` Les communes sont celles du code officiel géographique (COG) ${plan.cog.millesime}.` : ''),
-  );
-  out.push('');
-  out.push('## Contenu');
-  out.push('');
-  out.push('| Fichier | Contenu | Source | Millésime |');
-  out.push('|---|---|---|---|');
-  for (const f of files) out.push(`| ${f.name} | ${f.what} | ${f.source} | ${f.millesime} |`);
-  out.push(
-    '| datapackage.json | Description technique de tous les fichiers (format Frictionless Data Package : colonnes, types, tailles, empreintes SHA-256) | dotation | |',
-  );
-  out.push('| catalogue.csv | Catalogue des jeux de données au format SCDL « catalogue » (OpenDataFrance) | dotation | |');
-  out.push('| changes.json | Ce qui a changé depuis la version précédente de ce dossier | dotation | |');
-  out.push('');
-  out.push(
-    "Les fichiers CSV sont encodés en UTF-8, avec le point-virgule comme séparateur : ils s'ouvrent dans un tableur (LibreOffice Calc, Excel via « Données > À partir d'un fichier texte/CSV »). La première ligne donne le nom des colonnes ; leur signification est décrite dans datapackage.json et ci-dessous.",
-  );
-  out.push('');
-  if (plan.cog) {
-    out.push('## La commune (commune.json)');
-    out.push('');
-    out.push(
-      `Fiche d'identité de la commune : code INSEE, nom, département, région, intercommunalité (EPCI), SIREN, codes postaux, anciens codes et communes déléguées. ` +
-        `Source : ${plan.cog.pipeline.source.producer}, ${plan.cog.pipeline.source.title}, millésime ${plan.cog.millesime}, ${plan.cog.pipeline.source.licence.title}.`,
-    );
-    out.push('');
-  }
-  for (const s of plan.sources) {
-    if (!s.section) continue;
-    out.push(s.section.readme({ millesime: s.millesime, publishedAt: s.publishedAt, details: s.details }).trim());
-    out.push('');
-  }
-  const licences = [
-    ...new Map(
-      [plan.cog, ...plan.sources].filter(Boolean).map((s) => [s!.pipeline.source.licence.title, s!.pipeline.source.licence.url]),
-    ).entries(),
-  ];
-  out.push('## Licence');
-  out.push('');
-  out.push('Chaque fichier garde la licence de sa source :');
-  for (const [t, u] of licences) out.push(`- ${t} (${u})`);
-  out.push('');
-  out.push('## Comment citer');
-  out.push('');
-  out.push('Citez le producteur et le millésime de chaque donnée réutilisée, par exemple :');
-  for (const s of [plan.cog, ...plan.sources].filter(Boolean))
-    out.push(`- « Source : ${s!.pipeline.source.producer}, ${s!.pipeline.source.title}, millésime ${s!.millesime} »`);
-  out.push('');
-  out.push('## Publier ces données');
-  out.push('');
-  out.push('Sur data.gouv.fr :');
-  out.push(
-    "1. Créez un compte sur https://www.data.gouv.fr et rattachez-le à l'organisation de la commune (ou créez-la avec le SIRET de la mairie).",
-  );
-  out.push(
-    '2. Pour chaque ligne de catalogue.csv, cliquez sur « Publier sur data.gouv.fr » > « Un jeu de données » ; reprenez le titre, la description, la licence et la fréquence de mise à jour indiqués.',
-  );
-  out.push(
-    '3. Déposez le ou les fichiers correspondants (colonne FORMAT_RESSOURCES) comme ressources ; indiquez la commune comme couverture spatiale et le millésime comme couverture temporelle.',
-  );
-  out.push("4. Mentionnez la source d'origine (producteur et lien) dans la description.");
-  out.push('');
-  out.push(
-    "Sur un portail local (plateforme régionale, départementale ou de l'intercommunalité) : catalogue.csv suit le schéma SCDL « catalogue » qu'acceptent la plupart de ces portails ; importez-le avec les fichiers. " +
-      'Avant de le publier, complétez les colonnes COLL_SIRET (SIRET de la mairie, 14 chiffres) et, si vous les connaissez, PRODUCTEUR_SIRET : ces numéros ne figurent pas dans les données nationales.',
-  );
-  out.push('');
-  out.push('## Mises à jour');
-  out.push('');
-  out.push(
-    `La dernière version de ce dossier est toujours disponible à l'adresse ${plan.baseUrl}/communes/${c.code}/pack.zip ; la liste des versions et de leurs fichiers à l'adresse ${plan.baseUrl}/communes/${c.code}/pack.`,
-  );
-  out.push('');
-  return out.join('\n');
 }
 
 /**
  * The data files of one commune pack, deterministic: same rows and sources → same bytes.
- * CSVs are validated against their Table Schema; an invalid file throws (the pack is not published).
+ * A table or layer without a row for the commune is not shipped: LISEZMOI names it with the reason.
+ * CSVs start with the UTF-8 byte order mark (French Excel opens them right on a double-click) and are
+ * validated against their Table Schema; an invalid file throws (the pack is not published).
  */
 export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): RenderedPack {
   const files: PackFile[] = [];
-  const listing: { name: string; what: string; source: string; millesime: string }[] = [];
   const donnees: RenderedPack['donnees'] = {};
   const dataFiles: PackFile[] = [];
-  if (plan.cog)
-    listing.push({
-      name: 'commune.json',
-      what: "Fiche d'identité de la commune",
-      source: plan.cog.pipeline.source.producer,
-      millesime: plan.cog.millesime,
-    });
+  const shipped = new Map<SourceMeta, Shipped>();
+  const ship = (source: SourceMeta, name: string, title: string, rows: number, data: Buffer) => {
+    dataFiles.push({ name, data });
+    (shipped.get(source) ?? shipped.set(source, { source, files: [] }).get(source)!).files.push({ name, title, rows });
+    (donnees[source.id] ??= { millesime: source.millesime, lignes: {} }).lignes[name] = rows;
+  };
   for (const t of plan.tables) {
+    const schema = tableSchema(t.table.fields, t.table.primaryKey);
     if (t.table.perCommune) {
       const body = data.streamed?.get(t.file) ?? { chunks: [], rows: 0 };
+      if (!body.rows) continue;
       const header = Buffer.from(t.table.fields.map((f) => csvCell(f.name)).join(';') + '\n', 'utf8');
-      const file = Buffer.concat([header, ...body.chunks]);
-      const errors = validateCsv(headOfLines(file, STREAMED_SAMPLE_LINES), tableSchema(t.table.fields, t.table.primaryKey), 5);
+      const file = Buffer.concat([CSV_BOM, header, ...body.chunks]);
+      const errors = validateCsv(headOfLines(file, STREAMED_SAMPLE_LINES), schema, 5);
       if (errors.length) throw new Error(`${c.code}/${t.file} does not follow its schema: ${errors.join('; ')}`);
-      dataFiles.push({ name: t.file, data: file });
-      listing.push({ name: t.file, what: t.table.title, source: t.source.pipeline.source.producer, millesime: t.source.millesime });
-      (donnees[t.source.id] ??= { millesime: t.source.millesime, lignes: {} }).lignes[t.file] = body.rows;
+      ship(t.source, t.file, t.table.title, body.rows, file);
       continue;
     }
     const rows = data.tables.get(t.file) ?? [];
+    if (!rows.length) continue;
     const csv = toCsv(
       t.table.fields.map((f) => f.name),
       rows,
     );
-    const errors = validateCsv(csv, tableSchema(t.table.fields, t.table.primaryKey), 5);
+    const errors = validateCsv(csv, schema, 5);
     if (errors.length) throw new Error(`${c.code}/${t.file} does not follow its schema: ${errors.join('; ')}`);
-    dataFiles.push({ name: t.file, data: Buffer.from(csv, 'utf8') });
-    listing.push({ name: t.file, what: t.table.title, source: t.source.pipeline.source.producer, millesime: t.source.millesime });
-    (donnees[t.source.id] ??= { millesime: t.source.millesime, lignes: {} }).lignes[t.file] = rows.length;
+    ship(t.source, t.file, t.table.title, rows.length, Buffer.concat([CSV_BOM, Buffer.from(csv, 'utf8')]));
   }
   for (const l of plan.layers) {
     if (l.layer.perCommune) {
       const body = data.streamed?.get(l.file) ?? { chunks: [], rows: 0 };
-      dataFiles.push({ name: l.file, data: Buffer.concat([GEOJSON_HEAD, ...body.chunks, GEOJSON_TAIL]) });
-      listing.push({ name: l.file, what: l.layer.title, source: l.source.pipeline.source.producer, millesime: l.source.millesime });
-      (donnees[l.source.id] ??= { millesime: l.source.millesime, lignes: {} }).lignes[l.file] = body.rows;
+      if (!body.rows) continue;
+      ship(l.source, l.file, l.layer.title, body.rows, Buffer.concat([GEOJSON_HEAD, ...body.chunks, GEOJSON_TAIL]));
       continue;
     }
     const feats = data.layers.get(l.file) ?? [];
-    dataFiles.push({ name: l.file, data: Buffer.from(geojson(feats), 'utf8') });
-    listing.push({ name: l.file, what: l.layer.title, source: l.source.pipeline.source.producer, millesime: l.source.millesime });
-    (donnees[l.source.id] ??= { millesime: l.source.millesime, lignes: {} }).lignes[l.file] = feats.length;
+    if (!feats.length) continue;
+    ship(l.source, l.file, l.layer.title, feats.length, Buffer.from(geojson(feats), 'utf8'));
   }
-  files.push({ name: 'LISEZMOI.md', data: Buffer.from(readme(c, plan, listing), 'utf8') });
-  if (plan.cog) files.push({ name: 'commune.json', data: Buffer.from(communeJson(c, plan.cog), 'utf8') });
-  const catalogue = catalogueCsv(c, plan);
+  const present = plan.sources.filter((s) => shipped.has(s)).map((s) => shipped.get(s)!);
+  const unavailable: Unavailable[] = [
+    ...plan.sources
+      .filter((s) => !shipped.has(s))
+      .map((s) => ({
+        title: s.pipeline.source.title,
+        producer: s.pipeline.source.producer,
+        landingPage: s.pipeline.source.landingPage,
+        reason: plan.missing.get(s.id)?.get(c.code) ?? emptyReason(s),
+      })),
+    ...plan.absent.map((a) => ({ title: a.title, producer: a.producer, landingPage: a.landingPage, reason: a.reason })),
+  ];
+  const readme = lisezmoi(c, plan, present, unavailable);
+  files.push({ name: 'LISEZMOI.md', data: Buffer.from(readme, 'utf8') });
+  if (plan.cog) files.push({ name: 'commune.json', data: Buffer.from(communeJson(c, plan), 'utf8') });
+  const catalogue = catalogueCsv(c, plan, present);
   const catErrors = validateCsv(catalogue, CATALOGUE_SCHEMA, 5);
   if (catErrors.length) throw new Error(`${c.code}/catalogue.csv does not follow its schema: ${catErrors.join('; ')}`);
-  files.push({ name: 'catalogue.csv', data: Buffer.from(catalogue, 'utf8') });
+  files.push({ name: 'catalogue.csv', data: Buffer.concat([CSV_BOM, Buffer.from(catalogue, 'utf8')]) });
   files.push(...dataFiles);
   const h = crypto.createHash('sha256');
   for (const f of files)
@@ -383,7 +303,7 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
       .update('\0')
       .update((f.sha256 ??= sha(f.data)))
       .update('\n');
-  return { files, dataHash: h.digest('hex'), donnees };
+  return { files, dataHash: h.digest('hex'), donnees, unavailable };
 }
 
 function mediatype(name: string): { format: string; mediatype: string } {
@@ -395,22 +315,32 @@ function mediatype(name: string): { format: string; mediatype: string } {
         json: { format: 'json', mediatype: 'application/json' },
         geojson: { format: 'geojson', mediatype: 'application/geo+json' },
         md: { format: 'md', mediatype: 'text/markdown' },
+        html: { format: 'html', mediatype: 'text/html' },
       } as Record<string, { format: string; mediatype: string }>
     )[ext] ?? { format: ext, mediatype: 'application/octet-stream' }
   );
 }
 
+/** The Frictionless licence of a source: one licence per dataset, the same as in LISEZMOI and catalogue.csv. */
+function dpLicence(s: SourceMeta): { name: string; path: string; title: string } {
+  const l = s.facts.licence;
+  return { name: licenceName(l), path: l.url, title: l.title };
+}
+
+const BOM_NOTE =
+  " Le fichier commence par la marque d'ordre des octets UTF-8 (BOM, octets EF BB BF) pour qu'Excel l'ouvre avec les bons accents ; séparateur point-virgule.";
+
 /** datapackage.json (Frictionless Data Package v2) describing every other file of the pack. */
 export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): string {
-  const all = [plan.cog, ...plan.sources].filter(Boolean) as SourceMeta[];
-  const licences = [
-    ...new Map(
-      all.map((s) => [
-        licenceName(s.pipeline.source.licence),
-        { name: licenceName(s.pipeline.source.licence), path: s.pipeline.source.licence.url, title: s.pipeline.source.licence.title },
-      ]),
-    ).values(),
+  const names = new Set(files.map((f) => f.name));
+  // The sources this pack holds a file of: the referential (commune.json) and every shipped source.
+  const all = [
+    ...(plan.cog && names.has('commune.json') ? [plan.cog] : []),
+    ...plan.sources.filter(
+      (s) => plan.tables.some((t) => t.source === s && names.has(t.file)) || plan.layers.some((l) => l.source === s && names.has(l.file)),
+    ),
   ];
+  const licences = [...new Map(all.map((s) => [dpLicence(s).name, dpLicence(s)])).values()];
   const srcOf = (s: SourceMeta) => ({
     title: `${s.pipeline.source.producer} — ${s.pipeline.source.title}`,
     path: s.pipeline.source.landingPage,
@@ -421,40 +351,45 @@ export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): s
     const t = plan.tables.find((x) => x.file === f.name);
     const l = plan.layers.find((x) => x.file === f.name);
     const r: Record<string, unknown> = {
-      name: slugify(base).replace(/-/g, '_') || 'fichier',
+      name: slugify(f.name === 'LISEZMOI.html' ? 'LISEZMOI_html' : base).replace(/-/g, '_') || 'fichier',
       path: f.name,
       ...mediatype(f.name),
       encoding: 'utf-8',
     };
     if (t) {
+      const { name, path, title } = dpLicence(t.source);
       Object.assign(r, {
         type: 'table',
         title: t.table.title,
-        description: t.table.description,
+        description: t.table.description + BOM_NOTE,
         dialect: t.table.perCommune ? { delimiter: ';', lineTerminator: '\n' } : { delimiter: ';' },
         schema: tableSchema(t.table.fields, t.table.primaryKey),
         sources: [srcOf(t.source)],
-        licenses: [{ name: licenceName(t.source.pipeline.source.licence), path: t.source.pipeline.source.licence.url }],
+        licenses: [{ name, path, title }],
       });
     } else if (l) {
+      const { name, path, title } = dpLicence(l.source);
       Object.assign(r, {
         title: l.layer.title,
         description: l.layer.description,
         sources: [srcOf(l.source)],
-        licenses: [{ name: licenceName(l.source.pipeline.source.licence), path: l.source.pipeline.source.licence.url }],
+        licenses: [{ name, path, title }],
       });
     } else if (f.name === 'catalogue.csv') {
       Object.assign(r, {
         type: 'table',
         title: 'Catalogue des jeux de données (SCDL catalogue)',
-        description: `Une ligne par jeu de données du dossier, selon le schéma SCDL catalogue ${SCDL_CATALOGUE_VERSION} (${SCDL_CATALOGUE_URL}). COLL_SIRET et PRODUCTEUR_SIRET sont à compléter par la commune.`,
+        description: `Une ligne par jeu de données du dossier, selon le schéma SCDL catalogue ${SCDL_CATALOGUE_VERSION} (${SCDL_CATALOGUE_URL}, schéma officiel ${SCDL_CATALOGUE_SCHEMA_URL}), dont les contraintes sont reprises ici sauf que COLL_SIRET, PRODUCTEUR_SIRET, DATE_PUBL et DATE_MAJ peuvent être vides : LISEZMOI dit lesquels compléter.${BOM_NOTE}`,
         dialect: { delimiter: ';' },
         schema: CATALOGUE_SCHEMA,
       });
     } else if (f.name === 'commune.json' && plan.cog) {
-      Object.assign(r, { title: "Fiche d'identité de la commune", sources: [srcOf(plan.cog)] });
+      const { name, path, title } = dpLicence(plan.cog);
+      Object.assign(r, { title: "Fiche d'identité de la commune", sources: [srcOf(plan.cog)], licenses: [{ name, path, title }] });
     } else if (f.name === 'LISEZMOI.md') {
-      Object.assign(r, { title: 'Lisez-moi : présentation du dossier en français' });
+      Object.assign(r, { title: 'Lisez-moi : présentation du dossier en français (texte Markdown)' });
+    } else if (f.name === 'LISEZMOI.html') {
+      Object.assign(r, { title: 'Lisez-moi : la même présentation, à ouvrir dans un navigateur (double-clic)' });
     } else if (f.name === 'changes.json') {
       Object.assign(r, { title: 'Changements depuis la version précédente' });
     }
@@ -466,9 +401,9 @@ export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): s
     $schema: 'https://datapackage.org/profiles/2.0/datapackage.json',
     name: `dotation-${c.code.toLowerCase()}`,
     id: `${plan.baseUrl}/communes/${c.code}/pack`,
-    title: `Données ouvertes de ${c.nom} (${c.code})`,
-    description: `Dotation de données de ${c.nom} : données ouvertes nationales découpées pour la commune (code INSEE ${c.code}).`,
-    homepage: `${plan.baseUrl}/communes/${c.code}`,
+    title: `Données ouvertes ${deCommune(c.nom, c.tncc)} (${c.code})`,
+    description: `Dotation de données ${deCommune(c.nom, c.tncc)} : données ouvertes nationales découpées pour la commune (code INSEE ${c.code}).`,
+    homepage: `${plan.baseUrl}/communes/${c.code}/page`,
     keywords: ['commune', c.code, slugify(c.nom), ...all.map((s) => s.id)],
     licenses: licences,
     sources: all.map(srcOf),

@@ -2,6 +2,7 @@ import { sourceRegistry } from '../../config/sources';
 import { settings } from '../../config/settings';
 import { pool } from '../db/pool';
 import type { Pipeline } from '../engine/pipeline';
+import type { PublishedEdition, ScdlFrequency } from './section';
 
 /**
  * The "dynamic datasets" of a commune (api-territoire.md §5.3): one per published source that
@@ -16,7 +17,10 @@ export interface PackDataset {
   title: string;
   description: string;
   producer: string;
+  /** The one licence of what is loaded (the source section's choice over its published millésimes), as in the packs. */
   license: { id: string; title: string; url: string };
+  /** How often the producer publishes (SCDL wording); null for the pack itself. */
+  frequency: ScdlFrequency | null;
   millesime: string | null;
   publishedAt: string | null;
   landingPage: string | null;
@@ -54,14 +58,22 @@ interface Published {
   source: string;
   millesime: string;
   published_at: Date;
+  editions: PublishedEdition[];
 }
 
-/** Latest published millésime per source, chronologically (one small query). */
+/** Latest published millésime per source, chronologically, with every published millésime (one small query). */
 async function publishedSources(): Promise<Map<string, Published>> {
   const { rows } = await pool().query(
-    `select distinct on (source) source, millesime, published_at from published_datasets order by source, edition_key desc, published_at desc`,
+    `select source, millesime, published_at, details from published_datasets order by source, edition_key desc, published_at desc`,
   );
-  return new Map(rows.map((r) => [r.source, r as Published]));
+  const out = new Map<string, Published>();
+  for (const r of rows) {
+    const p =
+      out.get(r.source) ??
+      out.set(r.source, { source: r.source, millesime: r.millesime, published_at: r.published_at, editions: [] }).get(r.source)!;
+    p.editions.push({ millesime: r.millesime, details: r.details ?? {} });
+  }
+  return out;
 }
 
 /** Pack datasets, the same for every commune (what varies is the zone in the URLs). */
@@ -89,7 +101,8 @@ export async function packDatasets(): Promise<PackDataset[]> {
       title: p.source.title,
       description: files.map((f) => `${f.title} : ${f.description}`).join('\n'),
       producer: p.source.producer,
-      license: { ...p.source.licence, url: p.source.licence.url.replace(/\/+$/, '') },
+      license: p.pack!.licence ? p.pack!.licence(pub.editions) : { ...p.source.licence, url: p.source.licence.url.replace(/\/+$/, '') },
+      frequency: p.pack!.frequency ?? null,
       millesime: pub.millesime,
       publishedAt: pub.published_at.toISOString(),
       landingPage: p.source.landingPage,
@@ -109,8 +122,9 @@ export async function packDatasets(): Promise<PackDataset[]> {
     source: null,
     title: 'Dotation de données de la commune (paquet complet)',
     description: `Paquet de données ouvertes de la commune : ${sections.map((s) => s.title).join(', ') || 'référentiel'}, avec LISEZMOI.md et datapackage.json.`,
-    producer: 'Opérateur de la dotation',
+    producer: settings().PUBLISHER_NAME ?? 'éditeur du service (PUBLISHER_NAME non renseigné)',
     license: OPERATOR_LICENCE,
+    frequency: null,
     millesime: latest ? latest.slice(0, 10) : null,
     publishedAt: latest,
     landingPage: null,

@@ -22,15 +22,22 @@ export function csvCell(v: string): string {
   return /[;"\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** UTF-8 CSV, `;` separator, CRLF line ends, header = field names. */
+/**
+ * The UTF-8 byte order mark every CSV of a pack starts with: French Excel opens a `;` CSV with the
+ * right accents on a double-click only when it is there (without it, it reads Windows-1252).
+ */
+export const CSV_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** UTF-8 CSV, `;` separator, CRLF line ends, header = field names (the BOM is added by the caller). */
 export function toCsv(header: string[], rows: string[][]): string {
   let out = header.map(csvCell).join(';') + '\r\n';
   for (const r of rows) out += r.map(csvCell).join(';') + '\r\n';
   return out;
 }
 
-/** Parses the CSV written by `toCsv` (and any RFC 4180 `;` file). */
-export function parseCsv(text: string): string[][] {
+/** Parses the CSV written by `toCsv` (and any RFC 4180 `;` file); a leading byte order mark is skipped. */
+export function parseCsv(input: string): string[][] {
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   const rows: string[][] = [];
   let row: string[] = [];
   let cell = '';
@@ -92,7 +99,9 @@ export interface TableSchema {
     type: FieldType;
     title: string;
     description: string;
-    constraints?: { required?: boolean; enum?: string[]; pattern?: string };
+    /** Only `uri` is checked (an absolute http(s) URL). */
+    format?: string;
+    constraints?: { required?: boolean; enum?: string[]; pattern?: string; minimum?: number };
   }[];
   missingValues: string[];
   primaryKey?: string[];
@@ -125,7 +134,7 @@ const CHECKS: Record<FieldType, (v: string) => boolean> = {
 
 /**
  * A small Table Schema validator for what the packs use: header = field names in order,
- * types, required, enum, pattern, primary key unique. Returns the errors (empty = valid).
+ * types, required, enum, pattern, minimum, format uri, primary key unique. Returns the errors (empty = valid).
  */
 export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): string[] {
   const errors: string[] = [];
@@ -154,6 +163,9 @@ export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): 
         errors.push(`line ${line}, ${f.name}: '${v}' not in ${f.constraints.enum.join('|')}`);
       if (f.constraints?.pattern && !new RegExp(`^(?:${f.constraints.pattern})$`).test(v))
         errors.push(`line ${line}, ${f.name}: '${v}' does not match ${f.constraints.pattern}`);
+      if (f.constraints?.minimum !== undefined && Number(v) < f.constraints.minimum)
+        errors.push(`line ${line}, ${f.name}: ${v} is below the minimum ${f.constraints.minimum}`);
+      if (f.format === 'uri' && !/^https?:\/\/[^\s/]+\S*$/.test(v)) errors.push(`line ${line}, ${f.name}: '${v}' is not a URI`);
     });
     if (pk.length && pk.every((k) => k >= 0)) {
       const key = pk.map((k) => r[k]).join('\u0000');

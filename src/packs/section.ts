@@ -1,3 +1,5 @@
+import type { Pool } from 'pg';
+
 /**
  * What one source adds to each commune pack: tables (CSV with a Table Schema) and
  * geographic layers (GeoJSON). Queries take `$1 = text[]` of commune codes (a batch,
@@ -75,6 +77,31 @@ interface PackSourceInfo {
   details: Record<string, unknown>;
 }
 
+/** One published millésime of a source (published_datasets row): what licence choices read. */
+export interface PublishedEdition {
+  millesime: string;
+  details: Record<string, unknown>;
+}
+
+/** A licence as the packs cite it: id (data.gouv.fr / Open Definition), title in French, URL of its text or page. */
+export interface PackLicence {
+  id: string;
+  title: string;
+  url: string;
+}
+
+/** SCDL catalogue FREQ_MAJ values (scdl/catalogue 0.1.3) a source can declare. */
+export type ScdlFrequency =
+  | 'Ponctuelle'
+  | 'Irrégulière'
+  | 'Continuelle'
+  | 'Quotidienne ou plusieurs fois par jour'
+  | 'Hebdomadaire ou plusieurs fois par semaine'
+  | 'Mensuelle ou plusieurs fois par mois'
+  | 'Trimestrielle'
+  | 'Semestrielle'
+  | 'Annuelle';
+
 export interface PackSection {
   tables: PackTable[];
   layers?: PackLayer[];
@@ -91,6 +118,28 @@ export interface PackSection {
    * any new run of the source re-reads every commune.
    */
   sliceVersion?: string;
-  /** SIRET of the producer (SCDL PRODUCTEUR_SIRET, 14 digits), when known. */
+  /** SIRET of the producer (SCDL PRODUCTEUR_SIRET, 14 digits), when verified: cite where it was read beside it. */
   producerSiret?: string;
+  /**
+   * How often the producer publishes a new edition (SCDL FREQ_MAJ, DCAT accrualPeriodicity): not the
+   * check schedule (`source.schedule`), which may poll more often than the data changes.
+   */
+  frequency?: ScdlFrequency;
+  /**
+   * The producer's publication date (YYYY-MM-DD) of an edition, by millésime, when neither the run's
+   * provenance nor the resource URL gives it; cite the evidence beside each date.
+   */
+  publications?: Record<string, string>;
+  /**
+   * The licence of what the pack holds when it differs from `source.licence` (one scrutin under another
+   * licence): from every published millésime of the source. One licence per dataset, cited everywhere.
+   */
+  licence?(editions: PublishedEdition[]): PackLicence;
+  /** Why a commune has no row in this source although it is loaded (French, one sentence); default: a generic reason. */
+  emptyReason?(info: PackSourceInfo): string;
+  /**
+   * Per-commune reasons (French) for the communes that have no row in the latest millésime, when the
+   * source can tell them apart (a commune created after the census); read once per build.
+   */
+  whyMissing?(db: Pool, millesime: string): Promise<Map<string, string>>;
 }

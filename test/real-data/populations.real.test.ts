@@ -88,11 +88,13 @@ describeRealData('populations légales 2021 on the real INSEE files', () => {
     expect(Number(r.rows_read)).toBe(Number(r.rows_loaded) + Number(r.rows_rejected));
   });
 
-  test('35062 La Chapelle-Fleurigné = 35062 + 35112 of the file', async () => {
+  // INSEE warns that the population comptée à part (and so the totale) must not be added across
+  // communes: a row made of several codes keeps the sum of the population municipale only.
+  test('35062 La Chapelle-Fleurigné = 35062 + 35112 of the file (population municipale; no summed comptée à part)', async () => {
     expect(await pop('35062')).toMatchObject({
       pmun: sum(['35062', '35112']),
-      pcap: sum(['35062', '35112'], 'pcap'),
-      ptot: sum(['35062', '35112'], 'ptot'),
+      pcap: null,
+      ptot: null,
       codes_sources: ['35062', '35112'],
     });
     expect(await pop('35112')).toBeUndefined();
@@ -101,23 +103,29 @@ describeRealData('populations légales 2021 on the real INSEE files', () => {
   test('69149 Oullins-Pierre-Bénite = 69149 + 69152 of the file', async () => {
     expect(await pop('69149')).toMatchObject({
       pmun: sum(['69149', '69152']),
-      ptot: sum(['69149', '69152'], 'ptot'),
+      ptot: null,
       codes_sources: ['69149', '69152'],
     });
   });
 
-  test('Paris 75056 = sum of 75101…75120, each arrondissement kept', async () => {
+  test('Paris 75056 = sum of 75101…75120 (population municipale), each arrondissement kept whole', async () => {
     const arm = Array.from({ length: 20 }, (_, i) => String(75101 + i));
     expect(arm.every((c) => main.has(c))).toBe(true);
     expect(main.has('75056')).toBe(false);
     expect(await pop('75056')).toMatchObject({
       type: 'commune-actuelle',
       pmun: sum(arm),
-      pcap: sum(arm, 'pcap'),
-      ptot: sum(arm, 'ptot'),
+      pcap: null,
+      ptot: null,
       codes_sources: arm,
     });
-    for (const c of arm) expect(await pop(c)).toMatchObject({ type: 'arrondissement-municipal', pmun: main.get(c)!.pmun });
+    for (const c of arm)
+      expect(await pop(c)).toMatchObject({
+        type: 'arrondissement-municipal',
+        pmun: main.get(c)!.pmun,
+        pcap: main.get(c)!.pcap,
+        ptot: main.get(c)!.ptot,
+      });
   });
 
   test('Mayotte rows carry the values of donnees_communes_mayotte.csv', async () => {

@@ -1,4 +1,4 @@
-import { yearBounds } from '../../src/packs/content';
+import { yearBounds } from '../../src/packs/catalogue';
 import { departementSlug } from '../../pipelines/contours/source';
 
 describe('temporal coverage of a millésime (catalogue.csv COUV_TEMP_DEBUT/FIN)', () => {
