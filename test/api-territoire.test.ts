@@ -73,17 +73,21 @@ describe('id resolver (§5.2)', () => {
     const b = await get('/api/1/spatial/zone/fr/town/2A004');
     expect(a.status).toBe(200);
     expect(a.body.properties.name).toBe('Ajaccio');
-    expect(b.body.id).toBe('fr:commune:2A004');
+    // Lower case, as data.gouv.fr's ids (test/peer-conformance.test.ts).
+    expect(b.body.id).toBe('fr:commune:2a004');
+    expect(b.body.properties.code).toBe('2A004');
   });
-  test('a retired code resolves to its historical zone with successors; @latest follows to today', async () => {
+  test('a retired code resolves to its historical zone with successors; @latest is its own last version', async () => {
     const old = await get('/api/1/spatial/zone/fr:commune:35112');
     expect(old.status).toBe(200);
     expect(old.body.properties.code).toBe('35112');
     expect(old.body.properties.successors).toEqual(['fr:commune:35062']);
     expect(old.body.properties.validity.end).not.toBe('9999-12-31');
+    // udata's GeoZone.latest(): the latest version of that code, not its successor (test/peer-conformance.test.ts).
     const latest = await get('/api/1/spatial/zone/fr:commune:35112@latest');
-    expect(latest.body.id).toBe('fr:commune:35062');
-    expect(latest.body.properties.ancestors).toContain('fr:commune:35112');
+    expect(latest.body.id).toBe('fr:commune:35112@1942-01-01');
+    expect(latest.body.properties.successors).toEqual(['fr:commune:35062']);
+    expect((await get('/api/1/spatial/zone/fr:commune:35062')).body.properties.ancestors).toContain('fr:commune:35112');
     // A date after the end of the old commune: no version valid then.
     expect((await get('/api/1/spatial/zone/fr:commune:35112@2099-01-01')).status).toBe(404);
   });
@@ -254,15 +258,16 @@ describe('conformance (§5.4)', () => {
       ['fr:iris:352380101', 'fr:iris', 1],
     ]);
   });
-  test('12. suggest renn: Rennes first', async () => {
-    const r = await get('/api/1/spatial/zones/suggest?q=renn&size=5');
+  test('12. suggest renn: ranked by level as udata does (EPCI first, Rennes Métropole before the others; then Rennes first of the communes)', async () => {
+    expect((await get('/api/1/spatial/zones/suggest?q=renn&size=5')).body.length).toBeLessThanOrEqual(5);
+    const r = await get('/api/1/spatial/zones/suggest?q=renn&size=30');
     expect(r.status).toBe(200);
-    expect(r.body.length).toBeLessThanOrEqual(5);
-    expect(r.body[0].code).toBe('35238');
+    expect(r.body[0].code).toBe('243500139');
+    expect(r.body.find((z: { level: string }) => z.level === 'fr:commune').code).toBe('35238');
     for (const k of ['id', 'name', 'code', 'level', 'keys', 'score']) expect(r.body[0]).toHaveProperty(k);
     expect(typeof r.body[0].score).toBe('number');
     // Accent-insensitive.
-    expect((await get('/api/1/spatial/zones/suggest?q=%C3%A9vreux&size=1')).body[0].name).toBe('Évreux');
+    expect((await get('/api/1/spatial/zones/suggest?q=%C3%A9vreux&size=1')).body[0].name).toBe('CA Evreux Portes de Normandie');
   });
   test('13. suggest by postal code; q missing → 400', async () => {
     const r = await get('/api/1/spatial/zones/suggest?q=35200');
@@ -305,7 +310,7 @@ describe('conformance (§5.4)', () => {
   test('17. territory suggest 35: the département first', async () => {
     const r = await get('/api/1/territory/suggest/?q=35');
     expect(r.body[0]).toMatchObject({ id: 'fr:departement:35', title: 'Ille-et-Vilaine', parent: 'Bretagne' });
-    expect((await get('/api/1/territory/suggest?q=2a')).body[0].id).toBe('fr:departement:2A');
+    expect((await get('/api/1/territory/suggest?q=2a')).body[0].id).toBe('fr:departement:2a');
     expect((await get('/api/1/territory/suggest?q=974')).body[0].id).toBe('fr:departement:974');
   });
   test('18. oEmbed of a pack dataset', async () => {
@@ -330,8 +335,9 @@ describe('conformance (§5.4)', () => {
     const pack = await get('/api/1/oembeds?references=territory-fr:commune:35238:pack_com');
     expect(pack.body[0].html).toContain('/communes/35238/pack.zip');
     expect((await get('/api/1/oembeds?references=bogus')).status).toBe(400);
-    expect((await get('/api/1/oembeds?references=territory-fr:commune:35238:nothing_com')).status).toBe(404);
-    expect((await get('/api/1/oembeds?references=territory-fr:commune:99999:ban_com')).status).toBe(404);
+    // udata answers 400 with its own messages (test/peer-conformance.test.ts).
+    expect((await get('/api/1/oembeds?references=territory-fr:commune:35238:nothing_com')).status).toBe(400);
+    expect((await get('/api/1/oembeds?references=territory-fr:commune:99999:ban_com')).status).toBe(400);
   });
   test('19. CORS on every route', async () => {
     for (const u of [

@@ -106,16 +106,14 @@ describe('/communes', () => {
       zone: 'metro',
     });
   });
-  test('400s: bad limit, bad type, unfiltered geojson or contour', async () => {
+  test('400s: bad limit, bad type, unfiltered geojson or contour (an unknown format or geometry falls back: test/peer-conformance.test.ts)', async () => {
     for (const u of [
       '/communes?limit=-1',
       '/communes?limit=abc',
       '/communes?type=village',
       '/communes?format=geojson',
       '/communes?fields=contour',
-      '/communes?format=xml',
       '/communes?codePostal=35',
-      '/communes?geometry=shape&code=35238',
     ]) {
       const r = await get(u);
       expect([u, r.status]).toEqual([u, 400]);
@@ -163,11 +161,10 @@ describe('/communes/{code}: the geo.api parameters on the single commune', () =>
       type: 'commune-actuelle',
     });
   });
-  test('400s as on the list route; 404 and 301 (query kept) as before', async () => {
+  test('unknown format or geometry fall back to the defaults as on the list route; 404 and 301 (query kept) as before', async () => {
     for (const u of ['/communes/35238?format=xml', '/communes/35238?geometry=shape', '/communes/35238?format=']) {
       const r = await get(u);
-      expect([u, r.status]).toEqual([u, 400]);
-      expect(typeof r.body.message).toBe('string');
+      expect([u, r.status, r.body.nom]).toEqual([u, 200, 'Rennes']);
     }
     expect((await get('/communes/99999?fields=nom')).status).toBe(404);
     expect((await get('/communes/abc')).status).toBe(404);
@@ -238,10 +235,11 @@ describe('geometry from a contour table, when one exists', () => {
     const spec = (await get('/openapi.json')).body;
     const param = spec.paths['/communes'].get.parameters.find((x: { name: string }) => x.name === 'geometry');
     expect(param.description).toMatch(/mairie is always null/);
-    // Départements, régions and EPCI have no mairie: 400 as a geometry, left out as a field.
+    // Départements, régions and EPCI have no mairie: as a geometry it is unknown, so the default (centre), as
+    // geo.api does for an unknown geometry; as a field it is left out.
     for (const u of ['/epcis/243500139?format=geojson&geometry=mairie', '/departements?geometry=mairie', '/regions/53?geometry=mairie']) {
       const e = await get(u);
-      expect([u, e.status]).toEqual([u, 400]);
+      expect([u, e.status]).toEqual([u, 200]);
     }
     expect((await get('/departements/35?fields=mairie,nom')).body).toEqual({ nom: 'Ille-et-Vilaine', code: '35' });
   });

@@ -22,7 +22,11 @@ const fields = z.string().transform((s) =>
     .map((x) => x.trim())
     .filter(Boolean),
 );
-const format = z.enum(['json', 'geojson']).default('json');
+/**
+ * `format`: an unknown value falls back to json, as geo.api does (datagouv/api-geo@4aa0828,
+ * lib/helpers.js initFormat; test/helpers.js "should not accept geojson format" → json).
+ */
+const format = z.enum(['json', 'geojson']).default('json').catch('json');
 const code = (re: RegExp, what: string) =>
   z
     .string()
@@ -58,6 +62,9 @@ const communeFilters = {
   zone: csv(ZONES, 'zone').optional(),
   ancienCode: code(/^([0-9]{5}|2[AB][0-9]{3})$/, 'ancienCode').optional(),
   codeParent: code(/^([0-9]{5}|2[AB][0-9]{3})$/, 'codeParent').optional(),
+  /** Point-in-contour search (geo.api `lat` + `lon`, WGS84); a value out of range or not a number is ignored, as there. */
+  lat: z.string().optional(),
+  lon: z.string().optional(),
 };
 /**
  * `geometry` of a commune. geo.api gives the town hall's position for `mairie`; we have no source
@@ -77,10 +84,12 @@ const zoneGeometry = z
     'Geometry of format=geojson Features: centre (default), contour or bbox, from the union of the commune contours ' +
       '(or the official département outline), only when every commune of the zone has a contour; else null.',
   );
+// An unknown geometry falls back to the default (centre), as geo.api does (api-geo@4aa0828 test/helpers.js
+// "should set default geometry in req when geometry in query is unknown").
 const output = <T extends z.ZodType>(geometry: T) => ({
   fields: fields.optional(),
   format,
-  geometry: geometry.optional(),
+  geometry: geometry.optional().catch(undefined),
   limit: limit.optional(),
 });
 
@@ -121,8 +130,8 @@ export const EpcisQuery = z.object({
   ...output(zoneGeometry),
 });
 /** /communes/{code}. */
-export const OneCommuneQuery = z.object({ fields: fields.optional(), format, geometry: communeGeometry.optional() });
+export const OneCommuneQuery = z.object({ fields: fields.optional(), format, geometry: communeGeometry.optional().catch(undefined) });
 /** /departements/{code}, /regions/{code}, /epcis/{code}. */
-export const OneQuery = z.object({ fields: fields.optional(), format, geometry: zoneGeometry.optional() });
+export const OneQuery = z.object({ fields: fields.optional(), format, geometry: zoneGeometry.optional().catch(undefined) });
 
 export type CommunesQuery = z.infer<typeof CommunesQuery>;

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RouteDoc, parseQuery } from '../http/query';
+import { pool } from '../../db/pool';
 import { HttpError } from '../http/errors';
 import { CommuneRec, Referential, normalizeName, referential } from '../../communes/referential';
 import { ResponseCache, cachedBody, sendCached, stampWith } from '../http/cache';
@@ -40,7 +41,28 @@ function communeIndex(ref: Referential): CommuneIndex {
   return ix;
 }
 
-function filterCommunes(ref: Referential, q: z.infer<typeof CommunesQuery>): { rec: CommuneRec; score?: number }[] {
+/**
+ * geo.api's `lat` + `lon` (datagouv/api-geo@4aa0828 server.js /communes): both finite, lat in
+ * [-90, 90], lon in [-180, 180], else the pair is ignored. Returns [lon, lat] or undefined.
+ */
+function pointOf(q: { lat?: string; lon?: string }): [number, number] | undefined {
+  if (!q.lat || !q.lon) return undefined;
+  const lat = Number.parseFloat(q.lat);
+  const lon = Number.parseFloat(q.lon);
+  if (!Number.isFinite(lat) || lat < -90 || lat > 90 || !Number.isFinite(lon) || lon < -180 || lon > 180) return undefined;
+  return [lon, lat];
+}
+
+/** Codes of the communes (and arrondissements) whose contour holds the point: PostGIS on the loaded contours. */
+async function communesAt([lon, lat]: [number, number]): Promise<Set<string>> {
+  const { rows } = await pool().query(
+    `select code_commune from commune_contours where st_intersects(geom, st_setsrid(st_makepoint($1, $2), 4326))`,
+    [lon, lat],
+  );
+  return new Set(rows.map((r) => r.code_commune as string));
+}
+
+function filterCommunes(ref: Referential, q: z.infer<typeof CommunesQuery>, at?: Set<string>): { rec: CommuneRec; score?: number }[] {
   const types = q.type ?? (q.codeParent ? ['arrondissement-municipal'] : ['commune-actuelle']);
   const zones = q.zone ?? ['metro', 'drom', 'com'];
   const ix = communeIndex(ref);
@@ -70,21 +92,16 @@ function filterCommunes(ref: Referential, q: z.infer<typeof CommunesQuery>): { r
     if (q.codeRegion && c.region !== q.codeRegion) continue;
     if (members && !(members.has(c.code) || (c.type === 'arrondissement-municipal' && c.parent != null && members.has(c.parent)))) continue;
     if (q.codeParent && c.parent !== q.codeParent) continue;
+    if (at && !at.has(c.code)) continue;
     if (!inZones(c.zone, zones)) continue;
     if (nq) {
-      // geo.api (datagouv/api-geo, communes query): with boost=population, _score = score × (1 + population / 100 000).
-      const s = nameScore(c.norm, nq);
-      const score = q.boost === 'population' && c.population ? s * (1 + c.population / 100000) : s;
-      if (s > 0) out.push({ rec: c, score });
+      const score = nameScore(c.norm, nq);
+      // boost=population as geo.api computes it (api-geo@4aa0828 lib/communes.js): score × (1 + population / 100,000),
+      // so "renn" gives Rennes before Renno, "mars" Marseille before Mars (test/communes.js "Boost for population").
+      if (score > 0) out.push({ rec: c, score: q.boost === 'population' ? score * (1 + (c.population ?? 0) / 100_000) : score });
     } else out.push({ rec: c });
   }
-  if (nq)
-    out.sort(
-      (a, b) =>
-        b.score! - a.score! ||
-        (q.boost === 'population' ? (b.rec.population ?? 0) - (a.rec.population ?? 0) : 0) ||
-        (a.rec.code < b.rec.code ? -1 : 1),
-    );
+  if (nq) out.sort((a, b) => b.score! - a.score! || (a.rec.code < b.rec.code ? -1 : 1));
   else out.sort((a, b) => (a.rec.code < b.rec.code ? -1 : a.rec.code > b.rec.code ? 1 : 0));
   return out;
 }
@@ -105,7 +122,7 @@ export const docs: RouteDoc[] = [
     path: '/communes',
     tag: 'geo',
     summary:
-      'Communes (filters: codePostal, code, siren, nom, codeDepartement, codeRegion, codeEpci, type, zone, ancienCode, codeParent); format=geojson needs a filter',
+      'Communes (filters: codePostal, code, siren, nom with boost=population, lat+lon (point in contour), codeDepartement, codeRegion, codeEpci, type, zone, ancienCode, codeParent); format=geojson needs a filter; an unknown format or geometry falls back to json / centre as on geo.api.gouv.fr',
     query: CommunesQuery,
     errors: { 400: ERR[400] },
   },
@@ -189,13 +206,23 @@ async function reply(req: FastifyRequest, r: FastifyReply, ref: Referential, for
 export default async function geo(app: FastifyInstance): Promise<void> {
   app.get('/communes', async (req, res) => {
     const q = parseQuery(CommunesQuery, req.query);
+    const point = pointOf(q);
     const filtered =
-      q.codePostal || q.code || q.siren || q.nom || q.codeDepartement || q.codeRegion || q.codeEpci || q.ancienCode || q.codeParent;
+      point ||
+      q.codePostal ||
+      q.code ||
+      q.siren ||
+      q.nom ||
+      q.codeDepartement ||
+      q.codeRegion ||
+      q.codeEpci ||
+      q.ancienCode ||
+      q.codeParent;
     if (!filtered && (q.format === 'geojson' || q.fields?.includes('contour'))) {
       throw new HttpError(400, 'format=geojson et fields=contour demandent au moins un filtre sur /communes');
     }
     const ref = await referential();
-    return reply(req, res, ref, q.format, () => render(COMMUNE, filterCommunes(ref, q), q, ref));
+    return reply(req, res, ref, q.format, async () => render(COMMUNE, filterCommunes(ref, q, point && (await communesAt(point))), q, ref));
   });
 
   const subCommunes =
@@ -205,7 +232,10 @@ export default async function geo(app: FastifyInstance): Promise<void> {
       const code = req.params.code.toUpperCase();
       const ref = await referential();
       if (!exists(ref, code)) throw new HttpError(404, `code inconnu : « ${req.params.code} »`);
-      return reply(req, res, ref, q.format, () => render(COMMUNE, filterCommunes(ref, { ...q, [container]: code }), q, ref));
+      const point = pointOf(q);
+      return reply(req, res, ref, q.format, async () =>
+        render(COMMUNE, filterCommunes(ref, { ...q, [container]: code }, point && (await communesAt(point))), q, ref),
+      );
     };
 
   app.get('/departements', async (req, res) => {

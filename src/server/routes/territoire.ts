@@ -329,6 +329,8 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
   app.get(`${P}/spatial/coverage/*`, async (req, reply) => {
     parseQuery(LangQuery, req.query);
     const raw = decodeURIComponentSafe(rawRest(req, '/spatial/coverage/'));
+    // Every level /levels lists has a coverage (udata@25b5a2ddd test_coverage_empty: a level without zones is an empty collection).
+    if (raw.toLowerCase() === IRIS_LEVEL.id) return send(req, reply, { type: 'FeatureCollection', features: await irisCoverage() });
     const level = levelAlias(raw);
     if (!level || !LEVELS.some((l) => l.id === level)) throw new HttpError(404, `niveau inconnu : « ${raw} »`);
     const ref = await referential();
@@ -387,27 +389,49 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
     );
   });
 
+  /**
+   * oEmbed cards. Errors are udata's, word for word (opendatateam/udata v2.5.0, commit 1553c0f2,
+   * udata/features/oembed/api.py OEmbedsAPI and udata/tests/api/test_oembed_api.py): a client that
+   * matches on them keeps working. `detail` says the same in French.
+   */
   app.get(`${P}/oembeds`, async (req, reply) => {
+    const bad = (message: string, detail: string) => reply.code(400).type('application/json; charset=utf-8').send({ message, detail });
+    const raw = (req.query as Record<string, unknown>).references;
+    if (typeof raw !== 'string' || !raw.trim())
+      return reply
+        .code(400)
+        .type('application/json; charset=utf-8')
+        .send({
+          errors: { references: 'References of the resources to embed. Missing required parameter in the query string' },
+          message: 'Input payload validation failed',
+          detail:
+            'le paramètre references est obligatoire (territory-<zone>:<jeu de données> ou dataset-<identifiant>, séparés par des virgules)',
+        });
     const { references, maxwidth, maxheight } = parseQuery(OembedQuery, req.query);
     const out = [];
-    for (const ref of references
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)) {
+    for (const ref of references.split(',').map((s) => s.trim())) {
       const dash = ref.indexOf('-');
-      const kind = dash > 0 ? ref.slice(0, dash) : '';
+      if (dash < 0) return bad('Invalid ID.', `référence sans type : « ${ref} » (attendu : territory-… ou dataset-…)`);
+      const kind = ref.slice(0, dash);
       const rest = ref.slice(dash + 1);
       if (kind === 'territory') {
         const t = parseTerritoryReference(rest);
         if (!t)
-          throw new HttpError(
-            400,
-            `référence de territoire invalide : « ${ref} » ; attendu : territory-<identifiant de zone>:<identifiant de jeu de données>`,
+          return bad(
+            'Invalid territory ID.',
+            `référence de territoire invalide : « ${ref} » (attendu : territory-<zone>:<jeu de données>)`,
           );
-        const zone = await resolveZone(t.zone);
-        assertCommune(zone);
+        const p = parseZoneId(t.zone);
+        const zone = p && resolveParsed(await referential(), p);
+        if (!zone || !zone.current) return bad('Unknown territory identifier.', `territoire inconnu : « ${t.zone} »`);
+        if (zone.level !== 'fr:commune')
+          return bad(
+            'Unknown kind of territory.',
+            `pas de jeux de données par territoire pour le niveau ${zone.level} : seules les communes en ont`,
+          );
         const d = findPackDataset(await packDatasets(), t.dataset);
-        if (!d) throw new HttpError(404, `jeu de données inconnu : « ${t.dataset} » pour ${zoneId(zone.level, zone.code)}`);
+        if (!d)
+          return bad('Unknown territory dataset id.', `jeu de données inconnu : « ${t.dataset} » pour ${zoneId(zone.level, zone.code)}`);
         out.push(
           card(
             `${d.title} – ${zone.name} (${zone.code})`,
@@ -420,14 +444,29 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
         );
       } else if (kind === 'dataset') {
         const { rows } = await pool().query(`select id, title, page from zone_datasets where id = $1`, [rest]);
-        if (!rows[0]) throw new HttpError(404, `jeu de données inconnu : « ${rest} »`);
+        if (!rows[0]) return bad('Unknown dataset ID.', `jeu de données inconnu : « ${rest} »`);
         out.push(card(rows[0].title, '', '', rows[0].page, maxwidth, maxheight));
-      } else {
-        throw new HttpError(400, `référence invalide : « ${ref} » ; attendu : territory-… ou dataset-…`);
-      }
+      } else return bad('Invalid object type.', `type de référence inconnu : « ${kind} » (attendu : territory ou dataset)`);
     }
     return send(req, reply, out);
   });
+}
+
+/** Every IRIS (table iris of the geography sources) as coverage features, without geometry like the communes'; none when not loaded. */
+async function irisCoverage(): Promise<unknown[]> {
+  const { rows } = await pool()
+    .query(`select code_iris, nom_iris from iris order by code_iris`)
+    .catch(() => ({ rows: [] as { code_iris: string; nom_iris: string }[] }));
+  const { rows: counted } = await pool().query(
+    `select z as zone, count(*)::int as n from zone_datasets, unnest(zones) z where z like 'fr:iris:%' group by 1`,
+  );
+  const n = new Map<string, number>(counted.map((r) => [r.zone, r.n]));
+  return rows.map((r) => ({
+    id: `fr:iris:${r.code_iris}`,
+    type: 'Feature',
+    geometry: { type: 'MultiPolygon', coordinates: [] },
+    properties: { name: r.nom_iris, code: r.code_iris, level: 'fr:iris', uri: null, datasets: n.get(`fr:iris:${r.code_iris}`) ?? 0 },
+  }));
 }
 
 /** IRIS of a commune (table iris of the geography sources), as zone Features; none when not loaded. */

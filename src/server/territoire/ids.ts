@@ -63,10 +63,17 @@ export function parseZoneId(raw: string): ParsedZoneId | undefined {
   return undefined;
 }
 
-/** `fr:commune:35238`; the undated id that every response carries in `id`. */
+/**
+ * `fr:commune:35238`; the undated id that every response carries in `id` (a dated request gets the
+ * dated form, see zones.ts). Lower case like data.gouv.fr's: udata parses every GeoID lower-cased
+ * (opendatateam/udata@25b5a2ddd, udata/core/spatial/geoids.py `parse`), so Corsica is `fr:commune:2b033`.
+ */
 export function zoneId(level: ZoneLevel, code: string): string {
-  return level === 'country' ? 'country:fr' : `${level}:${code}`;
+  return level === 'country' ? 'country:fr' : `${level}:${code.toLowerCase()}`;
 }
+
+/** The key of the INSEE URI table (codes as the COG writes them: 2B033). */
+export const inseeUriKey = (level: ZoneLevel, code: string) => `${level}:${code}`;
 
 export const ADMIN_LEVEL: Record<ZoneLevel, number> = {
   country: 20,

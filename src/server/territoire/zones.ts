@@ -1,5 +1,5 @@
 import { HttpError } from '../http/errors';
-import { ParsedZoneId, ZoneLevel, parseZoneId, zoneId } from './ids';
+import { ADMIN_LEVEL, ParsedZoneId, ZoneLevel, inseeUriKey, parseZoneId, zoneId } from './ids';
 import { CommuneRec, Referential, normalizeName, referential } from '../../communes/referential';
 import { GeometryInfo, Level as GeoLevel, geometries } from '../../geo/zone-geometry';
 
@@ -22,6 +22,8 @@ export interface Zone {
   geoLevel?: GeoLevel;
   parentName: string | null;
   uri: string | null;
+  /** Asked with a date or @latest: answered with its dated GeoID (`fr:commune:35238@1942-01-01`), as udata's zones were. */
+  dated?: boolean;
 }
 
 const FOREVER = '9999-12-31';
@@ -75,7 +77,7 @@ function communeZone(ref: Referential, c: CommuneRec): Zone {
     ancestors: (ref.ancestors.get(c.code) ?? []).map((a) => zoneId('fr:commune', a)),
     geoLevel: 'commune',
     parentName: c.departement ? (ref.departements.get(c.departement)?.nom ?? null) : null,
-    uri: ref.inseeUris.get(zoneId('fr:commune', c.code)) ?? null,
+    uri: ref.inseeUris.get(inseeUriKey('fr:commune', c.code)) ?? null,
   };
 }
 
@@ -141,7 +143,7 @@ function currentZone(ref: Referential, level: ZoneLevel, code: string): Zone | u
         ancestors: [],
         geoLevel: 'region',
         parentName: null,
-        uri: ref.inseeUris.get(zoneId(level, code)) ?? null,
+        uri: ref.inseeUris.get(inseeUriKey(level, code)) ?? null,
       };
     }
     case 'fr:departement': {
@@ -160,7 +162,7 @@ function currentZone(ref: Referential, level: ZoneLevel, code: string): Zone | u
         ancestors: [],
         geoLevel: 'departement',
         parentName: d.region ? (ref.regions.get(d.region)?.nom ?? null) : null,
-        uri: ref.inseeUris.get(zoneId(level, code)) ?? null,
+        uri: ref.inseeUris.get(inseeUriKey(level, code)) ?? null,
       };
     }
     case 'fr:epci': {
@@ -179,7 +181,7 @@ function currentZone(ref: Referential, level: ZoneLevel, code: string): Zone | u
         ancestors: [],
         geoLevel: 'epci',
         parentName: e.departements.length === 1 ? (ref.departements.get(e.departements[0])?.nom ?? null) : null,
-        uri: ref.inseeUris.get(zoneId(level, code)) ?? null,
+        uri: ref.inseeUris.get(inseeUriKey(level, code)) ?? null,
       };
     }
     case 'fr:arrondissement': {
@@ -209,22 +211,21 @@ function currentZone(ref: Referential, level: ZoneLevel, code: string): Zone | u
 
 const within = (d: string, v: { start: string; end: string }) => d >= v.start && d < v.end;
 
-/** Resolves a parsed id to its zone, or undefined (unknown code, or no version valid at the date). */
+/**
+ * Resolves a parsed id to its zone, or undefined (unknown code, or no version valid at the date).
+ * `@latest` is the latest version of that code (udata v2.5.0 GeoZoneQuerySet.latest: the zone of the
+ * code without an end, else the one that ended last): a retired code answers its own last version,
+ * with its successors, never the commune that absorbed it. A date gives the version valid then.
+ * Either way the zone is answered under its dated id.
+ */
 export function resolveParsed(ref: Referential, p: ParsedZoneId): Zone | undefined {
   const cur = currentZone(ref, p.level, p.code);
   const old = p.level === 'fr:commune' && !cur ? retiredZone(ref, p.code) : undefined;
-  if (p.at === 'latest') {
-    if (cur) return cur;
-    // Follow successors to today's commune (a split keeps the first, i.e. the one that kept the code when it exists).
-    if (old) return old.successors.map((s) => currentZone(ref, 'fr:commune', s.split(':')[2])).find(Boolean);
-    return undefined;
-  }
-  if (p.at) {
-    if (cur && within(p.at, cur.validity)) return cur;
-    if (old && within(p.at, old.validity)) return old;
-    return undefined;
-  }
-  return cur ?? old;
+  let z: Zone | undefined;
+  if (p.at === 'latest') z = cur ?? old;
+  else if (p.at) z = cur && within(p.at, cur.validity) ? cur : old && within(p.at, old.validity) ? old : undefined;
+  else return cur ?? old;
+  return z ? { ...z, dated: true } : undefined;
 }
 
 export async function resolveZone(raw: string): Promise<Zone> {
@@ -280,7 +281,7 @@ function toFeature(z: Zone, geo?: GeometryInfo): ZoneFeature {
     successors: z.successors,
   };
   return {
-    id: zoneId(z.level, z.code),
+    id: z.dated ? `${zoneId(z.level, z.code)}@${z.validity.start}` : zoneId(z.level, z.code),
     type: 'Feature',
     geometry: { type: 'MultiPolygon', coordinates: contour && contour.type === 'MultiPolygon' ? contour.coordinates : [] },
     properties,
@@ -366,60 +367,62 @@ export interface Suggestion {
   score: number;
 }
 
-// Suggest ranks communes before EPCI: "renn" should give Rennes before Rennes Métropole.
-const SUGGEST_LEVEL_RANK: Record<ZoneLevel, number> = {
-  country: 0,
-  'fr:region': 1,
-  'fr:departement': 2,
-  'fr:commune': 3,
-  'fr:arrondissement': 4,
-  'fr:epci': 5,
-};
-
 /**
- * Prefix match on the accent-folded name (whole name first, then any word), the INSEE code,
- * postal codes and SIREN. Ranked by match quality, then level, then population.
+ * Zone suggest as data.gouv.fr answers it (opendatateam/udata@25b5a2ddd, udata/core/spatial/api.py
+ * SuggestZonesAPI and its tests udata/core/spatial/tests/test_api.py): a case-insensitive substring of
+ * the name, the code or the id (`fr:commune:35238`), the accent-folded name here too, plus postal codes
+ * and SIREN by prefix (the 2017 keys); sorted by admin level (country, region, département, EPCI,
+ * arrondissement, commune), then by match quality and population within a level.
  */
 export function suggestZones(ref: Referential, q: string, size: number): Suggestion[] {
   const nq = normalizeName(q);
   const uq = q.trim().toUpperCase();
+  const lq = q.trim().toLowerCase();
   if (!nq && !uq) return [];
   const out: Suggestion[] = [];
-  const quality = (norm: string, codes: readonly (string | null)[]): number => {
+  const quality = (norm: string, id: string, codes: readonly (string | null)[]): number => {
     let codeQ = 0;
     for (const c of codes) {
       if (!c) continue;
       if (c === uq) return 4;
       if (codeQ === 0 && c.startsWith(uq)) codeQ = 2;
+      else if (codeQ === 0 && c.includes(uq)) codeQ = 1;
     }
+    if (id === lq) return 4;
     if (nq && norm === nq) return 4;
     if (nq && norm.startsWith(nq)) return 3;
+    if (nq && norm.includes(` ${nq}`)) return 2;
     if (codeQ) return codeQ;
-    if (nq && nq.length >= 3 && norm.includes(` ${nq}`)) return 1;
+    if (nq && norm.includes(nq)) return 1;
+    if (lq.includes(':') && id.includes(lq)) return 1;
     return 0;
   };
-  const push = (z: Zone | undefined, qual: number) => {
-    if (z && qual > 0) out.push({ zone: z, score: qual });
+  const push = (z: Zone | undefined, norm: string, codes: readonly (string | null)[]) => {
+    if (!z) return;
+    const qual = quality(norm, zoneId(z.level, z.code), codes);
+    if (qual > 0) out.push({ zone: z, score: qual });
   };
-  for (const r of ref.regions.values()) push(currentZone(ref, 'fr:region', r.code), quality(r.norm, [r.code]));
-  for (const d of ref.departements.values()) push(currentZone(ref, 'fr:departement', d.code), quality(d.norm, [d.code]));
+  for (const r of ref.regions.values()) push(currentZone(ref, 'fr:region', r.code), r.norm, [r.code]);
+  for (const d of ref.departements.values()) push(currentZone(ref, 'fr:departement', d.code), d.norm, [d.code]);
+  for (const e of ref.epcis.values()) push(currentZone(ref, 'fr:epci', e.code), e.norm, [e.code]);
+  const asId = lq.includes(':');
   for (const c of ref.actuelles) {
     // Cheap rejection first: most communes match neither the name nor a code.
     if (
-      !(c.norm.includes(nq) && nq) &&
-      !c.code.startsWith(uq) &&
+      !(nq && c.norm.includes(nq)) &&
+      !c.code.includes(uq) &&
       !(c.siren ?? '').startsWith(uq) &&
-      !c.codesPostaux.some((p) => p.startsWith(uq))
+      !c.codesPostaux.some((p) => p.startsWith(uq)) &&
+      !(asId && `fr:commune:${c.code.toLowerCase()}`.includes(lq))
     )
       continue;
-    const qual = quality(c.norm, [c.code, ...c.codesPostaux, c.siren]);
+    const qual = quality(c.norm, zoneId('fr:commune', c.code), [c.code, ...c.codesPostaux, c.siren]);
     if (qual > 0) out.push({ zone: communeZone(ref, c), score: qual });
   }
-  for (const e of ref.epcis.values()) push(currentZone(ref, 'fr:epci', e.code), quality(e.norm, [e.code]));
   out.sort(
     (a, b) =>
+      ADMIN_LEVEL[a.zone.level] - ADMIN_LEVEL[b.zone.level] ||
       b.score - a.score ||
-      SUGGEST_LEVEL_RANK[a.zone.level] - SUGGEST_LEVEL_RANK[b.zone.level] ||
       (b.zone.population ?? 0) - (a.zone.population ?? 0) ||
       (a.zone.code < b.zone.code ? -1 : 1),
   );
