@@ -128,6 +128,27 @@ describe('data.gouv.fr spatial API (opendatateam/udata @ 25b5a2ddd)', () => {
   });
 });
 
+describe('CORS, as both peers answer reusers in a browser', () => {
+  // api-geo@4aa0828 server.js `app.use(cors({origin: true}))` (the npm cors package: a preflight is
+  // answered 204 and reflects the requested headers); udata v2.5.0 udata/tests/api/test_oembed_api.py
+  // calls assert_cors (udata/tests/helpers.py: Access-Control-Allow-Origin present) on every oEmbed answer.
+  // The CORS set-up is src/server/http/security.ts (http helper); this states what the peers' clients rely on.
+  test('a preflight from a browser page is answered, with X-Fields allowed; answers carry Access-Control-Allow-Origin', async () => {
+    const pre = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/1/spatial/zone/fr:commune:35238',
+      headers: { origin: 'https://reuser.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-fields' },
+    });
+    expect(pre.statusCode).toBe(204);
+    expect(pre.headers['access-control-allow-origin']).toBeDefined();
+    expect(String(pre.headers['access-control-allow-headers']).toLowerCase()).toContain('x-fields');
+    for (const url of ['/communes?code=35238', '/api/1/oembeds/?references=territory-fr:commune:35238:population_com']) {
+      const r = await app.inject({ method: 'GET', url, headers: { origin: 'https://reuser.example' } });
+      expect([url, r.headers['access-control-allow-origin']]).toEqual([url, '*']);
+    }
+  });
+});
+
 describe('data.gouv.fr with territories (opendatateam/udata v2.5.0 @ 1553c0f)', () => {
   // udata/core/spatial/tests/test_models.py test_resolve_with_validity_exact_match and
   // test_resolve_with_validity_match: a dated GeoID resolves to the zone valid then, whose id is its own

@@ -55,7 +55,7 @@ describe('GET /communes/:code and its pack', () => {
     expect(body.pack.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  test('summary: geo.api fields, format=geojson and geometry; 400 on a bad value; 301 keeps the query', async () => {
+  test('summary: geo.api fields, format=geojson and geometry; an unknown value falls back; 301 keeps the query', async () => {
     const res = await app.inject({ method: 'GET', url: '/communes/35238?fields=population,pack' });
     expect(res.statusCode).toBe(200);
     expect(Object.keys(res.json())).toEqual(['nom', 'code', 'population', 'pack']);
@@ -66,8 +66,9 @@ describe('GET /communes/:code and its pack', () => {
       type: 'Feature',
       properties: { nom: 'Rennes', code: '35238', type: 'commune-actuelle', donnees: { populations: { millesime: '2021' } } },
     });
+    // An unknown format or geometry falls back to the default, as geo.api does (test/peer-conformance.test.ts).
     for (const url of ['/communes/35238?format=csv', '/communes/35238?geometry=polygon'])
-      expect((await app.inject({ method: 'GET', url })).statusCode).toBe(400);
+      expect((await app.inject({ method: 'GET', url })).statusCode).toBe(200);
     const old = await app.inject({ method: 'GET', url: '/communes/35112?fields=nom' });
     expect(old.statusCode).toBe(301);
     expect(old.headers.location).toBe('/communes/35062?fields=nom');

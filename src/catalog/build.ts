@@ -158,7 +158,7 @@ function addDataset(g: Graph, x: DatasetInput): Term | null {
             ? d.description
             : // The pack of this commune: what it holds here, not every source of the server.
               `Paquet de données ouvertes de la commune : fiche d'identité (commune.json)${x.parts.map((p) => `, ${p.title}`).join('')}, avec LISEZMOI et datapackage.json.`
-        }\n\nExtrait pour la commune ${deCommune(c.nom, null)} (code INSEE ${c.code}). Producteur : ${d.producer}.`,
+        }\n\nExtrait pour la commune ${deCommune(c.nom, c.tncc)} (code INSEE ${c.code}). Producteur : ${d.producer}.`,
       ),
     )
     .add(ds, 'dcat:keyword', [fr(c.nom), fr(d.source ?? 'dotation'), fr('commune')])
@@ -281,7 +281,7 @@ export async function buildCatalogPage(opts: {
       'dct:description',
       fr(
         commune
-          ? `Jeux de données ouverts nationaux découpés pour la commune ${deCommune(commune.nom, null)}, avec le paquet complet.`
+          ? `Jeux de données ouverts nationaux découpés pour la commune ${deCommune(commune.nom, commune.tncc)}, avec le paquet complet.`
           : 'Un paquet de données ouvertes par commune : des extraits communaux de jeux de données nationaux. Les extraits source par source sont dans le catalogue de chaque commune (/communes/{code}/catalog.jsonld).',
       ),
     )

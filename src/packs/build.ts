@@ -121,7 +121,7 @@ async function loadPlan(db: Pool, s: Settings): Promise<PackPlan> {
 async function communeRows(db: Pool, codes: string[]): Promise<CommuneRow[]> {
   const { rows } = await db.query(
     `select c.code, c.type, c.nom, c.departement, d.nom as dep_nom, c.region, r.nom as reg_nom, c.epci, e.nom as epci_nom, e.type as epci_type,
-            c.siren, c.codes_postaux, c.anciens_codes, c.commune_parent, p.nom as parent_nom, c.population,
+            c.siren, c.codes_postaux, c.anciens_codes, c.commune_parent, p.nom as parent_nom, c.population, c.tncc,
             (select json_agg(json_build_object('code', x.code, 'nom', x.nom, 'type', x.type) order by x.code, x.type)
                from communes x where x.commune_parent = c.code and x.type in ('commune-deleguee', 'commune-associee')) as deleguees
        from communes c

@@ -119,7 +119,10 @@ export default async function web(app: FastifyInstance): Promise<void> {
   const pages = new ResponseCache(64 << 20);
   const fixed = new Map<string, string>();
   const once = (key: string, render: () => string) => fixed.get(key) ?? fixed.set(key, render()).get(key)!;
-  const publisher = () => ({ name: settings().PUBLISHER_NAME ?? 'l’opérateur de ce service', contact: settings().PUBLISHER_CONTACT ?? null });
+  const publisher = () => ({
+    name: settings().PUBLISHER_NAME ?? 'l’opérateur de ce service',
+    contact: settings().PUBLISHER_CONTACT ?? null,
+  });
 
   app.get('/', async (req, reply) => sendHtml(req, reply, once('/', homePage)));
   app.get('/mentions-legales', async (req, reply) => sendHtml(req, reply, legalPage(publisher())));
