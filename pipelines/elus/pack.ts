@@ -1,5 +1,6 @@
 import type { PackField, PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 const PERSON: PackField[] = [
   { name: 'nom', type: 'string', title: 'Nom', description: "Nom de l'élu", required: true },
@@ -88,11 +89,16 @@ export const pack: PackSection = {
   sliceVersion: sliceVersionSql('elus'),
   theme: 'Élus et vie démocratique',
   keywords: ['elus', 'maire', 'conseil municipal', 'repertoire national des elus'],
+  // The préfectures keep the répertoire up to date and the ministère republishes extracts when it chooses.
+  frequency: 'Irrégulière',
+  producerSiret: PRODUCER_SIRET.INTERIEUR,
+  emptyReason: () =>
+    "aucun élu de la commune n'est inscrit au répertoire à la date de l'extrait (après des élections, le répertoire se remplit en quelques semaines)",
   readme: ({ details }) => {
     const extraits = (details.extraits ?? {}) as Record<string, Extract>;
     return `## Élus de la commune (elus_maire.csv, elus_conseillers_municipaux.csv)
 
-Le maire et les conseillers municipaux de la commune, tels que les publie le Répertoire national des élus (RNE) du ministère de l'Intérieur. Le répertoire est tenu par les préfectures à partir des déclarations des candidats ; la profession est celle que l'élu a déclarée. Un élu qui a plusieurs fonctions figure une fois par fonction. Quand un fichier ne contient aucune ligne, l'élu n'est pas (encore) inscrit au répertoire à la date de l'extrait : après des élections, le répertoire se remplit en quelques semaines.
+Le maire et les conseillers municipaux de la commune, tels que les publie le Répertoire national des élus (RNE) du ministère de l'Intérieur. Le répertoire est tenu par les préfectures à partir des déclarations des candidats ; la profession est celle que l'élu a déclarée. Un élu qui a plusieurs fonctions figure une fois par fonction. Quand le répertoire n'a aucun élu de la commune pour une fonction, le fichier correspondant n'est pas dans le dossier : l'élu n'est pas (encore) inscrit au répertoire à la date de l'extrait ; après des élections, le répertoire se remplit en quelques semaines.
 
 Date de l'extrait :
 ${extractLine(extraits.maires, 'maires')}
@@ -101,7 +107,6 @@ ${extractLine(extraits.conseillers, 'conseillers municipaux')}
 **Données personnelles.** Ces fichiers nomment des personnes (nom, prénom, sexe, date de naissance, profession). Le Répertoire national des élus est un traitement de données à caractère personnel prévu par le décret n° 2014-1479 du 9 décembre 2014, dont la finalité, rappelée sur la page du jeu de données, est le suivi des titulaires d'un mandat électoral ; le ministère en publie cet extrait pour que chacun sache qui exerce les mandats. Leur réutilisation reste soumise au règlement général sur la protection des données et à la loi Informatique et libertés (article L. 322-2 du code des relations entre le public et l'administration) : ne les utilisez que pour informer sur les mandats et les élus, pas pour démarcher, profiler ou croiser ces personnes avec d'autres fichiers. Une demande de rectification s'adresse au ministère de l'Intérieur, comme l'indique la page du jeu de données.
 
 - Producteur : ministère de l'Intérieur (Répertoire national des élus)
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : ministère de l'Intérieur, Répertoire national des élus, extrait du ${extraits.maires?.edition ?? extraits.conseillers?.edition ?? ''} »
 `;
   },
