@@ -11,6 +11,7 @@ import { buildPacks } from '../../src/packs/build';
 import { readManifest } from '../../src/packs/store';
 import { parseCsv } from '../../src/packs/format';
 import { scdlLicence } from '../../src/packs/catalogue';
+import { source as electionsSource } from '../../pipelines/elections/source';
 
 /**
  * Every commune of ../shared/data (COG, populations légales 2021, contours of four départements,
@@ -208,7 +209,10 @@ describeRealData('packs of every commune of ../shared/data', () => {
     const cat = parseCsv(lyon.get('catalogue.csv')!.toString('utf8'));
     const elections = cat.find((r) => r[2] === '69123-elections')!;
     expect(elections[13]).toBe('Irrégulière');
-    expect(elections[12]).toBe('2022-04-25'); // the data.gouv.fr upload stamp of the T2 resource
+    // The producer's date: the data.gouv.fr upload stamp (YYYYMMDD-HHMMSS) in the declared URL of the T2 resource.
+    const t2 = electionsSource.resources.find((r) => r.name === 'presidentielle-2022-t2')!;
+    const stamp = /\/(\d{4})(\d{2})(\d{2})-\d{6}\//.exec(t2.url!)!;
+    expect(elections[12]).toBe(`${stamp[1]}-${stamp[2]}-${stamp[3]}`);
     expect(elections[16]).toBe('Spécifique ou autre');
     expect(elections[19]).toMatch(/\/communes\/69123\/page#elections$/);
   });
