@@ -47,9 +47,15 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
+/**
+ * The edition of fixtures whose files state none: a copied BAN file carries no date and a renamed
+ * IRIS GeoPackage no year, so the run is told, as an operator tells it (--millesime).
+ */
+const STATED_EDITION: Record<string, string> = { ban: '2024-06-21', iris: '2025' };
+
 /** Runs a source through the worker and reads its run back from the ledger. */
 async function runThroughWorker(id: string): Promise<RunReport> {
-  const job = await enqueueRun(id, { trigger: 'test', attempts: 1 });
+  const job = await enqueueRun(id, { trigger: 'test', attempts: 1, millesime: STATED_EDITION[id] });
   const t0 = Date.now();
   for (;;) {
     const { rows } = await pool().query(
@@ -145,6 +151,19 @@ export const pipeline = {
     );
     fs.mkdirSync(path.join(registryRoot, 'fixtures', 'champ-manquant'), { recursive: true });
     fs.writeFileSync(path.join(registryRoot, 'fixtures', 'champ-manquant', 'demo.csv'), 'code;valeur\n01001;12\n35238;30\n');
+    fs.writeFileSync(
+      path.join(registryRoot, 'fixtures', 'champ-manquant', 'README.md'),
+      '# Démo — SYNTHETIC\n\nNo genuine file was found. The layout comes from the producer documentation (https://example.org/).\n',
+    );
+    // A fixture with a file under its upstream name, but neither real/ nor a README saying where it comes from.
+    fs.mkdirSync(path.join(registryRoot, 'pipelines', 'sans-provenance'), { recursive: true });
+    fs.writeFileSync(
+      path.join(registryRoot, 'pipelines', 'sans-provenance', 'index.ts'),
+      `export const pipeline = { source: ${declaration('sans-provenance')}, load: async () => undefined };\n`,
+    );
+    fs.mkdirSync(path.join(registryRoot, 'fixtures', 'sans-provenance', 'real'), { recursive: true });
+    fs.writeFileSync(path.join(registryRoot, 'fixtures', 'sans-provenance', 'demo.csv'), 'code;valeur\n01001;12\n');
+    fs.writeFileSync(path.join(registryRoot, 'fixtures', 'sans-provenance', 'real', 'demo-extract.csv'), 'code;valeur\n01001;12\n');
     await pool().query(`create table demo_valeur (code_commune text, valeur int)`);
   });
 
@@ -157,7 +176,7 @@ export const pipeline = {
   });
 
   test('the registry can be loaded from another folder', () => {
-    expect([...loadRegistry(path.join(registryRoot, 'pipelines')).keys()]).toEqual(['champ-manquant', 'sans-fixture']);
+    expect([...loadRegistry(path.join(registryRoot, 'pipelines')).keys()]).toEqual(['champ-manquant', 'sans-fixture', 'sans-provenance']);
   });
 
   test('without a fixture folder: says which folder to add and what to put in it', async () => {
@@ -166,6 +185,32 @@ export const pipeline = {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(
       /^pipelines\/sans-fixture: no fixture folder\. Add .*fixtures\/sans-fixture\/ with small files named as the resources .*\(mirrorNames: demo\.csv\)/,
+    );
+  });
+
+  test('neither genuine lines (real/ with PROVENANCE.md) nor a README saying none was found and where the layout came from: fails, saying what to add', async () => {
+    const p = loadRegistry(path.join(registryRoot, 'pipelines')).get('sans-provenance')!;
+    const problems = await conformanceProblems('sans-provenance', p, env());
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^pipelines\/sans-provenance: .*fixtures\/sans-provenance\/ does not say where its bytes come from\. Put genuine whole-line extracts .*real\/ with a PROVENANCE\.md.*or say in .*README\.md that no genuine file was found and where the layout .*\(there is no README\)/,
+      ),
+    );
+    // A real/ folder without its PROVENANCE.md does not count; a README saying only "synthetic" does not either.
+    fs.writeFileSync(
+      path.join(registryRoot, 'fixtures', 'sans-provenance', 'README.md'),
+      '# Demo fixtures — SYNTHETIC\n\nInvented rows.\n',
+    );
+    expect(await conformanceProblems('sans-provenance', p, env())).toContainEqual(
+      expect.stringMatching(/no sentence like « No genuine … file was found »/),
+    );
+    // Either form of provenance satisfies it.
+    fs.writeFileSync(
+      path.join(registryRoot, 'fixtures', 'sans-provenance', 'real', 'PROVENANCE.md'),
+      '# provenance\n\nOrigin: example/repo@abc, demo.csv, whole lines.\n',
+    );
+    expect(await conformanceProblems('sans-provenance', p, env())).not.toContainEqual(
+      expect.stringMatching(/does not say where its bytes come from/),
     );
   });
 

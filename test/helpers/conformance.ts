@@ -65,6 +65,34 @@ async function runPackQuery(
   return { columns: probe.fields.map((f) => f.name), communes: new Set(rows.map((r) => r.c as string)) };
 }
 
+/** A README sentence saying no genuine file was found (« No genuine BPE file was found », « no genuine bytes were found »). */
+const NONE_FOUND = /\bno genuine\b[^.]*\b(found|seen)\b/i;
+/** A README sentence naming where the layout came from (« The layouts come from … », « layout from … », « … documents »). */
+const LAYOUT_FROM = /\blayouts?\b[^.]*\b(from|document\w*)\b/i;
+
+/**
+ * The fixture folder says where its bytes come from: `real/` holds genuine upstream lines and a
+ * PROVENANCE.md, or the folder's README says no genuine file was found and where the layout of
+ * its synthetic files came from. Undefined when it does; else the problem, worded for the newcomer.
+ */
+export function provenanceProblem(where: string, dir: string): string | undefined {
+  const real = path.join(dir, 'real');
+  if (fs.existsSync(path.join(real, 'PROVENANCE.md')) && fs.readdirSync(real).some((f) => f !== 'PROVENANCE.md')) return undefined;
+  const readme = path.join(dir, 'README.md');
+  const text = fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '';
+  if (NONE_FOUND.test(text) && LAYOUT_FROM.test(text)) return undefined;
+  const missing = !text
+    ? 'there is no README'
+    : !NONE_FOUND.test(text)
+      ? 'no sentence like « No genuine … file was found »'
+      : 'no sentence like « The layout comes from … »';
+  return (
+    `${where}: ${rel(dir)}/ does not say where its bytes come from. Put genuine whole-line extracts of the upstream file in ` +
+    `${rel(real)}/ with a PROVENANCE.md (origin repository, path, commit, edition, what was cut), or say in ${rel(readme)} that ` +
+    `no genuine file was found and where the layout of the synthetic files came from (${missing}).`
+  );
+}
+
 /** Problems of one pipeline; an empty list when it conforms. */
 export async function conformanceProblems(id: string, p: Pipeline, env: ConformanceEnv): Promise<string[]> {
   const problems: string[] = [];
@@ -79,9 +107,14 @@ export async function conformanceProblems(id: string, p: Pipeline, env: Conforma
         `or synthetic files with a README saying so and which documentation their layout follows.`,
     ];
   }
+  // 1b. Where the bytes come from: genuine lines (real/ with its PROVENANCE.md), or a README
+  //     saying none was found and which documentation the synthetic layout follows.
+  const provenance = provenanceProblem(where, dir);
+  if (provenance) problems.push(provenance);
   const matching = matchingFixtures(dir, p);
   if (!matching.length && !p.embedded) {
     return [
+      ...problems,
       `${where}: ${rel(dir)}/ holds no file named as a resource (mirrorNames: ${p.source.resources.flatMap((r) => r.mirrorNames).join(', ')}); ` +
         `the conformance run uses the folder as the mirror, so at least one file must carry an upstream name.`,
     ];
@@ -96,10 +129,10 @@ export async function conformanceProblems(id: string, p: Pipeline, env: Conforma
   try {
     report = await env.run(id, p, mirror);
   } catch (err) {
-    return [`${where}: the run on ${rel(dir)}/ failed: ${(err as Error).message}`];
+    return [...problems, `${where}: the run on ${rel(dir)}/ failed: ${(err as Error).message}`];
   }
   if (report.status !== 'succeeded')
-    return [`${where}: the run on ${rel(dir)}/ ended '${report.status}'${report.error ? `: ${report.error}` : ''}`];
+    return [...problems, `${where}: the run on ${rel(dir)}/ ended '${report.status}'${report.error ? `: ${report.error}` : ''}`];
   if (report.read !== report.loaded + report.rejected)
     problems.push(
       `${where}: rows do not add up on ${rel(dir)}/: read ${report.read} ≠ loaded ${report.loaded} + rejected ${report.rejected}`,
