@@ -75,7 +75,7 @@ const LAYOUT_FROM = /\blayouts?\b[^.]*\b(from|document\w*)\b/i;
  * PROVENANCE.md, or the folder's README says no genuine file was found and where the layout of
  * its synthetic files came from. Undefined when it does; else the problem, worded for the newcomer.
  */
-export function provenanceProblem(where: string, dir: string): string | undefined {
+function provenanceProblem(where: string, dir: string): string | undefined {
   const real = path.join(dir, 'real');
   if (fs.existsSync(path.join(real, 'PROVENANCE.md')) && fs.readdirSync(real).some((f) => f !== 'PROVENANCE.md')) return undefined;
   const readme = path.join(dir, 'README.md');
