@@ -77,6 +77,36 @@ const ResourceSchema = z
   .strict()
   .refine((r) => r.url || r.datagouv || r.mirrorOnly, 'a resource needs a url, a datagouv reference, or mirrorOnly');
 
+/**
+ * What one publication of a source is expected to cover, checked by the publication guard
+ * (src/engine/guard.ts) inside the publishing transaction.
+ */
+const CoverageSchema = z
+  .object({
+    /**
+     * `national`: each publication holds all of France, compared with the published edition;
+     * `departement`: a file holds whole départements and replaces only those, each compared with
+     * what was published for it; `partial`: a file may hold any communes and replaces only those.
+     */
+    kind: z.enum(['national', 'departement', 'partial']),
+    /** Published table measured (its rows, its distinct communes). */
+    table: z.string().regex(/^[a-z_][a-z0-9_]*$/),
+    /** Its commune column (default `code_commune`). */
+    commune: z.string().optional(),
+    /** Its département column (default: computed from the commune code). */
+    departement: z.string().optional(),
+    /** SQL expression giving a row's edition label, when the table holds several editions. */
+    edition: z.string().optional(),
+    /** `latest` (default): compared with the latest published edition; `same`: only with the same edition republished. */
+    reference: z.enum(['latest', 'same']).optional(),
+    /** Largest share of communes or rows a publication may lose (default 0.05). */
+    maxShrink: z.number().min(0).max(1).optional(),
+    /** Which publications this applies to: a RegExp on the edition label (default: all). */
+    editions: z.string().refine((s) => isRegExp(s), 'must be a regular expression').optional(),
+  })
+  .strict();
+export type Coverage = z.infer<typeof CoverageSchema>;
+
 const SourceSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9-]*$/),
   title: z.string().min(3), // French title, shown to communes
@@ -89,6 +119,8 @@ const SourceSchema = z.object({
   /** Millésime of the data when the file does not carry it. */
   millesime: z.string().optional(),
   resources: z.array(ResourceSchema),
+  /** What one publication is expected to cover: the publication guard refuses one that shrinks (src/engine/guard.ts). */
+  coverage: z.union([CoverageSchema, z.array(CoverageSchema).min(1)]).optional(),
 });
 export type SourceDeclaration = z.infer<typeof SourceSchema>;
 export type ResourceDeclaration = SourceDeclaration['resources'][number];

@@ -18,10 +18,12 @@ Usage:
   dotation sources check [SOURCE]…    ask upstream (data.gouv.fr API, or HEAD) whether each declared resource is
                                       there and which edition it is, without loading anything; exit code 1 when
                                       one is moved, missing or unreachable
-  dotation run <source> [--inline] [--file PATH] [--resource NAME] [--millesime M] [--force]
+  dotation run <source> [--inline] [--file PATH] [--resource NAME] [--millesime M] [--force] [--allow-shrink]
                                       enqueue a run (or run it here with --inline, with progress bars);
                                       --file loads that one resource (recognised by its name or its zip
-                                      entries), --millesime states the edition of a hand-copied file
+                                      entries), --millesime states the edition of a hand-copied file.
+                                      A publication that would lose more communes or rows than its source
+                                      declares is refused (run 'refused', exit code 65); --allow-shrink forces it
   dotation runs [--limit N]           recent runs
   dotation quarantine <run-id>        rejected rows of a run
   dotation worker [--concurrency N]   process queued runs and pack builds (N jobs of each queue at once)
@@ -122,6 +124,7 @@ async function main(argv: string[]): Promise<number> {
       file: { type: 'string' },
       resource: { type: 'string' },
       force: { type: 'boolean' },
+      'allow-shrink': { type: 'boolean' },
       recheck: { type: 'boolean' },
       limit: { type: 'string' },
       commune: { type: 'string', multiple: true },
@@ -201,6 +204,7 @@ async function main(argv: string[]): Promise<number> {
           resource: values.resource,
           millesime: values.millesime,
           force: values.force,
+          allowShrink: values['allow-shrink'],
           trigger: 'cli',
           progress: terminalProgress(),
         });
@@ -230,6 +234,7 @@ async function main(argv: string[]): Promise<number> {
         resource: values.resource,
         millesime: values.millesime,
         force: values.force,
+        allowShrink: values['allow-shrink'],
         trigger: 'cli',
       });
       console.log(`enqueued ${arg} as job ${job.id}; a 'dotation worker' runs it (see 'dotation runs')`);

@@ -48,6 +48,8 @@ export const source: SourceDeclaration = {
       optional: true,
     },
   ],
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'national', table: 'arcep_sites', edition: 'millesime' },
 };
 
 /** `2024_T3_sites_Metropole.csv` → `2024_T3`; undefined when the name carries no quarter. */

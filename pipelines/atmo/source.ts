@@ -28,6 +28,9 @@ export const source: SourceDeclaration = {
       mirrorNames: ['ind_atmo_2021.geojson', 'indices_atmo.geojson', 'indices_atmo.json', 'indices_atmo.csv'],
     },
   ],
+  // Regional files (one AASQA each): a file replaces only the days and communes it holds.
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'partial', table: 'atmo_indice' },
 };
 
 /**

@@ -68,6 +68,9 @@ export const source: SourceDeclaration = {
       optional: true,
     })),
   ],
+  // A département file replaces only its département; the national file, all of them.
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'departement', table: 'adresses', departement: 'departement' },
 };
 
 /** The 23 columns of the current BAN CSV, in order. */

@@ -40,6 +40,12 @@ export const source: SourceDeclaration = {
       optional: true,
     },
   ],
+  // One publication per file and series, compared on its last exercice.
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: [
+    { kind: 'national', table: 'budget_ofgl', edition: `'ofgl-' || exercice`, editions: '^ofgl-' },
+    { kind: 'national', table: 'budget_dgfip', edition: `'dgfip-' || exercice`, editions: '^dgfip-' },
+  ],
 };
 
 /** The budget of a row of OFGL's consolidated base (no type_de_budget column: principal and annexes together). */

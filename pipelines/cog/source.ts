@@ -65,4 +65,6 @@ export const source: SourceDeclaration = {
       mirrorOnly: true,
     },
   ],
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'national', table: 'communes', commune: 'code', departement: 'departement' },
 };

@@ -80,6 +80,9 @@ export const source: SourceDeclaration = {
     },
     ...perDepartement,
   ],
+  // Per-département files replace only their départements (a Rennes-only file is compared with the 333 contours of 35).
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'departement', table: 'commune_contours', departement: 'departement' },
 };
 
 /** Simplification tolerance of `geom_simple`, in degrees (0.0001° ≈ 10 m). */

@@ -170,6 +170,9 @@ export const source: SourceDeclaration = {
       optional: true,
     },
   ],
+  // Each scrutin is its own edition: compared only when the same scrutin is loaded again.
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'national', table: 'election_resultat', edition: `election || '-t' || tour`, reference: 'same' },
 };
 
 export interface Scrutin {

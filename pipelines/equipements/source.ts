@@ -51,4 +51,6 @@ export const source: SourceDeclaration = {
       optional: true,
     },
   ],
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'national', table: 'equipement_compte', edition: 'millesime' },
 };

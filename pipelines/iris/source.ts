@@ -36,4 +36,6 @@ export const source: SourceDeclaration = {
       ],
     },
   ],
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'departement', table: 'iris', departement: 'departement' },
 };

@@ -40,6 +40,8 @@ export const source: SourceDeclaration = {
       optional: true,
     },
   ],
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'national', table: 'population_legale', edition: 'millesime' },
 };
 
 /** Census year of the Mayotte legal populations published alongside (verify at each millésime). */

@@ -33,6 +33,8 @@ export const source: SourceDeclaration = {
       mirrorNames: ['QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson', 'qpv-2024.geojson', 'qpv.geojson'],
     },
   ],
+  /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */
+  coverage: { kind: 'national', table: 'qpv_communes', departement: 'departement' },
 };
 
 /** Share of a QPV's area a commune contour must hold to count as intersecting (simplified contours touch their neighbours). */

@@ -3,7 +3,7 @@ import { settings as currentSettings, Settings } from '../../config/settings';
 import { getPipeline } from '../../config/sources';
 import { pool, transaction } from '../db/pool';
 import { resolveResources } from '../harvest/resolve';
-import { CountMismatchError, MissingResourceError } from './errors';
+import { ContentError, CountMismatchError, MissingResourceError } from './errors';
 import { resolveEdition } from './edition';
 import type { LocalFile, Pipeline, RunContext, RunCounters } from './pipeline';
 import { Progress, silentProgress } from './progress';
@@ -11,6 +11,7 @@ import { Quarantine } from './quarantine';
 import { createStaging, dropStaging } from './staging';
 import { logTo } from '../log';
 import { reapDeadRuns, RunLease } from './lease';
+import { coverageFor, measure, PublicationRefused, referenceEdition, refusal, shrinkReasons } from './guard';
 
 export interface RunOptions {
   /** The pipeline to run (default: the registry's `sourceId`): tests run pipelines of a registry of their own. */
@@ -29,6 +30,8 @@ export interface RunOptions {
   settings?: Settings;
   /** Called with progress figures (the worker forwards them to BullMQ). */
   onProgress?: (p: Record<string, unknown>) => void;
+  /** Publish even when the publication guard would refuse it (`--allow-shrink`; see src/engine/guard.ts). */
+  allowShrink?: boolean;
 }
 
 export interface RunReport extends RunCounters {
@@ -178,7 +181,19 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
             const alive = await client.query(`select 1 from runs where id = $1 and status = 'running' for update`, [runId]);
             if (lease.lost || !alive.rowCount)
               throw new Error('the run lost its database session (lease) and was marked interrupted: nothing published');
+            // The publication guard: the published table measured before and after the writes.
+            const cov = coverageFor(pipeline.source.coverage, edition.label);
+            const ref = cov ? await referenceEdition(client, sourceId, cov, edition.label) : null;
+            const before = cov && ref !== null ? await measure(client, cov, ref) : cov && !cov.edition ? await measure(client, cov, null) : null;
             const n = await fn(client);
+            if (cov) {
+              const reasons = shrinkReasons(sourceId, cov, before, await measure(client, cov, edition.label));
+              if (reasons.length && !opts.allowShrink) throw refusal(reasons, cov);
+              if (reasons.length) {
+                log(`publication forced (--allow-shrink): ${reasons.join('; ')}`);
+                details = { ...details, forced: reasons };
+              }
+            }
             counters.published += n;
             ctx.checkpoint('before-commit');
             const digest = files
@@ -204,6 +219,8 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
     else await pipeline.load(ctx);
     await quarantine.flush();
     counters.rejected = quarantine.count;
+    // A file with a header and no row (or nothing at all) is not an edition: say so, never "succeeded, 0 rows".
+    if (counters.read === 0 && !embedded) throw new ContentError(`${sourceId}: no data row in the input file(s): nothing published`);
     if (counters.read !== counters.loaded + counters.rejected) {
       throw new CountMismatchError(`rows do not add up: read ${counters.read} ≠ loaded ${counters.loaded} + rejected ${counters.rejected}`);
     }
@@ -220,10 +237,11 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
   } catch (err) {
     await quarantine.flush().catch(() => undefined);
     const message = (err as Error).message ?? String(err);
+    const status = err instanceof PublicationRefused ? 'refused' : 'failed';
     const recorded = await db
       .query(
-        `update runs set status = 'failed', finished_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4, rows_rejected = $5, error = $6, millesime = $7 where id = $1`,
-        [runId, bytes, counters.read, counters.loaded, quarantine.count, message, millesime ?? stated],
+        `update runs set status = $8, finished_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4, rows_rejected = $5, error = $6, millesime = $7 where id = $1`,
+        [runId, bytes, counters.read, counters.loaded, quarantine.count, message, millesime ?? stated, status],
       )
       .then(
         () => true,

@@ -14,6 +14,8 @@ export interface RunJobData {
   /** Edition stated by the operator for a hand-copied file. */
   millesime?: string;
   force?: boolean;
+  /** Publish even what the publication guard would refuse (`--allow-shrink`). */
+  allowShrink?: boolean;
   /** Who asked for the run (the runs table records trigger 'worker' with the job id). */
   trigger: RunTrigger;
   enqueuedAt: string;
@@ -24,6 +26,8 @@ export interface EnqueueOptions {
   resource?: string;
   millesime?: string;
   force?: boolean;
+  /** Publish even what the publication guard would refuse (`--allow-shrink`). */
+  allowShrink?: boolean;
   trigger: RunTrigger;
   /** Deterministic id: BullMQ adds nothing when a job with this id already exists. */
   jobId?: string;
@@ -51,6 +55,7 @@ export async function enqueueRun(source: string, opts: EnqueueOptions): Promise<
     ...(opts.resource !== undefined && { resource: opts.resource }),
     ...(opts.millesime !== undefined && { millesime: opts.millesime }),
     ...(opts.force !== undefined && { force: opts.force }),
+    ...(opts.allowShrink && { allowShrink: true }),
   };
   const queue = await readyQueue<RunJobData, unknown>(
     RUNS_QUEUE,

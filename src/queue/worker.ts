@@ -75,7 +75,7 @@ async function afterConnectionLoss(err: unknown, source: string, log: (m: string
 
 /** Processes one 'runs' job: the same `runSource` as `dotation run --inline`, recorded in the runs table. */
 async function processRunJob(job: Job<RunJobData, RunJobResult>, log: (m: string) => void): Promise<RunJobResult> {
-  const { source, file, resource, millesime, force } = job.data;
+  const { source, file, resource, millesime, force, allowShrink } = job.data;
   const r = await runSource(source, {
     trigger: 'worker',
     jobId: job.id,
@@ -84,6 +84,7 @@ async function processRunJob(job: Job<RunJobData, RunJobResult>, log: (m: string
     resource,
     millesime,
     force,
+    allowShrink,
     log: settings().LOG_LEVEL === 'silent' ? () => undefined : undefined,
     onProgress: (p) => {
       job.updateProgress(p).catch(() => undefined);

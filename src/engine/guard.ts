@@ -1,0 +1,129 @@
+import type { PoolClient } from 'pg';
+import type { Coverage } from '../../config/sources';
+import { ident } from '../db/pool';
+import { ContentError } from './errors';
+
+/**
+ * The publication guard. A source declares what one publication of it is expected to cover
+ * (`coverage` in its source.ts); inside the publishing transaction, the published table is
+ * measured before and after the pipeline's writes, and a publication that lost more than the
+ * declared share of its communes or rows against the published edition is refused: the
+ * transaction is rolled back, the run ends `refused` with a message saying why, and the data
+ * stay as they were. `--allow-shrink` forces it (the run log and the published details say so).
+ *
+ * Kinds of coverage:
+ *  - `national`: each publication holds all of France: its communes and rows are compared with
+ *    the published edition's;
+ *  - `departement`: a file holds whole départements and replaces only those (the pipeline deletes
+ *    by département): each département it holds is compared with what was published for it;
+ *  - `partial`: a file may hold any communes and replaces only those: nothing to compare, but an
+ *    empty publication is still refused.
+ *
+ * Messages are in English, like every other run error and CLI message (`dotation runs`, the
+ * operator API's `error`): one language for the operator's tools, French for what communes read.
+ */
+export const DEFAULT_MAX_SHRINK = 0.05;
+
+/** A publication refused by the guard: the run ends `refused`, never retried (CLI exit code 65, EX_DATAERR). */
+export class PublicationRefused extends ContentError {
+  override name = 'PublicationRefused';
+  readonly exitCode = 65;
+}
+
+interface Count {
+  rows: number;
+  communes: number;
+}
+
+export interface Measure {
+  /** The edition measured (null: the whole table). */
+  edition: string | null;
+  total: Count;
+  byDep: Map<string, Count>;
+}
+
+const DEP_OF = (c: string) => `case when ${c} like '97%' then left(${c}, 3) else left(${c}, 2) end`;
+
+/** The coverage declaration that applies to a publication labelled `label` (or none). */
+export function coverageFor(declared: Coverage | Coverage[] | undefined, label: string): Coverage | undefined {
+  const list = declared === undefined ? [] : Array.isArray(declared) ? declared : [declared];
+  return list.find((c) => !c.editions || new RegExp(c.editions).test(label));
+}
+
+/** Rows and distinct communes of the table, in all and by département, for one edition (or all). */
+export async function measure(tx: PoolClient, cov: Coverage, edition: string | null): Promise<Measure> {
+  const commune = ident(cov.commune ?? 'code_commune');
+  const dep = cov.departement ? ident(cov.departement) : DEP_OF(commune);
+  const where = cov.edition && edition !== null ? `where (${cov.edition}) = $1` : '';
+  const { rows } = await tx.query(
+    `select ${dep} as dep, count(*)::bigint as rows, count(distinct ${commune})::bigint as communes
+       from ${ident(cov.table)} ${where} group by 1`,
+    where ? [edition] : [],
+  );
+  const byDep = new Map<string, Count>();
+  const total: Count = { rows: 0, communes: 0 };
+  for (const r of rows) {
+    const c = { rows: Number(r.rows), communes: Number(r.communes) };
+    byDep.set(String(r.dep), c);
+    total.rows += c.rows;
+    total.communes += c.communes;
+  }
+  return { edition: cov.edition ? edition : null, total, byDep };
+}
+
+/**
+ * The edition a new publication is compared with: itself when it was published before, else
+ * (reference `latest`) the latest published edition of the source, in edition order. Null: nothing
+ * to compare with (a first publication, or a new edition under reference `same`).
+ */
+export async function referenceEdition(tx: PoolClient, source: string, cov: Coverage, label: string): Promise<string | null> {
+  if (!cov.edition) return null;
+  const { rows } = await tx.query(
+    `select millesime from published_datasets where source = $1 and ($2::text is null or millesime ~ $2)
+      order by (millesime = $3) desc, edition_key desc nulls last, published_at desc limit 1`,
+    [source, cov.editions ?? null, label],
+  );
+  const ref = rows[0]?.millesime as string | undefined;
+  if (!ref) return null;
+  if ((cov.reference ?? 'latest') === 'same' && ref !== label) return null;
+  return ref;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const pct = (a: number, b: number) => `${(100 * (1 - a / b)).toFixed(1)} %`;
+
+/**
+ * Compares what the publication holds (`after`) with what was published (`before`, null when
+ * there is nothing to compare with). Returns the reasons to refuse, empty when it may go.
+ */
+export function shrinkReasons(source: string, cov: Coverage, before: Measure | null, after: Measure): string[] {
+  const max = cov.maxShrink ?? DEFAULT_MAX_SHRINK;
+  const what = (e: string | null) => (e ? `the published edition ${e}` : 'the published data');
+  if (after.total.rows === 0) {
+    const had = before && before.total.rows ? ` (${what(before.edition)} has ${fmt(before.total.communes)} communes)` : '';
+    return [`${source}: nothing to publish: 0 rows${had}`];
+  }
+  if (!before || cov.kind === 'partial') return [];
+  const reasons: string[] = [];
+  const compare = (where: string, a: Count, b: Count) => {
+    if (b.communes > 0 && a.communes < (1 - max) * b.communes)
+      reasons.push(`${where}${fmt(a.communes)} communes instead of ${fmt(b.communes)} in ${what(before.edition)} (−${pct(a.communes, b.communes)})`);
+    else if (b.rows > 0 && a.rows < (1 - max) * b.rows)
+      reasons.push(`${where}${fmt(a.rows)} rows instead of ${fmt(b.rows)} in ${what(before.edition)} (−${pct(a.rows, b.rows)})`);
+  };
+  if (cov.kind === 'national') compare(`${source}: `, after.total, before.total);
+  else
+    for (const [dep, a] of [...after.byDep].sort(([x], [y]) => x.localeCompare(y))) {
+      const b = before.byDep.get(dep);
+      if (b) compare(`${source}: département ${dep}: `, a, b);
+    }
+  return reasons;
+}
+
+/** The refusal, in one message: what shrank, the limit, and how to force it. */
+export function refusal(reasons: string[], cov: Coverage): PublicationRefused {
+  const max = cov.maxShrink ?? DEFAULT_MAX_SHRINK;
+  const shown = reasons.slice(0, 5).join('; ') + (reasons.length > 5 ? `; and ${reasons.length - 5} more` : '');
+  const limit = /nothing to publish/.test(reasons[0]) ? '' : ` (more than the ${(max * 100).toFixed(0)} % a publication may lose)`;
+  return new PublicationRefused(`${shown}${limit} — refused, nothing published; --allow-shrink to force`);
+}
