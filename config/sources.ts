@@ -102,7 +102,10 @@ const CoverageSchema = z
     /** Largest share of communes or rows a publication may lose (default 0.05). */
     maxShrink: z.number().min(0).max(1).optional(),
     /** Which publications this applies to: a RegExp on the edition label (default: all). */
-    editions: z.string().refine((s) => isRegExp(s), 'must be a regular expression').optional(),
+    editions: z
+      .string()
+      .refine((s) => isRegExp(s), 'must be a regular expression')
+      .optional(),
   })
   .strict();
 export type Coverage = z.infer<typeof CoverageSchema>;

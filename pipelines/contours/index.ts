@@ -1,7 +1,7 @@
 import type { Pipeline, RunContext } from '../../src/engine/pipeline';
 import { FormatError, MissingResourceError } from '../../src/engine/errors';
 import { recode } from '../../src/communes/recode';
-import { parseStagedPolygons } from '../../src/geo/polygons';
+import { badGeometryTable, parseStagedPolygons } from '../../src/geo/polygons';
 import { stageFeatures } from '../../src/geo/features';
 import { warmZoneContours } from '../../src/geo/zone-geometry';
 import path from 'node:path';
@@ -58,7 +58,24 @@ async function load(ctx: RunContext): Promise<void> {
         select m.code_actuel, s.code, s.nom, s.geom from ${parsed} s join ${map} m on m.code = s.code where s.code !~ ${DEP_CODE}`);
         const covered = await tx.query(`select distinct geo_departement(code_actuel) as d from contours_mapped`);
         const depList = covered.rows.map((r) => r.d as string);
-        await tx.query(`delete from commune_contours where departement = any($1::text[])`, [depList]);
+        // Communes whose new feature was refused for its geometry (invalid, out of range) keep their published contour.
+        const kept = await tx.query(
+          `select distinct k.code_commune as code from ${badGeometryTable(parsed)} b
+             left join commune_passage($1) p on p.code = b.code
+             join commune_contours k on k.code_commune = coalesce(p.code_actuel, geo_commune_plm(b.code))
+            where b.code !~ ${DEP_CODE} order by 1`,
+          [cog],
+        );
+        // A commune with one refused piece keeps its whole published contour (never a shape without that piece).
+        const keep = kept.rows.map((r) => r.code as string);
+        await tx.query(`delete from commune_contours where departement = any($1::text[]) and code_commune <> all($2::text[])`, [
+          depList,
+          keep,
+        ]);
+        if (keep.length)
+          ctx.log(
+            `${keep.length} commune(s) keep their published contour, their new feature being refused (see the quarantine): ${keep.slice(0, 20).join(', ')}`,
+          );
         const ins = await tx.query(
           `insert into commune_contours (code_commune, nom, departement, geom, geom_simple, cog, codes_sources, fichier)
          select code_actuel, nom, geo_departement(code_actuel), geom, geo_simple(geom, $3), $2, codes, $1
@@ -66,9 +83,10 @@ async function load(ctx: RunContext): Promise<void> {
                         array_agg(m.code order by m.code) as codes
                    from contours_mapped m
                    left join communes c on c.code = m.code_actuel and c.type = 'commune-actuelle'
+                  where m.code_actuel <> all($4::text[])
                   group by m.code_actuel) u
           where geom is not null`,
-          [staged.label, cog, SIMPLIFY_TOLERANCE],
+          [staged.label, cog, SIMPLIFY_TOLERANCE, keep],
         );
         n += ins.rowCount ?? 0;
         const missing = await tx.query(

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { RunContext } from '../../src/engine/pipeline';
 import { recode } from '../../src/communes/recode';
+import { rejectDuplicates } from '../../src/engine/duplicates';
 
 /**
  * Re-codes staged rows to the current COG (src/communes/recode.ts) and publishes them in one
@@ -17,6 +18,8 @@ export async function publishPopulations(
   cog: number,
   details: Record<string, unknown> = {},
 ): Promise<void> {
+  // One row per commune and file: a repeated code would be summed twice.
+  await rejectDuplicates(ctx, staging, ['code'], { what: 'commune code' });
   const { map } = await recode(ctx, staging, {
     cog,
     column: 'CODCOM',

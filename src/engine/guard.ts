@@ -22,7 +22,7 @@ import { ContentError } from './errors';
  * Messages are in English, like every other run error and CLI message (`dotation runs`, the
  * operator API's `error`): one language for the operator's tools, French for what communes read.
  */
-export const DEFAULT_MAX_SHRINK = 0.05;
+const DEFAULT_MAX_SHRINK = 0.05;
 
 /** A publication refused by the guard: the run ends `refused`, never retried (CLI exit code 65, EX_DATAERR). */
 export class PublicationRefused extends ContentError {
@@ -42,7 +42,7 @@ export interface Measure {
   byDep: Map<string, Count>;
 }
 
-const DEP_OF = (c: string) => `case when ${c} like '97%' then left(${c}, 3) else left(${c}, 2) end`;
+const DEP_OF = (c: string) => `geo_departement(${c})`;
 
 /** The coverage declaration that applies to a publication labelled `label` (or none). */
 export function coverageFor(declared: Coverage | Coverage[] | undefined, label: string): Coverage | undefined {
@@ -72,21 +72,26 @@ export async function measure(tx: PoolClient, cov: Coverage, edition: string | n
 }
 
 /**
- * The edition a new publication is compared with: itself when it was published before, else
- * (reference `latest`) the latest published edition of the source, in edition order. Null: nothing
- * to compare with (a first publication, or a new edition under reference `same`).
+ * The edition a new publication is compared with: itself when it was published before; else
+ * (reference `latest`) the published edition just before it in time (loading an older edition to
+ * fill the history is not compared with the newest). Null: nothing to compare with (a first
+ * publication, or a new edition under reference `same`).
  */
-export async function referenceEdition(tx: PoolClient, source: string, cov: Coverage, label: string): Promise<string | null> {
+export async function referenceEdition(
+  tx: PoolClient,
+  source: string,
+  cov: Coverage,
+  edition: { label: string; key: string },
+): Promise<string | null> {
   if (!cov.edition) return null;
   const { rows } = await tx.query(
-    `select millesime from published_datasets where source = $1 and ($2::text is null or millesime ~ $2)
-      order by (millesime = $3) desc, edition_key desc nulls last, published_at desc limit 1`,
-    [source, cov.editions ?? null, label],
+    `select millesime from published_datasets
+      where source = $1 and ($2::text is null or millesime ~ $2)
+        and (millesime = $3 or ($4 = 'latest' and edition_key collate "C" < $5))
+      order by (millesime = $3) desc, edition_key collate "C" desc, published_at desc limit 1`,
+    [source, cov.editions ?? null, edition.label, cov.reference ?? 'latest', edition.key],
   );
-  const ref = rows[0]?.millesime as string | undefined;
-  if (!ref) return null;
-  if ((cov.reference ?? 'latest') === 'same' && ref !== label) return null;
-  return ref;
+  return (rows[0]?.millesime as string | undefined) ?? null;
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -107,7 +112,9 @@ export function shrinkReasons(source: string, cov: Coverage, before: Measure | n
   const reasons: string[] = [];
   const compare = (where: string, a: Count, b: Count) => {
     if (b.communes > 0 && a.communes < (1 - max) * b.communes)
-      reasons.push(`${where}${fmt(a.communes)} communes instead of ${fmt(b.communes)} in ${what(before.edition)} (−${pct(a.communes, b.communes)})`);
+      reasons.push(
+        `${where}${fmt(a.communes)} communes instead of ${fmt(b.communes)} in ${what(before.edition)} (−${pct(a.communes, b.communes)})`,
+      );
     else if (b.rows > 0 && a.rows < (1 - max) * b.rows)
       reasons.push(`${where}${fmt(a.rows)} rows instead of ${fmt(b.rows)} in ${what(before.edition)} (−${pct(a.rows, b.rows)})`);
   };

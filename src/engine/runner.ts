@@ -183,8 +183,9 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
               throw new Error('the run lost its database session (lease) and was marked interrupted: nothing published');
             // The publication guard: the published table measured before and after the writes.
             const cov = coverageFor(pipeline.source.coverage, edition.label);
-            const ref = cov ? await referenceEdition(client, sourceId, cov, edition.label) : null;
-            const before = cov && ref !== null ? await measure(client, cov, ref) : cov && !cov.edition ? await measure(client, cov, null) : null;
+            const ref = cov ? await referenceEdition(client, sourceId, cov, edition) : null;
+            const before =
+              cov && ref !== null ? await measure(client, cov, ref) : cov && !cov.edition ? await measure(client, cov, null) : null;
             const n = await fn(client);
             if (cov) {
               const reasons = shrinkReasons(sourceId, cov, before, await measure(client, cov, edition.label));

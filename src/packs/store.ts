@@ -126,7 +126,8 @@ export async function removeOrphanTmp(packsDir: string, code: string): Promise<n
   try {
     names = await fs.promises.readdir(communeDir(packsDir, code));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    // No directory yet, or something else in its place (the commune's own build reports that).
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return 0;
     throw err;
   }
   const orphans = names.filter((n) => TMP_RE.test(n));

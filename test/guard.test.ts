@@ -1,0 +1,287 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import iconv from 'iconv-lite';
+import { freshDatabase } from './helpers/db';
+import { settings } from '../config/settings';
+import { pool } from '../src/db/pool';
+import { runSource, RunOptions } from '../src/engine/runner';
+import { PublicationRefused } from '../src/engine/guard';
+import { FormatError } from '../src/engine/errors';
+
+/**
+ * The publication guard and bad inputs (issue 13, probe item 1, one test per case): a near-empty
+ * or malformed file never replaces a published dataset, and the run says why (`refused` or
+ * `failed`); mixed line ends and encodings are read line by line; files covering part of the
+ * territory replace only what they cover; invalid geometries are quarantined, never repaired,
+ * and the published ones kept; duplicates are counted and reported.
+ */
+const FIX = path.join(__dirname, 'fixtures');
+const POP = path.join(FIX, 'populations');
+const MAIN = 'donnees_communes.csv';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'guard-'));
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  db = await freshDatabase();
+});
+afterAll(async () => {
+  await db.cleanup();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A mirror folder holding the populations fixture's main file, edited, and its Mayotte file. */
+function popMirror(name: string, main: Buffer | string): string {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, MAIN), main);
+  fs.copyFileSync(path.join(POP, 'donnees_communes_mayotte.csv'), path.join(dir, 'donnees_communes_mayotte.csv'));
+  return dir;
+}
+const popLines = () => fs.readFileSync(path.join(POP, MAIN), 'utf8').split('\r\n').filter(Boolean);
+
+const runPop = (mirror: string, opts: RunOptions = {}) =>
+  runSource('populations', {
+    trigger: 'test',
+    force: true,
+    log: (m) => logs.push(m),
+    settings: { ...settings(), MIRROR_DIR: mirror },
+    ...opts,
+  });
+
+const populations = async () =>
+  (await pool().query(`select code_commune, pmun, pcap, ptot from population_legale where millesime = '2021' order by 1`)).rows;
+const lastRun = async (source: string) =>
+  (await pool().query(`select id, status, error, rows_read from runs where source = $1 order by id desc limit 1`, [source])).rows[0];
+const stagingLeft = async () => (await pool().query(`select tablename from pg_tables where schemaname = 'staging'`)).rows;
+
+describe('populations', () => {
+  let published: Record<string, unknown>[];
+  beforeAll(async () => {
+    expect((await runPop(popMirror('clean', fs.readFileSync(path.join(POP, MAIN))))).status).toBe('succeeded');
+    published = await populations();
+    expect(published.length).toBeGreaterThan(10);
+  });
+
+  test('a header-only file is refused: the published edition is kept and the run says why', async () => {
+    // The probe's case: the main file's header only, the Mayotte file beside it (17 rows).
+    const err = await runPop(popMirror('header-only', popLines()[0] + '\r\n')).catch((e) => e);
+    expect(err).toBeInstanceOf(PublicationRefused);
+    expect(err.message).toMatch(
+      /^populations: \d communes instead of \d+ in the published edition 2021 \(−\d+\.\d %\) \(more than the 5 % a publication may lose\) — refused, nothing published; --allow-shrink to force$/,
+    );
+    expect(await populations()).toEqual(published);
+    expect(await lastRun('populations')).toMatchObject({ status: 'refused', error: err.message });
+    expect(await stagingLeft()).toEqual([]);
+    // Without the Mayotte file: nothing at all to publish.
+    const dir = popMirror('header-only-alone', popLines()[0] + '\r\n');
+    fs.rmSync(path.join(dir, 'donnees_communes_mayotte.csv'));
+    const alone = await runPop(dir).catch((e) => e);
+    expect(alone.message).toMatch(/^populations: nothing to publish: 0 rows \(the published edition 2021 has \d+ communes\) — refused/);
+    expect(await populations()).toEqual(published);
+  });
+
+  test('a file that lost most communes is refused against the published edition; --allow-shrink forces it', async () => {
+    const lines = popLines();
+    const few = popMirror('few', [lines[0], lines[1], lines[2]].join('\r\n') + '\r\n');
+    const err = await runPop(few).catch((e) => e);
+    expect(err).toBeInstanceOf(PublicationRefused);
+    expect(err.message).toMatch(
+      /^populations: \d communes instead of \d+ in the published edition 2021 \(−\d+\.\d %\) \(more than the 5 % a publication may lose\) — refused/,
+    );
+    expect(await populations()).toEqual(published);
+    // Forced: published, and the publication records that it was.
+    const forced = await runPop(few, { allowShrink: true });
+    expect(forced.status).toBe('succeeded');
+    expect((await populations()).length).toBeLessThan(published.length);
+    const {
+      rows: [pd],
+    } = await pool().query(`select details from published_datasets where source = 'populations' and millesime = '2021'`);
+    expect(pd.details.forced[0]).toMatch(/communes instead of/);
+    expect(logs.some((l) => l.startsWith('publication forced (--allow-shrink): populations: '))).toBe(true);
+    // Back to the whole edition for the next tests.
+    expect((await runPop(popMirror('clean', fs.readFileSync(path.join(POP, MAIN))))).status).toBe('succeeded');
+    expect(await populations()).toEqual(published);
+  });
+
+  test('a single line longer than MAX_LINE_BYTES fails at once naming the file and line; nothing changes', async () => {
+    const lines = popLines();
+    const long = `${lines[0]}\r\n${lines[1]}\r\n${'9'.repeat(3 * 1024 * 1024)}\r\n`;
+    const err = await runPop(popMirror('long-line', long)).catch((e) => e);
+    expect(err).toBeInstanceOf(FormatError);
+    expect(err.message).toMatch(/^donnees_communes\.csv, line 3: line longer than 1\.0 MB \(MAX_LINE_BYTES\)/);
+    expect(await lastRun('populations')).toMatchObject({ status: 'failed', error: err.message });
+    expect(await populations()).toEqual(published);
+  });
+
+  test('BOM, CRLF and LF mixed, and a Windows-1252 line, are read line by line: the same edition as the clean file', async () => {
+    const lines = popLines();
+    const half = Math.ceil(lines.length / 2);
+    const withAccent = lines.findIndex((l, i) => i > half && /[àâäçéèêëîïôöùûüÿœæ]/i.test(l));
+    const parts: Buffer[] = [Buffer.from('\uFEFF' + lines.slice(0, half).join('\r\n') + '\r\n')];
+    for (let i = half; i < lines.length; i++)
+      parts.push(i === withAccent ? iconv.encode(lines[i] + '\n', 'win1252') : Buffer.from(lines[i] + '\n', 'utf8'));
+    const r = await runPop(popMirror('mixed', Buffer.concat(parts)));
+    expect(r.status).toBe('succeeded');
+    expect(r.rejected).toBe(0);
+    expect(await populations()).toEqual(published);
+    if (withAccent > 0)
+      expect(logs.some((l) => /1 line\(s\) in Windows-1252 in a UTF-8 file \(first: line \d+\), decoded line by line/.test(l))).toBe(true);
+  });
+
+  test('duplicate rows are quarantined, counted and reported, never summed twice', async () => {
+    const lines = popLines();
+    const dups = lines.slice(1, 4);
+    const r = await runPop(popMirror('dups', [...lines, ...dups, dups[0]].join('\r\n') + '\r\n'));
+    expect(r.status).toBe('succeeded');
+    expect(r.rejected).toBe(4);
+    const { rows } = await pool().query(`select line::int, reason from quarantine where run_id = $1 order by line`, [r.runId]);
+    expect(rows.map((x) => x.reason)).toEqual([
+      expect.stringMatching(/^duplicate of donnees_communes\.csv, line 2 \(same commune code \w+\)$/),
+      expect.stringMatching(/^duplicate of donnees_communes\.csv, line 3 \(same commune code \w+\)$/),
+      expect.stringMatching(/^duplicate of donnees_communes\.csv, line 4 \(same commune code \w+\)$/),
+      expect.stringMatching(/^duplicate of donnees_communes\.csv, line 2 \(same commune code \w+\)$/),
+    ]);
+    expect(logs).toContain(`4 duplicate row(s) quarantined (the first of each kept; see dotation quarantine ${r.runId})`);
+    expect(await populations()).toEqual(published);
+  });
+});
+
+describe('elections', () => {
+  const PRES = path.join(FIX, 'elections', 'resultats-par-niveau-subcom-t1-france-entiere.txt');
+  test('a header-only file of a published scrutin fails and leaves its results published', async () => {
+    const r = await runSource('elections', { file: PRES, resource: 'presidentielle-2022-t1', trigger: 'test', log: () => undefined });
+    expect(r.status).toBe('succeeded');
+    const count = async () =>
+      (await pool().query(`select count(*)::int as n from election_resultat where election = 'presidentielle-2022'`)).rows[0].n;
+    const before = await count();
+    expect(before).toBeGreaterThan(0);
+    const dir = path.join(tmp, 'elections-empty');
+    fs.mkdirSync(dir, { recursive: true });
+    const empty = path.join(dir, path.basename(PRES));
+    fs.writeFileSync(empty, fs.readFileSync(PRES).subarray(0, fs.readFileSync(PRES).indexOf(0x0a) + 1));
+    const err = await runSource('elections', {
+      file: empty,
+      resource: 'presidentielle-2022-t1',
+      force: true,
+      trigger: 'test',
+      log: () => undefined,
+    }).catch((e) => e);
+    expect(err.message).toMatch(/nothing to publish|no data row/);
+    expect(['refused', 'failed']).toContain((await lastRun('elections')).status);
+    expect(await count()).toBe(before);
+  });
+});
+
+describe('contours', () => {
+  const C35 = path.join(FIX, 'contours', 'communes-35-ille-et-vilaine.geojson');
+  type Feature = { type: 'Feature'; properties: { code: string; nom: string }; geometry: unknown };
+  const features = (): Feature[] => JSON.parse(fs.readFileSync(C35, 'utf8')).features;
+  const write = (name: string, fs_: Feature[]) => {
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, path.basename(C35));
+    fs.writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: fs_ }));
+    return file;
+  };
+  const run = (file: string) =>
+    runSource('contours', { file, resource: 'communes', millesime: '2018', force: true, trigger: 'test', log: (m) => logs.push(m) });
+  const shapes = async () =>
+    (await pool().query(`select code_commune, md5(st_asbinary(geom)) as g from commune_contours where departement = '35' order by 1`)).rows;
+  let published: { code_commune: string; g: string }[];
+
+  beforeAll(async () => {
+    expect((await run(C35)).status).toBe('succeeded');
+    published = await shapes();
+    expect(published.length).toBeGreaterThanOrEqual(3);
+  });
+
+  test('a file holding Rennes only is refused: it would delete the other contours of the département', async () => {
+    const err = await run(
+      write(
+        'rennes',
+        features().filter((f) => f.properties.code === '35238'),
+      ),
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(PublicationRefused);
+    expect(err.message).toMatch(
+      new RegExp(`^contours: département 35: 1 communes instead of ${published.length} in the published data \\(−\\d+\\.\\d %\\)`),
+    );
+    expect(await shapes()).toEqual(published);
+    expect((await lastRun('contours')).status).toBe('refused');
+  });
+
+  test('a bowtie and a longitude of 999 are quarantined, not repaired; those communes keep their published contour', async () => {
+    const fs_ = features().filter((f) => ['35238', '35051', '35281'].includes(f.properties.code));
+    const moved = (f: Feature): Feature => ({
+      ...f,
+      geometry: {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [-1.7, 48.0],
+            [-1.5, 48.0],
+            [-1.5, 48.2],
+            [-1.7, 48.2],
+            [-1.7, 48.0],
+          ],
+        ],
+      },
+    });
+    const bowtie: Feature = {
+      ...fs_[0],
+      geometry: {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [-1.75, 48.05],
+            [-1.6, 48.15],
+            [-1.6, 48.05],
+            [-1.75, 48.15],
+            [-1.75, 48.05],
+          ],
+        ],
+      },
+    };
+    const outOfRange: Feature = {
+      ...fs_[1],
+      geometry: {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [999, 48],
+            [999.1, 48],
+            [999.1, 48.1],
+            [999, 48],
+          ],
+        ],
+      },
+    };
+    // The whole département again: two communes with a refused geometry, the third with a new shape.
+    const file = write('invalid', [
+      bowtie,
+      outOfRange,
+      moved(fs_[2]),
+      ...features().filter((f) => !['35238', '35051', '35281'].includes(f.properties.code)),
+    ]);
+    const r = await run(file);
+    expect(r.status).toBe('succeeded');
+    const { rows: q } = await pool().query(`select line::int, reason from quarantine where run_id = $1 order by line`, [r.runId]);
+    expect(q.find((x) => x.line === 1)!.reason).toMatch(/^feature 1 \(35238\): invalid polygon, not repaired: Self-intersection at POINT/);
+    expect(q.find((x) => x.line === 2)!.reason).toBe(
+      'feature 2 (35051): coordinates out of range (longitude 999 to 999.1, latitude 48 to 48.1)',
+    );
+    const after = await shapes();
+    const g = (rows: { code_commune: string; g: string }[], c: string) => rows.find((x) => x.code_commune === c)?.g;
+    expect(g(after, '35238')).toBe(g(published, '35238'));
+    expect(g(after, '35051')).toBe(g(published, '35051'));
+    expect(g(after, '35281')).not.toBe(g(published, '35281'));
+    expect(after.map((x) => x.code_commune)).toEqual(published.map((x) => x.code_commune));
+    expect(
+      logs.some((l) =>
+        /^2 commune\(s\) keep their published contour, their new feature being refused \(see the quarantine\): 35051, 35238$/.test(l),
+      ),
+    ).toBe(true);
+  });
+});
