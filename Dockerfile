@@ -1,5 +1,9 @@
 # dotation: API, worker and scheduler share this image (the command differs).
 FROM node:20-bookworm-slim
+# gdal-bin: ogr2ogr reads GeoPackage, Shapefile, FlatGeobuf and reprojects (IRIS, QPV, IGN contours);
+# p7zip-full: 7z opens IGN's .7z archives. Without them those inputs fail with "install gdal-bin/p7zip-full".
+RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin p7zip-full \
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
 # .dsfr.yml: @gouvfr/dsfr installs only once its terms of use are accepted (README, "The public site").
@@ -17,5 +21,7 @@ RUN mkdir -p /app/var/data /app/var/packs && chown -R node:node /app/var
 USER node
 ENV HOST=0.0.0.0 PORT=3000 PACKS_DIR=/app/var/packs DATA_DIR=/app/var/data
 EXPOSE 3000
+# Liveness of the API (the worker and scheduler override it in docker-compose.yml).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "bin/dotation.js"]
 CMD ["serve"]
