@@ -22,6 +22,8 @@ const children: Child[] = [];
 
 const BAN_ROWS = Number(process.env.DOTATION_FAULTS_BAN_ROWS ?? 1_500_000);
 const fixtureBan = path.join(REPO, 'test/fixtures/ban/adresses-35.csv.gz');
+/** The BAN states no edition: each run is given one, as an operator would with --millesime. */
+const BAN_DAY = '2024-06-01';
 
 function worker(extra: NodeJS.ProcessEnv = {}): Child {
   const w = dotation(['worker', '--concurrency', '1'], { ...db.env, ...extra });
@@ -44,7 +46,7 @@ beforeAll(async () => {
   db = await faultDatabase();
   big = await bigBan35(path.join(os.tmpdir(), `dotation-faults-ban-${BAN_ROWS}`, 'adresses-35.csv.gz'), BAN_ROWS);
   // What is published before each fault: the fixture's département 35.
-  const first = await runSource('ban', { file: fixtureBan, trigger: 'test', log: () => undefined });
+  const first = await runSource('ban', { file: fixtureBan, millesime: BAN_DAY, trigger: 'test', log: () => undefined });
   expect(first.status).toBe('succeeded');
 });
 
@@ -89,7 +91,7 @@ test('kill -9 of a worker mid-COPY: another worker marks the run interrupted wit
   // Worker A takes the job; worker B (another machine sharing the database and queue) starts once A is copying.
   const a = worker();
   await waitFor('worker A ready', () => /processing 'runs'/.test(a.out()), 60_000);
-  await enqueueRun('ban', { file: big, force: true, trigger: 'test', attempts: 2, backoffMs: 1000 });
+  await enqueueRun('ban', { file: big, millesime: BAN_DAY, force: true, trigger: 'test', attempts: 2, backoffMs: 1000 });
   const { runId, pid } = await midCopy();
   expect(pid).toBe(a.proc.pid);
   const b = worker();
@@ -139,11 +141,22 @@ const tablesLikeRun = async (runId: number) => [
 
 test('PostgreSQL stopped -m immediate mid-job: the worker lives on, records the failure once PostgreSQL is back, and the retry publishes', async () => {
   // Start from the fixture again, so "unchanged" means something.
-  expect((await runSource('ban', { file: fixtureBan, trigger: 'test', force: true, log: () => undefined })).status).toBe('succeeded');
+  expect(
+    (
+      await runSource('ban', {
+        file: fixtureBan,
+        millesime: BAN_DAY,
+        trigger: 'test',
+        force: true,
+        allowShrink: true,
+        log: () => undefined,
+      })
+    ).status,
+  ).toBe('succeeded');
   const before = await published();
   const w = worker();
   await waitFor('the worker ready', () => /processing 'runs'/.test(w.out()), 60_000);
-  const job = await enqueueRun('ban', { file: big, force: true, trigger: 'test', attempts: 3, backoffMs: 1000 });
+  const job = await enqueueRun('ban', { file: big, millesime: BAN_DAY, force: true, trigger: 'test', attempts: 3, backoffMs: 1000 });
   const { runId } = await midCopy();
   await closePools(); // the test's own pool would only hold dead connections
   pgStop(c, 'immediate');
@@ -180,10 +193,21 @@ test('PostgreSQL stopped -m immediate mid-job: the worker lives on, records the 
 });
 
 test('Redis restarted mid-run: the run goes on and succeeds once, the job completes, the worker lives on', async () => {
-  expect((await runSource('ban', { file: fixtureBan, trigger: 'test', force: true, log: () => undefined })).status).toBe('succeeded');
+  expect(
+    (
+      await runSource('ban', {
+        file: fixtureBan,
+        millesime: BAN_DAY,
+        trigger: 'test',
+        force: true,
+        allowShrink: true,
+        log: () => undefined,
+      })
+    ).status,
+  ).toBe('succeeded');
   const w = worker();
   await waitFor('the worker ready', () => /processing 'runs'/.test(w.out()), 60_000);
-  const job = await enqueueRun('ban', { file: big, force: true, trigger: 'test', attempts: 2, backoffMs: 1000 });
+  const job = await enqueueRun('ban', { file: big, millesime: BAN_DAY, force: true, trigger: 'test', attempts: 2, backoffMs: 1000 });
   const { runId } = await midCopy();
   await redisStop(c);
   await new Promise((r) => setTimeout(r, 3000));
