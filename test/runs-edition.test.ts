@@ -48,6 +48,20 @@ test('every run shows an edition and where it was read, never a file date', asyn
     process.env.MIRROR_DIR = '';
     resetSettings();
   }
+  // A BAN copy in the mirror, dated by the editions.json an operator wrote beside it.
+  const mirror = fs.mkdtempSync(path.join(tmp, 'mirror-'));
+  fs.mkdirSync(path.join(mirror, 'ban'));
+  fs.copyFileSync(path.join(FIX, 'ban', 'adresses-974.csv.gz'), path.join(mirror, 'ban', 'adresses-974.csv.gz'));
+  fs.utimesSync(path.join(mirror, 'ban', 'adresses-974.csv.gz'), FILE_DAY, FILE_DAY);
+  fs.writeFileSync(path.join(mirror, 'ban', 'editions.json'), JSON.stringify({ 'adresses-974.csv.gz': '2024-05-27' }));
+  process.env.MIRROR_DIR = mirror;
+  resetSettings();
+  try {
+    await runSource('ban', quiet);
+  } finally {
+    process.env.MIRROR_DIR = '';
+    resetSettings();
+  }
   // Births: the edition is the last year in the data.
   await runSource('etat-civil', { ...quiet, file: copy('etat-civil/DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR.zip') });
 
@@ -61,6 +75,7 @@ test('every run shows an edition and where it was read, never a file date', asyn
     ['ban', 'unchanged', '2024-06-03', 'operator (--millesime)'],
     ['ban', 'failed', null, ''],
     ['contours', 'succeeded', '2018', 'declaration'],
+    ['ban', 'succeeded', '2024-05-27', 'operator (editions.json)'],
     ['etat-civil', 'succeeded', '2024', 'data'],
   ]);
   const today = new Date().toISOString().slice(0, 10);

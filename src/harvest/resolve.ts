@@ -5,7 +5,8 @@ import type { Settings } from '../../config/settings';
 import type { ResourceDeclaration, SourceDeclaration } from '../../config/sources';
 import type { LocalFile } from '../engine/pipeline';
 import type { Progress } from '../engine/progress';
-import { MissingResourceError } from '../engine/errors';
+import { z } from 'zod';
+import { FormatError, MissingResourceError } from '../engine/errors';
 import { isZip, readHead, zipEntries } from '../engine/decode';
 import { datedUrl } from './url-dates';
 import { download, DownloadError } from './download';
@@ -53,6 +54,31 @@ function findInMirror(mirrorDir: string, sourceId: string, names: string[]): str
     }
   }
   return undefined;
+}
+
+/** The manifest an operator writes beside hand-copied files: `{ "adresses-35.csv.gz": "2024-06-03" }`. */
+const MIRROR_EDITIONS = 'editions.json';
+const EditionsManifest = z.record(
+  z.string(),
+  z.string().regex(/^[0-9A-Za-z][0-9A-Za-z_.-]{0,39}$/, 'an edition such as 2025 or 2024-06-03'),
+);
+
+/**
+ * The edition an operator stated for a mirror copy in the `editions.json` of its folder (files
+ * copied by hand carry no download metadata, and a scheduled run takes no --millesime).
+ */
+function mirrorManifestEdition(file: string): string | undefined {
+  const manifest = path.join(path.dirname(file), MIRROR_EDITIONS);
+  if (!fs.existsSync(manifest)) return undefined;
+  let parsed: z.ZodSafeParseResult<Record<string, string>>;
+  try {
+    parsed = EditionsManifest.safeParse(JSON.parse(fs.readFileSync(manifest, 'utf8')));
+  } catch (err) {
+    throw new FormatError(manifest, `not JSON: ${(err as Error).message}`);
+  }
+  if (!parsed.success)
+    throw new FormatError(manifest, parsed.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; '));
+  return parsed.data[path.basename(file)];
 }
 
 export interface ResolveOptions {
@@ -169,7 +195,10 @@ export async function resolveResources(db: Pool, settings: Settings, source: Sou
     if (r.pending) continue;
     const mirrored = findInMirror(settings.MIRROR_DIR, source.id, r.mirrorNames);
     if (mirrored) {
-      const edition = readEdition(r.edition, { name: path.basename(mirrored) });
+      const inManifest = mirrorManifestEdition(mirrored);
+      const edition = inManifest
+        ? { edition: inManifest, from: `operator (${MIRROR_EDITIONS})` }
+        : readEdition(r.edition, { name: path.basename(mirrored) });
       files.set(
         r.name,
         stated({
