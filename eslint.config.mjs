@@ -42,7 +42,13 @@ export default tseslint.config(
     files: ['src/site/assets/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { window: 'readonly', document: 'readonly', Intl: 'readonly', AbortController: 'readonly', Promise: 'readonly' },
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        Intl: 'readonly',
+        AbortController: 'readonly',
+        Promise: 'readonly',
+      },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

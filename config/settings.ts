@@ -72,6 +72,20 @@ export const SettingsObject = z.object({
   PUBLISHER_URL: z.string().url().optional(),
   /** Bearer token of the operator API (≥ 16 characters); unset = operator API off (503). */
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * How long a sign-in to the operator console (/operator) lasts, in hours, counted from the sign-in.
+   * The session is an encrypted cookie (HttpOnly, SameSite=Strict, Secure when PUBLIC_BASE_URL is https)
+   * whose key derives from OPERATOR_TOKEN: changing the token signs every operator out.
+   */
+  OPERATOR_SESSION_HOURS: count(1, 720, 8),
+  /**
+   * Port of a second listener serving only the Prometheus metrics (`GET /metrics`) without a token,
+   * for a scraper on a private network. Unset: metrics are served on PORT at `/metrics`, behind
+   * `Authorization: Bearer <OPERATOR_TOKEN>` only.
+   */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** Address the METRICS_PORT listener binds (0.0.0.0 in a container scraped from another one). */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** TCP port of the HTTP server. */
   PORT: count(1, 65535, 3000),
   /** Address the HTTP server listens on (0.0.0.0 for every interface). */

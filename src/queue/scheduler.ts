@@ -9,6 +9,20 @@ import { logTo, logger } from '../log';
 const SCHEDULE_TIMEZONE = 'Europe/Paris';
 
 /**
+ * The next `count` slots of a cron expression as the scheduler fires them (node-cron, Europe/Paris):
+ * the operator console shows the next one of each source. The task is only created to ask it.
+ */
+export function nextSlots(expr: string, count = 1): Date[] {
+  if (!cron.validate(expr)) return [];
+  const task = cron.createTask(expr, () => undefined, { timezone: SCHEDULE_TIMEZONE });
+  try {
+    return task.getNextRuns(count);
+  } finally {
+    void task.destroy();
+  }
+}
+
+/**
  * Job id of the scheduled run of `source` for the slot `at`, to the minute, in UTC:
  * `run:<source>:<YYYYMMDDTHHmmZ>`. Every scheduler computes the same id for the same slot,
  * and BullMQ adds nothing when a job with that id already exists, so two schedulers never

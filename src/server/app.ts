@@ -4,6 +4,7 @@ import Fastify, { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { settings } from '../../config/settings';
 import { installErrorHandling } from './http/errors';
 import { installSecurity, trustProxy } from './http/security';
+import { installHttpMetrics, startMetricsServer } from './metrics';
 import { logger } from '../log';
 import { notFoundPage } from '../site/pages';
 
@@ -26,6 +27,8 @@ export async function buildServer(opts: { logger?: boolean } = {}): Promise<Fast
   installErrorHandling(app, { notFoundPage: (p) => notFoundPage(`Aucune page n’existe à l’adresse ${p}.`) });
   // CORS, security headers, rate limit, compression (src/server/http/security.ts).
   await installSecurity(app, s);
+  // HTTP latency by route into the Prometheus metrics (src/server/metrics.ts, served at /metrics).
+  installHttpMetrics(app);
   const dir = path.join(__dirname, 'routes');
   for (const f of fs
     .readdirSync(dir)
@@ -51,6 +54,12 @@ export async function startServer(): Promise<FastifyInstance> {
   const s = settings();
   const app = await buildServer({ logger: s.LOG_LEVEL !== 'silent' });
   await app.listen({ port: s.PORT, host: s.HOST, backlog: LISTEN_BACKLOG });
+  if (s.METRICS_PORT) {
+    // Metrics without a token, on a listener of their own (a private network's scraper).
+    const metrics = await startMetricsServer(s.METRICS_PORT, s.METRICS_HOST);
+    app.addHook('onClose', (_app, done) => void metrics.close(() => done()));
+    app.log.info(`metrics on http://${s.METRICS_HOST}:${s.METRICS_PORT}/metrics (no token)`);
+  }
   app.log.info(`serving on http://${s.HOST}:${s.PORT}, public URL ${s.PUBLIC_BASE_URL} (packs from ${s.PACKS_DIR})`);
   return app;
 }

@@ -63,4 +63,6 @@ export const assets = {
   chartjs: `${CHARTJS}/chart.umd.min.js`,
   siteCss: () => siteAsset('site.css'),
   siteJs: () => siteAsset('site.js'),
+  /** The operator console's progress script (src/server/console). */
+  consoleJs: () => siteAsset('console.js'),
 };

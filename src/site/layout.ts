@@ -28,6 +28,14 @@ export interface PageOptions {
   noindex?: boolean;
   /** Current path, for aria-current in the footer links. */
   path?: string;
+  /** Under the service name (default: the public site's tagline; the operator console says what it is). */
+  tagline?: string;
+  /** Links or buttons of the header's tool area (the console's sign-out), instead of the public search. */
+  headerTools?: SafeHtml;
+  /** Main navigation (`<nav class="fr-nav">` items) under the header, with its mobile menu button. */
+  navigation?: SafeHtml;
+  /** More local scripts (URLs under /static), loaded deferred after the site's. */
+  scripts?: string[];
 }
 
 function headerSearch(): SafeHtml {
@@ -61,32 +69,63 @@ function header(opts: PageOptions): SafeHtml {
                 <p class="fr-logo">République<br />Française</p>
               </div>
               ${
-                opts.hideHeaderSearch
-                  ? ''
-                  : html`<div class="fr-header__navbar">
+                opts.navigation
+                  ? html`<div class="fr-header__navbar">
                       <button
-                        class="fr-btn--search fr-btn"
+                        class="fr-btn--menu fr-btn"
                         data-fr-opened="false"
-                        aria-controls="modal-recherche"
-                        title="Rechercher une commune"
+                        aria-controls="menu-principal"
+                        title="Menu"
                         type="button"
+                        id="bouton-menu"
                       >
-                        Rechercher
+                        Menu
                       </button>
                     </div>`
+                  : opts.hideHeaderSearch
+                    ? ''
+                    : html`<div class="fr-header__navbar">
+                        <button
+                          class="fr-btn--search fr-btn"
+                          data-fr-opened="false"
+                          aria-controls="modal-recherche"
+                          title="Rechercher une commune"
+                          type="button"
+                        >
+                          Rechercher
+                        </button>
+                      </div>`
               }
             </div>
             <div class="fr-header__service">
               <a href="/" title="Accueil - ${SERVICE_NAME}">
                 <p class="fr-header__service-title">${SERVICE_NAME}</p>
               </a>
-              <p class="fr-header__service-tagline">${SERVICE_TAGLINE}</p>
+              <p class="fr-header__service-tagline">${opts.tagline ?? SERVICE_TAGLINE}</p>
             </div>
           </div>
-          ${opts.hideHeaderSearch ? '' : html`<div class="fr-header__tools">${headerSearch()}</div>`}
+          ${
+            opts.headerTools
+              ? html`<div class="fr-header__tools"><div class="fr-header__tools-links">${opts.headerTools}</div></div>`
+              : opts.hideHeaderSearch
+                ? ''
+                : html`<div class="fr-header__tools">${headerSearch()}</div>`
+          }
         </div>
       </div>
     </div>
+    ${
+      opts.navigation
+        ? html`<div class="fr-header__menu fr-modal" id="menu-principal" aria-labelledby="bouton-menu">
+            <div class="fr-container">
+              <button class="fr-btn--close fr-btn" aria-controls="menu-principal" title="Fermer" type="button">Fermer</button>
+              <!-- the DSFR's script copies the header's tool links here for small screens -->
+              <div class="fr-header__menu-links"></div>
+              <nav class="fr-nav" id="navigation-principale" role="navigation" aria-label="Menu principal">${opts.navigation}</nav>
+            </div>
+          </div>`
+        : ''
+    }
   </header>`;
 }
 
@@ -227,6 +266,7 @@ export function page(opts: PageOptions): string {
       <script nomodule src="${assets.dsfrNomodule}"></script>
       ${opts.charts ? html`<script defer src="${assets.chartjs}"></script>` : ''}
       <script defer src="${assets.siteJs()}"></script>
+      ${(opts.scripts ?? []).map((src) => html`<script defer src="${src}"></script>`)}
     </body>
   </html>`}\n`;
 }

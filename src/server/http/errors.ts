@@ -70,7 +70,7 @@ const FASTIFY_MESSAGES: Record<string, string> = {
 };
 
 /** Status, message and headers of any error that reached the handler. */
-function describeError(err: unknown): { status: number; message: string; headers: Record<string, string> } {
+export function describeError(err: unknown): { status: number; message: string; headers: Record<string, string> } {
   if (err instanceof HttpError) return { status: err.statusCode, message: err.message, headers: err.headers };
   if (err instanceof z.ZodError) return { status: 400, message: `requête invalide : ${zodMessage(err)}`, headers: {} };
   if (databaseUnavailable(err)) {

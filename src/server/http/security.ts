@@ -19,8 +19,9 @@ import { HttpError } from './errors';
  *   a partial answer, or a cached body already gzipped by src/server/http/cache.ts).
  */
 
-/** Routes that are not public: no CORS, no rate limit (the operator side is behind its token). */
-const isOperator = (url: string) => url === '/operator' || url.startsWith('/operator/') || url.startsWith('/operator?');
+/** Routes that are not public: no CORS, no rate limit (the operator side and /metrics are behind the token or the console's sign-in). */
+const under = (url: string, prefix: string) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`);
+const isOperator = (url: string) => under(url, '/operator') || under(url, '/metrics');
 /** Probes of an orchestrator: never rate-limited. */
 const isHealth = (url: string) => url === '/health' || url.startsWith('/health/') || url.startsWith('/health?');
 
