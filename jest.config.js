@@ -9,12 +9,13 @@ const shared = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
     // stream-json 3, stream-chain 4 and content-disposition (of @fastify/static) are ES modules: Jest on Node 20 cannot require() them untransformed.
-    '/node_modules/(stream-json|stream-chain|cookie|content-disposition)/.+\\.js$': [
+    // @fastify/cookie (of the console's @fastify/secure-session) loads cookie 2 with import(), which Jest's CommonJS runtime refuses: made a require().
+    '/node_modules/(stream-json|stream-chain|cookie|content-disposition|@fastify/cookie)/.+\\.js$': [
       'ts-jest',
       { diagnostics: false, tsconfig: { allowJs: true } },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(stream-json|stream-chain|cookie|content-disposition)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(stream-json|stream-chain|cookie|content-disposition|@fastify/cookie)/)'],
 };
 
 module.exports = {

@@ -31,6 +31,10 @@ const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 /** A scrape never waits longer than this on PostgreSQL or Redis: it reports them down instead. */
 const SCRAPE_TIMEOUT_MS = 2000;
 
+/** The queues the workers consume (dotation worker): source runs, pack builds, publications to data.gouv.fr. */
+const QUEUES = [RUNS_QUEUE, PACKS_QUEUE, PUBLICATIONS_QUEUE];
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed'] as const;
+
 interface LedgerRow {
   source: string;
   status: string;
@@ -80,20 +84,34 @@ async function readLedger(): Promise<Ledger> {
   return { finished: finished.rows, inProgress: inProgress.rows, lastSuccess: lastSuccess.rows };
 }
 
-/** One reading of the ledger per scrape, shared by the metrics below. */
-let ledger: { at: number; value: Promise<Ledger | null> } | undefined;
-function currentLedger(): Promise<Ledger | null> {
-  if (!ledger || Date.now() - ledger.at > 500) {
-    ledger = { at: Date.now(), value: withTimeout(readLedger(), 'PostgreSQL').catch(() => null) };
-  }
-  return ledger.value;
+/**
+ * What one scrape reads, once, shared by the metrics below: the ledger (PostgreSQL) and the
+ * queues' job counts (Redis). `metricsText()` takes a new one for every scrape; null = no answer.
+ */
+interface Snapshot {
+  ledger: Promise<Ledger | null>;
+  queues: Promise<Record<string, number>[] | null>;
 }
+let snapshot: Snapshot | undefined;
+function takeSnapshot(): Snapshot {
+  return {
+    ledger: withTimeout(readLedger(), 'PostgreSQL').catch(() => null),
+    queues: withTimeout(Promise.all(QUEUES.map((q) => (sharedQueue(q) as Queue).getJobCounts(...QUEUE_STATES))), 'Redis').catch(() => null),
+  };
+}
+const currentLedger = () => (snapshot ??= takeSnapshot()).ledger;
+const currentQueueCounts = () => (snapshot ??= takeSnapshot()).queues;
 
 const DURATION_HELP = 'Duration of finished runs (started to finished), by source and final status';
 
 /** A histogram whose buckets are counted by PostgreSQL over the ledger (not observed in this process). */
 class LedgerDurations extends Histogram<'source' | 'status'> {
   override async get() {
+    return this.getForPromString();
+  }
+
+  /** What the registry calls for the text format (prom-client's lib/registry.js), `get()` for JSON. */
+  async getForPromString() {
     const l = await currentLedger();
     const name = 'dotation_run_duration_seconds';
     const values = (l?.finished ?? []).flatMap((r) => {
@@ -112,13 +130,15 @@ class LedgerDurations extends Histogram<'source' | 'status'> {
   }
 }
 
-const up = new Gauge({
+new Gauge({
   name: 'dotation_metrics_backend_up',
   help: 'Whether this scrape could read the backend (database: the runs ledger; redis: the queues): 1 yes, 0 no',
   labelNames: ['backend'],
   registers: [registry],
   async collect() {
-    this.set({ backend: 'database' }, (await currentLedger()) ? 1 : 0);
+    const [l, q] = await Promise.all([currentLedger(), currentQueueCounts()]);
+    this.set({ backend: 'database' }, l ? 1 : 0);
+    this.set({ backend: 'redis' }, q ? 1 : 0);
   },
 });
 
@@ -184,29 +204,17 @@ new LedgerDurations({
   registers: [registry],
 });
 
-/** The queues the workers consume (dotation worker): source runs, pack builds, publications to data.gouv.fr. */
-const QUEUES = [RUNS_QUEUE, PACKS_QUEUE, PUBLICATIONS_QUEUE];
-const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed'] as const;
-
 new Gauge({
   name: 'dotation_queue_jobs',
   help: 'Jobs of each BullMQ queue by state (waiting, active, delayed, prioritized, waiting-children, failed)',
   labelNames: ['queue', 'state'],
   registers: [registry],
   async collect() {
+    const counts = await currentQueueCounts();
     this.reset();
-    try {
-      const counts = await withTimeout(
-        Promise.all(QUEUES.map((q) => (sharedQueue(q) as Queue).getJobCounts(...QUEUE_STATES))),
-        'Redis',
-      );
-      QUEUES.forEach((queue, i) => {
-        for (const state of QUEUE_STATES) this.set({ queue, state }, counts[i][state] ?? 0);
-      });
-      up.set({ backend: 'redis' }, 1);
-    } catch {
-      up.set({ backend: 'redis' }, 0);
-    }
+    QUEUES.forEach((queue, i) => {
+      if (counts) for (const state of QUEUE_STATES) this.set({ queue, state }, counts[i][state] ?? 0);
+    });
   },
 });
 
@@ -240,6 +248,7 @@ export function installHttpMetrics(app: FastifyInstance): void {
 
 /** The exposition (Prometheus text format 0.0.4) and its content type. */
 export async function metricsText(): Promise<{ contentType: string; body: string }> {
+  snapshot = takeSnapshot();
   return { contentType: registry.contentType, body: await registry.metrics() };
 }
 

@@ -11,7 +11,15 @@ import { SettingsObject, parseSettings } from '../../config/settings';
 const REPO = path.resolve(__dirname, '..', '..');
 const KEYS = Object.keys(SettingsObject.shape).sort();
 /** Keys whose default is "unset" (an off switch), said so in the README as "(none)". */
-const UNSET_BY_DEFAULT = ['OPERATOR_TOKEN', 'DOTATION_FAIL_AT', 'PUBLICATION_KEY', 'PUBLISHER_NAME', 'PUBLISHER_CONTACT', 'PUBLISHER_URL'];
+const UNSET_BY_DEFAULT = [
+  'OPERATOR_TOKEN',
+  'DOTATION_FAIL_AT',
+  'PUBLICATION_KEY',
+  'PUBLISHER_NAME',
+  'PUBLISHER_CONTACT',
+  'PUBLISHER_URL',
+  'METRICS_PORT',
+];
 
 function readmeRows(): Map<string, string> {
   const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');

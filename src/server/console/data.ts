@@ -94,7 +94,10 @@ export async function sourcesOverview(): Promise<SourceOverview[]> {
   ]);
   const last = new Map(runs.rows.map((r) => [String(r.source), toRun(r)]));
   const edition = new Map(
-    editions.rows.map((r) => [String(r.source), { millesime: String(r.millesime), rows: Number(r.rows), publishedAt: r.published_at as Date }]),
+    editions.rows.map((r) => [
+      String(r.source),
+      { millesime: String(r.millesime), rows: Number(r.rows), publishedAt: r.published_at as Date },
+    ]),
   );
   return [...sourceRegistry().values()].map(({ source: s }) => ({
     id: s.id,

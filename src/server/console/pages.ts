@@ -67,7 +67,14 @@ const CHECK: Record<string, { label: string; badge: string }> = {
   'mirror-only': { label: 'Copie locale seulement', badge: 'info' },
 };
 
-function table(opts: { caption: string; head: (string | SafeHtml)[]; rows: SafeHtml[]; id?: string; attrs?: SafeHtml; empty?: string }): SafeHtml {
+function table(opts: {
+  caption: string;
+  head: (string | SafeHtml)[];
+  rows: SafeHtml[];
+  id?: string;
+  attrs?: SafeHtml;
+  empty?: string;
+}): SafeHtml {
   return html`<div class="fr-table" ${opts.id ? html`id="${opts.id}"` : ''} ${opts.attrs ?? ''}>
     <div class="fr-table__wrapper">
       <div class="fr-table__container" tabindex="0" role="region" aria-label="${opts.caption}">
@@ -82,7 +89,13 @@ function table(opts: { caption: string; head: (string | SafeHtml)[]; rows: SafeH
               </tr>
             </thead>
             <tbody>
-              ${opts.rows.length ? opts.rows : html`<tr><td colspan="${opts.head.length}">${opts.empty ?? 'Aucune ligne.'}</td></tr>`}
+              ${
+                opts.rows.length
+                  ? opts.rows
+                  : html`<tr>
+                      <td colspan="${opts.head.length}">${opts.empty ?? 'Aucune ligne.'}</td>
+                    </tr>`
+              }
             </tbody>
           </table>
         </div>
@@ -118,8 +131,7 @@ function pagination(href: (p: number) => string, current: number, total: number)
   return html`<nav role="navigation" class="fr-pagination fr-mt-3w" aria-label="Pagination">
     <ul class="fr-pagination__list">
       ${link(1, 'Première page', 'fr-pagination__link--first', current === 1)}
-      ${link(current - 1, 'Page précédente', 'fr-pagination__link--prev fr-pagination__link--lg-label', current === 1)}
-      ${around}
+      ${link(current - 1, 'Page précédente', 'fr-pagination__link--prev fr-pagination__link--lg-label', current === 1)} ${around}
       ${link(current + 1, 'Page suivante', 'fr-pagination__link--next fr-pagination__link--lg-label', current === pages)}
       ${link(pages, 'Dernière page', 'fr-pagination__link--last', current === pages)}
     </ul>
@@ -236,31 +248,34 @@ export function signInPage(opts: { csrf: string; next: string; error?: string; s
 
 export function sourcesPage(sources: SourceOverview[], csrf: string): string {
   const rows = sources.map(
-    (s) => html`<tr>
-      <td>
-        <strong>${s.title}</strong><br /><span class="fr-text--sm">${s.id} · ${s.producer}</span>
-      </td>
-      <td><code>${s.schedule}</code></td>
-      <td>${when(s.nextSlot, slotFmt)}</td>
-      <td>
-        ${s.lastRun
-          ? html`${badge(s.lastRun.status)}<br /><a href="${CONSOLE}/passages/${s.lastRun.id}">n° ${s.lastRun.id}</a>,
-              ${when(s.lastRun.startedAt)}`
-          : 'jamais'}
-      </td>
-      <td>
-        ${s.edition
-          ? html`${s.edition.millesime}<br /><span class="fr-text--sm"
-                >${formatInt(s.edition.rows)} lignes, publiée le ${when(s.edition.publishedAt)}</span
-              >`
-          : 'aucune'}
-      </td>
-      <td>
-        <a class="fr-btn fr-btn--sm fr-btn--secondary" href="${CONSOLE}/sources/${s.id}/lancer" title="Lancer maintenant : ${s.title}"
-          >Lancer maintenant</a
-        >
-      </td>
-    </tr>`,
+    (s) =>
+      html`<tr>
+        <td><strong>${s.title}</strong><br /><span class="fr-text--sm">${s.id} · ${s.producer}</span></td>
+        <td><code>${s.schedule}</code></td>
+        <td>${when(s.nextSlot, slotFmt)}</td>
+        <td>
+          ${
+            s.lastRun
+              ? html`${badge(s.lastRun.status)}<br /><a href="${CONSOLE}/passages/${s.lastRun.id}">n° ${s.lastRun.id}</a>,
+                  ${when(s.lastRun.startedAt)}`
+              : 'jamais'
+          }
+        </td>
+        <td>
+          ${
+            s.edition
+              ? html`${s.edition.millesime}<br /><span class="fr-text--sm"
+                    >${formatInt(s.edition.rows)} lignes, publiée le ${when(s.edition.publishedAt)}</span
+                  >`
+              : 'aucune'
+          }
+        </td>
+        <td>
+          <a class="fr-btn fr-btn--sm fr-btn--secondary" href="${CONSOLE}/sources/${s.id}/lancer" title="Lancer maintenant : ${s.title}"
+            >Lancer maintenant</a
+          >
+        </td>
+      </tr>`,
   );
   return consolePage({
     title: 'Sources',
@@ -339,9 +354,7 @@ export function confirmRunPage(s: { id: string; title: string; producer: string 
           <div class="fr-fieldset__element">
             <div class="fr-checkbox-group">
               <input type="checkbox" id="force" name="force" value="oui" />
-              <label class="fr-label" for="force"
-                >Recharger même si les fichiers n’ont pas changé depuis le dernier passage réussi</label
-              >
+              <label class="fr-label" for="force">Recharger même si les fichiers n’ont pas changé depuis le dernier passage réussi</label>
             </div>
           </div>
         </fieldset>
@@ -360,9 +373,11 @@ function counts(r: Run): SafeHtml {
   return html`<td data-champ="read">${formatInt(r.read)}</td>
     <td data-champ="loaded">${formatInt(r.loaded)}</td>
     <td data-champ="rejected">
-      ${r.rejected > 0 && r.source !== 'packs'
-        ? html`<a href="${CONSOLE}/passages/${r.id}/quarantaine" title="Rejets du passage n° ${r.id}">${formatInt(r.rejected)}</a>`
-        : formatInt(r.rejected)}
+      ${
+        r.rejected > 0 && r.source !== 'packs'
+          ? html`<a href="${CONSOLE}/passages/${r.id}/quarantaine" title="Rejets du passage n° ${r.id}">${formatInt(r.rejected)}</a>`
+          : formatInt(r.rejected)
+      }
     </td>
     <td data-champ="published">${formatInt(r.published)}</td>`;
 }
@@ -386,25 +401,40 @@ function runRow(r: Run): SafeHtml {
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 function waitingTable(waiting: WaitingJob[] | { error: string }): SafeHtml | string {
-  if ('error' in waiting) return alert('warning', 'File d’attente injoignable', `Les travaux en attente ne peuvent être lus : ${waiting.error}.`);
+  if ('error' in waiting)
+    return alert('warning', 'File d’attente injoignable', `Les travaux en attente ne peuvent être lus : ${waiting.error}.`);
   if (!waiting.length) return '';
   return table({
     caption: 'Travaux en attente d’un worker',
     id: 'travaux-en-attente',
     head: ['File', 'Travail', 'État', 'Mis en file', 'Essais faits'],
     rows: waiting.map(
-      (j) => html`<tr>
-        <td>${j.queue}</td>
-        <td>${j.name} <span class="fr-text--sm">(${j.id})</span></td>
-        <td>${{ waiting: 'en attente', delayed: 'attend un nouvel essai', prioritized: 'en attente' }[j.state] ?? j.state}</td>
-        <td>${when(j.enqueuedAt)}</td>
-        <td>${j.attempts}</td>
-      </tr>`,
+      (j) =>
+        html`<tr>
+          <td>${j.queue}</td>
+          <td>${j.name} <span class="fr-text--sm">(${j.id})</span></td>
+          <td>${{ waiting: 'en attente', delayed: 'attend un nouvel essai', prioritized: 'en attente' }[j.state] ?? j.state}</td>
+          <td>${when(j.enqueuedAt)}</td>
+          <td>${j.attempts}</td>
+        </tr>`,
     ),
   });
 }
 
-const RUN_HEAD = ['Passage', 'Source', 'État', 'Déclenché par', 'Début', 'Durée', 'Lues', 'Chargées', 'Rejetées', 'Publiées', 'Millésime', 'Erreur'];
+const RUN_HEAD = [
+  'Passage',
+  'Source',
+  'État',
+  'Déclenché par',
+  'Début',
+  'Durée',
+  'Lues',
+  'Chargées',
+  'Rejetées',
+  'Publiées',
+  'Millésime',
+  'Erreur',
+];
 
 export function runsPage(opts: {
   runs: Run[];
@@ -427,13 +457,15 @@ export function runsPage(opts: {
     csrf: opts.csrf,
     live: true,
     main: html`<h1 class="fr-mt-4w">Passages</h1>
-      ${opts.enqueued
-        ? alert(
-            'success',
-            `Passage de ${opts.enqueued.source} mis en file d’attente`,
-            `Travail ${opts.enqueued.job}. Il apparaîtra dans la liste dès qu’un worker l’aura pris.`,
-          )
-        : ''}
+      ${
+        opts.enqueued
+          ? alert(
+              'success',
+              `Passage de ${opts.enqueued.source} mis en file d’attente`,
+              `Travail ${opts.enqueued.job}. Il apparaîtra dans la liste dès qu’un worker l’aura pris.`,
+            )
+          : ''
+      }
       <form method="get" action="${CONSOLE}/passages" class="fr-mb-3w">
         <div class="fr-grid-row fr-grid-row--gutters fr-grid-row--bottom">
           <div class="fr-col-12 fr-col-md-4">
@@ -475,8 +507,9 @@ export function runsPage(opts: {
 }
 
 export function runPage(run: Run, files: RunFile[], csrf: string): string {
-  const item = (label: string, value: SafeHtml | string) => html`<dt class="fr-text--bold">${label}</dt>
-    <dd class="fr-mb-2w">${value}</dd>`;
+  const item = (label: string, value: SafeHtml | string) =>
+    html`<dt class="fr-text--bold">${label}</dt>
+      <dd class="fr-mb-2w">${value}</dd>`;
   return consolePage({
     title: `Passage n° ${run.id}`,
     section: 'passages',
@@ -489,7 +522,20 @@ export function runPage(run: Run, files: RunFile[], csrf: string): string {
       <div id="passages" data-etat-url="${CONSOLE}/passages/etat.json">
         ${table({
           caption: 'État et comptes',
-          head: ['Passage', 'Source', 'État', 'Déclenché par', 'Début', 'Durée', 'Lues', 'Chargées', 'Rejetées', 'Publiées', 'Millésime', 'Erreur'],
+          head: [
+            'Passage',
+            'Source',
+            'État',
+            'Déclenché par',
+            'Début',
+            'Durée',
+            'Lues',
+            'Chargées',
+            'Rejetées',
+            'Publiées',
+            'Millésime',
+            'Erreur',
+          ],
           rows: [runRow(run)],
         })}
       </div>
@@ -503,25 +549,32 @@ export function runPage(run: Run, files: RunFile[], csrf: string): string {
             : 'aucune',
         )}
       </dl>
-      ${run.rejected > 0
-        ? html`<p><a class="fr-link fr-icon-arrow-right-line fr-link--icon-right" href="${CONSOLE}/passages/${run.id}/quarantaine"
-              >Voir les ${formatInt(run.rejected)} lignes rejetées</a
-            ></p>`
-        : ''}
+      ${
+        run.rejected > 0
+          ? html`<p>
+              <a class="fr-link fr-icon-arrow-right-line fr-link--icon-right" href="${CONSOLE}/passages/${run.id}/quarantaine"
+                >Voir les ${formatInt(run.rejected)} lignes rejetées</a
+              >
+            </p>`
+          : ''
+      }
       <h2>Fichiers lus</h2>
       ${table({
         caption: 'Fichiers lus par ce passage',
         head: ['Ressource', 'Origine', 'Fichier', 'Taille', 'Édition', 'SHA-256'],
         empty: 'Aucun fichier (valeurs intégrées, ou le passage a échoué avant).',
         rows: files.map(
-          (f) => html`<tr>
-            <td>${f.resource}</td>
-            <td>${{ download: 'téléchargement', 'not-modified': 'inchangé en amont', mirror: 'copie locale', file: 'fichier donné', embedded: 'intégré' }[f.origin] ?? f.origin}</td>
-            <td class="console-texte"><code>${f.path}</code>${f.url ? html`<br /><code>${f.url}</code>` : ''}</td>
-            <td>${formatBytes(f.bytes)}</td>
-            <td>${f.edition ?? '—'}</td>
-            <td class="console-texte"><code>${f.sha256}</code></td>
-          </tr>`,
+          (f) =>
+            html`<tr>
+              <td>${f.resource}</td>
+              <td>
+                ${{ download: 'téléchargement', 'not-modified': 'inchangé en amont', mirror: 'copie locale', file: 'fichier donné', embedded: 'intégré' }[f.origin] ?? f.origin}
+              </td>
+              <td class="console-texte"><code>${f.path}</code>${f.url ? html`<br /><code>${f.url}</code>` : ''}</td>
+              <td>${formatBytes(f.bytes)}</td>
+              <td>${f.edition ?? '—'}</td>
+              <td class="console-texte"><code>${f.sha256}</code></td>
+            </tr>`,
         ),
       })}`,
   });
@@ -540,22 +593,22 @@ export function quarantinePage(run: Run, rows: QuarantineRow[], total: number, p
     ],
     main: html`<h1>Lignes rejetées du passage n° ${run.id} (${run.source})</h1>
       <p>
-        ${formatInt(total)} ligne${total > 1 ? 's' : ''} en quarantaine${total
-          ? `, lignes ${formatInt(from)} à ${formatInt(Math.min(total, from + rows.length - 1))}`
-          : ''}.
-        Chaque ligne rejetée est gardée avec son fichier, son numéro de ligne et la raison du rejet ; les autres ont été chargées.
+        ${formatInt(total)} ligne${total > 1 ? 's' : ''} en
+        quarantaine${total ? `, lignes ${formatInt(from)} à ${formatInt(Math.min(total, from + rows.length - 1))}` : ''}. Chaque ligne
+        rejetée est gardée avec son fichier, son numéro de ligne et la raison du rejet ; les autres ont été chargées.
       </p>
       ${table({
         caption: `Rejets du passage n° ${run.id}, page ${pageNo}`,
         head: ['Fichier', 'Ligne', 'Raison', 'Contenu de la ligne'],
         empty: 'Aucune ligne rejetée.',
         rows: rows.map(
-          (q) => html`<tr>
-            <td class="console-texte"><code>${q.file}</code></td>
-            <td>${q.line === null ? '—' : formatInt(q.line)}</td>
-            <td class="console-texte">${q.reason}</td>
-            <td class="console-texte"><code>${q.raw === null ? '' : truncate(q.raw, 500)}</code></td>
-          </tr>`,
+          (q) =>
+            html`<tr>
+              <td class="console-texte"><code>${q.file}</code></td>
+              <td>${q.line === null ? '—' : formatInt(q.line)}</td>
+              <td class="console-texte">${q.reason}</td>
+              <td class="console-texte"><code>${q.raw === null ? '' : truncate(q.raw, 500)}</code></td>
+            </tr>`,
         ),
       })}
       ${pagination((p) => `${CONSOLE}/passages/${run.id}/quarantaine${query({ page: p > 1 ? p : undefined })}`, pageNo, total)}`,
@@ -564,17 +617,24 @@ export function quarantinePage(run: Run, rows: QuarantineRow[], total: number, p
 
 // ---------------------------------------------------------------- pack builds
 
-export function packBuildsPage(opts: { runs: Run[]; total: number; page: number; waiting: WaitingJob[] | { error: string }; csrf: string }): string {
+export function packBuildsPage(opts: {
+  runs: Run[];
+  total: number;
+  page: number;
+  waiting: WaitingJob[] | { error: string };
+  csrf: string;
+}): string {
   const rows = opts.runs.map(
-    (r) => html`<tr data-passage="${r.id}" ${live(r) ? html`data-en-cours="${r.status}"` : ''}>
-      <td><a href="${CONSOLE}/dossiers/${r.id}">n° ${r.id}</a></td>
-      <td data-champ="status">${badge(r.status)}</td>
-      <td>${TRIGGERS[r.trigger] ?? r.trigger}</td>
-      <td>${when(r.startedAt)}</td>
-      <td>${duration(r.startedAt, r.finishedAt ?? (live(r) ? null : r.heartbeatAt))}</td>
-      <td>${progressText(r.progress)}</td>
-      <td class="console-texte">${r.error ? truncate(r.error, 300) : ''}</td>
-    </tr>`,
+    (r) =>
+      html`<tr data-passage="${r.id}" ${live(r) ? html`data-en-cours="${r.status}"` : ''}>
+        <td><a href="${CONSOLE}/dossiers/${r.id}">n° ${r.id}</a></td>
+        <td data-champ="status">${badge(r.status)}</td>
+        <td>${TRIGGERS[r.trigger] ?? r.trigger}</td>
+        <td>${when(r.startedAt)}</td>
+        <td>${duration(r.startedAt, r.finishedAt ?? (live(r) ? null : r.heartbeatAt))}</td>
+        <td>${progressText(r.progress)}</td>
+        <td class="console-texte">${r.error ? truncate(r.error, 300) : ''}</td>
+      </tr>`,
   );
   return consolePage({
     title: 'Constructions des dossiers',
@@ -627,45 +687,49 @@ export function packBuildPage(
       <div id="passages" data-etat-url="${CONSOLE}/passages/etat.json">
         <p data-passage="${b.run.id}" ${live(b.run) ? html`data-en-cours="${b.run.status}"` : ''}>
           <span data-champ="status">${badge(b.run.status)}</span> ${progressText(b.run.progress)}. Début ${when(b.run.startedAt)}, durée
-          ${duration(b.run.startedAt, b.run.finishedAt ?? (live(b.run) ? null : b.run.heartbeatAt))}${b.buildId
-            ? html`, identifiant <code>${b.buildId}</code>`
-            : ''}.
+          ${duration(b.run.startedAt, b.run.finishedAt ?? (live(b.run) ? null : b.run.heartbeatAt))}${
+            b.buildId ? html`, identifiant <code>${b.buildId}</code>` : ''
+          }.
         </p>
         ${table({
           caption: 'Départements',
           head: ['Département', 'État', 'Essai', 'Communes', 'Construits', 'Inchangés', 'En échec', 'Durée', 'Worker', 'Erreur'],
           empty: 'Aucun département terminé pour l’instant.',
           rows: b.departements.map(
-            (d) => html`<tr>
-              <td>${d.departement}</td>
-              <td>${d.status === 'succeeded' ? badge('succeeded') : badge('failed')}</td>
-              <td>${d.attempt}</td>
-              <td>${formatInt(d.communes)}</td>
-              <td>${formatInt(d.built)}</td>
-              <td>${formatInt(d.unchanged)}</td>
-              <td>${formatInt(d.failed)}</td>
-              <td>${d.seconds === null ? '—' : `${d.seconds.toFixed(1).replace('.', ',')} s`}</td>
-              <td>${d.worker}</td>
-              <td class="console-texte">${d.error ? truncate(d.error, 300) : ''}</td>
-            </tr>`,
+            (d) =>
+              html`<tr>
+                <td>${d.departement}</td>
+                <td>${d.status === 'succeeded' ? badge('succeeded') : badge('failed')}</td>
+                <td>${d.attempt}</td>
+                <td>${formatInt(d.communes)}</td>
+                <td>${formatInt(d.built)}</td>
+                <td>${formatInt(d.unchanged)}</td>
+                <td>${formatInt(d.failed)}</td>
+                <td>${d.seconds === null ? '—' : `${d.seconds.toFixed(1).replace('.', ',')} s`}</td>
+                <td>${d.worker}</td>
+                <td class="console-texte">${d.error ? truncate(d.error, 300) : ''}</td>
+              </tr>`,
           ),
         })}
       </div>
-      ${b.failedCommunes.length
-        ? html`<h2>Communes en échec</h2>
-            ${table({
-              caption: 'Communes dont le dossier n’a pas pu être construit',
-              head: ['Département', 'Commune', 'Essai', 'Erreur'],
-              rows: b.failedCommunes.map(
-                (c) => html`<tr>
-                  <td>${c.departement}</td>
-                  <td>${c.code}</td>
-                  <td>${c.attempt}</td>
-                  <td class="console-texte">${c.error ?? ''}</td>
-                </tr>`,
-              ),
-            })}`
-        : ''}`,
+      ${
+        b.failedCommunes.length
+          ? html`<h2>Communes en échec</h2>
+              ${table({
+                caption: 'Communes dont le dossier n’a pas pu être construit',
+                head: ['Département', 'Commune', 'Essai', 'Erreur'],
+                rows: b.failedCommunes.map(
+                  (c) =>
+                    html`<tr>
+                      <td>${c.departement}</td>
+                      <td>${c.code}</td>
+                      <td>${c.attempt}</td>
+                      <td class="console-texte">${c.error ?? ''}</td>
+                    </tr>`,
+                ),
+              })}`
+          : ''
+      }`,
   });
 }
 
@@ -758,7 +822,8 @@ export function publicationsPage(targets: TargetStatus[], csrf: string): string 
 // ---------------------------------------------------------------- errors
 
 export function errorPage(status: number, message: string, csrf?: string): string {
-  const title = status === 404 ? 'Page introuvable' : status === 403 ? 'Action refusée' : status === 503 ? 'Service indisponible' : 'Erreur';
+  const title =
+    status === 404 ? 'Page introuvable' : status === 403 ? 'Action refusée' : status === 503 ? 'Service indisponible' : 'Erreur';
   return consolePage({
     title,
     csrf,

@@ -49,11 +49,14 @@ const EXPOSED_HEADERS = [
  * from FRAME_ANCESTORS. No `upgrade-insecure-requests`: the app is also reached over plain http
  * (127.0.0.1, behind a TLS proxy).
  */
-function contentSecurityPolicy(s: Pick<Settings, 'FRAME_ANCESTORS'>): Record<string, string[] | null> {
+function contentSecurityPolicy(
+  s: Pick<Settings, 'FRAME_ANCESTORS'>,
+  opts: { inlineStyles?: boolean } = {},
+): Record<string, string[] | null> {
   return {
     'default-src': ["'self'"],
     'script-src': ["'self'"],
-    'style-src': ["'self'"],
+    'style-src': opts.inlineStyles ? ["'self'", "'unsafe-inline'"] : ["'self'"],
     'img-src': ["'self'", 'data:'],
     'font-src': ["'self'"],
     'connect-src': ["'self'"],
@@ -98,18 +101,28 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
             maxAge: 86_400,
           }),
   });
-  const securityHeaders = helmet({
-    contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicy(s) },
-    // Open data: other sites may embed or fetch these resources (CORS says who may read them).
-    crossOriginResourcePolicy: { policy: 'cross-origin' },
-    crossOriginOpenerPolicy: { policy: 'same-origin' },
-    // frame-ancestors (CSP) decides framing; X-Frame-Options could only say less.
-    frameguard: false,
-    // HSTS belongs to the TLS terminator, not to an app that also answers plain http.
-    strictTransportSecurity: false,
-    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-  });
-  app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
+  const headers = (csp: Record<string, string[] | null>) =>
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: csp },
+      // Open data: other sites may embed or fetch these resources (CORS says who may read them).
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+      crossOriginOpenerPolicy: { policy: 'same-origin' },
+      // frame-ancestors (CSP) decides framing; X-Frame-Options could only say less.
+      frameguard: false,
+      // HSTS belongs to the TLS terminator, not to an app that also answers plain http.
+      strictTransportSecurity: false,
+      referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    });
+  const securityHeaders = headers(contentSecurityPolicy(s));
+  // Bull Board (/operator/queues, behind the console's sign-in) is a React page whose markup and
+  // components set inline styles: 'unsafe-inline' styles there only, scripts stay 'self'. Its
+  // Google Fonts stylesheet stays blocked (the console calls no third party): system fonts instead.
+  const queuesHeaders = headers(contentSecurityPolicy(s, { inlineStyles: true }));
+  app.addHook('onRequest', (req, reply, done) =>
+    (under(req.url, '/operator/queues') ? queuesHeaders : securityHeaders)(req.raw, reply.raw, (err?: unknown) =>
+      done(err as Error | undefined),
+    ),
+  );
   if (s.RATE_LIMIT_MAX > 0) {
     await app.register(rateLimit, {
       max: s.RATE_LIMIT_MAX,

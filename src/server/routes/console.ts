@@ -15,7 +15,17 @@ import { PUBLICATIONS_QUEUE } from '../../queue/publications';
 import { enqueueRun, RUNS_QUEUE } from '../../queue/queue';
 import { describeError, HttpError, parseOr400 } from '../http/errors';
 import { isOperatorToken } from '../http/operator-auth';
-import { getRun, listRuns, packBuild, quarantinePage, RUN_STATUSES, runFiles, runsState, sourcesOverview, waitingJobs } from '../console/data';
+import {
+  getRun,
+  listRuns,
+  packBuild,
+  quarantinePage,
+  RUN_STATUSES,
+  runFiles,
+  runsState,
+  sourcesOverview,
+  waitingJobs,
+} from '../console/data';
 import * as pages from '../console/pages';
 import { CONSOLE, QUEUES_UI } from '../console/paths';
 import { COOKIE, installSession, signIn, signedIn } from '../console/session';
@@ -57,7 +67,7 @@ function safeNext(next: string | undefined): string {
 }
 
 /** Pages any visitor may load: the sign-in form and its POST. */
-const OPEN = new Set([`${CONSOLE}/connexion`]);
+const OPEN = new Set(['/operator', `${CONSOLE}/connexion`]);
 
 const sendPage = (reply: FastifyReply, body: string, status = 200) => reply.code(status).type(HTML).send(body);
 
@@ -138,7 +148,9 @@ export default async function operatorConsole(app: FastifyInstance): Promise<voi
           pages.signInPage({
             csrf: reply.generateCsrf(),
             next,
-            error: body.jeton ? 'Jeton incorrect : ce n’est pas le jeton d’exploitation de ce serveur.' : 'Saisissez le jeton d’exploitation.',
+            error: body.jeton
+              ? 'Jeton incorrect : ce n’est pas le jeton d’exploitation de ce serveur.'
+              : 'Saisissez le jeton d’exploitation.',
           }),
           401,
         );
@@ -307,7 +319,9 @@ export default async function operatorConsole(app: FastifyInstance): Promise<voi
 
   // ------------------------------------------------------------ publications
 
-  app.get(`${CONSOLE}/publications`, async (_req, reply) => sendPage(reply, pages.publicationsPage(await listTargets(), reply.generateCsrf())));
+  app.get(`${CONSOLE}/publications`, async (_req, reply) =>
+    sendPage(reply, pages.publicationsPage(await listTargets(), reply.generateCsrf())),
+  );
 
   // ------------------------------------------------------------ Bull Board
 
