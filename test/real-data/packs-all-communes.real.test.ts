@@ -82,8 +82,10 @@ describeRealData('packs of every commune of ../shared/data', () => {
         seen.withoutPopulation++;
       }
 
-      // No empty file shipped as a dataset.
+      // No empty file shipped as a dataset; every CSV opens in French Excel (UTF-8 byte order mark first).
       for (const [name, data] of files) {
+        if (name.endsWith('.csv') && !data.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])))
+          problems.push(`${code}: ${name} has no BOM`);
         if (name.endsWith('.csv') && parseCsv(data.toString('utf8')).length < 2) problems.push(`${code}: ${name} has no row`);
         if (name.endsWith('.geojson') && !(JSON.parse(data.toString('utf8')).features.length > 0))
           problems.push(`${code}: ${name} has no feature`);
@@ -214,6 +216,10 @@ describeRealData('packs of every commune of ../shared/data', () => {
     const stamp = /\/(\d{4})(\d{2})(\d{2})-\d{6}\//.exec(t2.url!)!;
     expect(elections[12]).toBe(`${stamp[1]}-${stamp[2]}-${stamp[3]}`);
     expect(elections[16]).toBe('Spécifique ou autre');
+    // LISEZMOI gives that one licence, and no licence of a scrutin that is not loaded (européennes 2024 is not in ../shared/data).
+    const lyonMd = lyon.get('LISEZMOI.md')!.toString('utf8');
+    expect(lyonMd).toContain('- Licence : Non spécifiée par le producteur sur data.gouv.fr (Élection présidentielle 2022, 2nd tour)');
+    expect(lyonMd).not.toMatch(/européennes 2024/i);
     expect(elections[19]).toMatch(/\/communes\/69123\/page#elections$/);
   });
 });
