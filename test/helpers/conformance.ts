@@ -30,10 +30,22 @@ const rel = (p: string) => path.relative(path.resolve(__dirname, '..', '..'), p)
 
 /** Files of the fixture folder named as one of the source's resources (the folder is used as the mirror). */
 function matchingFixtures(dir: string, p: Pipeline): string[] {
-  const names = new Set(p.source.resources.flatMap((r) => r.mirrorNames.map((n) => n.toLowerCase())));
+  const names = p.source.resources.flatMap((r) => r.mirrorNames.map((n) => n.toLowerCase()));
+  // A mirror name with `*` (names that carry their date: rna_waldec_*.zip) matches as the harvester does.
+  const globs = names
+    .filter((n) => n.includes('*'))
+    .map(
+      (n) =>
+        new RegExp(
+          `^${n
+            .split('*')
+            .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+            .join('.*')}$`,
+        ),
+    );
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && names.has(e.name.toLowerCase()))
+    .filter((e) => e.isFile() && (names.includes(e.name.toLowerCase()) || globs.some((g) => g.test(e.name.toLowerCase()))))
     .map((e) => e.name);
 }
 
