@@ -7,6 +7,7 @@ import { parseEdition } from '../../src/engine/edition';
 import { mergeFileEditions, replaceSnapshot, type FileEdition } from '../../src/engine/snapshot';
 import type { StagingTable } from '../../src/engine/staging';
 import { recode } from '../../src/communes/recode';
+import { stagePostcodes } from '../../src/communes/postcodes';
 import { writeSlices } from '../../src/packs/slices';
 import { address, clean, fileDepartement, rnaDate, rnaTimestamp } from './read';
 import { source } from './source';
@@ -184,19 +185,10 @@ async function editionOf(ctx: RunContext, file: LocalFile, staging: StagingTable
  * quarantined with the reason.
  */
 async function fillFromPostcode(ctx: RunContext, staging: StagingTable<Col>): Promise<void> {
-  const cp = await ctx.scratch('code_postal', { code_postal: 'text', code: 'text', nb: 'int' });
-  await ctx.db.query(
-    `insert into ${cp.qualified} (code_postal, code, nb)
-     with cp as (select unnest(codes_postaux) as code_postal, code, type from communes where type in ('commune-actuelle', 'arrondissement-municipal')),
-          sans_ville as (select x.* from cp x where not (x.type = 'commune-actuelle'
-                           and exists (select 1 from cp y join communes a on a.code = y.code and a.type = 'arrondissement-municipal'
-                                        where y.code_postal = x.code_postal and a.commune_parent = x.code)))
-     select code_postal, min(code), count(distinct code) from sans_ville group by code_postal`,
-  );
-  await ctx.db.query(`create index on ${cp.qualified} (code_postal)`);
+  const cp = await stagePostcodes(ctx);
   const { rowCount } = await ctx.db.query(
     `update ${staging.qualified} s set code = c.code, par_code_postal = true
-       from ${cp.qualified} c where s.code is null and c.code_postal = s.code_postal and c.nb = 1`,
+       from ${cp} c where s.code is null and c.code_postal = s.code_postal and c.nb = 1`,
   );
   if (rowCount) ctx.log(`${rowCount} siège(s) without adrs_codeinsee placed by their postcode (one commune has it)`);
   await ctx.rejectStaged(
@@ -204,7 +196,7 @@ async function fillFromPostcode(ctx: RunContext, staging: StagingTable<Col>): Pr
             'column adrs_codeinsee: empty, and ' || case when s.code_postal is null then 'no postcode either'
               when c.nb is null then 'postcode ' || s.code_postal || ' is no commune''s'
               else 'postcode ' || s.code_postal || ' is shared by ' || c.nb || ' communes' end as reason
-       from ${staging.qualified} s left join ${cp.qualified} c on c.code_postal = s.code_postal where s.code is null`,
+       from ${staging.qualified} s left join ${cp} c on c.code_postal = s.code_postal where s.code is null`,
   );
   await ctx.db.query(`delete from ${staging.qualified} where code is null`);
 }
