@@ -10,7 +10,7 @@ import { sliceVersionSql } from '../../src/packs/slices';
  * 2.0.2, a JSON schema. Values are those of that format (2022 procedures, objet up to 1000
  * characters), which some 2018 constraints do not allow: the LISEZMOI says so.
  */
-export const SCDL_MARCHES_VERSION = '1.0';
+const SCDL_MARCHES_VERSION = '1.0';
 const S = (name: string, title: string, description: string, type: PackField['type'] = 'string'): PackField => ({
   name,
   type,
