@@ -9,6 +9,8 @@ import { closePacksQueue, packsQueue } from '../src/queue/packs';
 import { closeRedisConnections } from '../src/queue/connection';
 import { closePublicationsQueue } from '../src/queue/publications';
 import { nextSlots } from '../src/queue/scheduler';
+import { checkPage } from '../src/server/console/pages';
+import type { ResourceCheck } from '../src/harvest/check';
 
 /**
  * The operator console over HTTP (light-my-request): sign-in by token → session cookie, CSRF on
@@ -231,6 +233,36 @@ describe('operator console: pages', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('Vérification impossible');
     expect(res.body).toContain('NETWORK=never');
+  });
+
+  test('the upstream check page shows what `dotation sources check` found, each status in French', () => {
+    const check = (status: ResourceCheck['status'], extra: Partial<ResourceCheck> = {}): ResourceCheck => ({
+      source: 'cog',
+      resource: `r-${status}`,
+      status,
+      edition: '2026',
+      loaded: '2025',
+      url: 'https://www.insee.fr/fr/statistiques/fichier/8377162/v_commune_2025.csv',
+      http: 200,
+      location: null,
+      dataset: null,
+      resourceId: null,
+      lastModified: null,
+      pending: null,
+      detail: `détail ${status}`,
+      ...extra,
+    });
+    const body = checkPage(
+      {
+        at: new Date('2026-11-29T20:00:00Z'),
+        checks: [check('moved', { location: 'https://example.org/<nouveau>' }), check('new-edition'), check('ok'), check('unreachable')],
+      },
+      'jeton-csrf',
+    );
+    for (const label of ['Déplacée', 'Nouvelle édition', 'À jour', 'Injoignable']) expect(body).toContain(`>${label}</span>`);
+    // Values are escaped.
+    expect(body).toContain('Nouvelle adresse : <code>https://example.org/&lt;nouveau&gt;</code>');
+    expect(body).toContain('4 ressources');
   });
 
   test("runs: read / loaded / rejected of each run; a run's page; its quarantine paged with file, line and reason", async () => {
