@@ -111,18 +111,21 @@ export async function conformanceProblems(id: string, p: Pipeline, env: Conforma
   const where = `pipelines/${id}`;
 
   // 1. A fixture folder, laid out as a mirror.
-  const dir = path.join(env.fixturesRoot, id);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+  const root = path.join(env.fixturesRoot, id);
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
     return [
-      `${where}: no fixture folder. Add ${rel(dir)}/ with small files named as the resources of ${where}/source.ts ` +
+      `${where}: no fixture folder. Add ${rel(root)}/ with small files named as the resources of ${where}/source.ts ` +
         `(mirrorNames: ${p.source.resources.map((r) => r.mirrorNames[0]).join(', ')}): genuine whole-line extracts in real/ with a PROVENANCE.md, ` +
         `or synthetic files with a README saying so and which documentation their layout follows.`,
     ];
   }
   // 1b. Where the bytes come from: genuine lines (real/ with its PROVENANCE.md), or a README
   //     saying none was found and which documentation the synthetic layout follows.
-  const provenance = provenanceProblem(where, dir);
+  const provenance = provenanceProblem(where, root);
   if (provenance) problems.push(provenance);
+  // The folder is the mirror; a source whose only fixtures are genuine extracts runs on real/.
+  const real = path.join(root, 'real');
+  const dir = !matchingFixtures(root, p).length && fs.existsSync(real) && matchingFixtures(real, p).length ? real : root;
   const matching = matchingFixtures(dir, p);
   if (!matching.length && !p.embedded) {
     return [
