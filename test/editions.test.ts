@@ -42,6 +42,7 @@ describe('typed editions', () => {
       '2024-09-24',
       'presidentielle-2022-t2',
       'europeennes-2024',
+      '2026-08',
       'ofgl-2023',
       'dgfip-2022',
     ];

@@ -81,7 +81,7 @@ describe('annuaire de l’éducation, 2026 layout (genuine Val-de-Marne lines)',
 });
 
 describe('IPS, rentrée 2022-2023 (genuine national lines)', () => {
-  const raw = ['ecoles', 'colleges', 'lycees'].flatMap((n) => rawRecords(IPS(n)).map((r) => ({ ...r, niveau: n })));
+  const raw = ['ecoles', 'colleges', 'lycees'].flatMap((n) => rawRecords(IPS(n)).map((r): Record<string, string> => ({ ...r, niveau: n })));
   const reports: Awaited<ReturnType<typeof runSource>>[] = [];
   beforeAll(async () => {
     for (const n of ['ecoles', 'colleges', 'lycees']) reports.push(await run(IPS(n)));

@@ -15,6 +15,8 @@ export type Edition =
   | { kind: 'quarter'; year: number; quarter: 1 | 2 | 3 | 4 }
   /** A day (`2024-09-24`: the BAN's date of data). */
   | { kind: 'date'; date: string }
+  /** A month (`2026-08`: a monthly file of the SDES, Sitadel). */
+  | { kind: 'month'; year: number; month: number }
   /**
    * A vote: election and year, and the round when there are several (`presidentielle-2022-t2`,
    * `europeennes-2024`). The date of the vote, when the pipeline knows it, orders two elections
@@ -56,6 +58,7 @@ const EditionSchema: z.ZodType<Edition> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('year'), year }),
   z.object({ kind: z.literal('quarter'), year, quarter: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]) }),
   z.object({ kind: z.literal('date'), date: z.string().refine(validDate, 'not a date YYYY-MM-DD') }),
+  z.object({ kind: z.literal('month'), year, month: z.number().int().min(1).max(12) }),
   z.object({
     kind: z.literal('election'),
     election: z.string().regex(/^[a-z]+$/),
@@ -76,11 +79,12 @@ export function parseEdition(label: string): Edition {
   if ((m = /^(\d{4})$/.exec(s))) return { kind: 'year', year: Number(m[1]) };
   if ((m = /^(\d{4})_T([1-4])$/.exec(s))) return { kind: 'quarter', year: Number(m[1]), quarter: Number(m[2]) as 1 | 2 | 3 | 4 };
   if (ISO_DATE.test(s) && validDate(s)) return { kind: 'date', date: s };
+  if ((m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(s))) return { kind: 'month', year: Number(m[1]), month: Number(m[2]) };
   if ((m = /^([a-z]+)-(\d{4})(?:-t(\d))?$/.exec(s)) && ELECTIONS.has(m[1]))
     return { kind: 'election', election: m[1], year: Number(m[2]), round: m[3] ? Number(m[3]) : null };
   if ((m = /^([a-z][a-z0-9]*)-(\d{4})$/.exec(s))) return { kind: 'series', series: m[1], year: Number(m[2]) };
   throw new EditionError(
-    `millésime '${label}' is none of: a year (2021), a quarter (2024_T3), a date (2024-09-24), an election (presidentielle-2022-t2), a series (ofgl-2023)`,
+    `millésime '${label}' is none of: a year (2021), a quarter (2024_T3), a date (2024-09-24), a month (2026-08), an election (presidentielle-2022-t2), a series (ofgl-2023)`,
   );
 }
 
@@ -95,6 +99,8 @@ export function formatEdition(e: Edition): string {
       return `${e.year}_T${e.quarter}`;
     case 'date':
       return e.date;
+    case 'month':
+      return `${pad(e.year, 4)}-${pad(e.month, 2)}`;
     case 'election':
       return `${e.election}-${e.year}${e.round === null ? '' : `-t${e.round}`}`;
     case 'series':
@@ -117,6 +123,8 @@ export function editionKey(e: Edition): string {
       return `${pad(e.year, 4)}-${pad((e.quarter - 1) * 3 + 1, 2)}-01`;
     case 'date':
       return e.date;
+    case 'month':
+      return `${pad(e.year, 4)}-${pad(e.month, 2)}-01`;
     case 'election':
       return `${e.date ?? `${pad(e.year, 4)}-01-01`}~${e.round ?? 0}~${e.election}`;
     case 'series':

@@ -7,6 +7,7 @@ describe('editions (millésimes)', () => {
       '2021',
       '2024_T3',
       '2024-09-24',
+      '2026-08',
       'presidentielle-2022-t2',
       'europeennes-2024',
       'municipales-2026-t1',
@@ -17,6 +18,8 @@ describe('editions (millésimes)', () => {
     expect(parseEdition('2021')).toEqual({ kind: 'year', year: 2021 });
     expect(parseEdition('2024_T3')).toEqual({ kind: 'quarter', year: 2024, quarter: 3 });
     expect(parseEdition('2024-09-24')).toEqual({ kind: 'date', date: '2024-09-24' });
+    expect(parseEdition('2026-08')).toEqual({ kind: 'month', year: 2026, month: 8 });
+    expect(() => parseEdition('2026-13')).toThrow(EditionError);
     expect(parseEdition('presidentielle-2022-t2')).toEqual({ kind: 'election', election: 'presidentielle', year: 2022, round: 2 });
     expect(parseEdition('europeennes-2024')).toEqual({ kind: 'election', election: 'europeennes', year: 2024, round: null });
     expect(parseEdition('ofgl-2023')).toEqual({ kind: 'series', series: 'ofgl', year: 2023 });
@@ -34,6 +37,8 @@ describe('editions (millésimes)', () => {
     expect(compareEditions(parseEdition('2024_T2'), parseEdition('2024_T3'))).toBeLessThan(0);
     expect(compareEditions(parseEdition('2023_T4'), parseEdition('2024_T1'))).toBeLessThan(0);
     expect(compareEditions(parseEdition('2024-09-24'), parseEdition('2024-10-01'))).toBeLessThan(0);
+    expect(compareEditions(parseEdition('2026-07'), parseEdition('2026-08'))).toBeLessThan(0);
+    expect(compareEditions(parseEdition('2026-07-31'), parseEdition('2026-08'))).toBeLessThan(0);
     expect(compareEditions(parseEdition('dgfip-2024'), parseEdition('ofgl-2023'))).toBeGreaterThan(0);
     expect(compareEditions(parseEdition('2021'), parseEdition('2021'))).toBe(0);
   });
