@@ -29,7 +29,8 @@ function rawRecords(file: string): Record<string, string>[] {
   return lines.map((l) => Object.fromEntries(l.split(';').map((v, i) => [names[i], v])));
 }
 const table = (name: string) => pipeline.pack!.tables.find((t) => t.name === name)!;
-const run = (file: string, extra: Record<string, unknown> = {}) => runSource('education', { file, trigger: 'test', log: () => undefined, ...extra });
+const run = (file: string, extra: Record<string, unknown> = {}) =>
+  runSource('education', { file, trigger: 'test', log: () => undefined, ...extra });
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 beforeAll(async () => {
@@ -49,14 +50,26 @@ describe('annuaire de l’éducation, 2026 layout (genuine Val-de-Marne lines)',
     expect(report.read).toBe(raw.length);
     expect(report.read).toBe(report.loaded + report.rejected);
     expect(report.rejected).toBe(0);
-    expect(report.millesime).toBe(raw.map((r) => r.date_maj_ligne).sort().at(-1));
+    expect(report.millesime).toBe(
+      raw
+        .map((r) => r.date_maj_ligne)
+        .sort()
+        .at(-1),
+    );
   });
 
   test('three communes (Fresnes, Créteil, Vitry-sur-Seine) equal their raw lines: UAI, name, status, point', async () => {
     for (const code of ['94034', '94028', '94081']) {
       const want = raw
         .filter((r) => r.Code_commune === code)
-        .map((r) => [r.Identifiant_de_l_etablissement, r.Nom_etablissement, r.Statut_public_prive, r.etat, Number(r.latitude), Number(r.longitude)])
+        .map((r) => [
+          r.Identifiant_de_l_etablissement,
+          r.Nom_etablissement,
+          r.Statut_public_prive,
+          r.etat,
+          Number(r.latitude),
+          Number(r.longitude),
+        ])
         .sort();
       expect(want.length).toBeGreaterThan(0);
       const { rows } = await pool().query(table('etablissements_scolaires').query, [[code]]);
@@ -92,7 +105,12 @@ describe('IPS, rentrée 2022-2023 (genuine national lines)', () => {
       expect(r.status).toBe('succeeded');
       expect(r.read).toBe(r.loaded + r.rejected);
       expect(r.rejected).toBe(0);
-      expect(r.millesime).toBe(rawRecords(ANNUAIRE_2026).map((x) => x.date_maj_ligne).sort().at(-1));
+      expect(r.millesime).toBe(
+        rawRecords(ANNUAIRE_2026)
+          .map((x) => x.date_maj_ligne)
+          .sort()
+          .at(-1),
+      );
     }
     expect(reports.reduce((s, r) => s + r.read, 0)).toBe(raw.length);
     const { rows } = await pool().query(`select details from published_datasets where source = 'education'`);
@@ -110,7 +128,13 @@ describe('IPS, rentrée 2022-2023 (genuine national lines)', () => {
       const lines = raw.filter((r) => r.code_insee_de_la_commune === code);
       expect(lines.length).toBeGreaterThan(0);
       const want = lines
-        .map((r) => [r.uai, r.niveau.replace(/s$/, ''), r.secteur, Number(r.ips ?? r.ips_ensemble_gt_pro), Number(r.effectifs ?? r.effectifs_ensemble_gt_pro)])
+        .map((r) => [
+          r.uai,
+          r.niveau.replace(/s$/, ''),
+          r.secteur,
+          Number(r.ips ?? r.ips_ensemble_gt_pro),
+          Number(r.effectifs ?? r.effectifs_ensemble_gt_pro),
+        ])
         .sort();
       const { rows } = await pool().query(table('ips_etablissements_scolaires').query, [[code]]);
       const unaccent = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '');

@@ -237,7 +237,11 @@ async function load(ctx: RunContext): Promise<void> {
     const edition = stated ?? latest;
     if (!edition)
       throw new MissingResourceError(`${fichier}: no date_maj_ligne in the file and no --millesime: the date of the extract is unknown`);
-    editions.annuaire = { edition: formatEdition(parseEdition(edition)), from: stated ? 'operator' : 'content (latest date_maj_ligne)', fichier };
+    editions.annuaire = {
+      edition: formatEdition(parseEdition(edition)),
+      from: stated ? 'operator' : 'content (latest date_maj_ligne)',
+      fichier,
+    };
     details.hors_champ = horsChamp;
     const out = Object.values(horsChamp).reduce((a, b) => a + b, 0);
     if (out) ctx.log(`${fichier}: ${out} establishment(s) other than schools, collèges, lycées and EREA read and left out`);
@@ -249,7 +253,8 @@ async function load(ctx: RunContext): Promise<void> {
     const rentrees = await stageIps(ctx, f, ips);
     ipsRentrees.set(NIVEAU[f.resource], rentrees);
     const last = rentrees.at(-1);
-    if (last) editions[f.resource] = { edition: `rentree-${last.slice(0, 4)}`, from: 'content (rentree_scolaire)', fichier: path.basename(f.path) };
+    if (last)
+      editions[f.resource] = { edition: `rentree-${last.slice(0, 4)}`, from: 'content (rentree_scolaire)', fichier: path.basename(f.path) };
   }
   ctx.checkpoint('after-staging');
 
@@ -295,7 +300,9 @@ async function load(ctx: RunContext): Promise<void> {
     ipsMaps.push({ rentree, map });
   }
 
-  const previous = await ctx.db.query(`select details from published_datasets where source = 'education' order by edition_key desc limit 1`);
+  const previous = await ctx.db.query(
+    `select details from published_datasets where source = 'education' order by edition_key desc limit 1`,
+  );
   const kept: Record<string, unknown> = previous.rows[0]?.details ?? {};
   const { editions: merged, millesime } = mergeFileEditions((kept.editions ?? {}) as Record<string, FileEdition>, editions);
   for (const e of Object.values(editions)) ctx.log(`${e.fichier}: edition ${e.edition} (${e.from})`);

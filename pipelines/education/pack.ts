@@ -22,7 +22,13 @@ export const pack: PackSection = {
       primaryKey: ['uai'],
       rowNoun: { one: 'établissement scolaire', many: 'établissements scolaires' },
       fields: [
-        { name: 'uai', type: 'string', title: 'UAI', description: "Identifiant de l'établissement (unité administrative immatriculée)", required: true },
+        {
+          name: 'uai',
+          type: 'string',
+          title: 'UAI',
+          description: "Identifiant de l'établissement (unité administrative immatriculée)",
+          required: true,
+        },
         { name: 'nom', type: 'string', title: 'Nom', description: "Nom de l'établissement" },
         {
           name: 'type_etablissement',
@@ -56,7 +62,8 @@ export const pack: PackSection = {
           name: 'code_commune_fichier',
           type: 'string',
           title: 'Code commune dans le fichier',
-          description: "Code INSEE de la commune tel que l'annuaire le donne (il diffère pour une commune fusionnée depuis, ou pour un arrondissement)",
+          description:
+            "Code INSEE de la commune tel que l'annuaire le donne (il diffère pour une commune fusionnée depuis, ou pour un arrondissement)",
           required: true,
         },
       ],
@@ -70,12 +77,18 @@ export const pack: PackSection = {
       name: 'ips_etablissements_scolaires',
       title: 'Indice de position sociale des écoles, collèges et lycées',
       description:
-        "Indice de position sociale (IPS) des élèves de chaque école, collège et lycée de la commune, par rentrée scolaire, publié par la DEPP.",
+        'Indice de position sociale (IPS) des élèves de chaque école, collège et lycée de la commune, par rentrée scolaire, publié par la DEPP.',
       primaryKey: ['rentree', 'niveau', 'uai'],
       rowNoun: { one: 'indice de position sociale', many: 'indices de position sociale', byKey: true },
       fields: [
         { name: 'rentree', type: 'string', title: 'Rentrée scolaire', description: 'Année scolaire (2022-2023)', required: true },
-        { name: 'niveau', type: 'string', title: 'Niveau', description: 'école, collège ou lycée (fichier de la DEPP d’où vient la ligne)', required: true },
+        {
+          name: 'niveau',
+          type: 'string',
+          title: 'Niveau',
+          description: 'école, collège ou lycée (fichier de la DEPP d’où vient la ligne)',
+          required: true,
+        },
         { name: 'uai', type: 'string', title: 'UAI', description: "Identifiant de l'établissement", required: true },
         { name: 'nom', type: 'string', title: 'Nom', description: "Nom de l'établissement dans le fichier de la DEPP" },
         { name: 'secteur', type: 'string', title: 'Secteur', description: 'public ou privé sous contrat' },
@@ -103,7 +116,8 @@ export const pack: PackSection = {
     {
       name: 'etablissements_scolaires',
       title: 'Écoles, collèges et lycées (carte)',
-      description: "Position de chaque école, collège, lycée et EREA de la commune (points), avec son UAI, son nom, son type et son statut.",
+      description:
+        'Position de chaque école, collège, lycée et EREA de la commune (points), avec son UAI, son nom, son type et son statut.',
       query: `select code_commune,
                      jsonb_build_object('uai', uai, 'nom', nom, 'type_etablissement', type_etablissement, 'nature', nature, 'statut', statut,
                                         'etat', etat) as properties,

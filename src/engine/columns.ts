@@ -1,4 +1,4 @@
-import { openText } from "./decode";
+import { openText } from './decode';
 
 /**
  * Finding a column by name in a header whose spelling varies between exports of the same data
