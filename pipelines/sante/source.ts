@@ -42,8 +42,7 @@ export const source: SourceDeclaration = {
         'file names …/20260312-094547/etalab-cs1100507-stock-20260311-0343.csv and …/20260512-091152/etalab-cs1100507-stock-20260512-0339.csv, ' +
         'line 1 finess;etalab;109;2026-03-11, 32 + 6 positional fields and sourcecoordet "2,ATLASANTE,53,BAN,EPSG:2154 RGF93 / Lambert-93 (Métropole)" ' +
         'in code-id 70222188966, 53368403387; field names in GuillaumePressiat/finess_etalab@8f00082 data_results/formats/format_etalabcs1100507.csv',
-      mirrorNames: ['etalab-cs1100507-stock.csv'],
-      mirrorPattern: '^etalab-cs1100507-stock-\\d{8}-\\d{4}\\.csv$',
+      mirrorNames: ['etalab-cs1100507-stock-*.csv'],
       optional: true,
     },
     {
@@ -55,8 +54,7 @@ export const source: SourceDeclaration = {
       evidence:
         'static URLs …/20260610-120843/ps-libreacces-personne-activite.txt in code-id 61472827729, 61784650363; header read by name ' +
         '(Identifiant PP, Code profession, Code savoir-faire, Code commune (coord. structure)…) in code-id 55970001304, 68768299370, 1268787313',
-      mirrorNames: ['ps-libreacces-personne-activite.txt'],
-      mirrorPattern: '^PS_LibreAcces_Personne_activite_\\d{12}\\.txt$',
+      mirrorNames: ['ps-libreacces-personne-activite.txt', 'PS_LibreAcces_Personne_activite_*.txt'],
       optional: true,
     },
   ],
