@@ -15,7 +15,7 @@ import { normalizeCommuneCode } from '../../src/communes/codes';
  */
 
 /** Names of the 32 fields of a `structureet` record, in order (the producer's format). */
-export const STRUCTUREET = [
+const STRUCTUREET = [
   'structureet',
   'nofinesset',
   'nofinessej',
@@ -50,7 +50,7 @@ export const STRUCTUREET = [
   'numuai',
 ] as const;
 /** Names of the 6 fields of a `geolocalisation` record. */
-export const GEOLOCALISATION = ['geolocalisation', 'nofinesset', 'coordxet', 'coordyet', 'sourcecoordet', 'datemaj'] as const;
+const GEOLOCALISATION = ['geolocalisation', 'nofinesset', 'coordxet', 'coordyet', 'sourcecoordet', 'datemaj'] as const;
 
 export const STRUCTURE_STAGING = {
   code: 'text',
@@ -105,7 +105,7 @@ function finessCommune(departement: string, commune: string): string {
 const FORMER_COM: Record<string, string> = { '97123': '97701', '97127': '97801' };
 
 /** `2,ATLASANTE,53,BAN,EPSG:2154 RGF93 / Lambert-93 (Métropole)` → 2154; the names some older lines use. */
-export function epsgOf(source: string): number | null {
+function epsgOf(source: string): number | null {
   const m = /EPSG\s*:?\s*(\d{4,5})/i.exec(source);
   if (m) return Number(m[1]);
   if (/lambert[\s_-]*93/i.test(source)) return 2154;
