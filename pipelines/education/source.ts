@@ -41,6 +41,8 @@ export const source: SourceDeclaration = {
   landingPage: page('annuaire-de-leducation'),
   format: 'csv',
   schedule: '0 5 * * 2', // the annuaire changes daily; weekly is enough for a pack
+  // One snapshot: a publication (annuaire and IPS together) is compared with the published one.
+  coverage: { kind: 'national', table: 'education_lignes' },
   resources: [
     {
       name: 'annuaire',

@@ -24,6 +24,8 @@ export const source: SourceDeclaration = {
   landingPage: PAGE,
   format: 'csv',
   schedule: '0 5 5 * *', // monthly files
+  // One snapshot: each monthly file holds all of France since 2013.
+  coverage: { kind: 'national', table: 'permis_logements_annee' },
   resources: [
     {
       name: 'logements',

@@ -32,6 +32,8 @@ export const source: SourceDeclaration = {
   landingPage: page(FINESS),
   format: 'csv',
   schedule: '0 4 * * 3', // FINESS is extracted every few weeks, the RPPS daily: weekly is enough for a pack
+  // One snapshot: a publication (FINESS and RPPS together) is compared with the published one.
+  coverage: { kind: 'national', table: 'sante_lignes' },
   resources: [
     {
       name: 'finess',

@@ -36,6 +36,8 @@ export const source: SourceDeclaration = {
   landingPage: PAGE,
   format: 'geojson',
   schedule: '0 3 * * 4', // documents are uploaded every day; weekly is enough for a pack
+  // One snapshot of the communes and their documents (the zoning, mirror only, is not measured).
+  coverage: { kind: 'national', table: 'urbanisme_commune' },
   resources: [
     {
       name: 'municipality',

@@ -47,3 +47,9 @@ create table education_ips (
   ligne            bigint not null,
   primary key (code_commune, rentree, niveau, uai)
 );
+
+-- What the publication guard measures (src/engine/guard.ts): every row of the source, by commune.
+create view education_lignes as
+  select code_commune from education_etablissement
+  union all
+  select code_commune from education_ips;

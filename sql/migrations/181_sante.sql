@@ -48,3 +48,9 @@ create table sante_savoir_faire (
   liberaux             int not null,
   primary key (code_commune, code_profession, code_savoir_faire)
 );
+
+-- What the publication guard measures (src/engine/guard.ts): every row of the source, by commune.
+create view sante_lignes as
+  select code_commune from sante_etablissement
+  union all
+  select code_commune from sante_profession;
