@@ -66,5 +66,3 @@ export const source: SourceDeclaration = {
   ],
 };
 
-/** A document's page on the Géoportail de l'Urbanisme. */
-export const documentUrl = (gpuDocId: string) => `https://www.geoportail-urbanisme.gouv.fr/document/by-id/${gpuDocId}`;
