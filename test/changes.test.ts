@@ -102,7 +102,7 @@ const JsonFeed = z.object({
 });
 
 beforeAll(async () => {
-  db = await freshDatabase();
+  db = await freshDatabase({ PUBLISHER_NAME: 'Région Exemple' });
   await runSource('populations', { trigger: 'test', log: () => undefined }); // embedded default
   // First load: every genuine line but one address of Cour du Ponant.
   await loadBan(LINES.filter((l) => !startsWithId(NEW_ADDRESS)(l)));

@@ -17,7 +17,7 @@ let db: Awaited<ReturnType<typeof freshDatabase>>;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  db = await freshDatabase({ OPERATOR_TOKEN: TOKEN });
+  db = await freshDatabase({ OPERATOR_TOKEN: TOKEN, PUBLISHER_NAME: 'Région Exemple' });
   app = await buildServer();
   await app.ready();
 });

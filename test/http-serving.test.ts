@@ -55,7 +55,7 @@ async function appWith(env: Record<string, string | undefined>): Promise<Fastify
 }
 
 beforeAll(async () => {
-  db = await freshDatabase({ OPERATOR_TOKEN: TOKEN });
+  db = await freshDatabase({ OPERATOR_TOKEN: TOKEN, PUBLISHER_NAME: 'Région Exemple' });
   await runSource('populations', { file: FIXTURE, trigger: 'test', log: () => undefined });
   const r = await buildPacks({ communes: ['35238', '35062', '75101'], log: () => undefined });
   expect(r.built).toBe(3);

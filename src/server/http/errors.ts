@@ -16,14 +16,21 @@ import { z } from 'zod';
 /** Body of every error answer. */
 interface ErrorBody {
   message: string;
+  [peerField: string]: unknown;
 }
 
-/** An error a route answers with: its status, a French message and optional headers (Retry-After, WWW-Authenticate…). */
+/**
+ * An error a route answers with: its status, a French message, optional headers (Retry-After,
+ * WWW-Authenticate…) and, only where a peer's clients match on them, the peer's extra fields
+ * (udata's oEmbed errors carry `errors` and `detail` beside `message`).
+ */
 export class HttpError extends Error {
   constructor(
     public readonly statusCode: number,
     message: string,
     public readonly headers: Record<string, string> = {},
+    /** Fields a peer API adds beside `message`, kept word for word so its clients keep working. */
+    public readonly peerFields: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'HttpError';
@@ -70,8 +77,13 @@ const FASTIFY_MESSAGES: Record<string, string> = {
 };
 
 /** Status, message and headers of any error that reached the handler. */
-export function describeError(err: unknown): { status: number; message: string; headers: Record<string, string> } {
-  if (err instanceof HttpError) return { status: err.statusCode, message: err.message, headers: err.headers };
+export function describeError(err: unknown): {
+  status: number;
+  message: string;
+  headers: Record<string, string>;
+  peerFields?: Record<string, unknown>;
+} {
+  if (err instanceof HttpError) return { status: err.statusCode, message: err.message, headers: err.headers, peerFields: err.peerFields };
   if (err instanceof z.ZodError) return { status: 400, message: `requête invalide : ${zodMessage(err)}`, headers: {} };
   if (databaseUnavailable(err)) {
     return {
@@ -88,8 +100,14 @@ export function describeError(err: unknown): { status: number; message: string; 
 }
 
 /** Sends the error body (JSON, UTF-8) with its status and headers. */
-function sendError(reply: FastifyReply, status: number, message: string, headers: Record<string, string> = {}): FastifyReply {
-  const body: ErrorBody = { message };
+function sendError(
+  reply: FastifyReply,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+  peerFields: Record<string, unknown> = {},
+): FastifyReply {
+  const body: ErrorBody = { ...peerFields, message };
   // A 206/200 may have set these before the error: they describe a body that is not sent.
   for (const h of ['content-range', 'content-disposition', 'content-length', 'etag', 'last-modified', 'accept-ranges'])
     reply.removeHeader(h);
@@ -102,9 +120,9 @@ function sendError(reply: FastifyReply, status: number, message: string, headers
  */
 export function installErrorHandling(app: FastifyInstance, opts: { notFoundPage?: (path: string) => string } = {}): void {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const { status, message, headers } = describeError(err);
+    const { status, message, headers, peerFields } = describeError(err);
     if (status >= 500) req.log.error({ err }, `${req.method} ${req.url}: ${(err as Error)?.message ?? String(err)}`);
-    return sendError(reply, status, message, headers);
+    return sendError(reply, status, message, headers, peerFields);
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];

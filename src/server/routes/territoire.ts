@@ -395,18 +395,21 @@ export default async function territoire(app: FastifyInstance): Promise<void> {
    * matches on them keeps working. `detail` says the same in French.
    */
   app.get(`${P}/oembeds`, async (req, reply) => {
-    const bad = (message: string, detail: string) => reply.code(400).type('application/json; charset=utf-8').send({ message, detail });
+    const bad = (message: string, detail: string) => {
+      throw new HttpError(400, message, {}, { detail });
+    };
     const raw = (req.query as Record<string, unknown>).references;
     if (typeof raw !== 'string' || !raw.trim())
-      return reply
-        .code(400)
-        .type('application/json; charset=utf-8')
-        .send({
+      throw new HttpError(
+        400,
+        'Input payload validation failed',
+        {},
+        {
           errors: { references: 'References of the resources to embed. Missing required parameter in the query string' },
-          message: 'Input payload validation failed',
           detail:
             'le paramètre references est obligatoire (territory-<zone>:<jeu de données> ou dataset-<identifiant>, séparés par des virgules)',
-        });
+        },
+      );
     const { references, maxwidth, maxheight } = parseQuery(OembedQuery, req.query);
     const out = [];
     for (const ref of references.split(',').map((s) => s.trim())) {
