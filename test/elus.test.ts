@@ -152,7 +152,7 @@ describe('élus: conseillers municipaux (synthetic file, May 2026 layout)', () =
     expect([report.built, report.unchanged, report.failed]).toEqual([1, 1, 0]);
     const rennes = await readManifestAsync(settings().PACKS_DIR, '35238');
     const entries = await readZipEntries(versionPath(settings().PACKS_DIR, '35238', rennes!.versions[0].version));
-    expect(entries.get('elus_conseillers_municipaux.csv')!.toString('utf8')).toMatch(/^nom;prenom;.*\nFICTIF;Morgane;F;1984-04-04;/s);
+    expect(entries.get('elus_conseillers_municipaux.csv')!.toString('utf8')).toMatch(/^\uFEFFnom;prenom;.*\nFICTIF;Morgane;F;1984-04-04;/s);
   });
 
   test('a file without a date in its URL or from the operator is dated by its latest mandate or function start (here older than the published extract: refused)', async () => {
