@@ -11,6 +11,7 @@ import { closePublicationsQueue } from '../src/queue/publications';
 import { nextSlots } from '../src/queue/scheduler';
 import { checkPage } from '../src/server/console/pages';
 import type { ResourceCheck } from '../src/harvest/check';
+import { closedPort } from './helpers/net';
 
 /**
  * The operator console over HTTP (light-my-request): sign-in by token → session cookie, CSRF on
@@ -345,6 +346,40 @@ describe('operator console: pages', () => {
     expect(list.body).toContain('data-attente="oui"');
     expect((await get(jar, '/operator/console/sources/nope/lancer')).statusCode).toBe(404);
     await job.remove();
+  });
+
+  test('run now and build packs with Redis down (a closed port): a French page, 503 with Retry-After, within seconds', async () => {
+    const confirm = await get(jar, '/operator/console/sources/cog/lancer');
+    const build = await get(jar, '/operator/console/dossiers/construire');
+    const saved = process.env.REDIS_URL;
+    process.env.REDIS_URL = `redis://127.0.0.1:${await closedPort()}`;
+    resetSettings();
+    try {
+      for (const [url, form, what] of [
+        ['/operator/console/sources/cog/lancer', { _csrf: csrfOf(confirm.body) }, 'Le passage de cog n’a pas été mis en file'],
+        [
+          '/operator/console/dossiers/construire',
+          { _csrf: csrfOf(build.body), departements: '35' },
+          'La construction des dossiers n’a pas été mise en file',
+        ],
+      ] as const) {
+        const t0 = Date.now();
+        const res = await post(jar, url, form);
+        expect(Date.now() - t0).toBeLessThan(4000);
+        expect(res.statusCode).toBe(503);
+        expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+        expect(res.headers['content-type']).toMatch(/^text\/html/);
+        expect(res.body).toContain('<h1 class="fr-mt-4w">Service indisponible</h1>');
+        expect(res.body).toContain(`${what} : la file d’attente (Redis) ne répond pas ; réessayez dans un instant.`);
+        expect(res.body).not.toMatch(/ECONNREFUSED|not reachable|enqueued/);
+      }
+    } finally {
+      await Promise.all([closeQueues(), closePacksQueue()]);
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+      resetSettings();
+    }
+    expect(await runsQueue().getJobCounts('waiting')).toEqual({ waiting: 0 });
   });
 
   test('build packs: a confirmation page; bad département codes are refused; the build is enqueued and shown by département', async () => {

@@ -6,6 +6,7 @@ import { pool } from '../src/db/pool';
 import { buildServer } from '../src/server/app';
 import { runsQueue, closeQueues } from '../src/queue/queue';
 import { closeRedisConnections } from '../src/queue/connection';
+import { closedPort } from './helpers/net';
 
 const TOKEN = 'operator-token-for-tests-0123456789';
 let db: Awaited<ReturnType<typeof freshDatabase>>;
@@ -79,5 +80,26 @@ describe('operator API', () => {
     const job = await runsQueue().getJob(res.json().job);
     expect(job?.data).toMatchObject({ source: 'cog', force: true, trigger: 'api' });
     expect((await app.inject({ method: 'POST', url: '/operator/runs/nope', headers: auth })).statusCode).toBe(404);
+  });
+
+  test('run now with Redis down (a closed port): 503 in French with Retry-After within seconds, not a hang nor a 500', async () => {
+    const saved = process.env.REDIS_URL;
+    process.env.REDIS_URL = `redis://127.0.0.1:${await closedPort()}`;
+    resetSettings();
+    try {
+      const t0 = Date.now();
+      const res = await app.inject({ method: 'POST', url: '/operator/runs/cog', headers: auth, payload: {} });
+      const took = Date.now() - t0;
+      expect(res.statusCode).toBe(503);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(res.json().message).toMatch(/^le passage de cog n’a pas été mis en file : la file d’attente \(Redis\) ne répond pas/);
+      expect(res.json().message).not.toMatch(/ECONNREFUSED|not reachable|enqueued/);
+      expect(took).toBeLessThan(4000);
+    } finally {
+      await closeQueues();
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+      resetSettings();
+    }
   });
 });

@@ -24,14 +24,22 @@ export function isRedisConnectionError(err: Error): boolean {
   );
 }
 
-/** Redis cannot be reached: what was asked did not happen (CLI exit code 69, EX_UNAVAILABLE). */
-class RedisUnavailableError extends Error {
+/**
+ * Redis cannot be reached: what was asked did not happen (CLI exit code 69, EX_UNAVAILABLE; the
+ * HTTP layer answers 503 with Retry-After).
+ */
+export class RedisUnavailableError extends Error {
   readonly exitCode = 69;
   override name = 'RedisUnavailableError';
 }
 
 /** How long a producer (enqueue, scheduler start) waits for Redis before saying it is unreachable. */
 const PRODUCER_WAIT_MS = 5000;
+/**
+ * How long an HTTP request (the operator's "run now") waits for Redis: a person is waiting, and a
+ * 503 with Retry-After tells the client when to try again.
+ */
+export const REQUEST_WAIT_MS = 2000;
 /** A consumer (worker) waiting for Redis says so again this often. */
 const STILL_DOWN_EVERY_MS = 30_000;
 
@@ -157,10 +165,10 @@ export function sharedQueue<D, R>(name: string): Queue<D, R> {
   return queue;
 }
 
-/** The shared queue `name` once its connection is ready, or RedisUnavailableError within a few seconds. */
-export async function readyQueue<D, R>(name: string, what: string): Promise<Queue<D, R>> {
+/** The shared queue `name` once its connection is ready, or RedisUnavailableError after `ms` (a few seconds). */
+export async function readyQueue<D, R>(name: string, what: string, ms = PRODUCER_WAIT_MS): Promise<Queue<D, R>> {
   const queue = sharedQueue<D, R>(name);
-  await redisReady(queues.get(name)!.conn, what);
+  await redisReady(queues.get(name)!.conn, what, ms);
   return queue;
 }
 

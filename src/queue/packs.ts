@@ -105,6 +105,8 @@ export interface EnqueuePacksOptions {
   backoffMs?: number;
   /** Fault injection (tests): département → number of first attempts that fail. */
   failFirstAttempts?: Record<string, number>;
+  /** How long to wait for Redis before failing with RedisUnavailableError (default 5 s; HTTP routes: REQUEST_WAIT_MS). */
+  redisWaitMs?: number;
 }
 
 export interface EnqueuedPacksBuild {
@@ -256,7 +258,7 @@ export async function enqueuePacksBuild(opts: EnqueuePacksOptions): Promise<Enqu
   const queue = new Queue<PacksJobData, PacksJobResult>(PACKS_QUEUE, { connection: conn, prefix: s.QUEUE_PREFIX });
   queue.on('error', () => undefined);
   try {
-    await redisReady(conn, 'the packs build was not enqueued (start Redis, or build here without --queue)');
+    await redisReady(conn, 'the packs build was not enqueued (start Redis, or build here without --queue)', opts.redisWaitMs);
     return await withEnqueueLock(conn, async () => {
       const inline = await inlineBuildHolder(db);
       if (inline) {

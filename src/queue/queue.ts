@@ -35,6 +35,8 @@ export interface EnqueueOptions {
   attempts?: number;
   /** First retry delay of the exponential backoff (default 30 s). */
   backoffMs?: number;
+  /** How long to wait for Redis before failing with RedisUnavailableError (default 5 s; HTTP routes: REQUEST_WAIT_MS). */
+  redisWaitMs?: number;
 }
 
 /** Completed jobs kept in Redis (the runs table is the durable ledger). */
@@ -60,6 +62,7 @@ export async function enqueueRun(source: string, opts: EnqueueOptions): Promise<
   const queue = await readyQueue<RunJobData, unknown>(
     RUNS_QUEUE,
     `the run of ${source} was not enqueued (start Redis, or run it here with --inline)`,
+    opts.redisWaitMs,
   );
   return (queue as Queue<RunJobData>).add(source, data, {
     jobId: opts.jobId,

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { RedisUnavailableError } from '../../queue/connection';
 
 /**
  * The one error mechanism of the HTTP server. A route throws an `HttpError` (or lets anything
@@ -65,6 +66,19 @@ export function databaseUnavailable(err: unknown): boolean {
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(e.message ?? '');
 }
 
+/** Seconds a client is told to wait (Retry-After) when Redis, the job queue, does not answer. */
+const QUEUE_RETRY_AFTER = '30';
+
+/**
+ * Redis (the job queue) unreachable: a 503 with Retry-After saying what did not happen (`what`:
+ * "le passage de cog n’a pas été mis en file"), not a 500, and never the driver's message.
+ */
+export function queueUnavailable(what = 'la demande n’a pas été traitée'): HttpError {
+  return new HttpError(503, `${what} : la file d’attente (Redis) ne répond pas ; réessayez dans un instant`, {
+    'retry-after': QUEUE_RETRY_AFTER,
+  });
+}
+
 /** French messages of Fastify's own client errors (bad JSON body, unsupported content type…). */
 const FASTIFY_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'type de contenu non pris en charge',
@@ -85,6 +99,10 @@ export function describeError(err: unknown): {
 } {
   if (err instanceof HttpError) return { status: err.statusCode, message: err.message, headers: err.headers, peerFields: err.peerFields };
   if (err instanceof z.ZodError) return { status: 400, message: `requête invalide : ${zodMessage(err)}`, headers: {} };
+  if (err instanceof RedisUnavailableError) {
+    const e = queueUnavailable();
+    return { status: e.statusCode, message: e.message, headers: e.headers };
+  }
   if (databaseUnavailable(err)) {
     return {
       status: 503,

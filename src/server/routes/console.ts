@@ -9,11 +9,11 @@ import { sourceRegistry } from '../../../config/sources';
 import { pool } from '../../db/pool';
 import { BROKEN, checkSources } from '../../harvest/check';
 import { listTargets } from '../../publish/publish';
-import { sharedQueue } from '../../queue/connection';
+import { RedisUnavailableError, REQUEST_WAIT_MS, sharedQueue } from '../../queue/connection';
 import { enqueuePacksBuild, PACKS_QUEUE, PacksBuildActiveError } from '../../queue/packs';
 import { PUBLICATIONS_QUEUE } from '../../queue/publications';
 import { enqueueRun, RUNS_QUEUE } from '../../queue/queue';
-import { describeError, HttpError, parseOr400 } from '../http/errors';
+import { describeError, HttpError, parseOr400, queueUnavailable } from '../http/errors';
 import { isOperatorToken } from '../http/operator-auth';
 import {
   getRun,
@@ -196,9 +196,12 @@ export default async function operatorConsole(app: FastifyInstance): Promise<voi
   app.post<{ Params: { id: string } }>(`${CONSOLE}/sources/:id/lancer`, { preHandler: app.csrfProtection }, async (req, reply) => {
     const source = sourceOf(req.params.id);
     const { force } = parseOr400(z.object({ force: CheckBox }), req.body, 'formulaire');
-    const job = await enqueueRun(source.id, { trigger: 'api', force: force === 'oui' }).catch((err: Error) => {
-      throw new HttpError(503, `le passage n’a pas été mis en file : la file d’attente (Redis) ne répond pas (${err.message})`);
-    });
+    // Redis down: the error page (503, Retry-After) within REQUEST_WAIT_MS, not a request left hanging.
+    const job = await enqueueRun(source.id, { trigger: 'api', force: force === 'oui', redisWaitMs: REQUEST_WAIT_MS }).catch(
+      (err: unknown) => {
+        throw err instanceof RedisUnavailableError ? queueUnavailable(`le passage de ${source.id} n’a pas été mis en file`) : err;
+      },
+    );
     return reply.redirect(`${CONSOLE}/passages?${new URLSearchParams({ lance: source.id, travail: String(job.id) })}`, 303);
   });
 
@@ -296,9 +299,11 @@ export default async function operatorConsole(app: FastifyInstance): Promise<voi
         departements: departements.length ? departements : undefined,
         force: body.force === 'oui',
         trigger: 'api',
+        redisWaitMs: REQUEST_WAIT_MS,
       });
       return reply.redirect(`${CONSOLE}/dossiers/${build.runId}`, 303);
     } catch (err) {
+      if (err instanceof RedisUnavailableError) throw queueUnavailable('la construction des dossiers n’a pas été mise en file');
       const message =
         err instanceof PacksBuildActiveError
           ? 'Une autre construction n’est pas finie : une seule à la fois. Suivez-la sur cette page, et relancez quand elle sera finie.'

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { sourceRegistry } from '../../../config/sources';
 import { pool } from '../../db/pool';
 import { enqueueRun } from '../../queue/queue';
+import { RedisUnavailableError, REQUEST_WAIT_MS } from '../../queue/connection';
 import { checkSources, BROKEN } from '../../harvest/check';
 import { settings } from '../../../config/settings';
-import { HttpError, parseOr400 } from '../http/errors';
+import { HttpError, parseOr400, queueUnavailable } from '../http/errors';
 import { requireOperator } from '../http/operator-auth';
 
 /**
@@ -91,7 +92,10 @@ export default async function operator(app: FastifyInstance): Promise<void> {
     const source = (req.params as { source: string }).source;
     if (!sourceRegistry().has(source)) throw new HttpError(404, `source inconnue : « ${source} »`);
     const body = parseOr400(EnqueueBody, req.body, 'corps');
-    const job = await enqueueRun(source, { force: body.force, trigger: 'api' });
+    // Redis down: a 503 with Retry-After within REQUEST_WAIT_MS, not a request left hanging nor a 500.
+    const job = await enqueueRun(source, { force: body.force, trigger: 'api', redisWaitMs: REQUEST_WAIT_MS }).catch((err: unknown) => {
+      throw err instanceof RedisUnavailableError ? queueUnavailable(`le passage de ${source} n’a pas été mis en file`) : err;
+    });
     return reply.code(202).send({ job: job.id, source });
   });
 }
