@@ -238,6 +238,11 @@ describe('national catalog', () => {
     const temporal = one(store, ds, `${DCT}temporal`);
     expect(temporal.termType).toBe('BlankNode');
     expect(one(store, temporal, `${DCAT}startDate`).value).toMatch(/^\d{4}-01-01$/);
+    // The edition the run loaded (published_datasets), stated as dcat:version and in the French description.
+    const { rows: published } = await pool().query(`select millesime from published_datasets where source = 'populations'`);
+    expect(published).toHaveLength(1);
+    expect(one(store, ds, `${DCAT}version`).value).toBe(published[0].millesime);
+    expect(one(store, ds, `${DCT}description`).value).toContain(`Édition des données : ${published[0].millesime}.`);
 
     const dists = objects(store, ds, `${DCAT}distribution`);
     expect(dists).toHaveLength(1);

@@ -158,7 +158,9 @@ function addDataset(g: Graph, x: DatasetInput): Term | null {
             ? d.description
             : // The pack of this commune: what it holds here, not every source of the server.
               `Paquet de données ouvertes de la commune : fiche d'identité (commune.json)${x.parts.map((p) => `, ${p.title}`).join('')}, avec LISEZMOI et datapackage.json.`
-        }\n\nExtrait pour la commune ${deCommune(c.nom, c.tncc)} (code INSEE ${c.code}). Producteur : ${d.producer}.`,
+        }\n\nExtrait pour la commune ${deCommune(c.nom, c.tncc)} (code INSEE ${c.code}). Producteur : ${d.producer}.${
+          d.source && d.millesime ? ` Édition des données : ${d.millesime}.` : ''
+        }`,
       ),
     )
     .add(ds, 'dcat:keyword', [fr(c.nom), fr(d.source ?? 'dotation'), fr('commune')])
@@ -179,6 +181,9 @@ function addDataset(g: Graph, x: DatasetInput): Term | null {
       .type(loc, 'dct:Location')
       .add(loc, 'dcat:bbox', lit(spatial.wkt, { datatype: 'gsp:wktLiteral' }));
   }
+  // The edition loaded, as the run recorded it (a year, a month, the BAN's day): a harvester sees it
+  // without opening the files; a year is also the period the data covers.
+  if (d.millesime) g.add(ds, 'dcat:version', lit(d.millesime));
   if (d.millesime && /^\d{4}$/.test(d.millesime)) {
     const t = g.bnode();
     g.add(ds, 'dct:temporal', t)
