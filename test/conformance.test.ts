@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freshDatabase } from './helpers/db';
-import { conformanceProblems, type ConformanceEnv } from './helpers/conformance';
+import { conformanceProblems, provenanceProblem, type ConformanceEnv } from './helpers/conformance';
 import { loadRegistry, pipelineOrder, sourceRegistry } from '../config/sources';
 import { resetSettings, settings } from '../config/settings';
 import { pool } from '../src/db/pool';
@@ -88,6 +88,13 @@ describe('every pipeline conforms (registry order)', () => {
   test('the registry is every folder of pipelines/ with an index.ts', () => {
     const folders = fs.readdirSync(path.join(ROOT, 'pipelines')).filter((d) => fs.existsSync(path.join(ROOT, 'pipelines', d, 'index.ts')));
     expect([...sourceRegistry().keys()].sort()).toEqual(folders.sort());
+  });
+
+  test('every fixture folder says where its bytes come from: real/ with PROVENANCE.md, or a README saying none was found and naming the documentation', () => {
+    const problems = pipelineOrder()
+      .map((id) => provenanceProblem(`pipelines/${id}`, path.join(FIXTURES, id)))
+      .filter((p): p is string => Boolean(p));
+    expect(problems).toEqual([]);
   });
 
   for (const id of pipelineOrder()) {
@@ -203,6 +210,26 @@ export const pipeline = {
     );
     expect(await conformanceProblems('sans-provenance', p, env())).toContainEqual(
       expect.stringMatching(/no sentence like « No genuine … file was found »/),
+    );
+    // Saying none was found and that the layout comes "from the documentation" without naming it does not either.
+    fs.writeFileSync(
+      path.join(registryRoot, 'fixtures', 'sans-provenance', 'README.md'),
+      '# Demo fixtures — SYNTHETIC\n\nNo genuine file was found. The layout comes from the documentation.\n',
+    );
+    expect(await conformanceProblems('sans-provenance', p, env())).toContainEqual(
+      expect.stringMatching(/does not say where its bytes come from.*it names no documentation/),
+    );
+    // Naming it (a link, a code-id, a repository file at a commit) does.
+    fs.writeFileSync(
+      path.join(registryRoot, 'fixtures', 'sans-provenance', 'README.md'),
+      '# Demo fixtures — SYNTHETIC\n\nNo genuine file was found. The layout comes from the producer documentation (https://example.org/doc).\n',
+    );
+    expect(await conformanceProblems('sans-provenance', p, env())).not.toContainEqual(
+      expect.stringMatching(/does not say where its bytes come from/),
+    );
+    fs.writeFileSync(
+      path.join(registryRoot, 'fixtures', 'sans-provenance', 'README.md'),
+      '# Demo fixtures — SYNTHETIC\n\nInvented rows.\n',
     );
     // Either form of provenance satisfies it.
     fs.writeFileSync(

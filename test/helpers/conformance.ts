@@ -83,21 +83,30 @@ const NONE_FOUND = /\bno genuine\b[^.]*\b(found|seen)\b/i;
 const LAYOUT_FROM = /\blayouts?\b[^.]*\b(from|document\w*)\b/i;
 
 /**
+ * The documentation a README names for its layout: a link, a code-id of the search index, a file of a
+ * public repository at a commit (`owner/repo path@abc1234`, `path@abc1234`), or a page of docs/.
+ */
+const NAMED_SOURCE =
+  /(https?:\/\/[^\s)>]+|\bcode-ids?\b[^.\n]{0,3}\d{6,}|\b[\w.-]+\/[\w.-]+(?: `[^`]+`)?@[0-9a-f]{7,}\b|\bdocs\/[\w/.-]+\.md\b)/i;
+
+/**
  * The fixture folder says where its bytes come from: `real/` holds genuine upstream lines and a
  * PROVENANCE.md, or the folder's README says no genuine file was found and where the layout of
  * its synthetic files came from. Undefined when it does; else the problem, worded for the newcomer.
  */
-function provenanceProblem(where: string, dir: string): string | undefined {
+export function provenanceProblem(where: string, dir: string): string | undefined {
   const real = path.join(dir, 'real');
   if (fs.existsSync(path.join(real, 'PROVENANCE.md')) && fs.readdirSync(real).some((f) => f !== 'PROVENANCE.md')) return undefined;
   const readme = path.join(dir, 'README.md');
   const text = fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '';
-  if (NONE_FOUND.test(text) && LAYOUT_FROM.test(text)) return undefined;
+  if (NONE_FOUND.test(text) && LAYOUT_FROM.test(text) && NAMED_SOURCE.test(text)) return undefined;
   const missing = !text
     ? 'there is no README'
     : !NONE_FOUND.test(text)
       ? 'no sentence like « No genuine … file was found »'
-      : 'no sentence like « The layout comes from … »';
+      : !LAYOUT_FROM.test(text)
+        ? 'no sentence like « The layout comes from … »'
+        : 'it names no documentation: a link, a code-id, or a repository file at a commit';
   return (
     `${where}: ${rel(dir)}/ does not say where its bytes come from. Put genuine whole-line extracts of the upstream file in ` +
     `${rel(real)}/ with a PROVENANCE.md (origin repository, path, commit, edition, what was cut), or say in ${rel(readme)} that ` +
