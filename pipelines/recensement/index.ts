@@ -203,8 +203,13 @@ async function loadMelodi(
   const millesime = dataset?.[2] ?? /_(\d{4})_CSV_FR/i.exec(path.basename(file.path))?.[1] ?? fallbackMillesime;
   const { header, rows } = await readCsv(opened.text, label, { delimiter: ';' });
   const idx = requireColumns(label, header, ['GEO', 'GEO_OBJECT', 'TIME_PERIOD', 'OBS_VALUE'] as const);
-  // Dimensions, parsed once: every column that is neither the key nor an attribute.
-  const dims = header.map((h, i) => ({ name: h.toUpperCase(), i })).filter((d) => !DS_ATTRIBUTES.has(d.name));
+  // Dimensions, parsed once: every column that is neither the key nor an attribute, in name order so that a
+  // variable is named the same whatever the order of the producer's columns (INSEE's files put GEO first and
+  // the dimensions in no fixed order: `GEO;GEO_OBJECT;SEX;EMPSTA_ENQ;AGE;EDUC;RP_MEASURE;FREQ;…`).
+  const dims = header
+    .map((h, i) => ({ name: h.toUpperCase(), i }))
+    .filter((d) => !DS_ATTRIBUTES.has(d.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   // Labels of the modalities (metadata: COD_VAR;LIB_VAR;COD_MOD;LIB_MOD).
   const mods = new Map<string, string>();
