@@ -10,7 +10,7 @@ import { pool } from '../src/db/pool';
  * launcher, as test/cli-launcher.test.ts runs it), on a fresh test database; the command exits 0,
  * prints the edition it published and read = loaded + rejected, and the runs ledger says the same.
  *
- * The file is the genuine real/ extract where one exists (permis-construire, education, elus: see
+ * The file is the genuine real/ extract where one exists (marches-publics, permis-construire, education, elus: see
  * each PROVENANCE.md); the others have no genuine extract (their fixture README says so and what
  * was searched) and run on their labelled synthetic fixture.
  */
@@ -28,7 +28,7 @@ interface Case {
 const CASES: Case[] = [
   { source: 'associations', file: FIX('associations', 'rna_waldec_20261001.zip'), genuine: false, edition: '2026-10-01' },
   // The DECP file names no date: the edition is the latest publication date of its records.
-  { source: 'marches-publics', file: FIX('marches-publics', 'decp-global.json'), genuine: false, edition: '' },
+  { source: 'marches-publics', file: FIX('marches-publics', 'real', 'data.gouv.fr_pes.json'), genuine: true, edition: '' },
   // The WFS answer's timeStamp.
   { source: 'urbanisme', file: FIX('urbanisme', 'wfs_du-document.json'), genuine: false, edition: '' },
   {
