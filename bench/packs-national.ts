@@ -1,13 +1,21 @@
 /**
- * Issue 5 performance line: the pack of every commune with every source loaded at national size.
- * One scratch database (create, migrate, referential), then every source loaded through the
- * runner from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts) or
- * from the real files of ../shared/data when present (populations, contours), then buildPacks()
- * over every commune actuelle and arrondissement municipal (first build, then again with nothing
- * changed): time, packs/s, peak RSS, disk. Writes the `packs-national` section of BENCHMARKS.md,
- * drops the database and the generated files.
+ * Issues 5 and 14 performance lines: the pack of every commune with every source, old and new,
+ * loaded at national size. One scratch database (create, migrate, referential), then every source
+ * loaded through the runner from the parser benchmarks' generators (bench/parsers/*.ts,
+ * bench/ban/generate.ts), the socle generators (bench/socle/inputs.ts: associations, marchés
+ * publics, permis de construire, santé, éducation, élus, urbanisme) or the real files of
+ * ../shared/data when present (populations, contours), then buildPacks() over every commune
+ * actuelle and arrondissement municipal: first build, again with nothing changed, after one
+ * département's BAN file was republished, and after a new monthly RNA archive changing the
+ * associations of a few communes (only the packs whose associations slice changed are rebuilt):
+ * time, packs/s, peak RSS, disk. Drops the database and the generated files.
  *
- *   npx tsx bench/packs-national.ts            (BENCH_BAN_ROWS=26000000, the national size, by default; BENCH_KEEP=1 keeps the database)
+ *   npx tsx bench/packs-national.ts --write                     national size; writes the `packs-national` section of BENCHMARKS.md
+ *   npx tsx bench/packs-national.ts --scale 0.01 --departements 35,2A   a check of the whole chain: 1 % of the rows,
+ *                                                               packs of those départements only (never written)
+ *
+ * --scale scales the BAN (26,000,000 rows at 1; BENCH_BAN_ROWS overrides), the ARCEP sites and the
+ * socle sources; the other generators are per commune and keep their size. BENCH_KEEP=1 keeps the database.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -34,12 +42,26 @@ import { generate as genBudgets } from './parsers/budgets';
 import { generate as genArcep } from './parsers/arcep';
 import { generate as genAtmo } from './parsers/atmo';
 import { generate as genBan } from './ban/generate';
+import { generateRna, NATIONAL as SOCLE_NATIONAL, scaled } from './socle/generate';
+import { socleSources } from './socle/inputs';
 
 const ADMIN = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SHARED = path.resolve(__dirname, '..', '..', 'shared', 'data');
-const BAN_ROWS = Number(process.env.BENCH_BAN_ROWS ?? 26_000_000);
-const RELOADED_DEP = '35';
-const ARCEP_ROWS = 110_000;
+const ARGS = process.argv.slice(2);
+const arg = (k: string) => {
+  const i = ARGS.indexOf(k);
+  return i >= 0 ? ARGS[i + 1] : undefined;
+};
+const SCALE = Number(arg('--scale') ?? 1);
+if (!(SCALE > 0 && SCALE <= 1)) throw new Error('--scale must be in ]0, 1]');
+/** Packs built for these départements only (a check at small scale); default: every commune. */
+const DEPARTEMENTS = arg('--departements')?.split(',').filter(Boolean);
+const WRITE = ARGS.includes('--write');
+const BAN_ROWS = Number(process.env.BENCH_BAN_ROWS ?? Math.round(26_000_000 * SCALE));
+const RELOADED_DEP = DEPARTEMENTS?.includes('35') || !DEPARTEMENTS ? '35' : DEPARTEMENTS[0];
+const ARCEP_ROWS = Math.max(1000, Math.round(110_000 * SCALE));
+/** Communes whose associations change in the republished RNA archive. */
+const RNA_CHANGED = 5;
 const ATMO_DAYS = 3;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
 
@@ -103,6 +125,10 @@ async function main(): Promise<void> {
   let again: { result: BuildReport; seconds: number; peakRssMb: number } | undefined;
   let depReload: { seconds: number; rows: number } | undefined;
   let afterReload: { result: BuildReport; seconds: number; peakRssMb: number } | undefined;
+  let rnaReload: { seconds: number; genSeconds: number; rows: number; changed: string[] } | undefined;
+  let afterRna: { result: BuildReport; seconds: number; peakRssMb: number } | undefined;
+  const rebuiltAfterRna: string[] = [];
+  let scopeCommunes = 0;
   let depCommunes = 0;
   let disk = { bytes: 0, files: 0 };
   let packStats: Record<string, string> = {};
@@ -111,12 +137,12 @@ async function main(): Promise<void> {
   let migrateSeconds = 0;
 
   /** Generates the input (timed apart), loads it through the runner (timed, peak RSS), deletes the generated files. */
-  const load = async (id: string, gen: () => Promise<Input>, extra: Partial<RunOptions> = {}) => {
+  const load = async (id: string, gen: () => Promise<Input>, extra: Partial<RunOptions> = {}, label?: string) => {
     const g = await measure(gen);
     const inp = g.result;
     await setEnv({ MIRROR_DIR: inp.mirror ?? '' });
     log(`${id}: generated in ${g.seconds.toFixed(1)} s (${inp.input}); loading…`);
-    const row: LoadRow = { id, input: inp.input, genSeconds: g.seconds, seconds: 0, peakRssMb: 0 };
+    const row: LoadRow = { id: label ? `${id} (${label})` : id, input: inp.input, genSeconds: g.seconds, seconds: 0, peakRssMb: 0 };
     const t0 = Date.now();
     try {
       const m = await measure(() =>
@@ -274,6 +300,18 @@ async function main(): Promise<void> {
       { millesime: '2024-06-01' }, // a generated file: no upstream date
     );
 
+    // The socle sources (issue 14), file by file as `dotation run <source> --inline --file …`.
+    for (const s of socleSources(SCALE)) {
+      const d = dirFor(s.source);
+      const g = await measure(() => s.generate(d));
+      log(`${s.source}: generated in ${g.seconds.toFixed(1)} s`);
+      for (const [k, l] of g.result.entries()) {
+        await load(s.source, async () => ({ file: l.file, input: l.input, cleanup: [l.file] }), { millesime: l.millesime }, l.label);
+        if (k === 0) loads[loads.length - 1].genSeconds = g.seconds;
+      }
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+
     // Packs: first build into an empty PACKS_DIR, then again with nothing changed.
     await setEnv({ MIRROR_DIR: '' });
     let last = Date.now();
@@ -288,8 +326,18 @@ async function main(): Promise<void> {
       },
     });
     const errLog = (m: string) => log(`[packs] ${m}`);
-    log(`packs: first build (load average ${loadavg()})`);
-    full = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('first build') }));
+    scopeCommunes = Number(
+      (
+        await pool().query(
+          `select count(*)::int as n from communes where type in ('commune-actuelle', 'arrondissement-municipal') and ($1::text[] is null or departement = any($1))`,
+          [DEPARTEMENTS ?? null],
+        )
+      ).rows[0].n,
+    );
+    log(`packs: first build of ${scopeCommunes} communes (load average ${loadavg()})`);
+    full = await measure(() =>
+      buildPacks({ concurrency: CONCURRENCY, departements: DEPARTEMENTS, log: errLog, progress: progress('first build') }),
+    );
     log(
       `packs: first build ${full.seconds.toFixed(1)} s: built ${full.result.built}, unchanged ${full.result.unchanged}, failed ${full.result.failed}`,
     );
@@ -305,7 +353,9 @@ async function main(): Promise<void> {
     dbBytes = Number((await pool().query(`select pg_database_size(current_database()) as b`)).rows[0].b);
     log(`packs: again (nothing changed)`);
     last = Date.now();
-    again = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('again') }));
+    again = await measure(() =>
+      buildPacks({ concurrency: CONCURRENCY, departements: DEPARTEMENTS, log: errLog, progress: progress('again') }),
+    );
     log(
       `packs: again ${again.seconds.toFixed(1)} s: built ${again.result.built}, unchanged ${again.result.unchanged}, failed ${again.result.failed}`,
     );
@@ -327,9 +377,47 @@ async function main(): Promise<void> {
       ).rows[0].n,
     );
     log(`packs: after the reload of ${RELOADED_DEP} (${rl.seconds.toFixed(1)} s)`);
-    afterReload = await measure(() => buildPacks({ concurrency: CONCURRENCY, log: errLog, progress: progress('after reload') }));
+    afterReload = await measure(() =>
+      buildPacks({ concurrency: CONCURRENCY, departements: DEPARTEMENTS, log: errLog, progress: progress('after reload') }),
+    );
     log(
       `packs: after reload ${afterReload.seconds.toFixed(1)} s: built ${afterReload.result.built}, unchanged ${afterReload.result.unchanged} (skipped ${afterReload.result.skipped})`,
+    );
+
+    // A new monthly RNA archive (rna_waldec_20261101.zip): the same generated associations, but the
+    // first one of RNA_CHANGED communes renamed. Only their packs should be rebuilt (associations'
+    // slice versions, src/packs/slices.ts); every other commune is skipped unread or found unchanged.
+    const { rows: picked } = await pool().query(
+      `select distinct a.code_commune as code, md5(a.code_commune) from association a join communes c on c.code = a.code_commune and c.type = 'commune-actuelle'
+        where a.registre = 'waldec' and a.par_code_postal is not true and a.code_source = a.code_commune
+          and a.code_commune not in ('75056', '69123', '13055') and ($1::text[] is null or c.departement = any($1))
+        order by md5(a.code_commune) limit $2`,
+      [DEPARTEMENTS ?? null, RNA_CHANGED],
+    );
+    const changed = picked.map((r) => r.code as string);
+    const rnaDir = dirFor('associations-republished');
+    const rg = await measure(() =>
+      generateRna('waldec', scaled(SOCLE_NATIONAL.waldec, SCALE), rnaDir, { date: '20261101', changed: new Set(changed) }),
+    );
+    const rr = await measure(() =>
+      runSource('associations', { file: rg.result.file, trigger: 'test', log: (x) => log(`[associations 2026-11] ${x}`) }),
+    );
+    fs.rmSync(rnaDir, { recursive: true, force: true });
+    rnaReload = { seconds: rr.seconds, genSeconds: rg.seconds, rows: rr.result.read, changed };
+    log(`packs: after a new RNA archive changing ${changed.join(', ')} (reload ${rr.seconds.toFixed(1)} s, ${rr.result.status})`);
+    afterRna = await measure(() =>
+      buildPacks({
+        concurrency: CONCURRENCY,
+        departements: DEPARTEMENTS,
+        log: errLog,
+        progress: progress('after RNA'),
+        onCommune: (o) => {
+          if (o.status === 'built') rebuiltAfterRna.push(o.code);
+        },
+      }),
+    );
+    log(
+      `packs: after the RNA archive ${afterRna.seconds.toFixed(1)} s: built ${afterRna.result.built} (${rebuiltAfterRna.join(', ')}), unchanged ${afterRna.result.unchanged} (skipped ${afterRna.result.skipped})`,
     );
   } catch (err) {
     fatal = (err as Error).stack ?? String(err);
@@ -363,20 +451,30 @@ async function main(): Promise<void> {
     return `\nFailed packs (${label}), by error:\n\n${[...byMsg.entries()].map(([e, n]) => `- ${n} communes: \`${e.replace(/`/g, "'").slice(0, 500)}\``).join('\n')}\n`;
   };
   const n = full ? full.result.built + full.result.unchanged + full.result.failed : 0;
+  const national = SCALE === 1 && !DEPARTEMENTS;
   const goal = full
-    ? full.seconds <= 600
-      ? `**met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)`
-      : `**not met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)`
+    ? !national
+      ? `not measured (a check: ${DEPARTEMENTS ? `packs of département(s) ${DEPARTEMENTS.join(', ')} only, ` : ''}scale ${SCALE})`
+      : full.seconds <= 600
+        ? `**met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)`
+        : `**not met** (${(full.seconds / 60).toFixed(1)} min for ${fmt(n)} packs)`
     : 'not measured';
+  const rnaNote = afterRna
+    ? `${fmt(afterRna.result.skipped)} skipped unread, ${fmt(afterRna.result.built + afterRna.result.unchanged - afterRna.result.skipped)} re-read; rebuilt: ${rebuiltAfterRna.join(', ') || 'none'} — the ${rnaReload!.changed.length} communes changed: ${rnaReload!.changed.join(', ')} (${
+        rebuiltAfterRna.length === rnaReload!.changed.length && rnaReload!.changed.every((c) => rebuiltAfterRna.includes(c))
+          ? '**only the packs whose slice changed**'
+          : '**not only those**'
+      }); reload of the archive (${fmt(rnaReload!.rows)} rows) ${rnaReload!.seconds.toFixed(1)} s before, generated in ${rnaReload!.genSeconds.toFixed(1)} s`
+    : '';
   const md = `## Every pack, every source at national size (bench/packs-national.ts)
 
-Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts\` (BAN rows: ${fmt(BAN_ROWS)}).
+Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts${SCALE !== 1 ? ` --scale ${SCALE}` : ''}${DEPARTEMENTS ? ` --departements ${DEPARTEMENTS.join(',')}` : ''}\` (BAN rows: ${fmt(BAN_ROWS)}).
 
 - Machine: ${machine()}. Load average before ${loadBefore}, after ${loadAfter} (1/5/15 min, this run's own load included: check that nothing else ran); PostgreSQL on the same host.
-- One scratch database (migrations ${migrateSeconds.toFixed(1)} s), every source loaded through the runner (\`runSource\`), inputs from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts) or real files of ../shared/data; generated files deleted after their load. NETWORK=never.
+- One scratch database (migrations ${migrateSeconds.toFixed(1)} s), every source loaded through the runner (\`runSource\`), inputs from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts), the socle generators (bench/socle/generate.ts, bench/sante/generate.ts: sizes and their sources stated there; scale ${SCALE}) or real files of ../shared/data; generated files deleted after their load. NETWORK=never.
 - BAN: ${fmt(BAN_ROWS)} generated addresses (${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of the national ≈ 26 M) spread over every commune in proportion to population — pessimistic for big cities (Paris gets ≈ 3 % of all addresses, ten times its real share).
 - Not at national size: équipements (${fmt(EQUIPEMENTS_ROWS)} equipments, ≈ 1/10), budgets (10× the fixtures), contours (only the real files of ../shared/data/geo). Not loaded: iris, qpv (no generator; their pack sections are absent).
-- Packs: ${CONCURRENCY} départements at once, 4 communes at once per département, into an empty PACKS_DIR.
+- Packs: ${CONCURRENCY} départements at once, 4 communes at once per département, into an empty PACKS_DIR; ${DEPARTEMENTS ? `only the ${fmt(scopeCommunes)} communes of département(s) ${DEPARTEMENTS.join(', ')}` : `every commune actuelle and arrondissement municipal (${fmt(scopeCommunes)})`}.
 
 ### Loads
 
@@ -393,12 +491,14 @@ Total load time ${totalLoad.toFixed(0)} s (${(totalLoad / 60).toFixed(1)} min), 
 ${packRow('build every pack (first build)', full, `${mb(disk.bytes)} in ${fmt(disk.files)} files`)}
 ${packRow('build every pack again (nothing changed)', again, 'skipped unread: no source republished')}
 ${packRow(`build every pack after département ${RELOADED_DEP}'s BAN file was republished`, afterReload, afterReload ? `${fmt(afterReload.result.skipped)} skipped unread, ${fmt(afterReload.result.built + afterReload.result.unchanged - afterReload.result.skipped)} re-read (département ${RELOADED_DEP}: ${fmt(depCommunes)} communes); reload of its ${fmt(depReload?.rows ?? 0)} addresses ${depReload?.seconds.toFixed(1)} s before` : '')}
+${packRow(`build every pack after a new RNA archive (associations) changing ${RNA_CHANGED} communes`, afterRna, rnaNote)}
 
 - Disk: packs ${mb(disk.bytes)} in ${fmt(disk.files)} files (ZIP + manifest per commune); pack size avg ${mb(Number(packStats.avg ?? 0))}, median ${mb(Number(packStats.p50 ?? 0))}, p99 ${mb(Number(packStats.p99 ?? 0))}, max ${mb(Number(packStats.max ?? 0))} (${packStats.max_code ?? '–'}). Database after the loads: ${mb(dbBytes)}.
 - Process maxRSS over the whole run: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.
-- Goal (issue 5): every pack (≈ 35,000) in under 10 minutes on this 2-core machine: ${goal}${BAN_ROWS < 26_000_000 ? `, with the BAN at ${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of its national size` : ''}.
-${failures(full, 'first build')}${failures(again, 'again')}${fatal ? `\n**The run stopped on an error**: \`${fatal.split('\n')[0]}\`\n` : ''}`;
-  writeBenchmarkSection('packs-national', md);
+- Goal (issues 5 and 14): every pack (≈ 35,000) with every source, old and new, in under 10 minutes on this 2-core machine: ${goal}${BAN_ROWS < 26_000_000 ? `, with the BAN at ${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of its national size` : ''}.
+${failures(full, 'first build')}${failures(again, 'again')}${failures(afterRna, 'after the RNA archive')}${fatal ? `\n**The run stopped on an error**: \`${fatal.split('\n')[0]}\`\n` : ''}`;
+  if (WRITE) writeBenchmarkSection('packs-national', md);
+  else log('BENCHMARKS.md not written (no --write)');
   console.log(md);
   console.log(
     JSON.stringify(
@@ -406,6 +506,10 @@ ${failures(full, 'first build')}${failures(again, 'again')}${fatal ? `\n**The ru
         loads: loads.map((l) => ({ ...l, report: l.report && { ...l.report, files: undefined } })),
         full,
         again,
+        afterReload,
+        rnaReload,
+        afterRna,
+        rebuiltAfterRna,
         disk,
         packStats,
         dbBytes,

@@ -180,14 +180,16 @@ export async function generateRna(
       const words = 8 + Math.floor(r() * 40);
       let objet = '';
       for (let i = 0; i < words; i++) objet += (i ? ' ' : '') + WORDS[Math.floor(r() * WORDS.length)];
+      const noCode = r() < 0.02;
       let titre = `${NOMS[Math.floor(r() * NOMS.length)]} ${upper(c.nom)} ${serial % 97}`;
-      if (opts.changed?.has(c.code) && !renamed.has(c.code)) {
+      // The first association of a changed commune that names its commune (one placed by its postcode may be quarantined).
+      const rename = !!opts.changed?.has(c.code) && !noCode && !renamed.has(c.code);
+      if (rename) {
         renamed.add(c.code);
         titre += ' (NOUVEAU NOM)';
       }
       if (serial % 1000 === 0) titre = `"${titre}; SECTION ${serial % 7}"`; // a quoted name holding the separator
       const creat = isoDay(r, 1950, 2026);
-      const noCode = r() < 0.02;
       const v: Record<string, string> = {
         id: registre === 'waldec' ? `W${pad(serial, 9)}` : pad(serial, 10),
         id_ex: '',
@@ -221,7 +223,7 @@ export async function generateRna(
       };
       v.adr1 = `${v.adrs_numvoie} ${v.adrs_typevoie} ${v.adrs_libvoie}`;
       v.libcom = upper(c.nom);
-      if (opts.changed?.has(c.code) && titre.endsWith('(NOUVEAU NOM)')) v.maj_time = `${date.slice(0, 4)}-${date.slice(4, 6)}-01 09:00:00`;
+      if (rename) v.maj_time = `${date.slice(0, 4)}-${date.slice(4, 6)}-01 09:00:00`;
       await w.write(header.map((h) => v[h] ?? '').join(';') + '\r\n');
     }
     csvBytes += await w.close();
