@@ -73,6 +73,11 @@ describe('/openapi.json', () => {
       '/communes/{code}/catalog.jsonld',
       '/openapi.json',
       '/health',
+      '/changes.atom',
+      '/changes.feed.json',
+      '/communes/{code}/changes.atom',
+      '/communes/{code}/changes.feed.json',
+      '/communes/{code}/fichiers/changes.json',
     ]) {
       expect([p, Boolean(spec.paths[p]?.get)]).toEqual([p, true]);
     }
@@ -157,6 +162,49 @@ describe('/openapi.json for reusers: pack routes, security, licence, Redocly lin
       'application/json': { schema: { $ref: '#/components/schemas/PackVersions' } },
     });
     expect(Object.keys(op('/communes/{code}/page').responses['200'].content!)).toEqual(['text/html']);
+  });
+
+  test('the change feeds and changes.json (issue 15): media types, paging, ETag/304, schemas; the feeds answer as documented', async () => {
+    for (const [p, type] of [
+      ['/changes.atom', 'application/atom+xml'],
+      ['/changes.feed.json', 'application/feed+json'],
+      ['/communes/{code}/changes.atom', 'application/atom+xml'],
+      ['/communes/{code}/changes.feed.json', 'application/feed+json'],
+    ]) {
+      const o = op(p) as Op & { tags: string[] };
+      expect([p, o.tags]).toEqual([p, ['changes']]);
+      expect([p, Object.keys(o.responses['200'].content!)]).toEqual([p, [type]]);
+      expect(o.responses['200'].headers).toHaveProperty('ETag');
+      expect(o.responses['304']).toBeDefined();
+      expect(o.parameters.filter((x) => x.in === 'header').map((x) => x.name)).toEqual(['If-None-Match']);
+      if (type === 'application/feed+json')
+        expect(o.responses['200'].content![type]).toEqual({ schema: { $ref: '#/components/schemas/JsonFeed' } });
+    }
+    expect(
+      op('/changes.atom')
+        .parameters.filter((x) => x.in === 'query')
+        .map((x) => x.name),
+    ).toEqual(['avant', 'par_page']);
+    expect(Object.keys(op('/communes/{code}/changes.atom').responses)).toEqual(expect.arrayContaining(['200', '304', '404']));
+    expect(Object.keys(op('/changes.feed.json').responses)).toEqual(expect.arrayContaining(['200', '304', '400']));
+    const changes = op('/communes/{code}/fichiers/changes.json');
+    expect(changes.responses['200'].content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Changes' } } });
+    const schemas = (spec as unknown as { components: { schemas: Record<string, { required?: string[] }> } }).components.schemas;
+    expect(schemas.Changes.required).toEqual(['versionPrecedente', 'premiereVersion', 'resume', 'jeuxDeDonnees', 'fichiers', 'tables']);
+    expect(schemas.JsonFeed.required).toEqual(['version', 'title', 'items']);
+    // The national feeds need no pack: what they answer is what the document says.
+    for (const [url, type] of [
+      ['/changes.atom?par_page=5', 'application/atom+xml'],
+      ['/changes.feed.json', 'application/feed+json'],
+    ]) {
+      const r = await app.inject({ url });
+      expect([url, r.statusCode, r.headers['content-type']]).toEqual([url, 200, `${type}; charset=utf-8`]);
+      expect((await app.inject({ url, headers: { 'if-none-match': String(r.headers.etag) } })).statusCode).toBe(304);
+    }
+    const feed = JSON.parse((await app.inject({ url: '/changes.feed.json' })).body);
+    for (const k of schemas.JsonFeed.required!) expect(feed).toHaveProperty(k);
+    const bad = await app.inject({ url: '/changes.atom?par_page=0' });
+    expect([bad.statusCode, Object.keys(bad.json())]).toEqual([400, ['message']]);
   });
 
   test('every operation is public (security: []); the operator routes are not published; a licence', () => {

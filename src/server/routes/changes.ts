@@ -7,6 +7,7 @@ import { Feed, FeedEntry, renderAtom, renderJsonFeed } from '../../packs/feeds';
 import { cachedBody, sendCached } from '../http/cache';
 import { cachedManifest } from '../pack-files';
 import { HttpError, parseOr400 } from '../http/errors';
+import type { RouteDoc } from '../http/query';
 
 /**
  * Change feeds (src/packs/feeds.ts):
@@ -20,9 +21,72 @@ const ATOM = 'application/atom+xml; charset=utf-8';
 const JSONFEED = 'application/feed+json; charset=utf-8';
 
 const NationalQuery = z.object({
-  avant: z.coerce.number().int().positive().optional(),
-  par_page: z.coerce.number().int().min(1).max(500).default(100),
+  avant: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('cursor of the next (older) page, as given by the feed’s `next` link (Atom) or `next_url` (JSON Feed)'),
+  par_page: z.coerce.number().int().min(1).max(500).default(100).describe('entries per page'),
 });
+
+/** What /openapi.json says about the feeds (src/server/routes/openapi.ts). */
+const H = (description: string) => ({ description, schema: { type: 'string' } });
+const FEED_HEADERS = { ETag: H('strong validator of the feed body'), 'Cache-Control': H('public, max-age=300') };
+const ERROR = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
+const feedResponses = (type: string, what: string, errors: Record<number, string>) => ({
+  200: {
+    description: what,
+    headers: FEED_HEADERS,
+    content: { [type]: { schema: type.includes('json') ? { $ref: '#/components/schemas/JsonFeed' } : { type: 'string' } } },
+  },
+  304: { description: 'If-None-Match names the current ETag', headers: { ETag: FEED_HEADERS.ETag } },
+  ...Object.fromEntries(Object.entries(errors).map(([code, description]) => [code, { description, content: ERROR }])),
+});
+const IF_NONE_MATCH = { 'If-None-Match': 'ETag of a copy already held: 304 when it is current' };
+const COMMUNE_ERRORS = { 404: 'malformed or unknown commune code, or no pack built yet' };
+const NATIONAL_ERRORS = { 400: 'invalid avant or par_page' };
+const COMMUNE_FEED =
+  'one entry per kept version of the commune’s pack, newest first: a French summary of what changed, the ZIP’s URL, size and SHA-256';
+const NATIONAL_FEED = 'one entry per new pack version of any commune, newest first (each names its commune and build), paged with `avant`';
+export const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/communes/{code}/changes.atom',
+    tag: 'changes',
+    summary: 'Change feed of one commune’s pack (Atom 1.0)',
+    params: { code: 'commune code (INSEE)' },
+    headers: IF_NONE_MATCH,
+    responses: feedResponses('application/atom+xml', `Atom 1.0: ${COMMUNE_FEED}`, COMMUNE_ERRORS),
+  },
+  {
+    method: 'get',
+    path: '/communes/{code}/changes.feed.json',
+    tag: 'changes',
+    summary: 'Change feed of one commune’s pack (JSON Feed 1.1)',
+    params: { code: 'commune code (INSEE)' },
+    headers: IF_NONE_MATCH,
+    responses: feedResponses('application/feed+json', `JSON Feed 1.1: ${COMMUNE_FEED}`, COMMUNE_ERRORS),
+  },
+  {
+    method: 'get',
+    path: '/changes.atom',
+    tag: 'changes',
+    summary: 'National change feed: the communes whose pack changed, build after build (Atom 1.0, paged by RFC 5005 `next` links)',
+    query: NationalQuery,
+    headers: IF_NONE_MATCH,
+    responses: feedResponses('application/atom+xml', `Atom 1.0: ${NATIONAL_FEED}`, NATIONAL_ERRORS),
+  },
+  {
+    method: 'get',
+    path: '/changes.feed.json',
+    tag: 'changes',
+    summary: 'National change feed: the communes whose pack changed, build after build (JSON Feed 1.1, paged by `next_url`)',
+    query: NationalQuery,
+    headers: IF_NONE_MATCH,
+    responses: feedResponses('application/feed+json', `JSON Feed 1.1: ${NATIONAL_FEED}`, NATIONAL_ERRORS),
+  },
+];
 
 const base = () => settings().PUBLIC_BASE_URL.replace(/\/+$/, '');
 const zipUrl = (code: string, version: string) => `${base()}/communes/${code}/pack/${version}.zip`;

@@ -187,6 +187,25 @@ export const docs: RouteDoc[] = [
       404: jsonErr('unknown commune code, no pack, or no such file in it'),
     },
   },
+  {
+    method: 'get',
+    path: '/communes/{code}/fichiers/changes.json',
+    tag: 'changes',
+    summary:
+      'What the latest pack version changed since the previous one: datasets, files (relative to the previous file list), rows compared by each table’s primary key (added, removed, modified with the changed columns named)',
+    params: CODE_PARAM,
+    headers: { 'If-None-Match': 'ETag of a copy already held: 304 when it is current' },
+    responses: {
+      200: {
+        description: 'changes.json of the latest version (the same file is in the ZIP of every version)',
+        headers: { ETag: H('"<sha256 of the file>"'), 'Cache-Control': H('public, max-age=300') },
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Changes' } } },
+      },
+      301: MOVED,
+      304: { description: 'If-None-Match names the current ETag' },
+      404: jsonErr('unknown commune code, or no pack built yet'),
+    },
+  },
 ];
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -5,6 +5,7 @@ import { docs as geoDocs } from './geo';
 import { docs as territoireDocs } from './territoire';
 import { docs as packDocs } from './communes';
 import { docs as siteDocs } from './web';
+import { docs as changesDocs } from './changes';
 import type { RouteDoc } from '../http/query';
 import { baseUrl } from '../../packs/datasets';
 
@@ -93,13 +94,129 @@ const TAGS = [
   { name: 'geo', description: 'geo.api.gouv.fr-style lists of communes, départements, régions and EPCI' },
   { name: 'catalog', description: 'DCAT catalogs (JSON-LD, Turtle, RDF/XML)' },
   { name: 'packs', description: 'Per-commune data packs: ZIP (ETag, 304, Range), versions, single files' },
+  {
+    name: 'changes',
+    description: 'What changed in the packs: feeds per commune and national (Atom 1.0, JSON Feed 1.1), and each pack’s changes.json',
+  },
   { name: 'site', description: 'The public French site (HTML pages)' },
   { name: 'meta', description: 'This document and health' },
   { name: 'other', description: 'Routes listed from the router' },
 ];
 
+/** JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/) as src/packs/feeds.ts writes it. */
+const JSON_FEED = {
+  type: 'object',
+  required: ['version', 'title', 'items'],
+  properties: {
+    version: { type: 'string', const: 'https://jsonfeed.org/version/1.1' },
+    title: { type: 'string' },
+    description: { type: 'string' },
+    home_page_url: { type: 'string', format: 'uri' },
+    feed_url: { type: 'string', format: 'uri' },
+    next_url: { type: 'string', format: 'uri', description: 'the next (older) page; absent on the last page' },
+    language: { type: 'string' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'url', 'title', 'summary', 'date_published', '_dotation'],
+        properties: {
+          id: { type: 'string', description: 'the version’s ZIP URL' },
+          url: { type: 'string', format: 'uri' },
+          title: { type: 'string' },
+          summary: { type: 'string', description: 'what changed, in French (changes.json `resume`)' },
+          content_text: { type: 'string' },
+          date_published: { type: 'string', format: 'date-time' },
+          date_modified: { type: 'string', format: 'date-time' },
+          tags: { type: 'array', items: { type: 'string' } },
+          attachments: { type: 'array', items: { type: 'object' } },
+          _dotation: {
+            type: 'object',
+            required: ['code', 'version', 'sha256'],
+            properties: {
+              code: { type: 'string' },
+              version: { type: 'string' },
+              sha256: { type: 'string' },
+              build: { type: 'string', description: 'the build that made it (national feed)' },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+const strings = { type: 'array', items: { type: 'string' } };
+const KEY = { type: 'object', additionalProperties: { type: 'string' }, description: 'the row’s primary key, column by column' };
+/** changes.json of a pack (src/packs/changes.ts, interface Changes). */
+const CHANGES = {
+  type: 'object',
+  required: ['versionPrecedente', 'premiereVersion', 'resume', 'jeuxDeDonnees', 'fichiers', 'tables'],
+  properties: {
+    versionPrecedente: { type: ['string', 'null'], description: 'the version compared with; null for the first' },
+    premiereVersion: { type: 'boolean' },
+    resume: { type: 'string', description: 'the change in one French sentence (also the feeds’ summary)' },
+    jeuxDeDonnees: {
+      type: 'object',
+      properties: {
+        ajoutes: strings,
+        retires: strings,
+        millesimesChanges: {
+          type: 'array',
+          items: { type: 'object', properties: { source: { type: 'string' }, avant: { type: 'string' }, apres: { type: 'string' } } },
+        },
+      },
+    },
+    fichiers: {
+      type: 'object',
+      description: 'relative to the previous version’s file list',
+      properties: { ajoutes: strings, retires: strings, modifies: strings },
+    },
+    tables: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['fichier', 'clePrimaire', 'lignesAjoutees', 'lignesRetirees', 'lignesModifiees', 'colonnesModifiees', 'exemples'],
+        properties: {
+          fichier: { type: 'string' },
+          clePrimaire: { type: ['array', 'null'], items: { type: 'string' }, description: 'null: rows compared whole' },
+          lignesAjoutees: { type: 'integer' },
+          lignesRetirees: { type: 'integer' },
+          lignesModifiees: { type: 'integer', description: 'rows whose key stayed and whose values changed' },
+          colonnesModifiees: {
+            type: 'object',
+            additionalProperties: { type: 'integer' },
+            description: 'per column, modified rows that changed it',
+          },
+          colonnes: { type: 'object', properties: { ajoutees: strings, retirees: strings } },
+          exemples: {
+            type: 'object',
+            properties: {
+              ajoutees: { type: 'array', items: KEY },
+              retirees: { type: 'array', items: KEY },
+              modifiees: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    cle: KEY,
+                    colonnes: {
+                      type: 'object',
+                      additionalProperties: { type: 'object', properties: { avant: { type: 'string' }, apres: { type: 'string' } } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
 export function buildOpenApi(app: FastifyInstance): Record<string, unknown> {
-  const documented = [...territoireDocs, ...geoDocs, ...catalogDocs, ...packDocs, ...siteDocs];
+  const documented = [...territoireDocs, ...geoDocs, ...catalogDocs, ...packDocs, ...changesDocs, ...siteDocs];
   const paths: Record<string, Record<string, unknown>> = {};
   for (const d of documented) paths[d.path] = { ...(paths[d.path] ?? {}), [d.method]: operation(d) };
   paths['/openapi.json'] = {
@@ -147,6 +264,8 @@ export function buildOpenApi(app: FastifyInstance): Record<string, unknown> {
     components: {
       schemas: {
         Error: { type: 'object', required: ['message'], properties: { message: { type: 'string' } } },
+        JsonFeed: JSON_FEED,
+        Changes: CHANGES,
         PackVersions: {
           type: 'object',
           required: ['code', 'nom', 'latest', 'url', 'versions'],
