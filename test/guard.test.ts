@@ -69,7 +69,7 @@ describe('populations', () => {
     const err = await runPop(popMirror('header-only', popLines()[0] + '\r\n')).catch((e) => e);
     expect(err).toBeInstanceOf(PublicationRefused);
     expect(err.message).toMatch(
-      /^populations: \d communes instead of \d+ in the published edition 2021 \(−\d+\.\d %\) \(more than the 5 % a publication may lose\) — refused, nothing published; --allow-shrink to force$/,
+      /^populations : \d communes au lieu de \d+ dans l’édition publiée 2021 \(−\d+,\d %\) \(plus que les 5 % qu’une publication peut perdre\) — refusé, rien n’a été publié ; --allow-shrink pour forcer$/,
     );
     expect(await populations()).toEqual(published);
     expect(await lastRun('populations')).toMatchObject({ status: 'refused', error: err.message });
@@ -78,7 +78,7 @@ describe('populations', () => {
     const dir = popMirror('header-only-alone', popLines()[0] + '\r\n');
     fs.rmSync(path.join(dir, 'donnees_communes_mayotte.csv'));
     const alone = await runPop(dir).catch((e) => e);
-    expect(alone.message).toMatch(/^populations: nothing to publish: 0 rows \(the published edition 2021 has \d+ communes\) — refused/);
+    expect(alone.message).toMatch(/^populations : rien à publier : 0 ligne \(l’édition publiée 2021 compte \d+ communes\) — refusé/);
     expect(await populations()).toEqual(published);
   });
 
@@ -88,7 +88,7 @@ describe('populations', () => {
     const err = await runPop(few).catch((e) => e);
     expect(err).toBeInstanceOf(PublicationRefused);
     expect(err.message).toMatch(
-      /^populations: \d communes instead of \d+ in the published edition 2021 \(−\d+\.\d %\) \(more than the 5 % a publication may lose\) — refused/,
+      /^populations : \d communes au lieu de \d+ dans l’édition publiée 2021 \(−\d+,\d %\) \(plus que les 5 % qu’une publication peut perdre\) — refusé/,
     );
     expect(await populations()).toEqual(published);
     // Forced: published, and the publication records that it was.
@@ -98,8 +98,8 @@ describe('populations', () => {
     const {
       rows: [pd],
     } = await pool().query(`select details from published_datasets where source = 'populations' and millesime = '2021'`);
-    expect(pd.details.forced[0]).toMatch(/communes instead of/);
-    expect(logs.some((l) => l.startsWith('publication forced (--allow-shrink): populations: '))).toBe(true);
+    expect(pd.details.forced[0]).toMatch(/communes au lieu de/);
+    expect(logs.some((l) => l.startsWith('publication forced (--allow-shrink): populations : '))).toBe(true);
     // Back to the whole edition for the next tests.
     expect((await runPop(popMirror('clean', fs.readFileSync(path.join(POP, MAIN))))).status).toBe('succeeded');
     expect(await populations()).toEqual(published);
@@ -113,6 +113,28 @@ describe('populations', () => {
     expect(err.message).toMatch(/^donnees_communes\.csv, line 3: line longer than 1\.0 MB \(MAX_LINE_BYTES\)/);
     expect(await lastRun('populations')).toMatchObject({ status: 'failed', error: err.message });
     expect(await populations()).toEqual(published);
+  });
+
+  test('a few lines with BOM, CRLF and LF mixed: each line a row (not one), then refused in French; nothing changes', async () => {
+    const [header, ...rows] = popLines();
+    const mixed = '\uFEFF' + header + '\r\n' + rows[0] + '\n' + rows[1] + '\r\n' + rows[2] + '\n';
+    const err = await runPop(popMirror('few-mixed', mixed)).catch((e) => e);
+    expect(err).toBeInstanceOf(PublicationRefused);
+    // 3 lines of the main file + the Mayotte file beside it: every line read, none rejected.
+    const mayotte = fs.readFileSync(path.join(POP, 'donnees_communes_mayotte.csv'), 'utf8').split(/\r?\n/).filter(Boolean).length - 1;
+    const run = (
+      await pool().query(
+        `select status, rows_read::int, rows_rejected::int from runs where source = 'populations' order by id desc limit 1`,
+      )
+    ).rows[0];
+    expect(run).toEqual({ status: 'refused', rows_read: 3 + mayotte, rows_rejected: 0 });
+    expect(err.message).toMatch(
+      new RegExp(
+        `^populations : ${3 + mayotte} communes au lieu de \\d+ dans l’édition publiée 2021 .* — refusé, rien n’a été publié ; --allow-shrink pour forcer$`,
+      ),
+    );
+    expect(await populations()).toEqual(published);
+    expect(await stagingLeft()).toEqual([]);
   });
 
   test('BOM, CRLF and LF mixed, and a Windows-1252 line, are read line by line: the same edition as the clean file', async () => {
@@ -168,7 +190,7 @@ describe('elections', () => {
       trigger: 'test',
       log: () => undefined,
     }).catch((e) => e);
-    expect(err.message).toMatch(/nothing to publish|no data row/);
+    expect(err.message).toMatch(/rien à publier|no data row/);
     expect(['refused', 'failed']).toContain((await lastRun('elections')).status);
     expect(await count()).toBe(before);
   });
@@ -206,7 +228,7 @@ describe('contours', () => {
     ).catch((e) => e);
     expect(err).toBeInstanceOf(PublicationRefused);
     expect(err.message).toMatch(
-      new RegExp(`^contours: département 35: 1 communes instead of ${published.length} in the published data \\(−\\d+\\.\\d %\\)`),
+      new RegExp(`^contours : département 35 : 1 commune au lieu de ${published.length} dans les données publiées \\(−\\d+,\\d %\\)`),
     );
     expect(await shapes()).toEqual(published);
     expect((await lastRun('contours')).status).toBe('refused');

@@ -19,8 +19,10 @@ import { ContentError } from './errors';
  *  - `partial`: a file may hold any communes and replaces only those: nothing to compare, but an
  *    empty publication is still refused.
  *
- * Messages are in English, like every other run error and CLI message (`dotation runs`, the
- * operator API's `error`): one language for the operator's tools, French for what communes read.
+ * Refusals are written in French (« populations : 3 communes au lieu de 34 913 dans l’édition
+ * publiée 2021 (−100,0 %) … — refusé, rien n’a été publié ; --allow-shrink pour forcer »): they are
+ * what an operator reads on the console's runs page (French) as well as in `dotation runs`; the
+ * option keeps its name.
  */
 const DEFAULT_MAX_SHRINK = 0.05;
 
@@ -94,8 +96,11 @@ export async function referenceEdition(
   return (rows[0]?.millesime as string | undefined) ?? null;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-const pct = (a: number, b: number) => `${(100 * (1 - a / b)).toFixed(1)} %`;
+/** French numbers: 34 913 (narrow no-break space), −100,0 %. */
+const fmt = (n: number) => n.toLocaleString('fr-FR');
+const pct = (a: number, b: number) => `${(100 * (1 - a / b)).toFixed(1).replace('.', ',')} %`;
+const plural = (n: number, one: string, many: string) => `${fmt(n)} ${n > 1 ? many : one}`;
+const REFUSED = 'refusé, rien n’a été publié ; --allow-shrink pour forcer';
 
 /**
  * Compares what the publication holds (`after`) with what was published (`before`, null when
@@ -103,26 +108,31 @@ const pct = (a: number, b: number) => `${(100 * (1 - a / b)).toFixed(1)} %`;
  */
 export function shrinkReasons(source: string, cov: Coverage, before: Measure | null, after: Measure): string[] {
   const max = cov.maxShrink ?? DEFAULT_MAX_SHRINK;
-  const what = (e: string | null) => (e ? `the published edition ${e}` : 'the published data');
+  const what = (e: string | null) => (e ? `l’édition publiée ${e}` : 'les données publiées');
   if (after.total.rows === 0) {
-    const had = before && before.total.rows ? ` (${what(before.edition)} has ${fmt(before.total.communes)} communes)` : '';
-    return [`${source}: nothing to publish: 0 rows${had}`];
+    const had =
+      before && before.total.rows
+        ? ` (${what(before.edition)} ${before.edition ? 'compte' : 'comptent'} ${plural(before.total.communes, 'commune', 'communes')})`
+        : '';
+    return [`${source} : rien à publier : 0 ligne${had}`];
   }
   if (!before || cov.kind === 'partial') return [];
   const reasons: string[] = [];
   const compare = (where: string, a: Count, b: Count) => {
     if (b.communes > 0 && a.communes < (1 - max) * b.communes)
       reasons.push(
-        `${where}${fmt(a.communes)} communes instead of ${fmt(b.communes)} in ${what(before.edition)} (−${pct(a.communes, b.communes)})`,
+        `${where}${plural(a.communes, 'commune', 'communes')} au lieu de ${fmt(b.communes)} dans ${what(before.edition)} (−${pct(a.communes, b.communes)})`,
       );
     else if (b.rows > 0 && a.rows < (1 - max) * b.rows)
-      reasons.push(`${where}${fmt(a.rows)} rows instead of ${fmt(b.rows)} in ${what(before.edition)} (−${pct(a.rows, b.rows)})`);
+      reasons.push(
+        `${where}${plural(a.rows, 'ligne', 'lignes')} au lieu de ${fmt(b.rows)} dans ${what(before.edition)} (−${pct(a.rows, b.rows)})`,
+      );
   };
-  if (cov.kind === 'national') compare(`${source}: `, after.total, before.total);
+  if (cov.kind === 'national') compare(`${source} : `, after.total, before.total);
   else
     for (const [dep, a] of [...after.byDep].sort(([x], [y]) => x.localeCompare(y))) {
       const b = before.byDep.get(dep);
-      if (b) compare(`${source}: département ${dep}: `, a, b);
+      if (b) compare(`${source} : département ${dep} : `, a, b);
     }
   return reasons;
 }
@@ -130,7 +140,7 @@ export function shrinkReasons(source: string, cov: Coverage, before: Measure | n
 /** The refusal, in one message: what shrank, the limit, and how to force it. */
 export function refusal(reasons: string[], cov: Coverage): PublicationRefused {
   const max = cov.maxShrink ?? DEFAULT_MAX_SHRINK;
-  const shown = reasons.slice(0, 5).join('; ') + (reasons.length > 5 ? `; and ${reasons.length - 5} more` : '');
-  const limit = /nothing to publish/.test(reasons[0]) ? '' : ` (more than the ${(max * 100).toFixed(0)} % a publication may lose)`;
-  return new PublicationRefused(`${shown}${limit} — refused, nothing published; --allow-shrink to force`);
+  const shown = reasons.slice(0, 5).join(' ; ') + (reasons.length > 5 ? ` ; et ${reasons.length - 5} autres` : '');
+  const limit = /rien à publier/.test(reasons[0]) ? '' : ` (plus que les ${(max * 100).toFixed(0)} % qu’une publication peut perdre)`;
+  return new PublicationRefused(`${shown}${limit} — ${REFUSED}`);
 }

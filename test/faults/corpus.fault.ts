@@ -36,7 +36,11 @@ async function load(source: string, file: string, extra: string[] = []) {
   const code = await ch.exited;
   const {
     rows: [run],
-  } = await pool().query(`select status, error from runs where source = $1 order by id desc limit 1`, [source]);
+  } = await pool().query(
+    `select status, error, rows_read::int as read, rows_loaded::int as loaded, rows_rejected::int as rejected
+       from runs where source = $1 order by id desc limit 1`,
+    [source],
+  );
   return { code, out: ch.out(), run };
 }
 const pop = () => digest(pool(), 'population_legale', 'millesime, code_commune');
@@ -64,7 +68,7 @@ describe('populations', () => {
   test('header only: refused (exit 65)', async () => {
     const r = await load('populations', file('donnees_communes.csv', popLines()[0] + '\r\n'));
     expect([r.code, r.run.status]).toEqual([65, 'refused']);
-    expect(r.run.error).toMatch(/^populations: nothing to publish: 0 rows \(the published edition \d+ has [\d,]+ communes\) — refused/);
+    expect(r.run.error).toMatch(/^populations : rien à publier : 0 ligne \(l’édition publiée \d+ compte [\d\u202f]+ communes\) — refusé/);
     expect(r.out).toContain(r.run.error);
   });
 
@@ -74,12 +78,44 @@ describe('populations', () => {
     expect(r.run.error).toMatch(/^donnees_communes\.csv, line 2: line longer than 1\.0 MB \(MAX_LINE_BYTES\)/);
   });
 
-  test('BOM, CRLF and LF mixed: every line read, the same edition published (exit 0)', async () => {
+  test('a few lines with BOM, CRLF and LF mixed: read line by line, then refused by the guard in French (exit 65)', async () => {
+    // The probe's situation: a small file with mixed line ends against a published national
+    // edition. Read as one row (the probe's bug), it would give 1 row, or 1 rejected "row".
+    const [header, ...rows] = popLines();
+    const picked = [rows[0], rows[Math.floor(rows.length / 2)], rows[rows.length - 1]];
+    const mixed = '\uFEFF' + header + '\r\n' + picked[0] + '\n' + picked[1] + '\r\n' + picked[2] + '\n';
+    const f = file('donnees_communes.csv', mixed);
+    const r = await load('populations', f);
+    expect([r.code, r.run.status]).toEqual([65, 'refused']);
+    // Each line a row, none rejected: the guard counted 3 distinct communes.
+    expect([r.run.read, r.run.loaded, r.run.rejected]).toEqual([3, 3, 0]);
+    expect(r.run.error).toMatch(
+      /^populations : 3 communes au lieu de [\d\u202f]+ dans l’édition publiée \d+ \(−\d+,\d %\) \(plus que les 5 % qu’une publication peut perdre\) — refusé, rien n’a été publié ; --allow-shrink pour forcer$/,
+    );
+    expect(r.out).toContain(r.run.error);
+    expect(await pop()).toEqual(published);
+    // The rows as read, cell by cell: forced through the guard, they are the three lines' communes and figures.
+    const forced = await load('populations', f, ['--allow-shrink']);
+    expect([forced.code, forced.run.status]).toEqual([0, 'succeeded']);
+    const col = (line: string) => line.split(';');
+    const h = col(header);
+    const want = picked
+      .map((l) => col(l))
+      .map((c) => ({ code_commune: c[h.indexOf('COM')], pmun: Number(c[h.indexOf('PMUN')]), ptot: Number(c[h.indexOf('PTOT')]) }))
+      .sort((a, b) => a.code_commune.localeCompare(b.code_commune));
+    const { rows: got } = await pool().query(`select code_commune, pmun::int, ptot::int from population_legale order by code_commune`);
+    expect(got).toEqual(want);
+    // Back to the published national edition (afterEach checks it is the same).
+    expect((await load('populations', POP, ['--allow-shrink'])).code).toBe(0);
+  });
+
+  test('a whole national file with BOM, CRLF and LF mixed: decoded line by line, every row loaded (exit 0)', async () => {
     const lines = popLines();
     const half = Math.floor(lines.length / 2);
     const mixed = '\uFEFF' + lines.slice(0, half).join('\r\n') + '\r\n' + lines.slice(half).join('\n') + '\n';
     const r = await load('populations', file('donnees_communes.csv', mixed));
     expect([r.code, r.run.status]).toEqual([0, 'succeeded']);
+    expect([r.run.read, r.run.loaded, r.run.rejected]).toEqual([lines.length - 1, lines.length - 1, 0]);
   });
 
   test('a gzip of 4 GB of zeros: failed within the bounds (exit 1), long before its end', async () => {
@@ -111,6 +147,6 @@ describe('contours', () => {
     doc.features = doc.features.filter((f: { properties: { code: string } }) => f.properties.code === '35238');
     const r = await load('contours', file(path.basename(C35), JSON.stringify(doc)), ['--millesime', '2018']);
     expect([r.code, r.run.status]).toEqual([65, 'refused']);
-    expect(r.run.error).toMatch(/^contours: département 35: 1 communes instead of [\d,]+ in the published data/);
+    expect(r.run.error).toMatch(/^contours : département 35 : 1 commune au lieu de [\d\u202f]+ dans les données publiées \(−\d+,\d %\)/);
   });
 });
