@@ -1,7 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freshDatabase } from './helpers/db';
+import { closedPort } from './helpers/net';
 
 /**
  * The README's commands, run exactly as a user types them: `npx dotation …` and
@@ -90,5 +92,57 @@ describe('npm run dotation -- …', () => {
     const r = run('npm', ['run', '-s', 'dotation', '--', '--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Usage:/);
+  });
+});
+
+/** A process's state letter from /proc (null when it is gone); Z: ended, not yet reaped by its (new) parent. */
+function procState(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return null;
+  }
+}
+const running = (pid: number) => ![null, 'Z', 'X'].includes(procState(pid));
+
+describe('npx dotation serve under a process manager', () => {
+  test('SIGTERM to the npx process stops the server itself (npx runs it through sh -c and does not pass the signal on)', async () => {
+    const port = await closedPort();
+    const child = spawn('npx', ['dotation', 'serve'], {
+      cwd: root,
+      env: { ...process.env, ...db.env, PORT: String(port), LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const npxExit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let server = 0;
+    try {
+      // The server's pid, from its log line (npx → sh -c → node: not the child's pid).
+      for (let i = 0; i < 600 && !server; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const line = out.split('\n').find((l) => l.includes('"msg":"serving on '));
+        if (line) server = JSON.parse(line).pid;
+      }
+      expect(server).toBeGreaterThan(0);
+      expect(server).not.toBe(child.pid);
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      await npxExit;
+      while (running(server) && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 100));
+      expect(running(server)).toBe(false);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+      // It stopped as on a SIGTERM of its own: requests finished, connections closed, exit 0.
+      expect(out).toMatch(/"msg":"SIGTERM: stopping \(requests in flight finish first\)"/);
+      expect(out).toMatch(/"msg":"stopped"/);
+    } finally {
+      if (server && running(server)) process.kill(server, 'SIGKILL');
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });

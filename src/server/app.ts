@@ -6,6 +6,8 @@ import { installErrorHandling } from './http/errors';
 import { installSecurity, trustProxy } from './http/security';
 import { installHttpMetrics, startMetricsServer } from './metrics';
 import { logger } from '../log';
+import { closePools } from '../db/pool';
+import { closeRedisConnections } from '../queue/connection';
 import { notFoundPage } from '../site/pages';
 
 /**
@@ -61,5 +63,44 @@ export async function startServer(): Promise<FastifyInstance> {
     app.log.info(`metrics on http://${s.METRICS_HOST}:${s.METRICS_PORT}/metrics (no token)`);
   }
   app.log.info(`serving on http://${s.HOST}:${s.PORT}, public URL ${s.PUBLIC_BASE_URL} (packs from ${s.PACKS_DIR})`);
+  stopOnSignals(app);
   return app;
+}
+
+/** How long requests in flight may take to finish after SIGTERM before the process exits anyway. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * SIGTERM or SIGINT (a process manager stopping the service, Ctrl-C; under `npx`, relayed by
+ * bin/dotation.js): stop accepting connections, let the requests in flight finish (idle keep-alive
+ * connections are closed at once), close the database and Redis connections, exit 0. Past
+ * STOP_GRACE_MS, exit 1.
+ */
+function stopOnSignals(app: FastifyInstance): void {
+  let stopping = false;
+  // The handlers stay: a second signal (Ctrl-C reaches npx and the server, then bin/dotation.js relays npx's end) is ignored.
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info(`${signal}: stopping (requests in flight finish first)`);
+    setTimeout(() => {
+      app.log.error(`still stopping after ${STOP_GRACE_MS / 1000} s: exiting`);
+      process.exit(1);
+    }, STOP_GRACE_MS).unref();
+    app
+      .close()
+      .then(() => Promise.all([closePools(), closeRedisConnections()]))
+      .then(
+        () => {
+          app.log.info('stopped');
+          process.exit(0);
+        },
+        (err: Error) => {
+          app.log.error(`stopping: ${err.message}`);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
