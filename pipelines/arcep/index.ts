@@ -1,12 +1,14 @@
 import path from 'node:path';
 import type { Pipeline, RunContext, LocalFile } from '../../src/engine/pipeline';
 import { loadCsv, reject } from '../../src/engine/load-csv';
-import { FormatError } from '../../src/engine/errors';
+import type { PoolClient } from 'pg';
+import { FormatError, MissingResourceError } from '../../src/engine/errors';
 import { EditionError } from '../../src/engine/edition';
 import { normalizeCommuneCode, normalizeDepartement, departementOf, CommuneCodeError } from '../../src/communes/codes';
 import { recode } from '../../src/communes/recode';
 import { source, quarterOf } from './source';
 import { pack } from './pack';
+import { COVERAGE_STAGING, stageCoverage, checkCoverage, publishCoverage } from './couverture';
 
 const STAGING = {
   code: 'text',
@@ -86,9 +88,9 @@ async function loadFile(ctx: RunContext, file: LocalFile, staging: Awaited<Retur
   return label;
 }
 
-async function load(ctx: RunContext): Promise<void> {
-  const files = [ctx.files.get('metropole'), ctx.files.get('outremer')].filter((f): f is LocalFile => !!f);
-  // The quarter is in the upstream file name (2024_T3_sites_Metropole.csv); every file of a run must agree.
+/** The quarter of a run's files of one resource kind: from their names, else --millesime; all must agree. */
+function quarterOfFiles(files: LocalFile[]): string {
+  // The quarter is in the upstream file name (2024_T3_sites_Metropole.csv, 2023T3_op_communes.csv); the files must agree.
   const quarters = new Set(files.map((f) => quarterOf(path.basename(f.path))).filter((q): q is string => !!q));
   if (quarters.size > 1)
     throw new FormatError(
@@ -101,19 +103,65 @@ async function load(ctx: RunContext): Promise<void> {
     throw new EditionError(
       `${path.basename(files[0].path)}: no quarter (AAAA_Tn) in the file name: give it with --millesime, e.g. --millesime 2026_T1`,
     );
-  ctx.setMillesime(millesime);
-  const cog = Number(millesime.slice(0, 4));
-  const staging = await ctx.staging('sites', STAGING);
-  for (const f of files) await loadFile(ctx, f, staging);
-  ctx.checkpoint('after-staging');
-  await publishSites(ctx, staging.qualified, millesime, cog);
+  return millesime;
 }
 
 /**
- * SQL checks after staging (duplicate site, code unknown to the COG, split commune), then one
- * publishing transaction: sites counted per current commune × operator × technology.
+ * Coverage per commune (the main table) and sites, each from its own files: staged and checked,
+ * then one publishing transaction per quarter replacing, for that quarter, only the tables whose
+ * files the run holds (coverage without sites, or sites without coverage, load alone).
  */
-async function publishSites(ctx: RunContext, t: string, millesime: string, cog: number): Promise<void> {
+async function load(ctx: RunContext): Promise<void> {
+  const coverage = ctx.files.get('couverture');
+  const siteFiles = [ctx.files.get('metropole'), ctx.files.get('outremer')].filter((f): f is LocalFile => !!f);
+  if (!coverage && !siteFiles.length)
+    throw new MissingResourceError(
+      'arcep: neither a coverage file (AAAATn_op_communes.csv) nor a sites file (AAAA_Tn_sites_Metropole.csv) was found (MIRROR_DIR, download or --file)',
+    );
+  const siteQuarter = siteFiles.length ? quarterOfFiles(siteFiles) : undefined;
+  const coverageQuarter = coverage ? quarterOfFiles([coverage]) : undefined;
+
+  let sites: { staging: string; map: string } | undefined;
+  if (siteFiles.length) {
+    const staging = await ctx.staging('sites', STAGING);
+    for (const f of siteFiles) await loadFile(ctx, f, staging);
+    sites = { staging: staging.qualified, map: await checkSites(ctx, staging.qualified, Number(siteQuarter!.slice(0, 4))) };
+  }
+  let cov: { staging: string; map: string; fichier: string } | undefined;
+  if (coverage) {
+    const staging = await ctx.staging('couverture', COVERAGE_STAGING);
+    const fichier = await stageCoverage(ctx, coverage, staging);
+    cov = { staging: staging.qualified, map: await checkCoverage(ctx, staging, Number(coverageQuarter!.slice(0, 4))), fichier };
+  }
+  ctx.checkpoint('after-staging');
+
+  const quarters = [...new Set([coverageQuarter, siteQuarter].filter((q): q is string => !!q))].sort();
+  for (const q of quarters) {
+    const withSites = sites && siteQuarter === q ? sites : undefined;
+    const withCoverage = cov && coverageQuarter === q ? cov : undefined;
+    ctx.log(`quarter ${q}: ${[withCoverage && 'coverage', withSites && 'sites'].filter(Boolean).join(' and ')}`);
+    await ctx.publish(
+      q,
+      async (tx) => {
+        let n = 0;
+        // Sites first: operator names of the coverage rows fall back on the sites' names.
+        if (withSites) n += await publishSites(tx, withSites.staging, withSites.map, q);
+        if (withCoverage) n += await publishCoverage(tx, withCoverage.staging, withCoverage.map, q, OPERATORS);
+        return n;
+      },
+      {
+        cog: Number(q.slice(0, 4)),
+        trimestre: q,
+        tables: [withCoverage && 'arcep_couverture', withSites && 'arcep_sites'].filter(Boolean),
+        ...(withCoverage ? { couverture: withCoverage.fichier } : {}),
+      },
+    );
+  }
+  ctx.setMillesime(quarters[quarters.length - 1]);
+}
+
+/** SQL checks after staging (duplicate site, code unknown to the COG, split commune); returns the commune map. */
+async function checkSites(ctx: RunContext, t: string, cog: number): Promise<string> {
   await ctx.db.query(`create index on ${t} (code)`);
   // The same site listed twice (same operator and site number): the later lines are quarantined.
   await ctx.db.query(
@@ -132,31 +180,29 @@ async function publishSites(ctx: RunContext, t: string, millesime: string, cog: 
     overlap: 'keep-all',
     where: 's.erreur is null',
   });
+  return map;
+}
 
-  await ctx.publish(
-    millesime,
-    async (tx) => {
-      await tx.query(`delete from arcep_sites where millesime = $1`, [millesime]);
-      const { rowCount } = await tx.query(
-        `with keyed as (
-              select m.code_actuel as code_commune, m.type, s.code, s.code_op, s.nom_op, s.num_site, s.t2g, s.t3g, s.t4g, s.t5g
-                from ${t} s join ${map} m on m.code = s.code
-               where s.erreur is null
-            ),
-            long as (
-              select k.code_commune, k.type, k.code, k.code_op, k.nom_op, k.num_site, x.tech, x.present
-                from keyed k cross join lateral (values ('2G', k.t2g), ('3G', k.t3g), ('4G', k.t4g), ('5G', k.t5g), ('tous', true)) x(tech, present)
-            )
-       insert into arcep_sites (millesime, code_commune, type, code_op, operateur, technologie, sites, codes_sources)
-       select $1, code_commune, min(type), code_op, min(nom_op), tech, count(distinct num_site) filter (where present),
-              array_agg(distinct code order by code)
-         from long group by code_commune, code_op, tech`,
-        [millesime],
-      );
-      return rowCount ?? 0;
-    },
-    { cog, trimestre: millesime },
+/** Replaces the quarter's sites (inside the publishing transaction): counted per current commune × operator × technology. */
+async function publishSites(tx: PoolClient, t: string, map: string, millesime: string): Promise<number> {
+  await tx.query(`delete from arcep_sites where millesime = $1`, [millesime]);
+  const { rowCount } = await tx.query(
+    `with keyed as (
+          select m.code_actuel as code_commune, m.type, s.code, s.code_op, s.nom_op, s.num_site, s.t2g, s.t3g, s.t4g, s.t5g
+            from ${t} s join ${map} m on m.code = s.code
+           where s.erreur is null
+        ),
+        long as (
+          select k.code_commune, k.type, k.code, k.code_op, k.nom_op, k.num_site, x.tech, x.present
+            from keyed k cross join lateral (values ('2G', k.t2g), ('3G', k.t3g), ('4G', k.t4g), ('5G', k.t5g), ('tous', true)) x(tech, present)
+        )
+   insert into arcep_sites (millesime, code_commune, type, code_op, operateur, technologie, sites, codes_sources)
+   select $1, code_commune, min(type), code_op, min(nom_op), tech, count(distinct num_site) filter (where present),
+          array_agg(distinct code order by code)
+     from long group by code_commune, code_op, tech`,
+    [millesime],
   );
+  return rowCount ?? 0;
 }
 
 export const pipeline: Pipeline = { source, order: 150, load, pack };
