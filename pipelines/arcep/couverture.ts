@@ -35,14 +35,14 @@ export const COVERAGE_STAGING = {
 };
 type Staged = StagingTable<keyof typeof COVERAGE_STAGING>;
 
-export const SHARES = ['couv_nc', 'couv_cl', 'couv_bc', 'couv_tbc', 'pop_nc', 'pop_cl', 'pop_bc', 'pop_tbc'] as const;
-export const COVERAGE_REQUIRED = ['techno', 'commune', ...SHARES] as const;
+const SHARES = ['couv_nc', 'couv_cl', 'couv_bc', 'couv_tbc', 'pop_nc', 'pop_cl', 'pop_bc', 'pop_tbc'] as const;
+const COVERAGE_REQUIRED = ['techno', 'commune', ...SHARES] as const;
 type Col = (typeof COVERAGE_REQUIRED)[number];
 /** The operator's MCC-MNC, by the names ARCEP's files and importer use. */
 const OPERATOR_COLUMNS = ['mcc_mnc', 'operateur', 'code_op'];
 
 /** `2G`, `3G`, `4G`, `5G`, and `2G3G` (voice in 2G or 3G, as ARCEP's statistics name it) → `2G/3G`. */
-export function technology(raw: string): string | undefined {
+function technology(raw: string): string | undefined {
   const s = raw
     .trim()
     .toUpperCase()
