@@ -1,5 +1,6 @@
 import type { PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 import type { FileEdition } from '../../src/engine/snapshot';
 
 /** The family of a code of the nomenclature (`024026` → `024000`); `000000` for none. */
@@ -176,6 +177,10 @@ export const pack: PackSection = {
   sliceVersion: sliceVersionSql('associations'),
   theme: 'Vie associative',
   keywords: ['associations', 'rna', 'repertoire national des associations', 'vie associative'],
+  // The waldec and import extracts are dated the first of each month (rna_waldec_YYYYMMDD.zip).
+  frequency: 'Mensuelle ou plusieurs fois par mois',
+  // SIRET of the (first-named) producer's organisation on data.gouv.fr (src/packs/producers.ts).
+  producerSiret: PRODUCER_SIRET.INTERIEUR,
   readme: ({ details }) => {
     const e = (details.editions ?? {}) as Record<string, FileEdition>;
     return `## Associations (associations.csv, associations_themes.csv, associations_nombre.csv)
@@ -189,7 +194,6 @@ ${editionLine(e.waldec, 'fichier waldec')}
 ${editionLine(e.import, 'fichier import')}
 
 - Producteur : ministère de l'Intérieur (Répertoire national des associations)
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : ministère de l'Intérieur, Répertoire national des associations, extrait du ${e.waldec?.edition ?? e.import?.edition ?? ''} »
 `;
   },

@@ -1,5 +1,6 @@
 import type { PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 interface FileEdition {
   edition: string;
@@ -129,6 +130,10 @@ export const pack: PackSection = {
   sliceVersion: sliceVersionSql('education'),
   theme: 'Éducation',
   keywords: ['education', 'ecoles', 'colleges', 'lycees', 'ips'],
+  // The annuaire de l'éducation changes every day (the IPS once a school year).
+  frequency: 'Quotidienne ou plusieurs fois par jour',
+  // SIRET of the (first-named) producer's organisation on data.gouv.fr (src/packs/producers.ts).
+  producerSiret: PRODUCER_SIRET.EDUCATION,
   readme: ({ millesime, details }) => {
     const editions = (details.editions ?? {}) as Record<string, FileEdition>;
     const annuaire = editions.annuaire;
@@ -143,7 +148,6 @@ Le fichier etablissements_scolaires.csv liste les écoles, collèges, lycées et
 Le fichier ips_etablissements_scolaires.csv donne l'indice de position sociale (IPS) des élèves de chaque établissement, par rentrée scolaire${rentrees.length ? ` (${rentrees.join(' ; ')})` : ''}. Calculé par la direction de l'évaluation, de la prospective et de la performance (DEPP) à partir des professions des parents, il résume le milieu social des élèves : plus il est élevé, plus le milieu est favorisé (la moyenne nationale est proche de 100). C'est un indicateur statistique sur un ensemble d'élèves, pas une note de l'établissement. Une case vide signifie que la DEPP ne le publie pas (trop peu d'élèves).
 
 - Producteur : ministère de l'Éducation nationale ; IPS : DEPP
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : ministère de l'Éducation nationale, annuaire de l'éducation et indices de position sociale (DEPP), ${millesime} »
 `;
   },

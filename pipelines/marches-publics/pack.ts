@@ -1,5 +1,6 @@
 import type { PackField, PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 /**
  * The SCDL « Marchés publics » model, version 1.0 (OpenDataFrance, 2018, after the arrêté of
@@ -189,6 +190,10 @@ export const pack: PackSection = {
   sliceVersion: sliceVersionSql('marches-publics'),
   theme: 'Commande publique',
   keywords: ['marches publics', 'commande publique', 'decp', 'concessions'],
+  // decp-global.json is republished every day (source.ts).
+  frequency: 'Quotidienne ou plusieurs fois par jour',
+  // SIRET of the (first-named) producer's organisation on data.gouv.fr (src/packs/producers.ts).
+  producerSiret: PRODUCER_SIRET.ECONOMIE,
   readme: ({
     millesime,
     details,
@@ -204,7 +209,6 @@ marches_publics.csv reprend les marchés achetés par la commune, une ligne par 
 
 - Producteur : les acheteurs publics ; consolidation : ministère de l'Économie et des Finances
 - Édition : consolidation du ${millesime}${/^content/.test(String(details.edition_lue ?? '')) ? " (date de la dernière publication du fichier, faute d'une date de mise à jour)" : ''}
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : données essentielles de la commande publique, consolidation du ministère de l'Économie et des Finances, ${millesime} »
 `,
 };

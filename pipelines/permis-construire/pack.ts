@@ -1,5 +1,6 @@
 import type { PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 export const pack: PackSection = {
   tables: [
@@ -107,6 +108,10 @@ export const pack: PackSection = {
   sliceVersion: sliceVersionSql('permis-construire'),
   theme: 'Urbanisme et logement',
   keywords: ['permis de construire', 'logement', 'sitadel', 'urbanisme'],
+  // The SDES publishes the list of authorisations monthly (file names carry the month).
+  frequency: 'Mensuelle ou plusieurs fois par mois',
+  // SIRET of the (first-named) producer's organisation on data.gouv.fr (src/packs/producers.ts).
+  producerSiret: PRODUCER_SIRET.TRANSITION_ECOLOGIQUE,
   readme: ({ millesime, details }) => `## Permis de construire et logements (logements_autorises_commences.csv, permis_construire.csv)
 
 Le fichier logements_autorises_commences.csv donne, pour chaque année, le nombre de logements dont la construction a été autorisée dans la commune (par un permis de construire ou une déclaration préalable), dont les logements individuels et collectifs, et le nombre de logements dont le chantier a commencé. Le fichier permis_construire.csv liste une à une les autorisations créant des logements délivrées depuis ${String(details.premiere_annee_listee ?? 'trois ans')} : numéro, adresse et parcelles du terrain, nombre de logements, dates d'autorisation, d'ouverture de chantier et d'achèvement.
@@ -114,7 +119,6 @@ Le fichier logements_autorises_commences.csv donne, pour chaque année, le nombr
 Ces données viennent de la base Sitadel du service des données et études statistiques (SDES) du ministère de la Transition écologique, fichier mensuel des autorisations d'urbanisme créant des logements, édition ${millesime}. Elles sont établies à partir des formulaires de permis transmis par les services instructeurs : une autorisation peut être annulée ou modifiée après coup, et les déclarations d'ouverture de chantier ne sont pas toujours transmises, ce qui sous-estime les logements commencés des années récentes. Les années sont celles des dates réelles (pas des dates de prise en compte). Le nom du demandeur n'est publié que pour les personnes morales (sociétés, bailleurs, collectivités) ; les particuliers ne sont pas nommés. À Paris, Lyon et Marseille, le fichier ne donne que la commune entière : ces données ne figurent pas dans les dossiers des arrondissements.
 
 - Producteur : SDES, ministère de la Transition écologique (Sitadel)
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : SDES, Sitadel, liste des autorisations d'urbanisme créant des logements, ${millesime} »
 `,
 };

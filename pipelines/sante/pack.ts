@@ -1,5 +1,6 @@
 import type { PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 interface FileEdition {
   edition: string;
@@ -163,6 +164,10 @@ export const pack: PackSection = {
   sliceVersion: sliceVersionSql('sante'),
   theme: 'Santé',
   keywords: ['sante', 'finess', 'rpps', 'medecins', 'etablissements'],
+  // The RPPS extract is daily, FINESS every few weeks (source.ts): several times a month.
+  frequency: 'Mensuelle ou plusieurs fois par mois',
+  // SIRET of the (first-named) producer's organisation on data.gouv.fr (src/packs/producers.ts).
+  producerSiret: PRODUCER_SIRET.SANTE,
   readme: ({ millesime, details }) => {
     const e = (details.editions ?? {}) as Record<string, FileEdition>;
     return `## Santé (etablissements_sante.csv, etablissements_sante.geojson, professionnels_sante.csv, professionnels_sante_specialites.csv)
@@ -174,7 +179,6 @@ Les fichiers professionnels_sante.csv et professionnels_sante_specialites.csv do
 Pourquoi des nombres et non la liste des professionnels : l'Annuaire Santé publie les noms des professionnels pour permettre de les identifier et de les joindre. Un dossier de données communal n'a pas besoin de ces données personnelles ; il n'en reprend donc que des décomptes (principe de minimisation du règlement général sur la protection des données). Pour trouver un professionnel, consultez l'annuaire en ligne (annuaire.sante.fr).
 
 - Producteurs : ministère chargé de la santé (FINESS) ; Agence du numérique en santé (Annuaire Santé, RPPS)
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Sources : FINESS et Annuaire Santé (ANS), ${millesime} »
 `;
   },

@@ -1,5 +1,6 @@
 import type { PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
+import { PRODUCER_SIRET } from '../../src/packs/producers';
 
 const PAGE = `'https://www.geoportail-urbanisme.gouv.fr/document/by-id/'`;
 const REGIME = `case regime when 'PLU' then 'Plan local d''urbanisme (PLU)' when 'PLUi' then 'Plan local d''urbanisme intercommunal (PLUi)'
@@ -133,6 +134,10 @@ export const pack: PackSection = {
   sliceVersion: sliceVersionSql('urbanisme'),
   theme: 'Urbanisme et logement',
   keywords: ['urbanisme', 'plu', 'plui', 'carte communale', 'geoportail'],
+  // Documents are uploaded to the Géoportail every day; the WFS answers what is online now.
+  frequency: 'Continuelle',
+  // SIRET of the (first-named) producer's organisation on data.gouv.fr (src/packs/producers.ts).
+  producerSiret: PRODUCER_SIRET.IGN,
   readme: ({ millesime, details }) => {
     const e = (details.editions ?? {}) as Record<string, FileEdition>;
     return `## Documents d'urbanisme (urbanisme.csv, urbanisme_documents.csv, urbanisme_zonage.geojson)
@@ -142,7 +147,6 @@ Le fichier urbanisme.csv dit quel document d'urbanisme s'applique à la commune 
 Ces informations viennent du Géoportail de l'urbanisme (IGN et ministère chargé de l'urbanisme), extraction ${e.document ? `des documents du ${e.document.edition}` : `du ${millesime}`}${e.municipality ? `, des communes du ${e.municipality.edition}` : ''}. Le Géoportail ne connaît que les documents que les collectivités y ont publiés : un document approuvé mais pas encore publié n'y figure pas (le régime est alors « inconnu » ou « RNU »). Un PLUi est rattaché à toutes les communes membres de l'intercommunalité qui le porte aujourd'hui : si l'intercommunalité a changé depuis son approbation, vérifiez sur le Géoportail qu'il couvre bien la commune. À Paris, Lyon et Marseille, chaque arrondissement reprend les documents de la ville. Seul le document publié fait foi ; ce fichier n'en est qu'un repère.
 
 - Producteur : IGN et ministère chargé de l'urbanisme (Géoportail de l'urbanisme)
-- Licence : Licence Ouverte / Open Licence version 2.0
 - Citer : « Source : Géoportail de l'urbanisme, ${millesime} »
 `;
   },

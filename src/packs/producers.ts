@@ -21,4 +21,12 @@ export const PRODUCER_SIRET = {
    * 130025265 in the recorded recherche-entreprises.api.gouv.fr answer of the same mock.
    */
   DINUM: '13002526500013',
+  /** Ministère de l'Économie, des Finances et de la Souveraineté industrielle et numérique, organisation 534fff8ea3a7292c64a77f02 (MEFSIN). */
+  ECONOMIE: '11002001300097',
+  /** Ministère de la Transition écologique, organisation 534fff8da3a7292c64a77eee (the SDES is one of its services, not a legal person). */
+  TRANSITION_ECOLOGIQUE: '11006801200050',
+  /** Ministère de l'Éducation nationale et de la Jeunesse, organisation 534fff8fa3a7292c64a77f22 (MENJ; the DEPP is one of its directions). */
+  EDUCATION: '11004301500012',
+  /** Ministère des Solidarités et de la Santé, organisation 534fff94a3a7292c64a77fc1 (siretisation: « MINISTERE DU TRAVAIL DE LA SANTE ET DES SOLIDARITES »). */
+  SANTE: '11000007200014',
 } as const;
