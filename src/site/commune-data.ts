@@ -1,6 +1,7 @@
 import { pool } from '../db/pool';
 import type { CommuneRec, Referential } from '../communes/referential';
 import { sourceRegistry } from '../../config/sources';
+import { socleBlocks, type SocleBlocks } from './socle-data';
 
 /**
  * What the commune page shows, read from the database in a handful of small queries (the page is
@@ -71,6 +72,8 @@ export interface CommunePageData {
   sources: SourceStatus[];
   /** Rows per file from pack_builds.donnees (source → file → rows). */
   donnees: Record<string, { millesime: string; lignes: Record<string, number> }>;
+  /** Blocks of the socle commun sources (élus, associations…): null for a source with no row in the commune's pack. */
+  socle: SocleBlocks;
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -253,13 +256,17 @@ export async function communePageData(ref: Referential, rec: CommuneRec): Promis
   const code = rec.code;
   const build = await rows<{ donnees: CommunePageData['donnees'] }>(`select donnees from pack_builds where code = $1`, [code]);
   const donnees = build[0]?.donnees ?? {};
-  const [pop, elections, budget, etatCivil, map, sources] = await Promise.all([
+  // A block is shown only for a source the commune's pack holds rows of (as the page's list of files and its
+  // « Non disponible » section say): the others are not even asked.
+  const inPack = (source: string) => Object.values(donnees[source]?.lignes ?? {}).some((n) => n > 0);
+  const [pop, elections, budget, etatCivil, map, sources, socle] = await Promise.all([
     populationOf(code),
     electionsOf(code),
     budgetOf(code),
     etatCivilOf(code),
     mapOf(code),
     sourcesOf(rec, donnees),
+    socleBlocks(code, inPack),
   ]);
   const dep = rec.departement ? ref.departements.get(rec.departement) : undefined;
   const reg = rec.region ? ref.regions.get(rec.region) : undefined;
@@ -282,5 +289,6 @@ export async function communePageData(ref: Referential, rec: CommuneRec): Promis
     map: map.map,
     sources,
     donnees,
+    socle,
   };
 }

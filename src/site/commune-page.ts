@@ -6,6 +6,7 @@ import { chart, mapSvg } from './charts';
 import { SafeHtml, html } from './html';
 import { electionLabel, fileLabel, formatBytes, formatDate, formatInt, formatNumber, formatOf, lignes, millesimeLabel } from './labels';
 import { page } from './layout';
+import { elusSection, socleSection } from './socle-page';
 
 /**
  * The commune page: what the pack is and the button to download it, key figures, the contour,
@@ -307,6 +308,7 @@ export function communePage(input: CommunePageInput): string {
             </p>`
       }
     </div>
+    ${elusSection(d)}
     <div class="fr-grid-row fr-grid-row--gutters">
       <div class="fr-col-12 fr-col-md-6">${keyFigures(d)}</div>
       <div class="fr-col-12 fr-col-md-6">${mapSection(d)}</div>
@@ -319,6 +321,7 @@ export function communePage(input: CommunePageInput): string {
           </section>`
         : ''
     }
+    ${socleSection(d)}
     ${
       v
         ? html`<section class="fr-mt-6w" aria-labelledby="fichiers-titre">
@@ -342,7 +345,7 @@ export function communePage(input: CommunePageInput): string {
     }`;
   return page({
     title: `${title} (${c.code})`,
-    description: `${title} : population, carte, élections, budget et dossier de données ouvertes à télécharger.`,
+    description: `${title} : élus, population, carte, élections, budget, associations, marchés publics, urbanisme, santé, écoles et dossier de données ouvertes à télécharger.`,
     breadcrumb: [{ label: 'Accueil', href: '/' }, { label: c.nom }],
     charts: graphs.length > 0,
     main,
