@@ -14,6 +14,7 @@ import { invalidateReferential } from '../src/communes/referential';
 import { resetDataStamp } from '../src/server/http/cache';
 import { settings } from '../config/settings';
 import { readManifest } from '../src/packs/store';
+import { loadSocleFixtures } from './helpers/socle';
 
 /**
  * The public site in a real browser: Chromium (Debian package) driven by playwright-core, against
@@ -63,6 +64,8 @@ beforeAll(async () => {
     await runSource('cog', { file: sharedFile('cog', 'mouvements-communes.csv'), resource: 'mouvements', force: true, ...quiet });
     oldCode = '75012';
   }
+  // The socle sources (élus, associations, marchés, urbanisme, permis, santé, écoles): Rennes has rows in each, so axe sees every block.
+  await loadSocleFixtures();
   await buildPacks({ communes: ['35238'], log: () => undefined });
   invalidateReferential();
   resetDataStamp();
@@ -127,7 +130,8 @@ describeBrowser('the public site in Chromium', () => {
     expect(bytes.length).toBe(v.bytes);
 
     // Charts drawn by Chart.js from their tables, the tables kept under "Voir les données".
-    expect(await page.locator('figure[data-graphique] canvas').count()).toBe(2);
+    // Budget, births and deaths, associations by theme, housing authorised and started.
+    expect(await page.locator('figure[data-graphique] canvas').count()).toBe(4);
     await expect(page.locator('figure[data-graphique] details summary').first().textContent()).resolves.toBe(
       'Voir les données du graphique',
     );
@@ -161,7 +165,7 @@ describeBrowser('the public site in Chromium', () => {
     await Promise.all([page.waitForURL(`${base}/communes/35238/page`), first.click()]);
     await expect(page.locator('#telecharger').getAttribute('href')).resolves.toBe('/communes/35238/pack.zip');
     // The charts are plain tables.
-    expect(await page.locator('figure[data-graphique] table').count()).toBe(2);
+    expect(await page.locator('figure[data-graphique] table').count()).toBe(4);
     await noJs.close();
   });
 

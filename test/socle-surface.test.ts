@@ -1,14 +1,12 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Parser, Store } from 'n3';
 import { freshDatabase } from './helpers/db';
 import { validateAgainstOfficial } from './helpers/scdl';
-import { resetSettings, settings } from '../config/settings';
+import { SOCLE_SOURCES, loadSocleFixtures } from './helpers/socle';
+import { settings } from '../config/settings';
 import { sourceRegistry } from '../config/sources';
 import { pool } from '../src/db/pool';
-import { runSource, type RunReport } from '../src/engine/runner';
+import type { RunReport } from '../src/engine/runner';
 import { buildPacks } from '../src/packs/build';
 import { parseCsv } from '../src/packs/format';
 import { readManifestAsync, versionPath } from '../src/packs/store';
@@ -28,16 +26,14 @@ import { resetDataStamp } from '../src/server/http/cache';
  * the API Territoire's dynamic datasets. A commune with only some of them (01033) shows the others
  * under « Non disponible » and no block.
  */
-const FIXTURES = path.join(__dirname, 'fixtures');
-const SEVEN = ['associations', 'marches-publics', 'urbanisme', 'permis-construire', 'sante', 'education', 'elus'] as const;
+const SEVEN = SOCLE_SOURCES;
 const RENNES = '35238';
 const BUILT = [RENNES, '01033', '75056'];
 const PUBLISHER = 'Région Exemple';
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let app: FastifyInstance;
-let work: string;
-const reports = new Map<string, RunReport>();
+let reports: Map<string, RunReport>;
 let files: Map<string, Buffer>;
 let lisezmoi: string;
 let page: string;
@@ -68,18 +64,7 @@ function paragraphOf(id: string): string {
 
 beforeAll(async () => {
   db = await freshDatabase({ PUBLISHER_NAME: PUBLISHER });
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-socle-'));
-  for (const id of SEVEN) {
-    // The fixture folder is the mirror, as in test/helpers/conformance.ts; education's files are all genuine, in real/.
-    const root = path.join(FIXTURES, id);
-    const top = fs.readdirSync(root).some((f) => !['README.md', 'real', 'make-fixtures.ts'].includes(f));
-    const mirror = path.join(work, id);
-    fs.mkdirSync(mirror);
-    fs.symlinkSync(top ? root : path.join(root, 'real'), path.join(mirror, id));
-    process.env.MIRROR_DIR = mirror;
-    resetSettings();
-    reports.set(id, await runSource(id, { trigger: 'test', log: () => undefined }));
-  }
+  reports = await loadSocleFixtures();
   const built = await buildPacks({ communes: BUILT, log: () => undefined });
   expect(built.failed).toBe(0);
   const m = (await readManifestAsync(settings().PACKS_DIR, RENNES))!;
@@ -97,7 +82,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await db.cleanup();
-  fs.rmSync(work, { recursive: true, force: true });
 });
 
 describe.each(SEVEN.map((id) => [id]))('%s for Rennes', (id) => {
