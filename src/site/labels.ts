@@ -32,6 +32,12 @@ export function millesimeLabel(source: string, millesime: string): string {
   if (source === 'cog') return `code officiel géographique ${millesime}`;
   if (source === 'contours' && /^\d{4}$/.test(millesime)) return `contours de l’IGN, géographie ${millesime}`;
   if (/^\d{4}_T\d$/.test(millesime)) return `${millesime.slice(-1)}e trimestre ${millesime.slice(0, 4)}`.replace(/^1e/, '1er');
+  // An extract of a day (RNA, RNE, FINESS…) or a monthly file (Sitadel): « édition du 5 avril 2026 », « édition d’août 2026 ».
+  if (/^\d{4}-\d{2}-\d{2}$/.test(millesime)) return `édition du ${formatDate(millesime)}`.replace(/ du 1 /, ' du 1er ');
+  if (/^\d{4}-(0[1-9]|1[0-2])$/.test(millesime)) {
+    const month = new Date(`${millesime}-01T00:00:00Z`).toLocaleDateString('fr-FR', { timeZone: 'UTC', month: 'long', year: 'numeric' });
+    return `édition ${/^[aeiou]/.test(month) ? 'd’' : 'de '}${month}`;
+  }
   return `édition ${millesime}`;
 }
 
