@@ -8,18 +8,18 @@ import { pool } from '../db/pool';
  * The page is cached as bytes until the data change (routes/web.ts), so this runs once per commune
  * and data version.
  */
-export interface Elu {
+interface Elu {
   nom: string;
   prenom: string;
   fonction: string | null;
   debutFonction: string | null;
   debutMandat: string | null;
 }
-export interface ElusBlock {
+interface ElusBlock {
   maire: Elu | null;
   conseillers: Elu[];
 }
-export interface AssociationsBlock {
+interface AssociationsBlock {
   actives: number;
   dissoutes: number;
   autres: number;
@@ -39,23 +39,23 @@ export interface MarchesBlock {
   }[];
   total: number;
 }
-export interface UrbanismeBlock {
+interface UrbanismeBlock {
   regime: string;
   document: string | null;
   dateApprobation: string | null;
   gpuDocId: string | null;
   documents: number;
 }
-export interface PermisBlock {
+interface PermisBlock {
   annees: { annee: number; autorises: number; commences: number; individuels: number; collectifs: number }[];
 }
-export interface SanteBlock {
+interface SanteBlock {
   etablissements: { nom: string | null; categorie: string | null; adresse: string | null }[];
   nombreEtablissements: number;
   professions: { profession: string; professionnels: number; liberaux: number }[];
   generalistes: number | null;
 }
-export interface EducationBlock {
+interface EducationBlock {
   etablissements: {
     uai: string;
     nom: string | null;
