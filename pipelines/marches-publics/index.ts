@@ -238,10 +238,13 @@ async function load(ctx: RunContext): Promise<void> {
                                     lieu_communes, duree_mois, date_notification, date_publication, montant, forme_prix, modif_objet, modif_date_publication,
                                     modif_duree_mois, modif_montant, modif_date_signature, modif_titulaire_id, modif_titulaire_type, modif_titulaire_nom, fichier, ligne)
          select s.uid, s.id, s.type, s.acheteur_siret, left(s.acheteur_siret, 9), s.acheteur_nom, s.nature, s.objet, s.code_cpv, s.procedure, s.lieu_code, s.lieu_type,
-                s.lieu_nom, (select array_agg(l.code_commune order by l.code_commune) from ${lieux.qualified} l where l.uid = s.uid), s.duree_mois,
+                s.lieu_nom, l.communes, s.duree_mois,
                 s.date_notification, s.date_publication, s.montant, s.forme_prix, s.modif_objet, s.modif_date_publication, s.modif_duree_mois, s.modif_montant,
                 s.modif_date_signature, s.modif_titulaire_id, s.modif_titulaire_type, s.modif_titulaire_nom, s.fichier, s.line
-           from ${staging.qualified} s where s.rang <= 1`,
+           from ${staging.qualified} s
+           -- grouped once and joined (a subquery per contract on the unindexed lieux was quadratic: 15,000 records 9.6 s, 30,000 30.6 s)
+           left join (select uid, array_agg(code_commune order by code_commune) as communes from ${lieux.qualified} group by uid) l on l.uid = s.uid
+          where s.rang <= 1`,
       );
       await tx.query(
         `insert into marche_public_titulaire (uid, rang, titulaire_id, titulaire_type, titulaire_nom)
