@@ -143,7 +143,7 @@ export interface RnaOptions {
 /**
  * One RNA archive (`rna_<registre>_<date>.zip`, one `;` CSV per département, UTF-8) of `rows`
  * associations spread over the communes by population; 15 % dissolved, one in 50 without
- * `adrs_codeinsee` (placed by its postcode), a theme of the DILA nomenclature, long `objet` texts.
+ * `adrs_codeinsee` (placed by its postcode when one commune alone has it, else quarantined), a theme of the DILA nomenclature, long `objet` texts.
  */
 export async function generateRna(
   registre: 'waldec' | 'import',
@@ -469,10 +469,9 @@ export async function generateEducation(establishments: number, dir: string): Pr
   for (let i = 0; i < establishments; i++) {
     const c = pick(r());
     const [type, codeNature, nature] = pickNature(r());
-    const uai = `${c.departement
-      .replace(/^(\d)$/, '0$1')
-      .slice(-3)
-      .padStart(3, '0')}${pad(i % 10000, 4)}${String.fromCharCode(65 + (Math.floor(i / 10000) % 26))}`;
+    // UAI: 3 characters of the département (Corsica 620 / 720, as the annuaire writes them), 4 digits, a letter.
+    const depUai = c.departement === '2A' ? '620' : c.departement === '2B' ? '720' : c.departement.padStart(3, '0');
+    const uai = `${depUai}${pad(i % 10000, 4)}${String.fromCharCode(65 + (Math.floor(i / 10000) % 26))}`;
     const prive = r() < 0.15;
     const [lon, lat] = pointIn(c, r);
     const v = [...a.line];
