@@ -88,7 +88,8 @@ async function rows<T>(sql: string, params: unknown[]): Promise<T[]> {
   }
 }
 
-async function populationOf(code: string): Promise<{ current: Population | null; series: SeriesPoint[] }> {
+/** The population a commune page shows (latest population légale) and its series over time. */
+export async function populationOf(code: string): Promise<{ current: Population | null; series: SeriesPoint[] }> {
   const legal = await rows<{ millesime: string; pmun: number }>(
     `select millesime, pmun from population_legale where code_commune = $1 and pmun is not null order by millesime`,
     [code],

@@ -30,6 +30,17 @@ function communeTitle(rec: CommuneRec): string {
   return `Données ouvertes ${deCommune(rec.nom, rec.tncc)}`;
 }
 
+/**
+ * The population of the key-figures card: the one figure a person compares with commune.json and
+ * population.csv (issue 12). A function of its own so that a test renders it for every commune.
+ */
+export function populationFigure(p: CommunePageData['population']): SafeHtml {
+  return p
+    ? html`<span class="chiffres-cles__valeur">${formatInt(p.pmun)} habitants</span>
+        <span class="fr-text--sm">population municipale, ${millesimeLabel('populations', p.millesime)}, INSEE</span>`
+    : html`<span class="fr-text--sm">Non disponible : les populations légales ne sont pas chargées sur ce service.</span>`;
+}
+
 function keyFigures(d: CommunePageData): SafeHtml {
   const c = d.rec;
   return html`<section class="chiffres-cles fr-p-3w" aria-labelledby="chiffres-titre">
@@ -37,14 +48,7 @@ function keyFigures(d: CommunePageData): SafeHtml {
     <dl>
       <div>
         <dt>Population</dt>
-        <dd>
-          ${
-            d.population
-              ? html`<span class="chiffres-cles__valeur">${formatInt(d.population.pmun)} habitants</span>
-                  <span class="fr-text--sm">population municipale, ${millesimeLabel('populations', d.population.millesime)}, INSEE</span>`
-              : html`<span class="fr-text--sm">Non disponible : les populations légales ne sont pas chargées sur ce service.</span>`
-          }
-        </dd>
+        <dd>${populationFigure(d.population)}</dd>
       </div>
       <div>
         <dt>Superficie</dt>

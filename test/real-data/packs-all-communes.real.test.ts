@@ -183,6 +183,40 @@ describeRealData('packs of every commune of ../shared/data', () => {
     }
   }, 1_800_000);
 
+  // Every commune, not a sample: the page's population figure is populationFigure(populationOf(code))
+  // (src/site/commune-page.ts keyFigures; the sampled test above shows the whole page carries that card),
+  // rendered here for each commune without the rest of the page, against commune.json (which the first test
+  // above checks against population.csv for every commune).
+  test("for every commune, the page's population figure gives commune.json's population and vintage", async () => {
+    const { populationOf } = await import('../../src/site/commune-data');
+    const { populationFigure } = await import('../../src/site/commune-page');
+    const problems: string[] = [];
+    let withFigure = 0;
+    for (const code of codes) {
+      const m = readManifest(settings().PACKS_DIR, code)!;
+      const files = await unzip(path.join(settings().PACKS_DIR, code, m.versions[0].file));
+      const commune = JSON.parse(files.get('commune.json')!.toString('utf8'));
+      const card = /chiffres-cles__valeur">([^<]+) habitants<\/span>\s*<span class="fr-text--sm">([^<]+)</.exec(
+        String(populationFigure((await populationOf(code)).current)),
+      );
+      if (commune.population === null) {
+        if (card) problems.push(`${code}: the page gives ${card[1]} habitants, commune.json none`);
+        continue;
+      }
+      if (!card) {
+        problems.push(`${code}: no population on the page, commune.json ${commune.population}`);
+        continue;
+      }
+      withFigure++;
+      if (card[1].replace(/\D/g, '') !== String(commune.population))
+        problems.push(`${code}: page ${card[1]} ≠ commune.json ${commune.population}`);
+      if (!card[2].includes(`populations légales ${commune.populationMillesime}`))
+        problems.push(`${code}: page says "${card[2]}", commune.json millésime ${commune.populationMillesime}`);
+    }
+    expect(withFigure).toBeGreaterThan(34_800);
+    expect(problems.slice(0, 10)).toEqual([]);
+  }, 1_800_000);
+
   test('Paris, Lyon and a commune nouvelle: INSEE figures summed for the population municipale only, history told', async () => {
     const read = async (code: string) => {
       const m = readManifest(settings().PACKS_DIR, code)!;
