@@ -46,7 +46,7 @@ describe('DS_BPE: the synthetic fixture follows the genuine lines', () => {
     // Nothing of a commune in them: the run reads every line, rejects none, stages no count, and refuses to publish an empty table.
     await expect(
       runSource('equipements', { file: HEAD, resource: 'bpe-communes', trigger: 'test', force: true, log: () => undefined }),
-    ).rejects.toThrow(/nothing to publish: 0 rows/);
+    ).rejects.toThrow(/rien à publier : 0 ligne/);
     const { rows } = await pool().query(
       `select status, millesime, rows_read::int as read, rows_loaded::int as loaded, rows_rejected::int as rejected
          from runs where source = 'equipements' order by id desc limit 1`,
