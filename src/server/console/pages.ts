@@ -522,20 +522,7 @@ export function runPage(run: Run, files: RunFile[], csrf: string): string {
       <div id="passages" data-etat-url="${CONSOLE}/passages/etat.json">
         ${table({
           caption: 'État et comptes',
-          head: [
-            'Passage',
-            'Source',
-            'État',
-            'Déclenché par',
-            'Début',
-            'Durée',
-            'Lues',
-            'Chargées',
-            'Rejetées',
-            'Publiées',
-            'Millésime',
-            'Erreur',
-          ],
+          head: RUN_HEAD,
           rows: [runRow(run)],
         })}
       </div>
