@@ -11,7 +11,17 @@ import { Quarantine } from './quarantine';
 import { createStaging, dropStaging } from './staging';
 import { logTo } from '../log';
 import { reapDeadRuns, RunLease } from './lease';
-import { coverageFor, measure, PublicationRefused, referenceEdition, refusal, shrinkReasons } from './guard';
+import {
+  coverageFor,
+  Measure,
+  measure,
+  PublicationRefused,
+  recordedMeasure,
+  referenceEdition,
+  refusal,
+  shrinkReasons,
+  storeMeasure,
+} from './guard';
 
 export interface RunOptions {
   /** The pipeline to run (default: the registry's `sourceId`): tests run pipelines of a registry of their own. */
@@ -184,11 +194,15 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
             // The publication guard: the published table measured before and after the writes.
             const cov = coverageFor(pipeline.source.coverage, edition.label);
             const ref = cov ? await referenceEdition(client, sourceId, cov, edition) : null;
-            const before =
-              cov && ref !== null ? await measure(client, cov, ref) : cov && !cov.edition ? await measure(client, cov, null) : null;
+            // What was published: as the ledger recorded it at its publication, else measured.
+            const beforeOf = async (e: string | null) =>
+              (await recordedMeasure(client, sourceId, cov!, e)) ?? (await measure(client, cov!, e));
+            const before = cov && ref !== null ? await beforeOf(ref) : cov && !cov.edition ? await beforeOf(null) : null;
             const n = await fn(client);
+            let after: Measure | null = null;
             if (cov) {
-              const reasons = shrinkReasons(sourceId, cov, before, await measure(client, cov, edition.label));
+              after = await measure(client, cov, edition.label);
+              const reasons = shrinkReasons(sourceId, cov, before, after);
               if (reasons.length && !opts.allowShrink) throw refusal(reasons, cov);
               if (reasons.length) {
                 log(`publication forced (--allow-shrink): ${reasons.join('; ')}`);
@@ -202,12 +216,22 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
               .sort()
               .join(',');
             await client.query(
-              `insert into published_datasets (source, millesime, edition_kind, edition_key, run_id, published_at, rows, sha256, details)
-               values ($1, $2, $3, $4, $5, now(), $6, $7, $8)
+              `insert into published_datasets (source, millesime, edition_kind, edition_key, run_id, published_at, rows, sha256, details, measure)
+               values ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9)
                on conflict (source, millesime) do update set edition_kind = excluded.edition_kind, edition_key = excluded.edition_key,
                  run_id = excluded.run_id, published_at = excluded.published_at,
-                 rows = excluded.rows, sha256 = excluded.sha256, details = excluded.details`,
-              [sourceId, edition.label, edition.kind, edition.key, runId, n, digest || null, JSON.stringify({ ...details, embedded })],
+                 rows = excluded.rows, sha256 = excluded.sha256, details = excluded.details, measure = excluded.measure`,
+              [
+                sourceId,
+                edition.label,
+                edition.kind,
+                edition.key,
+                runId,
+                n,
+                digest || null,
+                JSON.stringify({ ...details, embedded }),
+                cov && after ? JSON.stringify(storeMeasure(cov, after)) : null,
+              ],
             );
           });
         } finally {
@@ -239,6 +263,8 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
     await quarantine.flush().catch(() => undefined);
     const message = (err as Error).message ?? String(err);
     const status = err instanceof PublicationRefused ? 'refused' : 'failed';
+    // Staging goes before the status: whoever polls for 'failed' may rely on it being gone.
+    await dropStaging(db, sourceId, runId).catch(() => undefined);
     const recorded = await db
       .query(
         `update runs set status = $8, finished_at = now(), bytes = $2, rows_read = $3, rows_loaded = $4, rows_rejected = $5, error = $6, millesime = $7 where id = $1`,

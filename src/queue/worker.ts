@@ -62,6 +62,8 @@ async function afterConnectionLoss(err: unknown, source: string, log: (m: string
   if (!(await waitForDatabase(db, { log }))) return;
   const runId = (err as { unrecordedRunId?: number }).unrecordedRunId;
   if (runId !== undefined) {
+    // Leftovers first: whoever sees the run 'failed' may rely on its tables being gone.
+    await dropRunLeftovers(db, source, runId);
     await db
       .query(
         `update runs set status = 'failed', finished_at = coalesce(finished_at, now()), error = $2
@@ -69,7 +71,6 @@ async function afterConnectionLoss(err: unknown, source: string, log: (m: string
         [runId, `database connection lost during the run: ${(err as Error).message}`],
       )
       .catch(() => undefined);
-    await dropRunLeftovers(db, source, runId);
   }
 }
 
