@@ -105,6 +105,31 @@ describe('populations', () => {
     expect(await populations()).toEqual(published);
   });
 
+  test('the ledger records what each publication left published, and the next publication compares with that record, not a scan', async () => {
+    const ledger = async () =>
+      (await pool().query(`select measure from published_datasets where source = 'populations' and millesime = '2021'`)).rows[0].measure;
+    const m = await ledger();
+    // The record is the measure of the table after the publication: rows and communes, by département.
+    const { rows: counted } = await pool().query(
+      `select count(*)::int as rows, count(distinct code_commune)::int as communes from population_legale where millesime = '2021'`,
+    );
+    expect(m).toMatchObject({ table: 'population_legale', edition: '2021', rows: counted[0].rows, communes: counted[0].communes });
+    expect(Object.values(m.byDep as Record<string, [number, number]>).reduce((a, [r]) => a + r, 0)).toBe(counted[0].rows);
+    // Said otherwise by the ledger (ten times the communes), the same clean file is now a loss: the record was used.
+    await pool().query(
+      `update published_datasets set measure = jsonb_set(measure, '{communes}', to_jsonb((measure->>'communes')::int * 10))
+        where source = 'populations' and millesime = '2021'`,
+    );
+    const err = await runPop(popMirror('clean', fs.readFileSync(path.join(POP, MAIN)))).catch((e) => e);
+    expect(err).toBeInstanceOf(PublicationRefused);
+    expect(err.message).toContain(`au lieu de ${(counted[0].communes * 10).toLocaleString('fr-FR')} dans l’édition publiée 2021`);
+    // Without a record (a ledger row older than the record), the table is measured: the clean file goes through.
+    await pool().query(`update published_datasets set measure = null where source = 'populations' and millesime = '2021'`);
+    expect((await runPop(popMirror('clean', fs.readFileSync(path.join(POP, MAIN))))).status).toBe('succeeded');
+    expect(await ledger()).toEqual(m);
+    expect(await populations()).toEqual(published);
+  });
+
   test('a single line longer than MAX_LINE_BYTES fails at once naming the file and line; nothing changes', async () => {
     const lines = popLines();
     const long = `${lines[0]}\r\n${lines[1]}\r\n${'9'.repeat(3 * 1024 * 1024)}\r\n`;

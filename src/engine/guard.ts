@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { Coverage } from '../../config/sources';
 import { ident } from '../db/pool';
+import { z } from 'zod';
 import { ContentError } from './errors';
 
 /**
@@ -57,9 +58,12 @@ export async function measure(tx: PoolClient, cov: Coverage, edition: string | n
   const commune = ident(cov.commune ?? 'code_commune');
   const dep = cov.departement ? ident(cov.departement) : DEP_OF(commune);
   const where = cov.edition && edition !== null ? `where (${cov.edition}) = $1` : '';
+  // Grouped twice rather than count(distinct): a plain GROUP BY may run as a parallel hash
+  // aggregate, count(distinct) never does (a sort of every row: the BAN's 26 M).
   const { rows } = await tx.query(
-    `select ${dep} as dep, count(*)::bigint as rows, count(distinct ${commune})::bigint as communes
-       from ${ident(cov.table)} ${where} group by 1`,
+    `select dep, sum(n)::bigint as rows, count(*)::bigint as communes
+       from (select ${dep} as dep, ${commune} as commune, count(*) as n from ${ident(cov.table)} ${where} group by 1, 2) per_commune
+      group by 1`,
     where ? [edition] : [],
   );
   const byDep = new Map<string, Count>();
@@ -71,6 +75,56 @@ export async function measure(tx: PoolClient, cov: Coverage, edition: string | n
     total.communes += c.communes;
   }
   return { edition: cov.edition ? edition : null, total, byDep };
+}
+
+/** A measure as the ledger keeps it (published_datasets.measure): plain JSON. */
+export interface StoredMeasure {
+  table: string;
+  edition: string | null;
+  rows: number;
+  communes: number;
+  byDep: Record<string, [rows: number, communes: number]>;
+}
+
+export function storeMeasure(cov: Coverage, m: Measure): StoredMeasure {
+  return {
+    table: cov.table,
+    edition: m.edition,
+    rows: m.total.rows,
+    communes: m.total.communes,
+    byDep: Object.fromEntries([...m.byDep].map(([d, c]) => [d, [c.rows, c.communes]])),
+  };
+}
+
+const StoredShape = z.object({
+  table: z.string(),
+  edition: z.string().nullable(),
+  rows: z.number(),
+  communes: z.number(),
+  byDep: z.record(z.string(), z.tuple([z.number(), z.number()])),
+});
+
+/**
+ * What was published, as the ledger recorded it at its publication, or null when the ledger has
+ * no usable record (a publication older than the record, another table): the caller then scans.
+ * For a coverage without editions, the record of the source's latest publication (it measured
+ * the whole table). The ledger is the guard's reference: the table is only written by publications.
+ */
+export async function recordedMeasure(tx: PoolClient, source: string, cov: Coverage, edition: string | null): Promise<Measure | null> {
+  const { rows } = await tx.query(
+    `select measure from published_datasets
+      where source = $1 and ($2::text is null or millesime = $2)
+      order by published_at desc limit 1`,
+    [source, cov.edition ? edition : null],
+  );
+  const parsed = StoredShape.safeParse(rows[0]?.measure);
+  if (!parsed.success || parsed.data.table !== cov.table || parsed.data.edition !== (cov.edition ? edition : null)) return null;
+  const m = parsed.data;
+  return {
+    edition: m.edition,
+    total: { rows: m.rows, communes: m.communes },
+    byDep: new Map(Object.entries(m.byDep).map(([d, [r, c]]) => [d, { rows: r, communes: c }])),
+  };
 }
 
 /**
