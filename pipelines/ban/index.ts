@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { settings } from '../../config/settings';
 import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline';
 import { FormatError, MissingResourceError } from '../../src/engine/errors';
@@ -77,7 +77,7 @@ interface Shadow {
  * partitions, never a running run's); with `runId`, only that run's (the reaper's call, as soon
  * as the run is known dead).
  */
-async function dropOrphanShadows(db: Pool, runId?: number): Promise<void> {
+async function dropOrphanShadows(db: Pool | PoolClient, runId?: number): Promise<void> {
   const { rows } = await db.query(
     `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = 'public' and c.relname ~ '^adresses_n[0-9]+_' and c.relkind in ('r', 'p')

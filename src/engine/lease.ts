@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { getPipeline } from '../../config/sources';
 import { ident } from '../db/pool';
 import { dropStaging } from './staging';
@@ -126,9 +126,9 @@ export async function sweepLeftovers(
 }
 
 /** Drops a run's staging tables and its pipeline's other leftovers (errors are not fatal: the next reaper retries). */
-export async function dropRunLeftovers(db: Pool, source: string, runId: number): Promise<void> {
+export async function dropRunLeftovers(db: Pool | PoolClient, source: string, runId: number): Promise<void> {
   await dropStaging(db, source, runId).catch(() => undefined);
-  let drop: ((db: Pool, runId: number) => Promise<void>) | undefined;
+  let drop: ((db: Pool | PoolClient, runId: number) => Promise<void>) | undefined;
   try {
     drop = getPipeline(source).dropLeftovers;
   } catch {

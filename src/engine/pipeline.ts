@@ -104,5 +104,5 @@ export interface Pipeline {
    * tables) when the run died before its own cleanup: that run's (`runId`), or, without it, those
    * of every run no longer running. Called by the reaper and its sweep (src/engine/lease.ts).
    */
-  dropLeftovers?(db: Pool, runId?: number): Promise<void>;
+  dropLeftovers?(db: Pool | PoolClient, runId?: number): Promise<void>;
 }

@@ -140,7 +140,7 @@ export async function createStaging<C extends string>(
 }
 
 /** Drops every staging table of a run (or, with no run, of runs no longer running). */
-export async function dropStaging(db: Pool, source: string, runId?: number): Promise<void> {
+export async function dropStaging(db: Pool | PoolClient, source: string, runId?: number): Promise<void> {
   const prefix = runId === undefined ? `${source}_` : `${source}_${runId}_`;
   const { rows } = await db.query(`select tablename from pg_tables where schemaname = 'staging' and left(tablename, length($1)) = $1`, [
     prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase(),

@@ -1,7 +1,8 @@
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { settings } from '../../config/settings';
-import { closePools, isConnectionError, pool, waitForDatabase } from '../db/pool';
+import type { Pool, PoolClient } from 'pg';
+import { closePools, isConnectionError, pool, transaction, waitForDatabase } from '../db/pool';
 import { sourceRegistry } from '../../config/sources';
 import { dropRunLeftovers, reapDeadRuns, sweepLeftovers } from '../engine/lease';
 import { runSource } from '../engine/runner';
@@ -62,15 +63,36 @@ async function afterConnectionLoss(err: unknown, source: string, log: (m: string
   if (!(await waitForDatabase(db, { log }))) return;
   const runId = (err as { unrecordedRunId?: number }).unrecordedRunId;
   if (runId !== undefined) {
-    // Leftovers first: whoever sees the run 'failed' may rely on its tables being gone.
-    await dropRunLeftovers(db, source, runId);
-    await db
-      .query(
+    const record = (q: Pool | PoolClient) =>
+      q.query(
         `update runs set status = 'failed', finished_at = coalesce(finished_at, now()), error = $2
           where id = $1 and status in ('running', 'interrupted')`,
         [runId, `database connection lost during the run: ${(err as Error).message}`],
-      )
-      .catch(() => undefined);
+      );
+    // The status and the drop of the run's leftovers in one transaction: whoever sees the run
+    // 'failed' finds its tables gone (the leftovers of a run still 'running' are never dropped).
+    const client = await db.connect().catch(() => null);
+    const together = client
+      ? await transaction(client, async () => {
+          await record(client);
+          await dropRunLeftovers(client, source, runId);
+        }).then(
+          () => true,
+          () => false,
+        )
+      : false;
+    client?.release();
+    // A drop that failed inside (caught there) turns the COMMIT into a rollback: check what holds.
+    const held =
+      together &&
+      (await db.query(`select 1 from runs where id = $1 and status = 'failed'`, [runId]).then(
+        (r) => r.rowCount === 1,
+        () => false,
+      ));
+    if (!held) {
+      await record(db).catch(() => undefined);
+      await dropRunLeftovers(db, source, runId);
+    }
   }
 }
 
