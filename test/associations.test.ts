@@ -11,8 +11,8 @@ import { buildPacks } from '../src/packs/build';
 import { pipeline } from '../pipelines/associations';
 
 /**
- * Associations (RNA) on the labelled SYNTHETIC extracts of test/fixtures/associations (no genuine
- * RNA line could be kept, see its README), in the documented layouts. Three communes are checked
+ * Associations (RNA) on the labelled SYNTHETIC extracts of test/fixtures/associations (waldec and
+ * import layouts; genuine import lines are tested in associations-real.test.ts). Three communes are checked
  * against the raw lines, read here with csv-parse/sync, apart from the pipeline's streaming reader.
  */
 const DIR = path.join(__dirname, 'fixtures', 'associations');

@@ -10,7 +10,7 @@ import { pool } from '../src/db/pool';
  * launcher, as test/cli-launcher.test.ts runs it), on a fresh test database; the command exits 0,
  * prints the edition it published and read = loaded + rejected, and the runs ledger says the same.
  *
- * The file is the genuine real/ extract where one exists (marches-publics, permis-construire, education, elus: see
+ * The file is the genuine real/ extract where one exists (associations, marches-publics, permis-construire, education, elus: see
  * each PROVENANCE.md); the others have no genuine extract (their fixture README says so and what
  * was searched) and run on their labelled synthetic fixture.
  */
@@ -26,7 +26,13 @@ interface Case {
   extra?: string[];
 }
 const CASES: Case[] = [
-  { source: 'associations', file: FIX('associations', 'rna_waldec_20261001.zip'), genuine: false, edition: '2026-10-01' },
+  // The RNA's edition is the date in the upstream name (rna_import_YYYYMMDD_dpt_XX.csv).
+  {
+    source: 'associations',
+    file: FIX('associations', 'real', 'rna_import_20200901_dpt_29.csv'),
+    genuine: true,
+    edition: '',
+  },
   // The DECP file names no date: the edition is the latest publication date of its records.
   { source: 'marches-publics', file: FIX('marches-publics', 'real', 'data.gouv.fr_pes.json'), genuine: true, edition: '' },
   // The WFS answer's timeStamp.
@@ -60,6 +66,10 @@ function editionFromData(c: Case): string {
     }
     case 'urbanisme':
       return (JSON.parse(text) as { timeStamp: string }).timeStamp.slice(0, 10);
+    case 'associations': {
+      const [, y, m, d] = /rna_(?:waldec|import)_(\d{4})(\d{2})(\d{2})/.exec(path.basename(c.file))!;
+      return `${y}-${m}-${d}`;
+    }
     case 'sante':
       return text.split(/\r?\n/)[0].split(';')[3]; // line 1: finess;etalab;<n>;<date>
     case 'education': {

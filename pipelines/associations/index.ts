@@ -119,6 +119,9 @@ async function stageEntry(
         if (d === undefined) unreadable.push(`${k}=${opt(k)}`);
         return d ?? null;
       };
+      // An update time that is not one is reported with the dates, not silently dropped.
+      const majTime = opt('maj_time');
+      if (rnaDate(majTime) === undefined) unreadable.push(`maj_time=${majTime}`);
       const waldec = idx.adrs_libvoie >= 0;
       return {
         code: code || null,
@@ -149,7 +152,7 @@ async function stageEntry(
           : address([], [opt('adr1'), opt('adr2'), opt('adr3')]),
         libelle_commune: opt('adrs_libcommune') || opt('libcom') || null,
         site_web: opt('siteweb') || null,
-        maj: rnaTimestamp(opt('maj_time')),
+        maj: rnaTimestamp(majTime),
         dates_illisibles: unreadable.length ? unreadable.join(', ') : null,
         line,
         raw: values.join(';'),
