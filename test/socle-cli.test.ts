@@ -10,7 +10,8 @@ import { pool } from '../src/db/pool';
  * launcher, as test/cli-launcher.test.ts runs it), on a fresh test database; the command exits 0,
  * prints the edition it published and read = loaded + rejected, and the runs ledger says the same.
  *
- * The file is the genuine real/ extract where one exists (associations, marches-publics, permis-construire, education, elus: see
+ * The file is the genuine real/ extract where one exists (associations, marches-publics, urbanisme, permis-construire, education,
+ * elus: see
  * each PROVENANCE.md); the others have no genuine extract (their fixture README says so and what
  * was searched) and run on their labelled synthetic fixture.
  */
@@ -35,8 +36,8 @@ const CASES: Case[] = [
   },
   // The DECP file names no date: the edition is the latest publication date of its records.
   { source: 'marches-publics', file: FIX('marches-publics', 'real', 'data.gouv.fr_pes.json'), genuine: true, edition: '' },
-  // The WFS answer's timeStamp.
-  { source: 'urbanisme', file: FIX('urbanisme', 'wfs_du-document.json'), genuine: false, edition: '' },
+  // The WFS answer's timeStamp (API Carto's /gpu/document answer of 2025-09-02: see real/PROVENANCE.md).
+  { source: 'urbanisme', file: FIX('urbanisme', 'real', 'wfs_du-document.json'), genuine: true, edition: '' },
   {
     source: 'permis-construire',
     file: FIX('permis-construire', 'real', 'Liste-des-autorisations-durbanisme-creant-des-logements.2026-01.csv'),
