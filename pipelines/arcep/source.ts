@@ -38,6 +38,7 @@ export const source: SourceDeclaration = {
     title: 'Licence Ouverte / Open Licence version 2.0',
     url: 'https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
   },
+  // ARCEP's own front end links it as its open data (ARCEP-dev/Mon-Reseau-Mobile-v2@ce4169b front_mrm/.env.sample, NEXT_PUBLIC_LINK_OPENDATA).
   landingPage: 'https://www.data.gouv.fr/fr/datasets/mon-reseau-mobile/',
   format: 'csv',
   schedule: '0 6 15 1,4,7,10 *', // quarterly publication
@@ -61,7 +62,10 @@ export const source: SourceDeclaration = {
       edition: { from: 'name', pattern: '(\\d{4}_T[1-4])' },
       page: PAGE,
       evidence:
-        '2026_T1/2026_T1_sites_Metropole.csv on data.arcep.fr in code-id 61617317889; files.data.gouv.fr/arcep_donnees/mobile/sites/2023_T3/… in code-id 7926136712',
+        'folder https://data.arcep.fr/mobile/sites/ in ARCEP-dev/Mon-Reseau-Mobile-v2@ce4169b README.md (« Antennes et déploiements »); ' +
+        'header and one example line of the sites file in back_mrm/static/info.js (same commit); ' +
+        'the full file URL 2026_T1/2026_T1_sites_Metropole.csv on data.arcep.fr only in third-party code (code-id 61617317889); ' +
+        'files.data.gouv.fr/arcep_donnees/mobile/sites/2023_T3/… in code-id 7926136712',
       mirrorNames: [`${QUARTER}_sites_Metropole.csv`, `${QUARTER}_sites_Metropole.zip`, '2024_T3_sites_Metropole.csv'],
       // Both files of a quarter are published together: the quarter's sites are replaced as a whole.
       needs: ['outremer'],
@@ -71,7 +75,9 @@ export const source: SourceDeclaration = {
       url: `https://data.arcep.fr/mobile/sites/${QUARTER}/${QUARTER}_sites_Outremer.csv`,
       edition: { from: 'name', pattern: '(\\d{4}_T[1-4])' },
       page: PAGE,
-      evidence: 'same folder as the Metropole file; the Outremer file name itself was not seen in public code',
+      evidence:
+        'same folder as the Metropole file; the name form 2024_T1_sites_Outremer.csv (« fichiers CSV fournis par l’ARCEP ») in ' +
+        'ARCEP-dev/Mon-Reseau-Mobile-v2@ce4169b back_mrm/static/info.js',
       mirrorNames: [`${QUARTER}_sites_Outremer.csv`, `${QUARTER}_sites_Outremer.zip`, '2024_T3_sites_Outremer.csv'],
       needs: ['metropole'],
       optional: true,

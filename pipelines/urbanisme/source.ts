@@ -14,14 +14,17 @@ import type { SourceDeclaration } from '../../config/sources';
  *    `urlfic`…), national size several GB: read only from a copy in MIRROR_DIR (one file per
  *    document, or a region), never downloaded by the scheduler.
  * Each file is the WFS GetFeature answer in GeoJSON (`outputFormat=application/json`): a
- * FeatureCollection whose members after `features` (`numberMatched`, `numberReturned`,
- * `timeStamp`) say whether the file is whole and when it was extracted. The WFS's page limit was
+ * FeatureCollection whose members after `features` (`totalFeatures`, `numberMatched`,
+ * `numberReturned`, `timeStamp`, `crs`, `bbox`: seen on genuine answers relayed by API Carto,
+ * test/fixtures/urbanisme/real/PROVENANCE.md) say whether the file is whole and when it was extracted. The WFS's page limit was
  * not verified: a file holding one page of a larger answer is refused, naming both counts.
  */
 const WFS = 'https://data.geopf.fr/wfs/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&OUTPUTFORMAT=application/json';
 const PAGE = 'https://www.geoportail-urbanisme.gouv.fr/';
 const EVIDENCE =
-  'typenames wfs_du:municipality, wfs_du:document, wfs_du:zone_urba behind apicarto.ign.fr/api/gpu (IGNF/apicarto@c347b67); ' +
+  'typenames wfs_du:municipality, wfs_du:document, wfs_du:zone_urba and the WFS url https://data.geopf.fr/wfs/ows behind apicarto.ign.fr/api/gpu ' +
+  '(IGNF/apicarto@c347b67 controllers/gpu/index.js, middlewares/gpuWfsClient.js); genuine answers of /gpu/document and /gpu/municipality ' +
+  'of 2025-09-02 in test/fixtures/urbanisme/real (paul-carteron/happign@52cc1d2 test mocks); ' +
   'properties and name pattern 75056_PLU_20251219 in code-id 59731464611 (API audit, Aug. 2026); document pages by-id/<gpu_doc_id> in code-id 25642972613, 53805488582, 54194828346';
 
 export const source: SourceDeclaration = {
