@@ -115,6 +115,14 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
     expect(rows[0].details).toMatchObject({ seul: 'naissances' });
   });
 
+  test('neither births nor deaths anywhere: the run fails saying so, and the published data stays', async () => {
+    const before = await q(`select run_id, rows from published_datasets where source = 'etat-civil'`);
+    await expect(runSource('etat-civil', { trigger: 'test', force: true, log: () => undefined })).rejects.toThrow(
+      /neither a births file .* nor a deaths file/,
+    );
+    expect(await q(`select run_id, rows from published_datasets where source = 'etat-civil'`)).toEqual(before);
+  });
+
   test('a header missing columns fails the run, names them, and the previous data stays published', async () => {
     const before = await q(`select run_id, rows from published_datasets where source = 'etat-civil'`);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etat-civil-'));

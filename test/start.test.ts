@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freshDatabase } from './helpers/db';
 import { pool } from '../src/db/pool';
-import { settings } from '../config/settings';
+import os from 'node:os';
+import { resetSettings, settings } from '../config/settings';
+import { runSource } from '../src/engine/runner';
 import { start } from '../src/start';
 import { buildServer } from '../src/server/app';
 
@@ -40,5 +42,51 @@ describe('dotation start (no mirror, no network: embedded defaults)', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('dotation start with a mirror laid out like ../shared/data, a genuine file under real/<source>/', () => {
+  // Made-up mirror: the synthetic births zip of test/fixtures/etat-civil copied where ../shared/data keeps
+  // INSEE's genuine births file (real/etat-civil/DS_ETAT_CIVIL_NAIS_COMMUNES.zip); no deaths file, as there.
+  const mirror = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-mirror-'));
+  const births = path.join(__dirname, 'fixtures', 'etat-civil', 'DS_ETAT_CIVIL_NAIS_COMMUNES_CSV_FR.zip');
+  const genuine = path.join(mirror, 'real', 'etat-civil', 'DS_ETAT_CIVIL_NAIS_COMMUNES.zip');
+  beforeAll(() => {
+    fs.mkdirSync(path.dirname(genuine), { recursive: true });
+    fs.copyFileSync(births, genuine);
+    fs.writeFileSync(path.join(mirror, 'real', 'README.md'), 'Genuine upstream files (made-up test mirror).\n');
+    process.env.MIRROR_DIR = mirror;
+    resetSettings();
+  });
+  afterAll(() => {
+    process.env.MIRROR_DIR = '';
+    resetSettings();
+    fs.rmSync(mirror, { recursive: true, force: true });
+  });
+
+  test('état civil is loaded from real/etat-civil/, births alone (no deaths file in the mirror)', async () => {
+    const lines: string[] = [];
+    const code = await start({ serve: false, progress: false, log: (m) => lines.push(m), communes: ['19248'] });
+    expect(code).toBe(0);
+    const { rows: runs } = await pool().query(
+      `select r.status, r.millesime, p.resource, p.origin, p.path from runs r join provenance p on p.run_id = r.id
+        where r.trigger = 'start' and r.source = 'etat-civil'`,
+    );
+    expect(runs).toEqual([{ status: 'succeeded', millesime: '2024', resource: 'naissances', origin: 'mirror', path: genuine }]);
+    expect(lines.filter((l) => l.startsWith('[etat-civil]') && /skipped|failed/.test(l))).toEqual([]);
+    const { rows } = await pool().query(
+      `select naissances, deces from etat_civil where millesime = '2024' and code_commune = '19248' and annee = 2024`,
+    );
+    expect(rows).toEqual([{ naissances: 6, deces: null }]);
+    const { rows: pub } = await pool().query(`select details from published_datasets where source = 'etat-civil'`);
+    expect(pub[0].details).toMatchObject({ seul: 'naissances' });
+  });
+
+  test('for one name, a copy the operator put in the mirror (<mirror>/etat-civil/) comes before real/', async () => {
+    const operator = path.join(mirror, 'etat-civil', 'DS_ETAT_CIVIL_NAIS_COMMUNES.zip');
+    fs.mkdirSync(path.dirname(operator), { recursive: true });
+    fs.copyFileSync(births, operator);
+    const r = await runSource('etat-civil', { trigger: 'test', force: true, log: () => undefined });
+    expect(r.files.map((f) => [f.resource, f.origin, f.path])).toEqual([['naissances', 'mirror', operator]]);
   });
 });

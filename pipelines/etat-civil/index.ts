@@ -7,6 +7,7 @@ import path from 'node:path';
 import { recode } from '../../src/communes/recode';
 import { stagePlmParents } from '../../src/communes/plm';
 import { readHead as head } from '../../src/engine/decode';
+import { MissingResourceError } from '../../src/engine/errors';
 import { source } from './source';
 import { pack } from './pack';
 
@@ -23,8 +24,12 @@ const UNDETERMINED_ARM = /^\d{3}XX$/;
 async function load(ctx: RunContext): Promise<void> {
   const staging = await ctx.staging('ec', STAGING);
   let lastYear = 0;
-  // Births and deaths are independent files: `--file` may bring one alone.
+  // Births and deaths are independent files: `--file` or the mirror may bring one alone (no genuine deaths file was seen).
   const present = MEASURES.filter(([resource]) => ctx.files.has(resource));
+  if (!present.length)
+    throw new MissingResourceError(
+      'etat-civil: neither a births file (DS_ETAT_CIVIL_NAIS_COMMUNES…) nor a deaths file (DS_ETAT_CIVIL_DECES_COMMUNES…) was found (MIRROR_DIR, download or --file)',
+    );
   for (const [resource, measure] of present) {
     const file = ctx.files.get(resource)!;
     const zipped = isZip(head(file.path));

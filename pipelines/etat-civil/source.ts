@@ -37,6 +37,8 @@ export const source: SourceDeclaration = {
         'DS_ETAT_CIVIL_NAIS_COMMUNES.zip',
         'DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv',
       ],
+      // Births and deaths are independent files: either loads alone (the pipeline fails when neither is found).
+      optional: true,
     },
     {
       name: 'deces',
@@ -49,6 +51,7 @@ export const source: SourceDeclaration = {
         'DS_ETAT_CIVIL_DECES_COMMUNES.zip',
         'DS_ETAT_CIVIL_DECES_COMMUNES_data.csv',
       ],
+      optional: true,
     },
   ],
   /** What one publication covers: the publication guard refuses one that loses more than 5 % of it (src/engine/guard.ts). */

@@ -28,15 +28,35 @@ function globOf(name: string): RegExp | null {
   );
 }
 
+/** The folder of a mirror that holds genuine upstream files collected for reference (../shared/data/real). */
+const GENUINE_DIR = 'real';
+
+/** The folders of one mirror tree where a copy is looked for: its root, `<source id>/`, then every folder one level down. */
+function mirrorFolders(root: string, sourceId: string): string[] {
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) return [];
+  const dirs = [root, path.join(root, sourceId)];
+  for (const d of fs.readdirSync(root, { withFileTypes: true })) if (d.isDirectory()) dirs.push(path.join(root, d.name));
+  return dirs;
+}
+
 /**
- * Looks for a resource in the mirror: at its root, in `<source id>/`, or one folder down. A name
- * with `*` matches every file it describes, the last in numeric order winning (`…_20261001.zip`
- * after `…_20260901.zip`: the latest edition of names that carry their date).
+ * Looks for a resource in the mirror: at its root, in `<source id>/`, or one folder down; then
+ * in `real/` laid out the same way (`real/<source id>/`, or one folder down). A name with `*`
+ * (`rna_waldec_*.zip`) matches every file it describes, the last in numeric order winning
+ * (`…_20261001.zip` after `…_20260901.zip`: the latest edition of names that carry their date).
+ *
+ * The rule for `real/`: it holds genuine upstream files (../shared/data/real/README.md), as does
+ * the rest of ../shared/data (its README: no synthetic file there), so genuine or not never
+ * decides. Names keep their order (the first name found wins wherever it is: `v_commune_2025.csv`
+ * in `real/cog/` before `communes.csv` at the root); for one name, the mirror's own folders come
+ * before `real/`, where most files are cut extracts: a whole copy an operator put in the mirror
+ * is the better file. Files are found by the resource's upstream names only: the extracts of
+ * `real/` renamed by whoever cut them (`…-extract-01.geojson`, `<test folder>__…csv`) are not
+ * taken, and most say no edition a run could read (load them with `--file … --millesime`).
  */
 function findInMirror(mirrorDir: string, sourceId: string, names: string[]): string | undefined {
   if (!mirrorDir || !fs.existsSync(mirrorDir)) return undefined;
-  const dirs = [mirrorDir, path.join(mirrorDir, sourceId)];
-  for (const d of fs.readdirSync(mirrorDir, { withFileTypes: true })) if (d.isDirectory()) dirs.push(path.join(mirrorDir, d.name));
+  const dirs = [...mirrorFolders(mirrorDir, sourceId), ...mirrorFolders(path.join(mirrorDir, GENUINE_DIR), sourceId)];
   for (const name of names) {
     const glob = globOf(name);
     for (const dir of dirs) {

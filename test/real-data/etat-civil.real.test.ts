@@ -1,5 +1,6 @@
 import { freshDatabase } from '../helpers/db';
-import { describeRealData, sharedFile } from '../helpers/shared-data';
+import { describeRealData, SHARED_DATA, sharedFile } from '../helpers/shared-data';
+import { resetSettings } from '../../config/settings';
 import { unzip } from '../helpers/zip';
 import { readMelodi } from '../helpers/melodi';
 import { pool } from '../../src/db/pool';
@@ -26,13 +27,21 @@ describeRealData('état civil: the genuine national births file', () => {
     raw = readMelodi(entries.get('DS_ETAT_CIVIL_NAIS_COMMUNES_data.csv')!.toString('utf8')).filter(
       (r) => r.GEO_OBJECT === 'ARM' || CITIES.includes(r.GEO) || ['01001', '2A004', '97411'].includes(r.GEO),
     );
-    // Births alone (no genuine deaths file exists): --file loads one resource, the other is left as it is.
-    report = await runSource('etat-civil', { file: ZIP, resource: 'naissances', trigger: 'test', force: true, log: () => undefined });
+    // Births alone (no genuine deaths file exists), found by the mirror lookup in real/etat-civil/ as `npm start`
+    // finds it (MIRROR_DIR = ../shared/data); --file on genuine lines is test/etat-civil-real.test.ts.
+    process.env.MIRROR_DIR = SHARED_DATA;
+    resetSettings();
+    report = await runSource('etat-civil', { trigger: 'test', force: true, log: () => undefined });
   }, 600000);
+  afterAll(() => {
+    process.env.MIRROR_DIR = '';
+    resetSettings();
+  });
   afterAll(async () => db?.cleanup());
 
-  test('the national file loads; no line of it is quarantined, the 51 XX lines included', async () => {
+  test('the national file loads from the mirror; no line of it is quarantined, the 51 XX lines included', async () => {
     expect(report.status).toBe('succeeded');
+    expect(report.files.map((f) => [f.resource, f.origin, f.path])).toEqual([['naissances', 'mirror', ZIP]]);
     expect(report.millesime).toBe('2024');
     const { rows } = await pool().query(
       `select count(*)::int as n, count(*) filter (where raw ~ 'XX')::int as xx from quarantine where run_id = $1 and file like 'DS_ETAT_CIVIL_NAIS%'`,
