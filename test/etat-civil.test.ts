@@ -113,6 +113,7 @@ describe('état civil (naissances, décès), synthetic fixtures', () => {
     expect(await row('75056', 2024)).toMatchObject({ naissances: 1000, deces: 80 }); // INSEE's COM row
     const { rows } = await pool().query(`select details from published_datasets where source = 'etat-civil' and run_id = $1`, [r.runId]);
     expect(rows[0].details).toMatchObject({ seul: 'naissances' });
+    expect(rows[0].details.absents).toBeUndefined(); // the deaths published before are still there
   });
 
   test('neither births nor deaths anywhere: the run fails saying so, and the published data stays', async () => {

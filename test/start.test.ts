@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { freshDatabase } from './helpers/db';
+import { unzip } from './helpers/zip';
 import { pool } from '../src/db/pool';
 import os from 'node:os';
 import { resetSettings, settings } from '../config/settings';
@@ -79,7 +80,13 @@ describe('dotation start with a mirror laid out like ../shared/data, a genuine f
     );
     expect(rows).toEqual([{ naissances: 6, deces: null }]);
     const { rows: pub } = await pool().query(`select details from published_datasets where source = 'etat-civil'`);
-    expect(pub[0].details).toMatchObject({ seul: 'naissances' });
+    expect(pub[0].details).toMatchObject({ seul: 'naissances', absents: ['deces'] });
+    // The pack says why its deaths column is empty.
+    const manifest = JSON.parse(fs.readFileSync(path.join(settings().PACKS_DIR, '19248', 'latest.json'), 'utf8'));
+    const files = await unzip(path.join(settings().PACKS_DIR, '19248', manifest.versions[0].file));
+    expect(files.get('LISEZMOI.md')!.toString('utf8')).toContain(
+      "Les décès ne figurent pas dans cette édition : seul le fichier des naissances de l'INSEE a été chargé.",
+    );
   });
 
   test('for one name, a copy the operator put in the mirror (<mirror>/etat-civil/) comes before real/', async () => {

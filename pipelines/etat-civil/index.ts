@@ -126,6 +126,13 @@ async function load(ctx: RunContext): Promise<void> {
        select $1, code_actuel, type, annee, ${column('LVB')}, ${column('DTH')}, array_agg(distinct code order by code)
          from src
         group by code_actuel, type, annee`;
+  // A measure with no value in the edition once published (births alone, as in ../shared/data/real): the pack says so.
+  const absents: string[] = [];
+  if (!both) {
+    const other = present[0][0] === 'naissances' ? 'deces' : 'naissances';
+    const { rows } = await ctx.db.query(`select 1 from etat_civil where millesime = $1 and ${other} is not null limit 1`, [millesime]);
+    if (!rows.length) absents.push(other);
+  }
   await ctx.publish(
     millesime,
     async (tx) => {
@@ -148,7 +155,12 @@ async function load(ctx: RunContext): Promise<void> {
       );
       return rowCount ?? 0;
     },
-    { cog, ...(both ? {} : { seul: present[0][0] }), ...(ecarts.length ? { ecarts_plm: ecarts } : {}) },
+    {
+      cog,
+      ...(both ? {} : { seul: present[0][0] }),
+      ...(absents.length ? { absents } : {}),
+      ...(ecarts.length ? { ecarts_plm: ecarts } : {}),
+    },
   );
 }
 

@@ -1,6 +1,16 @@
 import type { PackSection } from '../../src/packs/section';
 import { PRODUCER_SIRET } from '../../src/packs/producers';
 
+/** The sentence for a measure whose INSEE file was not loaded (`details.absents`, see index.ts); empty otherwise. */
+function absent(details: Record<string, unknown>): string {
+  const absents = (details.absents ?? []) as string[];
+  if (absents.includes('deces'))
+    return "\nLes décès ne figurent pas dans cette édition : seul le fichier des naissances de l'INSEE a été chargé. La colonne « deces » est donc vide, sans que l'INSEE en soit la cause.\n";
+  if (absents.includes('naissances'))
+    return "\nLes naissances ne figurent pas dans cette édition : seul le fichier des décès de l'INSEE a été chargé. La colonne « naissances » est donc vide, sans que l'INSEE en soit la cause.\n";
+  return '';
+}
+
 export const pack: PackSection = {
   tables: [
     {
@@ -46,10 +56,10 @@ export const pack: PackSection = {
   ],
   frequency: 'Annuelle',
   producerSiret: PRODUCER_SIRET.INSEE,
-  readme: ({ millesime }) => `## Naissances et décès (naissances_deces.csv)
+  readme: ({ millesime, details }) => `## Naissances et décès (naissances_deces.csv)
 
 Le fichier donne, pour chaque année depuis 2008, le nombre de naissances et de décès de personnes domiciliées dans la commune, établis par l'INSEE (Institut national de la statistique et des études économiques) à partir des bulletins d'état civil transmis par les mairies. Une naissance est comptée dans la commune où habite la mère, un décès dans la commune où habitait la personne décédée, même si l'acte a été dressé ailleurs : les chiffres peuvent donc différer des registres de votre mairie. Édition ${millesime}.
-
+${absent(details)}
 Une case vide signifie que la valeur n'est pas publiée ; ce n'est pas zéro. Quand votre commune est issue d'une fusion, les chiffres des anciennes communes sont additionnés (colonne « codes_sources »).
 
 - Producteur : INSEE
