@@ -14,6 +14,11 @@
  *   npx tsx bench/packs-national.ts --scale 0.01 --departements 35,2A   a check of the whole chain: 1 % of the rows,
  *                                                               packs of those départements only (never written)
  *
+ *   npx tsx bench/packs-national.ts --previous-sources --write  the sources of the 2026-11-26 run only (no socle
+ *                                                               source, no RNA step): the like-for-like check that the
+ *                                                               national build stays within 10 % of that run (issue 11);
+ *                                                               writes its own section `packs-national-previous`
+ *
  * --scale scales the BAN (26,000,000 rows at 1; BENCH_BAN_ROWS overrides), the ARCEP sites and the
  * socle sources; the other generators are per commune and keep their size. BENCH_KEEP=1 keeps the database.
  */
@@ -57,6 +62,10 @@ if (!(SCALE > 0 && SCALE <= 1)) throw new Error('--scale must be in ]0, 1]');
 /** Packs built for these départements only (a check at small scale); default: every commune. */
 const DEPARTEMENTS = arg('--departements')?.split(',').filter(Boolean);
 const WRITE = ARGS.includes('--write');
+/** Only the sources of the first national run (2026-11-26: 545.5 s for every pack), for a like-for-like comparison. */
+const PREVIOUS = ARGS.includes('--previous-sources');
+/** The first build of that run, with the same sources (BENCHMARKS.md, packs-national, 2026-11-26). */
+const PREVIOUS_SECONDS = 545.5;
 const BAN_ROWS = Number(process.env.BENCH_BAN_ROWS ?? Math.round(26_000_000 * SCALE));
 const RELOADED_DEP = DEPARTEMENTS?.includes('35') || !DEPARTEMENTS ? '35' : DEPARTEMENTS[0];
 const ARCEP_ROWS = Math.max(1000, Math.round(110_000 * SCALE));
@@ -301,7 +310,7 @@ async function main(): Promise<void> {
     );
 
     // The socle sources (issue 14), file by file as `dotation run <source> --inline --file …`.
-    for (const s of socleSources(SCALE)) {
+    for (const s of PREVIOUS ? [] : socleSources(SCALE)) {
       const d = dirFor(s.source);
       const g = await measure(() => s.generate(d));
       log(`${s.source}: generated in ${g.seconds.toFixed(1)} s`);
@@ -387,38 +396,41 @@ async function main(): Promise<void> {
     // A new monthly RNA archive (rna_waldec_20261101.zip): the same generated associations, but the
     // first one of RNA_CHANGED communes renamed. Only their packs should be rebuilt (associations'
     // slice versions, src/packs/slices.ts); every other commune is skipped unread or found unchanged.
-    const { rows: picked } = await pool().query(
-      `select distinct a.code_commune as code, md5(a.code_commune) from association a join communes c on c.code = a.code_commune and c.type = 'commune-actuelle'
+    // The RNA step needs the socle sources.
+    if (!PREVIOUS) {
+      const { rows: picked } = await pool().query(
+        `select distinct a.code_commune as code, md5(a.code_commune) from association a join communes c on c.code = a.code_commune and c.type = 'commune-actuelle'
         where a.registre = 'waldec' and a.par_code_postal is not true and a.code_source = a.code_commune
           and a.code_commune not in ('75056', '69123', '13055') and ($1::text[] is null or c.departement = any($1))
         order by md5(a.code_commune) limit $2`,
-      [DEPARTEMENTS ?? null, RNA_CHANGED],
-    );
-    const changed = picked.map((r) => r.code as string);
-    const rnaDir = dirFor('associations-republished');
-    const rg = await measure(() =>
-      generateRna('waldec', scaled(SOCLE_NATIONAL.waldec, SCALE), rnaDir, { date: '20261101', changed: new Set(changed) }),
-    );
-    const rr = await measure(() =>
-      runSource('associations', { file: rg.result.file, trigger: 'test', log: (x) => log(`[associations 2026-11] ${x}`) }),
-    );
-    fs.rmSync(rnaDir, { recursive: true, force: true });
-    rnaReload = { seconds: rr.seconds, genSeconds: rg.seconds, rows: rr.result.read, changed };
-    log(`packs: after a new RNA archive changing ${changed.join(', ')} (reload ${rr.seconds.toFixed(1)} s, ${rr.result.status})`);
-    afterRna = await measure(() =>
-      buildPacks({
-        concurrency: CONCURRENCY,
-        departements: DEPARTEMENTS,
-        log: errLog,
-        progress: progress('after RNA'),
-        onCommune: (o) => {
-          if (o.status === 'built') rebuiltAfterRna.push(o.code);
-        },
-      }),
-    );
-    log(
-      `packs: after the RNA archive ${afterRna.seconds.toFixed(1)} s: built ${afterRna.result.built} (${rebuiltAfterRna.join(', ')}), unchanged ${afterRna.result.unchanged} (skipped ${afterRna.result.skipped})`,
-    );
+        [DEPARTEMENTS ?? null, RNA_CHANGED],
+      );
+      const changed = picked.map((r) => r.code as string);
+      const rnaDir = dirFor('associations-republished');
+      const rg = await measure(() =>
+        generateRna('waldec', scaled(SOCLE_NATIONAL.waldec, SCALE), rnaDir, { date: '20261101', changed: new Set(changed) }),
+      );
+      const rr = await measure(() =>
+        runSource('associations', { file: rg.result.file, trigger: 'test', log: (x) => log(`[associations 2026-11] ${x}`) }),
+      );
+      fs.rmSync(rnaDir, { recursive: true, force: true });
+      rnaReload = { seconds: rr.seconds, genSeconds: rg.seconds, rows: rr.result.read, changed };
+      log(`packs: after a new RNA archive changing ${changed.join(', ')} (reload ${rr.seconds.toFixed(1)} s, ${rr.result.status})`);
+      afterRna = await measure(() =>
+        buildPacks({
+          concurrency: CONCURRENCY,
+          departements: DEPARTEMENTS,
+          log: errLog,
+          progress: progress('after RNA'),
+          onCommune: (o) => {
+            if (o.status === 'built') rebuiltAfterRna.push(o.code);
+          },
+        }),
+      );
+      log(
+        `packs: after the RNA archive ${afterRna.seconds.toFixed(1)} s: built ${afterRna.result.built} (${rebuiltAfterRna.join(', ')}), unchanged ${afterRna.result.unchanged} (skipped ${afterRna.result.skipped})`,
+      );
+    }
   } catch (err) {
     fatal = (err as Error).stack ?? String(err);
     log(`FATAL: ${fatal}`);
@@ -466,9 +478,14 @@ async function main(): Promise<void> {
           : '**not only those**'
       }); reload of the archive (${fmt(rnaReload!.rows)} rows) ${rnaReload!.seconds.toFixed(1)} s before, generated in ${rnaReload!.genSeconds.toFixed(1)} s`
     : '';
-  const md = `## Every pack, every source at national size (bench/packs-national.ts)
+  const previousGoal = full
+    ? !national
+      ? 'not measured (not at national size)'
+      : `${full.seconds <= PREVIOUS_SECONDS * 1.1 ? '**within 10 %**' : '**more than 10 % slower**'}: ${full.seconds.toFixed(1)} s against ${PREVIOUS_SECONDS} s (${(full.seconds / PREVIOUS_SECONDS).toFixed(2)}×)`
+    : 'not measured';
+  const md = `## Every pack${PREVIOUS ? ', the sources of the 2026-11-26 run (no socle source),' : ', every source'} at national size (bench/packs-national.ts${PREVIOUS ? ' --previous-sources' : ''})
 
-Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts${SCALE !== 1 ? ` --scale ${SCALE}` : ''}${DEPARTEMENTS ? ` --departements ${DEPARTEMENTS.join(',')}` : ''}\` (BAN rows: ${fmt(BAN_ROWS)}).
+Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts${PREVIOUS ? ' --previous-sources' : ''}${SCALE !== 1 ? ` --scale ${SCALE}` : ''}${DEPARTEMENTS ? ` --departements ${DEPARTEMENTS.join(',')}` : ''}\` (BAN rows: ${fmt(BAN_ROWS)}).
 
 - Machine: ${machine()}. Load average before ${loadBefore}, after ${loadAfter} (1/5/15 min, this run's own load included: check that nothing else ran); PostgreSQL on the same host.
 - One scratch database (migrations ${migrateSeconds.toFixed(1)} s), every source loaded through the runner (\`runSource\`), inputs from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts), the socle generators (bench/socle/generate.ts, bench/sante/generate.ts: sizes and their sources stated there; scale ${SCALE}) or real files of ../shared/data; generated files deleted after their load. NETWORK=never.
@@ -495,9 +512,13 @@ ${packRow(`build every pack after a new RNA archive (associations) changing ${RN
 
 - Disk: packs ${mb(disk.bytes)} in ${fmt(disk.files)} files (ZIP + manifest per commune); pack size avg ${mb(Number(packStats.avg ?? 0))}, median ${mb(Number(packStats.p50 ?? 0))}, p99 ${mb(Number(packStats.p99 ?? 0))}, max ${mb(Number(packStats.max ?? 0))} (${packStats.max_code ?? '–'}). Database after the loads: ${mb(dbBytes)}.
 - Process maxRSS over the whole run: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.
-- Goal (issues 5 and 14): every pack (≈ 35,000) with every source, old and new, in under 10 minutes on this 2-core machine: ${goal}${BAN_ROWS < 26_000_000 ? `, with the BAN at ${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of its national size` : ''}.
+${
+  PREVIOUS
+    ? `- Sources: those of the 2026-11-26 run (cog, populations, recensement, état civil, équipements, elections, budgets, arcep, atmo, contours, BAN); the socle sources are not loaded, so their pack sections are absent.\n- Goal (issue 11): the first build within 10 % of the 2026-11-26 run's (${PREVIOUS_SECONDS} s, same sources, same generators): ${previousGoal}`
+    : `- Goal (issues 5 and 14): every pack (≈ 35,000) with every source, old and new, in under 10 minutes on this 2-core machine: ${goal}`
+}${BAN_ROWS < 26_000_000 ? `, with the BAN at ${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of its national size` : ''}.
 ${failures(full, 'first build')}${failures(again, 'again')}${failures(afterRna, 'after the RNA archive')}${fatal ? `\n**The run stopped on an error**: \`${fatal.split('\n')[0]}\`\n` : ''}`;
-  if (WRITE) writeBenchmarkSection('packs-national', md);
+  if (WRITE) writeBenchmarkSection(PREVIOUS ? 'packs-national-previous' : 'packs-national', md);
   else log('BENCHMARKS.md not written (no --write)');
   console.log(md);
   console.log(

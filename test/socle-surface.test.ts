@@ -11,6 +11,7 @@ import { buildPacks } from '../src/packs/build';
 import { parseCsv } from '../src/packs/format';
 import { readManifestAsync, versionPath } from '../src/packs/store';
 import { readZipEntries } from '../src/packs/zip';
+import { renderSections, renderWhole } from '../src/packs/lisezmoi';
 import { buildServer } from '../src/server/app';
 import { invalidateReferential } from '../src/communes/referential';
 import { resetDataStamp } from '../src/server/http/cache';
@@ -191,6 +192,15 @@ describe.each(SEVEN.map((id) => [id]))('%s for Rennes', (id) => {
       expect.arrayContaining(pipeline().pack!.tables.map((t) => `${t.name}.csv`)),
     );
   });
+});
+
+test('LISEZMOI.html renders the whole LISEZMOI.md, section by section from the cache, as rendering it at once would', () => {
+  const html = text('LISEZMOI.html');
+  const main = html.slice(html.indexOf('<main>\n') + '<main>\n'.length, html.indexOf('</main>'));
+  expect(lisezmoi.split(/^## /m).length).toBeGreaterThan(10);
+  expect(main).toBe(renderWhole(lisezmoi));
+  // Rendered again (every section now from the cache): the same.
+  expect(renderSections(lisezmoi)).toBe(main);
 });
 
 describe('the blocks show what the pack holds, escaped', () => {

@@ -156,6 +156,33 @@ export function lisezmoi(c: CommuneRow, plan: PackPlan, present: Shipped[], unav
 // No linkify (it triples the rendering time over 35,000 packs): the text writes its links as <https://…>.
 const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
 
+/** Rendered sections, by their Markdown: most of a LISEZMOI (a source's description, licences) is the same in every pack. */
+const rendered = new Map<string, string>();
+const RENDERED_MAX = 4000;
+
+/**
+ * The Markdown rendered section by section (split before each `## ` heading line), each section's
+ * HTML kept by its text: the same HTML as rendering the whole text at once, because a heading
+ * ends every block before it and the text defines no link reference (`[x]: url`) that a section
+ * could use from another; test/unit/lisezmoi-render.test.ts checks both on a whole pack's text.
+ */
+export function renderSections(markdown: string): string {
+  let out = '';
+  for (const section of markdown.split(/^(?=## )/m)) {
+    let html = rendered.get(section);
+    if (html === undefined) {
+      html = md.render(section);
+      if (rendered.size >= RENDERED_MAX) rendered.clear(); // bounded: a build's sections are far fewer
+      rendered.set(section, html);
+    }
+    out += html;
+  }
+  return out;
+}
+
+/** The whole text rendered at once (what renderSections must equal). */
+export const renderWhole = (markdown: string): string => md.render(markdown);
+
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /**
@@ -188,7 +215,7 @@ th{background:#f0f0f0}a{color:#000091}code{background:#f4f4f4;padding:0 .2rem}
 </head>
 <body>
 <main>
-${md.render(markdown)}</main>
+${renderSections(markdown)}</main>
 </body>
 </html>
 `;
