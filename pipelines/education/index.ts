@@ -4,7 +4,7 @@ import { loadCsv, reject } from '../../src/engine/load-csv';
 import { columnFinder, foldName, headerLine } from '../../src/engine/columns';
 import { MissingResourceError } from '../../src/engine/errors';
 import { formatEdition, parseEdition } from '../../src/engine/edition';
-import { mergeFileEditions, replaceSnapshot, type FileEdition } from '../../src/engine/snapshot';
+import { mergePublishedEditions, replaceSnapshot, type FileEdition } from '../../src/engine/snapshot';
 import type { StagingTable } from '../../src/engine/staging';
 import { normalizeCommuneCode } from '../../src/communes/codes';
 import { recode } from '../../src/communes/recode';
@@ -300,13 +300,7 @@ async function load(ctx: RunContext): Promise<void> {
     ipsMaps.push({ rentree, map });
   }
 
-  const previous = await ctx.db.query(
-    `select details from published_datasets where source = 'education' order by edition_key desc limit 1`,
-  );
-  const kept: Record<string, unknown> = previous.rows[0]?.details ?? {};
-  const { editions: merged, millesime } = mergeFileEditions((kept.editions ?? {}) as Record<string, FileEdition>, editions);
-  for (const e of Object.values(editions)) ctx.log(`${e.fichier}: edition ${e.edition} (${e.from})`);
-  ctx.setMillesime(millesime);
+  const { kept, editions: merged, millesime } = await mergePublishedEditions(ctx, editions);
 
   await ctx.publish(
     millesime,

@@ -1,12 +1,7 @@
 import type { PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
 import { PRODUCER_SIRET } from '../../src/packs/producers';
-
-interface FileEdition {
-  edition: string;
-  from: string;
-  fichier: string;
-}
+import type { FileEdition } from '../../src/engine/snapshot';
 
 function rentreeLabel(e: FileEdition | undefined): string | null {
   const y = e && /^rentree-(\d{4})$/.exec(e.edition)?.[1];

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline';
 import { MissingResourceError } from '../../src/engine/errors';
 import { formatEdition, parseEdition } from '../../src/engine/edition';
-import { mergeFileEditions, replaceSnapshot, type FileEdition } from '../../src/engine/snapshot';
+import { mergePublishedEditions, replaceSnapshot, type FileEdition } from '../../src/engine/snapshot';
 import { recode } from '../../src/communes/recode';
 import { writeSlices } from '../../src/packs/slices';
 import { GEO_STAGING, STRUCTURE_STAGING, stageFiness } from './finess';
@@ -115,11 +115,7 @@ async function load(ctx: RunContext): Promise<void> {
       ctx.log(`${editions.finess.fichier}: ${q.sans_projection} position(s) in no known projection: published without a point`);
   }
 
-  const previous = await ctx.db.query(`select details from published_datasets where source = 'sante' order by edition_key desc limit 1`);
-  const kept: Record<string, unknown> = previous.rows[0]?.details ?? {};
-  const { editions: merged, millesime } = mergeFileEditions((kept.editions ?? {}) as Record<string, FileEdition>, editions);
-  for (const e of Object.values(editions)) ctx.log(`${e.fichier}: edition ${e.edition} (${e.from})`);
-  ctx.setMillesime(millesime);
+  const { kept, editions: merged, millesime } = await mergePublishedEditions(ctx, editions);
 
   await ctx.publish(
     millesime,

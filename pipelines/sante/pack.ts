@@ -1,12 +1,7 @@
 import type { PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
 import { PRODUCER_SIRET } from '../../src/packs/producers';
-
-interface FileEdition {
-  edition: string;
-  from: string;
-  fichier: string;
-}
+import type { FileEdition } from '../../src/engine/snapshot';
 
 export const pack: PackSection = {
   tables: [

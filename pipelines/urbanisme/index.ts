@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { LocalFile, Pipeline, RunContext } from '../../src/engine/pipeline';
 import { FormatError, MissingResourceError } from '../../src/engine/errors';
 import { formatEdition, parseEdition } from '../../src/engine/edition';
-import { mergeFileEditions, replaceSnapshot, type FileEdition } from '../../src/engine/snapshot';
+import { mergePublishedEditions, replaceSnapshot, type FileEdition } from '../../src/engine/snapshot';
 import type { StagingTable } from '../../src/engine/staging';
 import { stageFeatures } from '../../src/geo/features';
 import { recode } from '../../src/communes/recode';
@@ -207,13 +207,7 @@ async function load(ctx: RunContext): Promise<void> {
   }
   ctx.checkpoint('after-staging');
 
-  const previous = await ctx.db.query(
-    `select details from published_datasets where source = 'urbanisme' order by edition_key desc limit 1`,
-  );
-  const kept: Record<string, unknown> = previous.rows[0]?.details ?? {};
-  const { editions: merged, millesime } = mergeFileEditions((kept.editions ?? {}) as Record<string, FileEdition>, editions);
-  for (const e of Object.values(editions)) ctx.log(`${e.fichier}: edition ${e.edition} (${e.from})`);
-  ctx.setMillesime(millesime);
+  const { kept, editions: merged, millesime } = await mergePublishedEditions(ctx, editions);
   const cog = Number(millesime.slice(0, 4));
 
   // Codes INSEE of the extract's day: re-coded to the current communes.

@@ -1,17 +1,12 @@
 import type { PackSection } from '../../src/packs/section';
 import { sliceVersionSql } from '../../src/packs/slices';
 import { PRODUCER_SIRET } from '../../src/packs/producers';
+import type { FileEdition } from '../../src/engine/snapshot';
 
 const PAGE = `'https://www.geoportail-urbanisme.gouv.fr/document/by-id/'`;
 const REGIME = `case regime when 'PLU' then 'Plan local d''urbanisme (PLU)' when 'PLUi' then 'Plan local d''urbanisme intercommunal (PLUi)'
                  when 'CC' then 'Carte communale' when 'RNU' then 'Règlement national d''urbanisme (RNU)'
                  else 'Non renseigné : aucun document en vigueur publié sur le Géoportail de l''urbanisme' end`;
-
-interface FileEdition {
-  edition: string;
-  from: string;
-  fichier: string;
-}
 
 export const pack: PackSection = {
   tables: [

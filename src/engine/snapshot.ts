@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import { ContentError } from './errors';
 import { compareEditions, parseEdition, resolveEdition, type EditionInput } from './edition';
+import type { RunContext } from './pipeline';
 
 /** An edition older than the one a snapshot source has published: loading it would go back in time. */
 class OlderEditionError extends ContentError {
@@ -58,4 +59,24 @@ export function mergeFileEditions(
     .sort((a, b) => compareEditions(parseEdition(a), parseEdition(b)))
     .pop()!;
   return { editions, millesime };
+}
+
+/**
+ * The editions step of a snapshot source whose files load apart (education, santé, urbanisme):
+ * its latest publication's details (`kept`), the editions of the files loaded now merged with the
+ * ones it recorded (mergeFileEditions), each file loaded now logged with its edition, and the run's
+ * millésime set to the latest of them.
+ */
+export async function mergePublishedEditions(
+  ctx: RunContext,
+  loaded: Record<string, FileEdition>,
+): Promise<{ kept: Record<string, unknown>; editions: Record<string, FileEdition>; millesime: string }> {
+  const previous = await ctx.db.query(`select details from published_datasets where source = $1 order by edition_key desc limit 1`, [
+    ctx.source.id,
+  ]);
+  const kept: Record<string, unknown> = previous.rows[0]?.details ?? {};
+  const { editions, millesime } = mergeFileEditions((kept.editions ?? {}) as Record<string, FileEdition>, loaded);
+  for (const e of Object.values(loaded)) ctx.log(`${e.fichier}: edition ${e.edition} (${e.from})`);
+  ctx.setMillesime(millesime);
+  return { kept, editions, millesime };
 }
