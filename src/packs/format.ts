@@ -132,6 +132,14 @@ const CHECKS: Record<FieldType, (v: string) => boolean> = {
   year: (v) => /^-?\d{4}$/.test(v),
 };
 
+/** Compiled field patterns, by their source: every pack validates the same few patterns on many cells. */
+const patterns = new Map<string, RegExp>();
+const patternOf = (p: string): RegExp => {
+  let re = patterns.get(p);
+  if (!re) patterns.set(p, (re = new RegExp(`^(?:${p})$`)));
+  return re;
+};
+
 /**
  * A small Table Schema validator for what the packs use: header = field names in order,
  * types, required, enum, pattern, minimum, format uri, primary key unique. Returns the errors (empty = valid).
@@ -161,7 +169,7 @@ export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): 
       if (!CHECKS[f.type](v)) errors.push(`line ${line}, ${f.name}: '${v}' is not a valid ${f.type}`);
       if (f.constraints?.enum && !f.constraints.enum.includes(v))
         errors.push(`line ${line}, ${f.name}: '${v}' not in ${f.constraints.enum.join('|')}`);
-      if (f.constraints?.pattern && !new RegExp(`^(?:${f.constraints.pattern})$`).test(v))
+      if (f.constraints?.pattern && !patternOf(f.constraints.pattern).test(v))
         errors.push(`line ${line}, ${f.name}: '${v}' does not match ${f.constraints.pattern}`);
       if (f.constraints?.minimum !== undefined && Number(v) < f.constraints.minimum)
         errors.push(`line ${line}, ${f.name}: ${v} is below the minimum ${f.constraints.minimum}`);
