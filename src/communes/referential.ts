@@ -1,4 +1,5 @@
 import { pool } from '../db/pool';
+import { settings } from '../../config/settings';
 
 /**
  * In-memory copy of the commune referential (≈ 40k rows, a few MB) shared by the API Territoire,
@@ -311,6 +312,17 @@ export async function referential(): Promise<Referential> {
     }
   })();
   return loading;
+}
+
+/**
+ * The referential in memory when `referential()` would return it at once (same database, checked
+ * less than RELOAD_CHECK_MS ago); undefined when it would query PostgreSQL first. For the pack
+ * downloads' fast path (src/server/pack-fast.ts), which leaves the request to the route then.
+ */
+export function freshReferential(): Referential | undefined {
+  if (!cached || Date.now() - lastCheck >= RELOAD_CHECK_MS) return undefined;
+  // The pool's key (src/db/pool.ts), read without creating a pool.
+  return cached.url === settings().DATABASE_URL ? cached.ref : undefined;
 }
 
 /** Forget the cached copy (tests that publish and read at once). */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import Fastify, { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { settings } from '../../config/settings';
@@ -9,15 +10,30 @@ import { logger } from '../log';
 import { closePools } from '../db/pool';
 import { closeRedisConnections } from '../queue/connection';
 import { notFoundPage } from '../site/pages';
+import { FastPath, packFastPath } from './pack-fast';
 
 /**
  * The HTTP server. Every file of `src/server/routes/` exports a default Fastify plugin
  * `(app) => Promise<void>` and is registered here, so routes live beside their topic
  * (communes and packs, API Territoire, geo.api, catalog, operator side).
  */
-export async function buildServer(opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+export async function buildServer(opts: { logger?: boolean; packFastPath?: boolean } = {}): Promise<FastifyInstance> {
   const s = settings();
+  // Pack downloads answered before Fastify's lifecycle when all they need is in memory
+  // (src/server/pack-fast.ts); set once the plug-ins whose headers it reproduces are installed.
+  // `packFastPath: false` builds the server without it (tests compare the two).
+  let fast: FastPath | null = null;
+  let closing = false;
   const app: FastifyInstance = Fastify({
+    // Fastify's own HTTP/1 server (lib/server.js, same timeouts), with the fast path in front of its handler.
+    serverFactory: (handler, options) => {
+      const o = options as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
+      const server = http.createServer((req, res) => (fast ? fast(req, res, handler) : handler(req, res)));
+      server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = o.requestTimeout ?? 0;
+      server.setTimeout(o.connectionTimeout ?? 0);
+      return server;
+    },
     trustProxy: trustProxy(s.TRUST_PROXY),
     // The process's one logger (src/log.ts: LOG_LEVEL, LOG_FORMAT), named `http`.
     ...(opts.logger ? { loggerInstance: logger().child({ name: 'http' }) as FastifyBaseLogger } : { logger: false }),
@@ -28,9 +44,17 @@ export async function buildServer(opts: { logger?: boolean } = {}): Promise<Fast
   // a browser (Accept: text/html) gets the site's French 404 page instead.
   installErrorHandling(app, { notFoundPage: (p) => notFoundPage(`Aucune page n’existe à l’adresse ${p}.`) });
   // CORS, security headers, rate limit, compression (src/server/http/security.ts).
-  await installSecurity(app, s);
+  const publicHeaders = await installSecurity(app, s);
   // HTTP latency by route into the Prometheus metrics (src/server/metrics.ts, served at /metrics).
   installHttpMetrics(app);
+  if (opts.packFastPath !== false) {
+    fast = packFastPath({ headers: publicHeaders, log: opts.logger ? app.log : undefined, closing: () => closing });
+    app.decorate('packFastPath', fast);
+    app.addHook('preClose', (done) => {
+      closing = true;
+      done();
+    });
+  }
   const dir = path.join(__dirname, 'routes');
   for (const f of fs
     .readdirSync(dir)

@@ -246,6 +246,14 @@ export function installHttpMetrics(app: FastifyInstance): void {
   });
 }
 
+/**
+ * One answer timed outside Fastify's lifecycle (the pack downloads' fast path, src/server/pack-fast.ts),
+ * into the same histogram with the same labels as the hook above would give it.
+ */
+export function observeHttp(method: string, route: string, statusCode: number, seconds: number): void {
+  httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+}
+
 /** The exposition (Prometheus text format 0.0.4) and its content type. */
 export async function metricsText(): Promise<{ contentType: string; body: string }> {
   snapshot = takeSnapshot();

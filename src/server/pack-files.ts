@@ -24,6 +24,16 @@ const manifests = new Map<string, { ino: number; size: number; mtimeMs: number; 
 const manifestKey = (packsDir: string, code: string) => `${packsDir}\0${code}`;
 packEvents.on('published', (packsDir: string, code: string) => manifests.delete(manifestKey(packsDir, code)));
 
+/**
+ * The manifest as cached, without any I/O, when it was checked less than MANIFEST_CHECK_MS ago:
+ * what `cachedManifest` would answer at once. Undefined when it would have to stat or read the file
+ * (the fast path of src/server/pack-fast.ts then leaves the request to the route, which does).
+ */
+export function freshManifest(packsDir: string, code: string): PackManifest | undefined {
+  const hit = manifests.get(manifestKey(packsDir, code));
+  return hit && Date.now() - hit.checkedAt < MANIFEST_CHECK_MS ? hit.manifest : undefined;
+}
+
 export async function cachedManifest(packsDir: string, code: string, recheck = false): Promise<PackManifest | null> {
   const key = manifestKey(packsDir, code);
   const hit = manifests.get(key);
@@ -61,7 +71,7 @@ const SMALL_ZIP = 1024 * 1024;
 const CACHE_BYTES = 128 * 1024 * 1024;
 
 /** One version file as served: its path, size, precomputed headers, and its bytes when small and read. */
-interface ServedFile {
+export interface ServedFile {
   file: string;
   size: number;
   etag: string;
@@ -81,15 +91,25 @@ function remember(key: string, f: ServedFile): void {
   }
 }
 
-/** The served form of a version: looked up by path and sha256 (a version file never changes), read once. */
-async function servedFile(packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean): Promise<ServedFile> {
-  const key = `${packsDir}\0${code}\0${v.version}\0${v.sha256}\0${immutable ? 'i' : 'l'}\0${nom}`;
+const servedKey = (packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean) =>
+  `${packsDir}\0${code}\0${v.version}\0${v.sha256}\0${immutable ? 'i' : 'l'}\0${nom}`;
+
+/** The served form of a version when already in the cache (touched as most recently used), without I/O. */
+export function cachedServedFile(packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean): ServedFile | undefined {
+  const key = servedKey(packsDir, code, nom, v, immutable);
   const hit = served.get(key);
   if (hit) {
     served.delete(key);
     served.set(key, hit);
-    return hit;
   }
+  return hit;
+}
+
+/** The served form of a version: looked up by path and sha256 (a version file never changes), read once. */
+async function servedFile(packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean): Promise<ServedFile> {
+  const hit = cachedServedFile(packsDir, code, nom, v, immutable);
+  if (hit) return hit;
+  const key = servedKey(packsDir, code, nom, v, immutable);
   const file = versionPath(packsDir, code, v.version);
   let body: Buffer | undefined;
   let size: number;

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from 'helmet';
@@ -78,7 +79,77 @@ export function trustProxy(v: string): boolean | string | ((address: string, hop
   return v;
 }
 
-export async function installSecurity(app: FastifyInstance, s: Settings): Promise<void> {
+/** A header list for `res.writeHead(status, flat)`: name, value, name, value… */
+export type FlatHeaders = string[];
+
+/**
+ * What the pack downloads' fast path (src/server/pack-fast.ts) needs to answer a public route as
+ * the plug-ins installed here would, without running them per request:
+ * - `security`: helmet's headers, taken from helmet's own middleware once (they do not depend on the request);
+ * - `cors(origin)`: @fastify/cors's headers of a simple (not preflight) request with this configuration;
+ * - `rateLimit`: the plug-in's own limiter (`app.createRateLimit()`: same store, same key, same
+ *   allow list, the request counted once); null when RATE_LIMIT_MAX is 0 (no plug-in);
+ * - `clientIp(req)`: the address the limiter counts (Fastify's `request.ip` under TRUST_PROXY);
+ *   undefined when TRUST_PROXY is a list of addresses, which only Fastify's proxy-addr compiles:
+ *   the fast path then leaves every request to Fastify.
+ */
+export interface PublicRouteHeaders {
+  security: FlatHeaders;
+  cors(origin: string | undefined): FlatHeaders;
+  rateLimit: ((ip: string, url: string) => Promise<{ exceeded: boolean; headers: FlatHeaders }>) | null;
+  clientIp: ((req: IncomingMessage) => string | undefined) | undefined;
+}
+
+/**
+ * Fastify's `request.ip` (lib/request.js with @fastify/proxy-addr's `all`): walking X-Forwarded-For
+ * from the socket outwards, the first address not trusted, else the farthest one. Only for the
+ * forms of TRUST_PROXY that need no address parsing (false, true, a hop count).
+ */
+export function clientIpFor(tp: ReturnType<typeof trustProxy>): ((req: IncomingMessage) => string | undefined) | undefined {
+  if (tp === false) return (req) => req.socket.remoteAddress;
+  if (typeof tp === 'string') return undefined;
+  const trusted = tp === true ? () => true : tp;
+  return (req) => {
+    const addrs = forwardedFor(req);
+    for (let i = 0; i < addrs.length - 1; i++) if (!trusted(addrs[i] ?? '', i)) return addrs[i];
+    return addrs[addrs.length - 1];
+  };
+}
+
+/** @fastify/forwarded: the socket's address, then X-Forwarded-For's from the nearest (rightmost) out, blanks dropped. */
+function forwardedFor(req: IncomingMessage): (string | undefined)[] {
+  const header = req.headers['x-forwarded-for'];
+  const addrs: (string | undefined)[] = [req.socket.remoteAddress];
+  if (!header || typeof header !== 'string') return addrs;
+  if (!header.includes(',')) {
+    const one = header.trim();
+    if (one) addrs.push(one);
+    return addrs;
+  }
+  for (const part of header.split(',').reverse()) {
+    const x = part.replace(/^[ \t]+|[ \t]+$/g, '');
+    if (x) addrs.push(x);
+  }
+  return addrs;
+}
+
+/** The headers a connect-style middleware (helmet) sets on a response, in order, as a flat list. */
+function headersSetBy(mw: (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void): FlatHeaders {
+  const set = new Map<string, string>();
+  const res = {
+    setHeader: (k: string, v: unknown) => set.set(k.toLowerCase(), String(v)),
+    removeHeader: (k: string) => set.delete(k.toLowerCase()),
+  };
+  let done = false;
+  mw({ headers: {} } as IncomingMessage, res as unknown as ServerResponse, (err) => {
+    if (err) throw err;
+    done = true;
+  });
+  if (!done) throw new Error('helmet did not set its headers synchronously');
+  return [...set].flat();
+}
+
+export async function installSecurity(app: FastifyInstance, s: Settings): Promise<PublicRouteHeaders> {
   const origins = s.CORS_ORIGINS.trim() === '*' ? '*' : s.CORS_ORIGINS.split(',').map((o) => o.trim());
   await app.register(cors, {
     delegator: (req, cb) =>
@@ -123,6 +194,7 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
       done(err as Error | undefined),
     ),
   );
+  let limited: PublicRouteHeaders['rateLimit'] = null;
   if (s.RATE_LIMIT_MAX > 0) {
     await app.register(rateLimit, {
       max: s.RATE_LIMIT_MAX,
@@ -137,6 +209,29 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
         );
       },
     });
+    // The same limiter for the fast path: the plug-in's store and key; on a public route it adds the
+    // three X-RateLimit-* headers (the limit, what is left, seconds to the window's end).
+    const limiter = app.createRateLimit();
+    limited = async (ip, url) => {
+      const r = await limiter({ ip, url, routeOptions: { config: {} } } as unknown as FastifyRequest);
+      if (r.isAllowed) return { exceeded: false, headers: [] };
+      return {
+        exceeded: r.isExceeded,
+        headers: ['x-ratelimit-limit', String(r.max), 'x-ratelimit-remaining', String(r.remaining), 'x-ratelimit-reset', String(r.ttlInSeconds)],
+      };
+    };
   }
   await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip'] });
+
+  // @fastify/cors with a delegator (index.js, addCorsHeadersHandler): Vary: Origin always (options
+  // resolved per request), the origin when allowed ('*' in the list means any), the exposed headers.
+  const anyOrigin = origins === '*' || origins.includes('*');
+  const exposed = EXPOSED_HEADERS.join(', ');
+  const corsHeaders = (origin: string | undefined): FlatHeaders => {
+    const allowed = anyOrigin ? '*' : origin !== undefined && origins.includes(origin) ? origin : undefined;
+    return allowed === undefined
+      ? ['vary', 'Origin', 'access-control-expose-headers', exposed]
+      : ['vary', 'Origin', 'access-control-allow-origin', allowed, 'access-control-expose-headers', exposed];
+  };
+  return { security: headersSetBy(securityHeaders), cors: corsHeaders, rateLimit: limited, clientIp: clientIpFor(trustProxy(s.TRUST_PROXY)) };
 }

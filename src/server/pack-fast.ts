@@ -1,0 +1,166 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { FastifyBaseLogger } from 'fastify';
+import parseRange from 'range-parser';
+import { settings } from '../../config/settings';
+import { freshReferential } from '../communes/referential';
+import { latestVersion } from '../packs/store';
+import { ServedFile, cachedServedFile, freshManifest, matchesEtag } from './pack-files';
+import type { FlatHeaders, PublicRouteHeaders } from './http/security';
+import { observeHttp } from './metrics';
+
+/**
+ * The pack downloads' fast path (issue 13: serve a pack at ≥ 0.5× nginx).
+ *
+ * What it is: a function the HTTP server calls on every request before Fastify (app.ts,
+ * `serverFactory`). It answers GET and HEAD of `/communes/{code}/pack.zip` and
+ * `/communes/{code}/pack/{version}.zip` itself when everything the route would need is already in
+ * memory, and hands every other request to Fastify untouched. A profile of the route through
+ * Fastify (node --cpu-prof, 10 KB pack, 50 connections) spent most of its time in the per-request
+ * machinery — request and reply objects, the onRequest hooks of CORS, helmet, rate limit and
+ * compression, the onSend/onResponse chains, reply.send's serialization checks — not in sending the
+ * bytes; a bare `http.createServer` writing the same 10 KB answered ≈ 3× as many requests. So the
+ * saving comes from not entering the lifecycle at all; per answer the fast path does one regular
+ * expression, four Map lookups, the rate limiter and one `res.writeHead(status, flatHeaders)` +
+ * `res.end(buffer)`.
+ *
+ * What it keeps (test/pack-fast.test.ts compares it, request by request, with the same server
+ * built without it):
+ * - the answer: the route's own caches decide it — the referential in memory (`freshReferential`),
+ *   the manifest checked less than a second ago (`freshManifest`), the version file's precomputed
+ *   headers and bytes (`cachedServedFile`, files ≤ 1 MB). When one of them is missing or due for a
+ *   check, the request goes to Fastify, whose route does the I/O and fills them: the first request of
+ *   a pack, one request a second per pack (the manifest's stat), one every 2 s (the referential);
+ * - 200, 206 (one range, the same range-parser call, If-Range), 304 (If-None-Match), HEAD: the
+ *   route's logic, copied from `sendPackVersion`; everything else — 301 of an old code, 404 and
+ *   400 in French, 416, 429, 503, files > 1 MB (streamed from disk, where the lifecycle's cost is
+ *   small against the transfer), malformed or non-canonical URLs (lower-case code, trailing slash,
+ *   percent-encoding) — is answered by Fastify, so it is the very same answer;
+ * - the headers of the plug-ins: helmet's, captured from helmet itself once; CORS's for the
+ *   request's Origin; the rate limit's three X-RateLimit-* (src/server/http/security.ts);
+ * - the rate limit: the plug-in's own limiter and store count each request once. A request over
+ *   the limit goes to Fastify, which counts it again and answers the 429 (the count is already
+ *   over, so the answer is the same: remaining 0, the same reset);
+ * - the metrics: each answer is observed in dotation_http_request_duration_seconds with the
+ *   route's pattern, method and status, timed from the request to the response's end as Fastify's
+ *   onResponse hook does;
+ * - logging: when the server logs requests (LOG_LEVEL info or debug), one line per answer,
+ *   "request completed" with method, URL, status and time, where Fastify writes two;
+ * - closing: once the server is closing (`preClose`), every request goes to Fastify (503).
+ */
+
+/** `/communes/{code}/pack.zip` or `/communes/{code}/pack/{version}.zip`, code upper-case as the route uppercases it. */
+const PACK_URL = /^\/communes\/(\d{5}|2[AB]\d{3})\/pack(?:\.zip|\/([0-9A-Za-z][0-9A-Za-z._-]{0,63})\.zip)$/;
+const ROUTE_LATEST = '/communes/:code/pack.zip';
+const ROUTE_VERSION = '/communes/:code/pack/:file';
+
+export interface FastPathOptions {
+  headers: PublicRouteHeaders;
+  /** The server's logger when it logs requests, else undefined. */
+  log?: FastifyBaseLogger;
+  /** Whether the server is closing (then Fastify answers). */
+  closing: () => boolean;
+}
+
+/** Counters for tests and the report: answered here, or handed to Fastify after matching a pack URL. */
+export interface FastPathStats {
+  served: number;
+  passed: number;
+}
+
+export type FastPath = ((req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void) => void) & {
+  stats: FastPathStats;
+};
+
+/** Null when the fast path cannot compute what the rate limiter counts (TRUST_PROXY as addresses): Fastify answers all. */
+export function packFastPath(opts: FastPathOptions): FastPath | null {
+  const { headers, log } = opts;
+  const clientIp = headers.clientIp;
+  if (!clientIp) return null;
+  const stats: FastPathStats = { served: 0, passed: 0 };
+  // Per version file: the headers every answer about it carries (helmet, the file's own), computed once.
+  const base = new WeakMap<ServedFile, FlatHeaders>();
+  const fileHeaders = (f: ServedFile): FlatHeaders => {
+    let h = base.get(f);
+    if (!h) {
+      h = [...headers.security, ...Object.entries(f.headers).flat()];
+      base.set(f, h);
+    }
+    return h;
+  };
+  let ids = 0;
+
+  const fast = (req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void): void => {
+    const method = req.method;
+    const url = req.url ?? '';
+    if ((method !== 'GET' && method !== 'HEAD') || !url.startsWith('/communes/')) return next(req, res);
+    const q = url.indexOf('?');
+    const m = PACK_URL.exec(q < 0 ? url : url.slice(0, q));
+    if (!m) return next(req, res);
+    const pass = () => {
+      stats.passed++;
+      next(req, res);
+    };
+    if (opts.closing()) return pass();
+    const started = performance.now();
+    const code = m[1];
+    const version = m[2];
+    const rec = freshReferential()?.current.get(code);
+    if (!rec) return pass();
+    const dir = settings().PACKS_DIR;
+    const manifest = freshManifest(dir, code);
+    const v = !manifest
+      ? undefined
+      : version === undefined
+        ? latestVersion(manifest)
+        : version.includes('..')
+          ? undefined
+          : manifest.versions.find((x) => x.version === version);
+    if (!v) return pass();
+    const f = cachedServedFile(dir, code, rec.nom, v, version !== undefined);
+    if (!f?.body) return pass();
+
+    // What to answer, as sendPackVersion decides it.
+    let status = 200;
+    let start = 0;
+    let end = f.size - 1;
+    if (matchesEtag(req.headers['if-none-match'], f.etag)) status = 304;
+    else {
+      const range = req.headers.range;
+      const ifRange = req.headers['if-range'];
+      if (range && (!ifRange || ifRange === f.etag)) {
+        const r = parseRange(f.size, range, { combine: true });
+        if (r === -1) return pass(); // 416: the route's error answer
+        if (r !== -2 && r.type === 'bytes' && r.length === 1) {
+          status = 206;
+          ({ start, end } = r[0]);
+        }
+      }
+    }
+    const ip = clientIp(req);
+    if (ip === undefined) return pass();
+    const route = version === undefined ? ROUTE_LATEST : ROUTE_VERSION;
+    const answer = (limitHeaders: FlatHeaders) => {
+      const h = [...headers.cors(req.headers.origin), ...limitHeaders, ...fileHeaders(f)];
+      if (status === 206) h.push('content-range', `bytes ${start}-${end}/${f.size}`, 'content-length', String(end - start + 1));
+      else if (status === 200) h.push('content-length', String(f.size));
+      // Fastify's HEAD route (lib/head-route.js) gives an answer without payload, the 304, a Content-Length of 0.
+      else if (method === 'HEAD') h.push('content-length', '0');
+      stats.served++;
+      res.once('finish', () => {
+        const ms = performance.now() - started;
+        observeHttp(method, route, status, ms / 1000);
+        log?.info({ reqId: `fast-${(++ids).toString(36)}`, method, url, statusCode: status, responseTime: ms }, 'request completed');
+      });
+      res.writeHead(status, h);
+      if (method === 'HEAD' || status === 304) res.end();
+      else res.end(status === 206 ? f.body!.subarray(start, end + 1) : f.body);
+    };
+    if (!headers.rateLimit) return answer([]);
+    headers.rateLimit(ip, url).then(
+      (r) => (r.exceeded ? pass() : answer(r.headers)),
+      () => pass(), // the plug-in's hook meets the same error and answers it
+    );
+  };
+  return Object.assign(fast, { stats });
+}

@@ -1,0 +1,279 @@
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { FastifyInstance } from 'fastify';
+import { freshDatabase } from './helpers/db';
+import { resetSettings } from '../config/settings';
+import { runSource } from '../src/engine/runner';
+import { buildPacks } from '../src/packs/build';
+import { readManifest } from '../src/packs/store';
+import { settings } from '../config/settings';
+import { buildServer } from '../src/server/app';
+import type { FastPath } from '../src/server/pack-fast';
+import { metricsText } from '../src/server/metrics';
+import { closeQueues } from '../src/queue/queue';
+import { closeRedisConnections } from '../src/queue/connection';
+
+/**
+ * The pack downloads' fast path (src/server/pack-fast.ts) answers as the route through Fastify
+ * would: each case sends the same request, over real HTTP, to a server built as deployed (fast path
+ * in front) and to one built without it (`packFastPath: false`), and compares status, every header
+ * but Date, and the body; it also checks the fast path answered the requests it should (its
+ * counters), so a case the fast path silently handed to Fastify does not pass for it. The packs
+ * are built by the pack builder from the synthetic fixture of test/fixtures/packs.
+ */
+const FIXTURE = path.join(__dirname, 'fixtures', 'packs', 'donnees_communes.csv');
+const TOKEN = 'operator-token-for-tests-0123456789';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+const servers: FastifyInstance[] = [];
+let etag: string;
+let version: string;
+
+/** Runs `fn` with extra settings, then puts the environment back. */
+async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  resetSettings();
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    resetSettings();
+  }
+}
+
+interface Pair {
+  fast: string;
+  plain: string;
+  stats: FastPath['stats'];
+  /** A third server without fast path, for warming the shared caches without counting in the pair's rate limits. */
+  warm: FastifyInstance;
+}
+
+/** A server as deployed and the same without fast path, both listening, plus a warmer; built with extra settings. */
+async function pair(env: Record<string, string> = {}): Promise<Pair> {
+  return withEnv(env, async () => {
+    const listen = async (fastPath: boolean) => {
+      const app = await buildServer({ packFastPath: fastPath });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      servers.push(app);
+      return app;
+    };
+    const fast = await listen(true);
+    const plain = await listen(false);
+    // Never rate-limited itself, so it always reaches the route (which fills the caches).
+    const warm = await withEnv({ RATE_LIMIT_MAX: '0' }, () => buildServer({ packFastPath: false }));
+    await warm.ready();
+    servers.push(warm);
+    // The referential's first load takes longer than its 2 s freshness: one request to have it loaded and checked.
+    await warm.inject({ url: '/communes/35238/pack' });
+    const url = (a: FastifyInstance) => `http://127.0.0.1:${(a.server.address() as AddressInfo).port}`;
+    return { fast: url(fast), plain: url(plain), stats: (fast as unknown as { packFastPath: FastPath }).packFastPath.stats, warm };
+  });
+}
+
+function request(base: string, url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${url}`, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Every header but Date and the rate limit's reset (whole seconds left, counted by each server's own store: compared apart). */
+function comparable(a: Answer): Record<string, unknown> {
+  const { date: _date, 'x-ratelimit-reset': _reset, ...rest } = a.headers;
+  return { status: a.status, headers: rest, body: a.body.toString('base64') };
+}
+
+/**
+ * Sends `url` to both servers (after warming the shared caches through the warmer, so the fast path
+ * has what it needs), expects the same answer, and that the fast path answered it (`fast`) or
+ * handed it to Fastify.
+ */
+async function same(p: Pair, url: string, headers: Record<string, string> = {}, method = 'GET', fast = true): Promise<Answer> {
+  await p.warm.inject({ method: 'GET', url: url.startsWith('/communes/') ? url.replace(/(\.zip).*$/, '$1') : url });
+  const before = { ...p.stats };
+  const a = await request(p.fast, url, headers, method);
+  const b = await request(p.plain, url, headers, method);
+  expect([method, url, headers, comparable(a)]).toEqual([method, url, headers, comparable(b)]);
+  const [ra, rb] = [a.headers['x-ratelimit-reset'], b.headers['x-ratelimit-reset']];
+  expect(ra === undefined ? 'none' : Math.abs(Number(ra) - Number(rb))).toEqual(rb === undefined ? 'none' : expect.any(Number));
+  if (ra !== undefined) expect(Math.abs(Number(ra) - Number(rb))).toBeLessThanOrEqual(1);
+  expect([method, url, headers, p.stats.served - before.served]).toEqual([method, url, headers, fast ? 1 : 0]);
+  return a;
+}
+
+beforeAll(async () => {
+  db = await freshDatabase({ OPERATOR_TOKEN: TOKEN });
+  await runSource('populations', { file: FIXTURE, trigger: 'test', log: () => undefined });
+  const r = await buildPacks({ communes: ['35238', '35062'], log: () => undefined });
+  expect(r.built).toBe(2);
+  const m = (await readManifest(settings().PACKS_DIR, '35238'))!;
+  version = m.latest;
+  etag = `"${m.versions.find((v) => v.version === m.latest)!.sha256}"`;
+});
+afterAll(async () => {
+  for (const s of servers) await s.close();
+  await closeQueues();
+  await closeRedisConnections();
+  await db.cleanup();
+});
+
+describe('pack downloads: the fast path answers as the route through Fastify', () => {
+  test('200, HEAD, 304, ranges and the version URL: same status, headers and bytes, answered by the fast path', async () => {
+    const p = await pair();
+    const full = await same(p, '/communes/35238/pack.zip');
+    // What the route promises, present on the fast answer (not only equal to the other).
+    for (const h of [
+      'etag',
+      'last-modified',
+      'cache-control',
+      'content-disposition',
+      'accept-ranges',
+      'content-length',
+      'access-control-allow-origin',
+      'access-control-expose-headers',
+      'x-content-type-options',
+      'content-security-policy',
+      'cross-origin-resource-policy',
+      'referrer-policy',
+      'x-ratelimit-limit',
+      'x-ratelimit-remaining',
+      'x-ratelimit-reset',
+    ])
+      expect([h, full.headers[h]]).toEqual([h, expect.any(String)]);
+    expect(full.headers.etag).toBe(etag);
+    expect(full.headers['cache-control']).toBe('public, max-age=300');
+    expect(full.body.subarray(0, 2).toString()).toBe('PK');
+
+    await same(p, '/communes/35238/pack.zip', { origin: 'https://reuser.example' });
+    await same(p, '/communes/35238/pack.zip?source=site');
+    await same(p, '/communes/35238/pack.zip', {}, 'HEAD');
+    for (const inm of [etag, `W/${etag}`, '*', `"autre", ${etag}`]) {
+      const r = await same(p, '/communes/35238/pack.zip', { 'if-none-match': inm });
+      expect([inm, r.status]).toEqual([inm, 304]);
+    }
+    expect((await same(p, '/communes/35238/pack.zip', { 'if-none-match': '"autre"' })).status).toBe(200);
+    expect((await same(p, '/communes/35238/pack.zip', { 'if-none-match': etag }, 'HEAD')).status).toBe(304);
+    for (const [range, status] of [
+      ['bytes=10-99', 206],
+      ['bytes=-20', 206],
+      ['bytes=0-9,5-19', 206], // merged
+      ['bytes=0-9,20-29', 200], // disjoint: the whole ZIP
+      ['octets=0-9', 200],
+      ['bytes=abc', 200], // malformed
+    ] as const) {
+      const r = await same(p, '/communes/35238/pack.zip', { range });
+      expect([range, r.status]).toEqual([range, status]);
+    }
+    expect((await same(p, '/communes/35238/pack.zip', { range: 'bytes=0-9', 'if-range': etag })).status).toBe(206);
+    expect((await same(p, '/communes/35238/pack.zip', { range: 'bytes=0-9', 'if-range': '"autre"' })).status).toBe(200);
+    expect((await same(p, '/communes/35238/pack.zip', { range: 'bytes=0-9' }, 'HEAD')).status).toBe(206);
+
+    const v = await same(p, `/communes/35238/pack/${version}.zip`);
+    expect(v.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(v.body.equals(full.body)).toBe(true);
+    await same(p, `/communes/35238/pack/${version}.zip`, {}, 'HEAD');
+    await same(p, `/communes/35238/pack/${version}.zip`, { 'if-none-match': etag });
+    await same(p, `/communes/35238/pack/${version}.zip`, { range: 'bytes=5-' });
+    await same(p, '/communes/35062/pack.zip', { origin: 'https://reuser.example' });
+  });
+
+  test('what the fast path leaves to Fastify gets the same answer: 301, 404, 400, 416, other methods, other spellings', async () => {
+    const p = await pair();
+    const size = (await p.warm.inject({ url: '/communes/35238/pack.zip' })).rawPayload.length;
+    for (const [url, headers, method] of [
+      ['/communes/35112/pack.zip', {}, 'GET'], // old code of a merged commune: 301
+      ['/communes/99999/pack.zip', {}, 'GET'],
+      ['/communes/35238/pack/2019.9.zip', {}, 'GET'],
+      ['/communes/35238/pack/x.txt', {}, 'GET'],
+      ['/communes/2a004/pack.zip', {}, 'GET'],
+      ['/communes/35238/pack.zip', { range: `bytes=${size + 5}-` }, 'GET'], // 416
+      ['/communes/35238/pack.zip/', {}, 'GET'],
+      ['/communes/35238/pack.zip', { origin: 'https://reuser.example', 'access-control-request-method': 'GET' }, 'OPTIONS'],
+      ['/communes/35238/pack.zip', {}, 'POST'],
+    ] as const)
+      await same(p, url, headers, method, false);
+    const r = await request(p.fast, '/communes/35238/pack.zip', { range: `bytes=${size + 5}-` });
+    expect([r.status, JSON.parse(r.body.toString()).message]).toEqual([416, expect.stringMatching(/^plage non satisfaisable/)]);
+  });
+
+  test('CORS with a list of origins: an allowed origin reflected, another one not, Vary: Origin', async () => {
+    const p = await pair({ CORS_ORIGINS: 'https://a.example, https://b.example' });
+    const ok = await same(p, '/communes/35238/pack.zip', { origin: 'https://b.example' });
+    expect(ok.headers['access-control-allow-origin']).toBe('https://b.example');
+    expect(String(ok.headers.vary)).toMatch(/Origin/);
+    const no = await same(p, '/communes/35238/pack.zip', { origin: 'https://c.example' });
+    expect(no.headers['access-control-allow-origin']).toBeUndefined();
+    await same(p, '/communes/35238/pack.zip');
+  });
+
+  test('rate limit: the same count, headers and 429 in French; per client address behind a trusted proxy', async () => {
+    const p = await pair({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_S: '60' });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await same(p, '/communes/35238/pack.zip', {}, 'GET', i < 3)).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const r = await request(p.fast, '/communes/35238/pack.zip');
+    expect(JSON.parse(r.body.toString()).message).toMatch(/^trop de requêtes : au plus 3 par 60 s/);
+    expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+
+    const q = await pair({ RATE_LIMIT_MAX: '2', TRUST_PROXY: '1' });
+    const codes = [];
+    for (const [xff, fast] of [
+      ['203.0.113.1', true],
+      ['203.0.113.1', true],
+      ['203.0.113.1', false],
+      ['198.51.100.7, 203.0.113.2', true], // one trusted hop: the nearest address is the client
+      ['203.0.113.2', true],
+      ['203.0.113.2', false],
+    ] as const)
+      codes.push((await same(q, '/communes/35238/pack.zip', { 'x-forwarded-for': xff }, 'GET', fast)).status);
+    expect(codes).toEqual([200, 200, 429, 200, 200, 429]);
+  });
+
+  test('metrics: each fast answer is counted under the route pattern, method and status', async () => {
+    const p = await pair();
+    const count = async (method: string, route: string, status: number) => {
+      const m = new RegExp(
+        `^dotation_http_request_duration_seconds_count\\{method="${method}",route="${route.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}",status_code="${status}"\\} (\\d+)$`,
+        'm',
+      ).exec((await metricsText()).body);
+      return m ? Number(m[1]) : 0;
+    };
+    for (const [method, url, headers, route, status] of [
+      ['GET', '/communes/35238/pack.zip', {}, '/communes/:code/pack.zip', 200],
+      ['HEAD', '/communes/35238/pack.zip', {}, '/communes/:code/pack.zip', 200],
+      ['GET', '/communes/35238/pack.zip', { 'if-none-match': etag }, '/communes/:code/pack.zip', 304],
+      ['GET', '/communes/35238/pack.zip', { range: 'bytes=0-9' }, '/communes/:code/pack.zip', 206],
+      ['GET', `/communes/35238/pack/${version}.zip`, {}, '/communes/:code/pack/:file', 200],
+    ] as const) {
+      await p.warm.inject({ url: url.replace(/\?.*$/, '') });
+      const before = await count(method, route, status);
+      const served = p.stats.served;
+      await request(p.fast, url, headers, method);
+      await new Promise((r) => setImmediate(r));
+      expect([method, url, status, p.stats.served - served, (await count(method, route, status)) - before]).toEqual([
+        method,
+        url,
+        status,
+        1,
+        1,
+      ]);
+    }
+  });
+});
