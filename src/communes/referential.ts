@@ -315,14 +315,14 @@ export async function referential(): Promise<Referential> {
 }
 
 /**
- * The referential in memory when `referential()` would return it at once (same database, checked
- * less than RELOAD_CHECK_MS ago); undefined when it would query PostgreSQL first. For the pack
- * downloads' fast path (src/server/pack-fast.ts), which leaves the request to the route then.
+ * The referential in memory without waiting (for the pack downloads' fast path,
+ * src/server/pack-fast.ts): undefined when none was loaded for this database; `due` when
+ * `referential()` would check PostgreSQL first (its RELOAD_CHECK_MS has passed).
  */
-export function freshReferential(): Referential | undefined {
-  if (!cached || Date.now() - lastCheck >= RELOAD_CHECK_MS) return undefined;
+export function referentialInMemory(): { ref: Referential; due: boolean } | undefined {
   // The pool's key (src/db/pool.ts), read without creating a pool.
-  return cached.url === settings().DATABASE_URL ? cached.ref : undefined;
+  if (!cached || cached.url !== settings().DATABASE_URL) return undefined;
+  return { ref: cached.ref, due: Date.now() - lastCheck >= RELOAD_CHECK_MS };
 }
 
 /** Forget the cached copy (tests that publish and read at once). */

@@ -3,9 +3,9 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import parseRange from 'range-parser';
 import { settings } from '../../config/settings';
-import { freshReferential } from '../communes/referential';
+import { referential, referentialInMemory } from '../communes/referential';
 import { latestVersion } from '../packs/store';
-import { ServedFile, cachedServedFile, freshManifest, matchesEtag } from './pack-files';
+import { ServedFile, cachedManifest, cachedServedFile, manifestInMemory, matchesEtag } from './pack-files';
 import type { FlatHeaders, PublicRouteHeaders } from './http/security';
 import { observeHttp } from './metrics';
 
@@ -14,23 +14,30 @@ import { observeHttp } from './metrics';
  *
  * What it is: a function the HTTP server calls on every request before Fastify (app.ts,
  * `serverFactory`). It answers GET and HEAD of `/communes/{code}/pack.zip` and
- * `/communes/{code}/pack/{version}.zip` itself when everything the route would need is already in
- * memory, and hands every other request to Fastify untouched. A profile of the route through
- * Fastify (node --cpu-prof, 10 KB pack, 50 connections) spent most of its time in the per-request
- * machinery — request and reply objects, the onRequest hooks of CORS, helmet, rate limit and
- * compression, the onSend/onResponse chains, reply.send's serialization checks — not in sending the
- * bytes; a bare `http.createServer` writing the same 10 KB answered ≈ 3× as many requests. So the
- * saving comes from not entering the lifecycle at all; per answer the fast path does one regular
- * expression, four Map lookups, the rate limiter and one `res.writeHead(status, flatHeaders)` +
- * `res.end(buffer)`.
+ * `/communes/{code}/pack/{version}.zip` itself when everything the route would need is in memory,
+ * and hands every other request to Fastify untouched.
+ *
+ * Why before Fastify: on a 10 KB pack from memory (wrk, 50 connections, one process) the route
+ * through Fastify cost ≈ 100 µs of CPU per request, a bare `http.createServer` writing the same
+ * bytes and headers ≈ 22 µs, and this path ≈ 45 µs (65–85 µs with the rate limiter) — measured
+ * with process.cpuUsage() per request on a loaded machine, so ±30 %. A CPU profile (node
+ * --cpu-prof) of this path shows the writev(2) of the answer as the largest item, then garbage
+ * collection, header validation in writeHead, the rate limiter's promises and the histogram; the
+ * per-request lifecycle (request/reply objects, the onRequest hooks of CORS, helmet, rate limit and
+ * compression, onSend, onResponse) is what is no longer paid. Precomputing headers alone (already
+ * done by pack-files.ts) did not remove it.
  *
  * What it keeps (test/pack-fast.test.ts compares it, request by request, with the same server
  * built without it):
- * - the answer: the route's own caches decide it — the referential in memory (`freshReferential`),
- *   the manifest checked less than a second ago (`freshManifest`), the version file's precomputed
- *   headers and bytes (`cachedServedFile`, files ≤ 1 MB). When one of them is missing or due for a
- *   check, the request goes to Fastify, whose route does the I/O and fills them: the first request of
- *   a pack, one request a second per pack (the manifest's stat), one every 2 s (the referential);
+ * - the answer: the route's own caches decide it — the referential in memory, the manifest
+ *   (`manifestInMemory`), the version file's precomputed headers and bytes (`cachedServedFile`,
+ *   files ≤ 1 MB). When one is missing, the request goes to Fastify, whose route does the I/O and
+ *   fills it (the first request of a pack). When one is due for its periodic check (the manifest
+ *   every second, the referential every 2 s), the fast path starts that check once, in the
+ *   background, and answers from what it has meanwhile: sending those requests through Fastify
+ *   while the check ran was up to a fifth of the requests at 1,000 connections on a 500 KB pack. A
+ *   publication by this process drops the manifest at once (`packEvents`), so only another
+ *   process's is seen later, by the time of one stat(2) more than the route;
  * - 200, 206 (one range, the same range-parser call, If-Range), 304 (If-None-Match), HEAD: the
  *   route's logic, copied from `sendPackVersion`; everything else — 301 of an old code, 404 and
  *   400 in French, 416, 429, 503, files > 1 MB (streamed from disk, where the lifecycle's cost is
@@ -89,6 +96,22 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     return h;
   };
   let ids = 0;
+  // At most one check in flight per cache; a failed check leaves the cache as the route would (kept, or dropped when the file is gone).
+  let referentialCheck: Promise<unknown> | null = null;
+  const refreshReferential = () => {
+    referentialCheck ??= referential()
+      .catch(() => undefined)
+      .finally(() => (referentialCheck = null));
+  };
+  const manifestChecks = new Set<string>();
+  const recheckManifest = (dir: string, code: string) => {
+    const key = `${dir}\0${code}`;
+    if (manifestChecks.has(key)) return;
+    manifestChecks.add(key);
+    cachedManifest(dir, code)
+      .catch(() => undefined)
+      .finally(() => manifestChecks.delete(key));
+  };
 
   const fast = (req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void): void => {
     const method = req.method;
@@ -105,10 +128,16 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     const started = performance.now();
     const code = m[1];
     const version = m[2];
-    const rec = freshReferential()?.current.get(code);
+    // The caches of the route, as they are; one due for its check is used while the check runs
+    // (started once here, in the background): the fast path never waits on PostgreSQL or the disk.
+    const mem = referentialInMemory();
+    if (mem?.due) refreshReferential();
+    const rec = mem?.ref.current.get(code);
     if (!rec) return pass();
     const dir = settings().PACKS_DIR;
-    const manifest = freshManifest(dir, code);
+    const cached = manifestInMemory(dir, code);
+    if (cached?.due) recheckManifest(dir, code);
+    const manifest = cached?.manifest;
     const v = !manifest
       ? undefined
       : version === undefined
@@ -141,7 +170,7 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     if (ip === undefined) return pass();
     const route = version === undefined ? ROUTE_LATEST : ROUTE_VERSION;
     const answer = (limitHeaders: FlatHeaders) => {
-      const h = [...headers.cors(req.headers.origin), ...limitHeaders, ...fileHeaders(f)];
+      const h = fileHeaders(f).concat(headers.cors(req.headers.origin), limitHeaders);
       if (status === 206) h.push('content-range', `bytes ${start}-${end}/${f.size}`, 'content-length', String(end - start + 1));
       else if (status === 200) h.push('content-length', String(f.size));
       // Fastify's HEAD route (lib/head-route.js) gives an answer without payload, the 304, a Content-Length of 0.

@@ -25,13 +25,13 @@ const manifestKey = (packsDir: string, code: string) => `${packsDir}\0${code}`;
 packEvents.on('published', (packsDir: string, code: string) => manifests.delete(manifestKey(packsDir, code)));
 
 /**
- * The manifest as cached, without any I/O, when it was checked less than MANIFEST_CHECK_MS ago:
- * what `cachedManifest` would answer at once. Undefined when it would have to stat or read the file
- * (the fast path of src/server/pack-fast.ts then leaves the request to the route, which does).
+ * The manifest as cached, without any I/O (for the pack downloads' fast path,
+ * src/server/pack-fast.ts): undefined when not cached; `due` when `cachedManifest` would stat the
+ * file first (checked MANIFEST_CHECK_MS ago or more).
  */
-export function freshManifest(packsDir: string, code: string): PackManifest | undefined {
+export function manifestInMemory(packsDir: string, code: string): { manifest: PackManifest; due: boolean } | undefined {
   const hit = manifests.get(manifestKey(packsDir, code));
-  return hit && Date.now() - hit.checkedAt < MANIFEST_CHECK_MS ? hit.manifest : undefined;
+  return hit && { manifest: hit.manifest, due: Date.now() - hit.checkedAt >= MANIFEST_CHECK_MS };
 }
 
 export async function cachedManifest(packsDir: string, code: string, recheck = false): Promise<PackManifest | null> {

@@ -227,8 +227,10 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
   // resolved per request), the origin when allowed ('*' in the list means any), the exposed headers.
   const anyOrigin = origins === '*' || origins.includes('*');
   const exposed = EXPOSED_HEADERS.join(', ');
+  const any: FlatHeaders = ['vary', 'Origin', 'access-control-allow-origin', '*', 'access-control-expose-headers', exposed];
   const corsHeaders = (origin: string | undefined): FlatHeaders => {
-    const allowed = anyOrigin ? '*' : origin !== undefined && origins.includes(origin) ? origin : undefined;
+    if (anyOrigin) return any;
+    const allowed = origin !== undefined && origins.includes(origin) ? origin : undefined;
     return allowed === undefined
       ? ['vary', 'Origin', 'access-control-expose-headers', exposed]
       : ['vary', 'Origin', 'access-control-allow-origin', allowed, 'access-control-expose-headers', exposed];
