@@ -213,7 +213,7 @@ async function main(): Promise<void> {
 Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/serve.ts\`: wrk (one thread, 2 s time-out), ${duration} s per side and scenario after 1 s of the same load not counted, the app and nginx taking turns on the same file in the same run.
 
 - Machine: ${machine()}. Load average at the end: ${loadavg} (this bench's own load included). Client, app and nginx share the machine.
-- App: \`buildServer()\` (one Node process, every plug-in on: CORS, helmet, rate limit, compression), \`GET /communes/{code}/pack.zip\`: the commune from the referential in memory, the manifest \`latest.json\` (cached by inode), precomputed headers, the version file's bytes from memory (≤ 1 MB) or streamed from disk.
+- App: \`buildServer()\` (one Node process, every plug-in on: CORS, helmet, rate limit, compression), \`GET /communes/{code}/pack.zip\`: answered before Fastify's lifecycle by the pack fast path (src/server/pack-fast.ts: the plug-ins' headers, the rate limiter and the metrics kept) from the route's caches — the commune from the referential in memory, the manifest \`latest.json\` (cached by inode), precomputed headers, the version file's bytes from memory (≤ 1 MB; larger ones are streamed from disk by the route).
 - nginx: Debian's, one worker process, \`sendfile on\`, no access log, \`GET /{code}/{version}.zip\` on the very same version file.
 - Packs: ${SMALL} and ${LARGE}, a ZIP of ≈ 10 KB and one of ≈ 500 KB of random bytes, published with the store's \`publishVersion\` (the route serves what the manifest names, whatever the bytes).
 - Goal (issue 13): app ≥ 0.5× nginx for both sizes at 50 and 1,000 connections, no time-out — **${goal ? 'met' : 'not met'}** in this run.
