@@ -70,7 +70,7 @@ export interface FastPathOptions {
 }
 
 /** Counters for tests and the report: answered here, or handed to Fastify after matching a pack URL. */
-export interface FastPathStats {
+interface FastPathStats {
   served: number;
   passed: number;
 }

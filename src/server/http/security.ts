@@ -105,7 +105,7 @@ export interface PublicRouteHeaders {
  * from the socket outwards, the first address not trusted, else the farthest one. Only for the
  * forms of TRUST_PROXY that need no address parsing (false, true, a hop count).
  */
-export function clientIpFor(tp: ReturnType<typeof trustProxy>): ((req: IncomingMessage) => string | undefined) | undefined {
+function clientIpFor(tp: ReturnType<typeof trustProxy>): ((req: IncomingMessage) => string | undefined) | undefined {
   if (tp === false) return (req) => req.socket.remoteAddress;
   if (typeof tp === 'string') return undefined;
   const trusted = tp === true ? () => true : tp;
@@ -217,7 +217,14 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
       if (r.isAllowed) return { exceeded: false, headers: [] };
       return {
         exceeded: r.isExceeded,
-        headers: ['x-ratelimit-limit', String(r.max), 'x-ratelimit-remaining', String(r.remaining), 'x-ratelimit-reset', String(r.ttlInSeconds)],
+        headers: [
+          'x-ratelimit-limit',
+          String(r.max),
+          'x-ratelimit-remaining',
+          String(r.remaining),
+          'x-ratelimit-reset',
+          String(r.ttlInSeconds),
+        ],
       };
     };
   }
@@ -235,5 +242,10 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
       ? ['vary', 'Origin', 'access-control-expose-headers', exposed]
       : ['vary', 'Origin', 'access-control-allow-origin', allowed, 'access-control-expose-headers', exposed];
   };
-  return { security: headersSetBy(securityHeaders), cors: corsHeaders, rateLimit: limited, clientIp: clientIpFor(trustProxy(s.TRUST_PROXY)) };
+  return {
+    security: headersSetBy(securityHeaders),
+    cors: corsHeaders,
+    rateLimit: limited,
+    clientIp: clientIpFor(trustProxy(s.TRUST_PROXY)),
+  };
 }
