@@ -87,3 +87,33 @@ test('the sweep drops the tables of finished runs that could not drop their own,
   await reapDeadRuns(pool());
   expect(await tables(`adresses_n${live.runId}%`)).toEqual([]);
 });
+
+test('one heartbeat at a time: a beat that outlasts the interval is not joined by another on the same session', async () => {
+  const lease = await RunLease.open(settings().DATABASE_URL, { source: 'cog', trigger: 'test', jobId: null, attempt: 1, options: {} });
+  try {
+    // The lease's session held by a lock the test owns: the first beat waits on the runs row.
+    const blocker = await pool().connect();
+    await blocker.query('begin');
+    await blocker.query(`select 1 from runs where id = $1 for update`, [lease.runId]);
+    const client = (lease as unknown as { client: { query: (...a: unknown[]) => unknown } }).client;
+    const sent: unknown[] = [];
+    const original = client.query.bind(client);
+    client.query = (...a: unknown[]) => {
+      sent.push(a[0]);
+      return original(...a);
+    };
+    lease.beat({ step: 1 });
+    lease.beat({ step: 2 }); // the first is still waiting: skipped, not queued
+    expect(sent).toHaveLength(1);
+    await blocker.query('commit');
+    blocker.release();
+    // Once the first beat is through, the next one goes.
+    await new Promise((r) => setTimeout(r, 200));
+    lease.beat({ step: 3 });
+    expect(sent).toHaveLength(2);
+    expect(lease.lost).toBe(false);
+    client.query = original;
+  } finally {
+    await lease.close();
+  }
+});

@@ -29,6 +29,8 @@ export interface LeaseRow {
 export class RunLease {
   /** True once the lease connection failed: the run can no longer prove it is alive, it must not publish. */
   lost = false;
+  /** A beat is in flight. */
+  private beating = false;
 
   private constructor(
     private readonly client: Client,
@@ -65,12 +67,18 @@ export class RunLease {
 
   /** Heartbeat with the progress figures (errors only mark the lease lost). */
   beat(progress: Record<string, unknown>): void {
-    if (this.lost) return;
-    this.client
-      .query(`update runs set heartbeat_at = now(), progress = $2 where id = $1`, [this.runId, JSON.stringify(progress)])
-      .catch(() => {
+    // One beat at a time: on a busy database a beat may outlast the interval, and pg queues (and
+    // from pg 9 refuses) a query sent while the client's previous one is still running.
+    if (this.lost || this.beating) return;
+    this.beating = true;
+    this.client.query(`update runs set heartbeat_at = now(), progress = $2 where id = $1`, [this.runId, JSON.stringify(progress)]).then(
+      () => {
+        this.beating = false;
+      },
+      () => {
         this.lost = true;
-      });
+      },
+    );
   }
 
   /** Ends the session, which releases the lock (after the run's final status is written). */
