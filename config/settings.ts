@@ -117,6 +117,13 @@ export const SettingsObject = z.object({
   DATAGOUV_API: z.string().url().default('https://www.data.gouv.fr/api'),
   /** `never` forbids any download (tests, air-gapped machines). */
   NETWORK: z.enum(['auto', 'never']).default('auto'),
+  /**
+   * The publication guard compares a new publication with the ledger's record of the published
+   * one (published_datasets.measure) instead of scanning the published table, when that table
+   * holds at least this many rows (PostgreSQL's estimate): the BAN's 26 M rows took 29 s to scan.
+   * Smaller tables are scanned, so a table edited by hand is still measured as it is.
+   */
+  GUARD_LEDGER_MIN_ROWS: count(0, 1_000_000_000, 1_000_000),
   /** How many pack versions stay downloadable per commune. */
   PACK_VERSIONS_KEPT: count(1, 50, 5),
   /** How many fan-out pack builds keep their ledger rows (pack_build_communes, pack_build_departements). */

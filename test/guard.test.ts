@@ -115,14 +115,18 @@ describe('populations', () => {
     );
     expect(m).toMatchObject({ table: 'population_legale', edition: '2021', rows: counted[0].rows, communes: counted[0].communes });
     expect(Object.values(m.byDep as Record<string, [number, number]>).reduce((a, [r]) => a + r, 0)).toBe(counted[0].rows);
-    // Said otherwise by the ledger (ten times the communes), the same clean file is now a loss: the record was used.
+    // Said otherwise by the ledger (ten times the communes), the same clean file is now a loss when the
+    // ledger is trusted for a table this size (GUARD_LEDGER_MIN_ROWS 0): the record was used.
     await pool().query(
       `update published_datasets set measure = jsonb_set(measure, '{communes}', to_jsonb((measure->>'communes')::int * 10))
         where source = 'populations' and millesime = '2021'`,
     );
-    const err = await runPop(popMirror('clean', fs.readFileSync(path.join(POP, MAIN)))).catch((e) => e);
+    const clean = popMirror('clean', fs.readFileSync(path.join(POP, MAIN)));
+    const err = await runPop(clean, { settings: { ...settings(), MIRROR_DIR: clean, GUARD_LEDGER_MIN_ROWS: 0 } }).catch((e) => e);
     expect(err).toBeInstanceOf(PublicationRefused);
     expect(err.message).toContain(`au lieu de ${(counted[0].communes * 10).toLocaleString('fr-FR')} dans l’édition publiée 2021`);
+    // With the default threshold (1,000,000 rows), a table this small is scanned: the clean file goes through.
+    expect((await runPop(clean)).status).toBe('succeeded');
     // Without a record (a ledger row older than the record), the table is measured: the clean file goes through.
     await pool().query(`update published_datasets set measure = null where source = 'populations' and millesime = '2021'`);
     expect((await runPop(popMirror('clean', fs.readFileSync(path.join(POP, MAIN))))).status).toBe('succeeded');

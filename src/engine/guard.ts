@@ -108,9 +108,25 @@ const StoredShape = z.object({
  * What was published, as the ledger recorded it at its publication, or null when the ledger has
  * no usable record (a publication older than the record, another table): the caller then scans.
  * For a coverage without editions, the record of the source's latest publication (it measured
- * the whole table). The ledger is the guard's reference: the table is only written by publications.
+ * the whole table). Only for a table of at least `minRows` rows (GUARD_LEDGER_MIN_ROWS): such a
+ * table must only be written by publications, the record being then what is published.
  */
-export async function recordedMeasure(tx: PoolClient, source: string, cov: Coverage, edition: string | null): Promise<Measure | null> {
+export async function recordedMeasure(
+  tx: PoolClient,
+  source: string,
+  cov: Coverage,
+  edition: string | null,
+  minRows: number,
+): Promise<Measure | null> {
+  // PostgreSQL's estimate of the table's rows (its partitions' for a partitioned one): a small table is cheaper to scan than to trust.
+  const {
+    rows: [size],
+  } = await tx.query(
+    `select coalesce(sum(greatest(c.reltuples, 0)), 0)::float8 as n from pg_class c
+      where c.oid = to_regclass($1) or c.oid in (select inhrelid from pg_inherits where inhparent = to_regclass($1))`,
+    [cov.table],
+  );
+  if (Number(size.n) < minRows) return null;
   const { rows } = await tx.query(
     `select measure from published_datasets
       where source = $1 and ($2::text is null or millesime = $2)

@@ -196,7 +196,7 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
             const ref = cov ? await referenceEdition(client, sourceId, cov, edition) : null;
             // What was published: as the ledger recorded it at its publication, else measured.
             const beforeOf = async (e: string | null) =>
-              (await recordedMeasure(client, sourceId, cov!, e)) ?? (await measure(client, cov!, e));
+              (await recordedMeasure(client, sourceId, cov!, e, settings.GUARD_LEDGER_MIN_ROWS)) ?? (await measure(client, cov!, e));
             const before = cov && ref !== null ? await beforeOf(ref) : cov && !cov.edition ? await beforeOf(null) : null;
             const n = await fn(client);
             let after: Measure | null = null;
