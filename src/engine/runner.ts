@@ -199,6 +199,7 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
               (await recordedMeasure(client, sourceId, cov!, e, settings.GUARD_LEDGER_MIN_ROWS)) ?? (await measure(client, cov!, e));
             const before = cov && ref !== null ? await beforeOf(ref) : cov && !cov.edition ? await beforeOf(null) : null;
             const n = await fn(client);
+            await analyzeWritten(client);
             let after: Measure | null = null;
             if (cov) {
               after = await measure(client, cov, edition.label);
@@ -283,6 +284,21 @@ export async function runSource(sourceId: string, opts: RunOptions = {}): Promis
     await dropStaging(db, sourceId, runId).catch(() => undefined);
     await lease.close();
   }
+}
+
+/**
+ * Analyzes the tables the publication wrote, inside its transaction (ANALYZE counts the rows
+ * this transaction inserted): a table published without statistics is planned as if it held
+ * anything, e.g. the 2.6 M associations read per commune by a parallel plan instead of its index,
+ * 25 packs/s instead of 90 over the national build. Tables whose writes are only DDL (the BAN
+ * attaches partitions it analyzed itself) show no row change and are skipped.
+ */
+async function analyzeWritten(tx: PoolClient): Promise<void> {
+  const { rows } = await tx.query(
+    `select format('%I.%I', schemaname, relname) as t from pg_stat_xact_user_tables
+      where schemaname = 'public' and n_tup_ins + n_tup_upd + n_tup_del > 0 order by 1`,
+  );
+  for (const r of rows) await tx.query(`analyze ${r.t}`);
 }
 
 /** True when each file has the same SHA-256 as in the last successful run of the source. */
