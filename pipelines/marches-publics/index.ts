@@ -272,10 +272,8 @@ async function load(ctx: RunContext): Promise<void> {
                   from marche_public_titulaire t where t.uid = m.uid)), E'\\n' order by m.uid)) as version
            from marche_public_commune l join marche_public m on m.uid = l.uid group by l.code_commune`,
       );
-      // Statistics of the rewritten tables before any pack reads them: without them the planner of the
-      // per-commune pack query (commande_publique) scanned the whole marche_public for each commune
-      // (30,000 contracts: 128 ms a commune, 3.6 ms once analysed; linear in the national 1.5 million).
-      for (const t of ['marche_public', 'marche_public_titulaire', 'marche_public_commune']) await tx.query(`analyze ${t}`);
+      // Its tables are analyzed by the runner once this returns (every table a publication writes):
+      // without statistics the per-commune pack query scanned the whole marche_public for each commune.
       return rowCount ?? 0;
     },
     {
