@@ -19,6 +19,17 @@
  *                                                               national build stays within 10 % of that run (issue 11);
  *                                                               writes its own section `packs-national-previous`
  *
+ *   npx tsx bench/packs-national.ts --load-only                 the loads only: keeps the database (its name is printed)
+ *                                                               with the load rows stored in it (table bench_loads)
+ *   npx tsx bench/packs-national.ts --reuse <database> --write  the pack steps only, on a database a --load-only run
+ *                                                               kept; the report gives that run's load rows, date and
+ *                                                               load average. The steps republish département 35's BAN
+ *                                                               and an RNA archive: reuse a database once, or expect the
+ *                                                               after-reload steps to find nothing new. Kept afterwards.
+ *
+ * Why the split: the loads take about 40 minutes at national size and do not depend on the pack
+ * code; measuring a change to the pack build needs only the pack steps, on a quiet machine.
+ *
  * --scale scales the BAN (26,000,000 rows at 1; BENCH_BAN_ROWS overrides), the ARCEP sites and the
  * socle sources; the other generators are per commune and keep their size. BENCH_KEEP=1 keeps the database.
  */
@@ -73,6 +84,12 @@ const ARCEP_ROWS = Math.max(1000, Math.round(110_000 * SCALE));
 const RNA_CHANGED = 5;
 const ATMO_DAYS = 3;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
+const LOAD_ONLY = ARGS.includes('--load-only');
+/** A database kept by a --load-only run: its pack steps only. */
+const REUSE = arg('--reuse');
+if (REUSE !== undefined && !/^dotation_bench_packs_national_[0-9a-f]{6}$/.test(REUSE))
+  throw new Error('--reuse takes the name of a database kept by --load-only (dotation_bench_packs_national_xxxxxx)');
+if (REUSE && LOAD_ONLY) throw new Error('--reuse and --load-only exclude each other');
 
 interface Input {
   file?: string;
@@ -112,10 +129,10 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dotation-packs-national-'));
   const packsDir = path.join(work, 'packs');
-  const name = `dotation_bench_packs_national_${crypto.randomBytes(3).toString('hex')}`;
+  const name = REUSE ?? `dotation_bench_packs_national_${crypto.randomBytes(3).toString('hex')}`;
   const admin = new Client({ connectionString: ADMIN });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  if (!REUSE) await admin.query(`create database ${name}`);
   const u = new URL(ADMIN);
   u.pathname = `/${name}`;
   const url = u.toString();
@@ -144,6 +161,8 @@ async function main(): Promise<void> {
   let dbBytes = 0;
   let fatal: string | undefined;
   let migrateSeconds = 0;
+  /** When the loads ran in an earlier --load-only run: its date and load averages. */
+  let loadedBy: { started: string; loadBefore: string; loadAfter: string } | undefined;
 
   /** Generates the input (timed apart), loads it through the runner (timed, peak RSS), deletes the generated files. */
   const load = async (id: string, gen: () => Promise<Input>, extra: Partial<RunOptions> = {}, label?: string) => {
@@ -176,152 +195,177 @@ async function main(): Promise<void> {
   };
 
   try {
-    const mg = await measure(() => migrate(url));
-    migrateSeconds = mg.seconds;
-    await load('cog', async () => ({ input: 'embedded (@etalab/decoupage-administratif)' }));
+    if (REUSE) {
+      const { rows } = await pool().query(`select payload from bench_loads`);
+      if (rows.length !== 1) throw new Error(`${REUSE} holds no bench_loads row: not a database kept by --load-only`);
+      const p = rows[0].payload as { loads: LoadRow[]; migrateSeconds: number; started: string; loadBefore: string; loadAfter: string };
+      loads.push(...p.loads);
+      migrateSeconds = p.migrateSeconds;
+      loadedBy = { started: p.started, loadBefore: p.loadBefore, loadAfter: p.loadAfter };
+      log(`reusing ${REUSE}, loaded by the run of ${p.started}`);
+    } else {
+      const mg = await measure(() => migrate(url));
+      migrateSeconds = mg.seconds;
+      await load('cog', async () => ({ input: 'embedded (@etalab/decoupage-administratif)' }));
 
-    const realPop = fs.existsSync(path.join(SHARED, 'population', 'donnees_communes.csv'));
-    await load('populations', async () =>
-      realPop
-        ? {
-            mirror: SHARED,
-            input: `real: ../shared/data/population/donnees_communes.csv (${mb(size(path.join(SHARED, 'population', 'donnees_communes.csv')))}), populations légales 2021`,
-          }
-        : { input: 'embedded (@etalab/decoupage-administratif)' },
-    );
+      const realPop = fs.existsSync(path.join(SHARED, 'population', 'donnees_communes.csv'));
+      await load('populations', async () =>
+        realPop
+          ? {
+              mirror: SHARED,
+              input: `real: ../shared/data/population/donnees_communes.csv (${mb(size(path.join(SHARED, 'population', 'donnees_communes.csv')))}), populations légales 2021`,
+            }
+          : { input: 'embedded (@etalab/decoupage-administratif)' },
+      );
 
-    await load('recensement', async () => {
-      const d = dirFor('recensement');
-      const { csv, meta } = genRecensement(d);
-      const file = path.join(d, 'base-cc-evol-struct-pop-2022_csv.zip');
-      await zipFiles(file, { 'base-cc-evol-struct-pop-2022.CSV': csv, 'meta_base-cc-evol-struct-pop-2022.CSV': meta });
-      return {
-        file,
-        resource: 'evol-struct-pop',
-        cleanup: [d],
-        input: `generated base-cc, every commune and arrondissement × ${RECENSEMENT_VARS} variables: ${mb(size(csv))} CSV, ${mb(size(file))} zip`,
-      };
-    });
-
-    await load('etat-civil', async () => {
-      const d = dirFor('etat-civil');
-      const mirror = path.join(d, 'mirror');
-      fs.mkdirSync(mirror);
-      let csvBytes = 0,
-        zipBytes = 0;
-      for (const [kind, m] of [
-        ['NAIS', 'LVB'],
-        ['DECES', 'DTH'],
-      ]) {
-        const csv = path.join(d, `DS_ETAT_CIVIL_${kind}_COMMUNES_data.csv`);
-        genEtatCivil(csv, m);
-        const zip = path.join(mirror, `DS_ETAT_CIVIL_${kind}_COMMUNES_CSV_FR.zip`);
-        await zipFiles(zip, { [path.basename(csv)]: csv });
-        csvBytes += size(csv);
-        zipBytes += size(zip);
-      }
-      return {
-        mirror,
-        cleanup: [d],
-        input: `generated naissances + décès 2008–2024, every commune: ${mb(csvBytes)} CSV, ${mb(zipBytes)} zip`,
-      };
-    });
-
-    await load('equipements', async () => {
-      const d = dirFor('equipements');
-      const csv = path.join(d, 'BPE24.csv');
-      genEquipements(csv);
-      const file = path.join(d, 'BPE24.zip');
-      await zipFiles(file, { 'BPE24.csv': csv });
-      return {
-        file,
-        cleanup: [d],
-        input: `generated BPE24 layout, ${fmt(EQUIPEMENTS_ROWS)} equipments (≈ 1/10 of the national file): ${mb(size(csv))} CSV, ${mb(size(file))} zip`,
-      };
-    });
-
-    await load('elections', async () => {
-      const d = dirFor('elections');
-      const file = path.join(d, 'resultats-definitifs-par-commune.csv');
-      const n = genElections(file);
-      return {
-        file,
-        resource: 'europeennes-2024',
-        cleanup: [d],
-        input: `generated européennes 2024 per-commune layout, ${fmt(n)} communes × 38 lists: ${mb(size(file))}`,
-      };
-    });
-
-    await load('budgets', async () => {
-      const d = dirFor('budgets');
-      const g = genBudgets(d);
-      return {
-        mirror: d,
-        cleanup: [d],
-        input: `generated OFGL + DGFiP at 10× the fixtures (the only generator there is; not national size): ${g.rows} rows, ${mb(size(g.ofgl) + size(g.dgfip))}`,
-      };
-    });
-
-    await load('arcep', async () => {
-      const d = dirFor('arcep');
-      const file = path.join(d, '2024_T3_sites_Metropole.csv');
-      genArcep(file, ARCEP_ROWS);
-      return { file, cleanup: [d], input: `generated sites file, ${fmt(ARCEP_ROWS)} sites: ${mb(size(file))}` };
-    });
-
-    await load('atmo', async () => {
-      const d = dirFor('atmo');
-      const file = path.join(d, 'ind_atmo_2021.geojson');
-      const n = genAtmo(file, ATMO_DAYS);
-      return {
-        file,
-        cleanup: [d],
-        input: `generated GeoJSON, every metropolitan commune × ${ATMO_DAYS} days + 200 EPCI: ${fmt(n)} features, ${mb(size(file))}`,
-      };
-    });
-
-    const realGeo = fs.existsSync(path.join(SHARED, 'geo'));
-    if (realGeo) {
-      await load('contours', async () => {
-        const files = fs.readdirSync(path.join(SHARED, 'geo'));
-        const bytes = files.reduce((s, f) => s + size(path.join(SHARED, 'geo', f)), 0);
+      await load('recensement', async () => {
+        const d = dirFor('recensement');
+        const { csv, meta } = genRecensement(d);
+        const file = path.join(d, 'base-cc-evol-struct-pop-2022_csv.zip');
+        await zipFiles(file, { 'base-cc-evol-struct-pop-2022.CSV': csv, 'meta_base-cc-evol-struct-pop-2022.CSV': meta });
         return {
-          mirror: SHARED,
-          input: `real: ../shared/data/geo, ${files.length} files (${mb(bytes)}): communes of 35, 2A, 75 (75056 only), 974 + outline of 35 — no national contour file here`,
+          file,
+          resource: 'evol-struct-pop',
+          cleanup: [d],
+          input: `generated base-cc, every commune and arrondissement × ${RECENSEMENT_VARS} variables: ${mb(size(csv))} CSV, ${mb(size(file))} zip`,
         };
       });
-    } else {
-      loads.push({ id: 'contours', input: 'absent (no ../shared/data/geo)', genSeconds: 0, seconds: 0, peakRssMb: 0, error: 'not loaded' });
-    }
 
-    await load(
-      'ban',
-      async () => {
-        const d = dirFor('ban');
-        const file = path.join(d, 'adresses-france.csv.gz');
-        const r = await genBan(BAN_ROWS, file, 1);
+      await load('etat-civil', async () => {
+        const d = dirFor('etat-civil');
+        const mirror = path.join(d, 'mirror');
+        fs.mkdirSync(mirror);
+        let csvBytes = 0,
+          zipBytes = 0;
+        for (const [kind, m] of [
+          ['NAIS', 'LVB'],
+          ['DECES', 'DTH'],
+        ]) {
+          const csv = path.join(d, `DS_ETAT_CIVIL_${kind}_COMMUNES_data.csv`);
+          genEtatCivil(csv, m);
+          const zip = path.join(mirror, `DS_ETAT_CIVIL_${kind}_COMMUNES_CSV_FR.zip`);
+          await zipFiles(zip, { [path.basename(csv)]: csv });
+          csvBytes += size(csv);
+          zipBytes += size(zip);
+        }
+        return {
+          mirror,
+          cleanup: [d],
+          input: `generated naissances + décès 2008–2024, every commune: ${mb(csvBytes)} CSV, ${mb(zipBytes)} zip`,
+        };
+      });
+
+      await load('equipements', async () => {
+        const d = dirFor('equipements');
+        const csv = path.join(d, 'BPE24.csv');
+        genEquipements(csv);
+        const file = path.join(d, 'BPE24.zip');
+        await zipFiles(file, { 'BPE24.csv': csv });
         return {
           file,
           cleanup: [d],
-          input: `generated national layout, ${fmt(r.rows)} addresses over every commune (by population) — ${((100 * r.rows) / 26_000_000).toFixed(0)} % of the national 26 M: ${mb(r.bytes)} CSV, ${mb(r.gzBytes)} gz`,
+          input: `generated BPE24 layout, ${fmt(EQUIPEMENTS_ROWS)} equipments (≈ 1/10 of the national file): ${mb(size(csv))} CSV, ${mb(size(file))} zip`,
         };
-      },
-      { millesime: '2024-06-01' }, // a generated file: no upstream date
-    );
+      });
 
-    // The socle sources (issue 14), file by file as `dotation run <source> --inline --file …`.
-    for (const s of PREVIOUS ? [] : socleSources(SCALE)) {
-      const d = dirFor(s.source);
-      const g = await measure(() => s.generate(d));
-      log(`${s.source}: generated in ${g.seconds.toFixed(1)} s`);
-      for (const [k, l] of g.result.entries()) {
-        await load(s.source, async () => ({ file: l.file, input: l.input, cleanup: [l.file] }), { millesime: l.millesime }, l.label);
-        if (k === 0) loads[loads.length - 1].genSeconds = g.seconds;
+      await load('elections', async () => {
+        const d = dirFor('elections');
+        const file = path.join(d, 'resultats-definitifs-par-commune.csv');
+        const n = genElections(file);
+        return {
+          file,
+          resource: 'europeennes-2024',
+          cleanup: [d],
+          input: `generated européennes 2024 per-commune layout, ${fmt(n)} communes × 38 lists: ${mb(size(file))}`,
+        };
+      });
+
+      await load('budgets', async () => {
+        const d = dirFor('budgets');
+        const g = genBudgets(d);
+        return {
+          mirror: d,
+          cleanup: [d],
+          input: `generated OFGL + DGFiP at 10× the fixtures (the only generator there is; not national size): ${g.rows} rows, ${mb(size(g.ofgl) + size(g.dgfip))}`,
+        };
+      });
+
+      await load('arcep', async () => {
+        const d = dirFor('arcep');
+        const file = path.join(d, '2024_T3_sites_Metropole.csv');
+        genArcep(file, ARCEP_ROWS);
+        return { file, cleanup: [d], input: `generated sites file, ${fmt(ARCEP_ROWS)} sites: ${mb(size(file))}` };
+      });
+
+      await load('atmo', async () => {
+        const d = dirFor('atmo');
+        const file = path.join(d, 'ind_atmo_2021.geojson');
+        const n = genAtmo(file, ATMO_DAYS);
+        return {
+          file,
+          cleanup: [d],
+          input: `generated GeoJSON, every metropolitan commune × ${ATMO_DAYS} days + 200 EPCI: ${fmt(n)} features, ${mb(size(file))}`,
+        };
+      });
+
+      const realGeo = fs.existsSync(path.join(SHARED, 'geo'));
+      if (realGeo) {
+        await load('contours', async () => {
+          const files = fs.readdirSync(path.join(SHARED, 'geo'));
+          const bytes = files.reduce((s, f) => s + size(path.join(SHARED, 'geo', f)), 0);
+          return {
+            mirror: SHARED,
+            input: `real: ../shared/data/geo, ${files.length} files (${mb(bytes)}): communes of 35, 2A, 75 (75056 only), 974 + outline of 35 — no national contour file here`,
+          };
+        });
+      } else {
+        loads.push({
+          id: 'contours',
+          input: 'absent (no ../shared/data/geo)',
+          genSeconds: 0,
+          seconds: 0,
+          peakRssMb: 0,
+          error: 'not loaded',
+        });
       }
-      fs.rmSync(d, { recursive: true, force: true });
+
+      await load(
+        'ban',
+        async () => {
+          const d = dirFor('ban');
+          const file = path.join(d, 'adresses-france.csv.gz');
+          const r = await genBan(BAN_ROWS, file, 1);
+          return {
+            file,
+            cleanup: [d],
+            input: `generated national layout, ${fmt(r.rows)} addresses over every commune (by population) — ${((100 * r.rows) / 26_000_000).toFixed(0)} % of the national 26 M: ${mb(r.bytes)} CSV, ${mb(r.gzBytes)} gz`,
+          };
+        },
+        { millesime: '2024-06-01' }, // a generated file: no upstream date
+      );
+
+      // The socle sources (issue 14), file by file as `dotation run <source> --inline --file …`.
+      for (const s of PREVIOUS ? [] : socleSources(SCALE)) {
+        const d = dirFor(s.source);
+        const g = await measure(() => s.generate(d));
+        log(`${s.source}: generated in ${g.seconds.toFixed(1)} s`);
+        for (const [k, l] of g.result.entries()) {
+          await load(s.source, async () => ({ file: l.file, input: l.input, cleanup: [l.file] }), { millesime: l.millesime }, l.label);
+          if (k === 0) loads[loads.length - 1].genSeconds = g.seconds;
+        }
+        fs.rmSync(d, { recursive: true, force: true });
+      }
+    }
+    if (LOAD_ONLY) {
+      await pool().query(`create table bench_loads (payload jsonb not null)`);
+      await pool().query(`insert into bench_loads values ($1)`, [
+        JSON.stringify({ loads, migrateSeconds, started: started.toISOString(), loadBefore, loadAfter: loadavg() }),
+      ]);
+      log(`loads kept in ${name}: run the pack steps with --reuse ${name}`);
     }
 
     // Packs: first build into an empty PACKS_DIR, then again with nothing changed.
+    if (LOAD_ONLY) return;
     await setEnv({ MIRROR_DIR: '' });
     let last = Date.now();
     const progress = (label: string) => ({
@@ -436,7 +480,7 @@ async function main(): Promise<void> {
     log(`FATAL: ${fatal}`);
   } finally {
     await closePools().catch(() => undefined);
-    if (process.env.BENCH_KEEP !== '1')
+    if (process.env.BENCH_KEEP !== '1' && !LOAD_ONLY && !REUSE)
       await admin.query(`drop database if exists ${name} with (force)`).catch((e) => log(`drop failed: ${e}`));
     await admin.end();
     fs.rmSync(work, { recursive: true, force: true });
@@ -485,9 +529,13 @@ async function main(): Promise<void> {
     : 'not measured';
   const md = `## Every pack${PREVIOUS ? ', the sources of the 2026-11-26 run (no socle source),' : ', every source'} at national size (bench/packs-national.ts${PREVIOUS ? ' --previous-sources' : ''})
 
-Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts${PREVIOUS ? ' --previous-sources' : ''}${SCALE !== 1 ? ` --scale ${SCALE}` : ''}${DEPARTEMENTS ? ` --departements ${DEPARTEMENTS.join(',')}` : ''}\` (BAN rows: ${fmt(BAN_ROWS)}).
+Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts${PREVIOUS ? ' --previous-sources' : ''}${REUSE ? ' --reuse …' : ''}${SCALE !== 1 ? ` --scale ${SCALE}` : ''}${DEPARTEMENTS ? ` --departements ${DEPARTEMENTS.join(',')}` : ''}\` (BAN rows: ${fmt(BAN_ROWS)}).
 
-- Machine: ${machine()}. Load average before ${loadBefore}, after ${loadAfter} (1/5/15 min, this run's own load included: check that nothing else ran); PostgreSQL on the same host.
+- Machine: ${machine()}. Load average before ${loadBefore}, after ${loadAfter} (1/5/15 min, this run's own load included: check that nothing else ran); PostgreSQL on the same host.${
+    loadedBy
+      ? `\n- The loads below ran in an earlier \`--load-only\` run (started ${loadedBy.started}, load average before ${loadedBy.loadBefore}, after ${loadedBy.loadAfter}); this run did the pack steps only, on the database it kept (\`--reuse\`).`
+      : ''
+  }
 - One scratch database (migrations ${migrateSeconds.toFixed(1)} s), every source loaded through the runner (\`runSource\`), inputs from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts), ${PREVIOUS ? '' : `the socle generators (bench/socle/generate.ts, bench/sante/generate.ts: sizes and their sources stated there; scale ${SCALE}) `}or real files of ../shared/data; generated files deleted after their load. NETWORK=never.
 - BAN: ${fmt(BAN_ROWS)} generated addresses (${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of the national ≈ 26 M) spread over every commune in proportion to population — pessimistic for big cities (Paris gets ≈ 3 % of all addresses, ten times its real share).
 - Not at national size: équipements (${fmt(EQUIPEMENTS_ROWS)} equipments, ≈ 1/10), budgets (10× the fixtures), contours (only the real files of ../shared/data/geo). Not loaded: iris, qpv (no generator; their pack sections are absent).
