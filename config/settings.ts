@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { z } from 'zod';
@@ -126,6 +127,13 @@ export const SettingsObject = z.object({
   GUARD_LEDGER_MIN_ROWS: count(0, 1_000_000_000, 1_000_000),
   /** How many pack versions stay downloadable per commune. */
   PACK_VERSIONS_KEPT: count(1, 50, 5),
+  /**
+   * Processes that build packs at once in a large build (`dotation packs build`, `npm start`; ≥ 1,000
+   * communes to read): rendering, validating and zipping a pack is CPU work of Node's main thread, so
+   * one process per core. Default: the machine's cores, at most 8. A queued fan-out
+   * (`packs build --queue`) spreads départements over worker processes instead.
+   */
+  PACK_BUILD_PROCESSES: count(1, 64, Math.min(8, os.availableParallelism())),
   /** How many fan-out pack builds keep their ledger rows (pack_build_communes, pack_build_departements). */
   PACK_BUILDS_KEPT: count(1, 1000, 10),
   /** What the logger writes: `silent`, `error`, `warn`, `info`, `debug`. */

@@ -17,6 +17,7 @@ import { absentSources, sourceFacts } from './sources-meta';
 import { communeFacts } from './facts';
 import { withLisezmoiHtml } from './lisezmoi';
 import { logTo } from '../log';
+import { buildInProcesses } from './parallel';
 
 export interface BuildOptions {
   /** Only these communes (codes of communes actuelles or arrondissements municipaux); default: all. */
@@ -39,6 +40,12 @@ export interface BuildOptions {
   log?: (m: string) => void;
   /** Names the build in the national change feed (a fan-out passes its build id); default: one id per call. */
   buildId?: string;
+  /**
+   * Processes that build batches (départements) at once. Default: PACK_BUILD_PROCESSES, used only
+   * when at least PARALLEL_MIN communes are to be read (a smaller build stays in this process).
+   * Given explicitly, it applies to any build of more than one département (tests).
+   */
+  processes?: number;
 }
 
 export interface CommuneOutcome {
@@ -61,6 +68,11 @@ export interface BuildReport {
 }
 
 const PACK_TYPES = ['commune-actuelle', 'arrondissement-municipal'];
+/**
+ * Communes to read from which a build uses PACK_BUILD_PROCESSES processes: starting a process costs
+ * about a second (loading the code and the plan), a département's packs a few seconds.
+ */
+const PARALLEL_MIN = 1000;
 /** Version of the pack layout and texts (part of every fingerprint). */
 const PACK_FORMAT = '2';
 /** Raw text for every column: numbers keep their precision, dates are not shifted by a time zone. */
@@ -394,20 +406,22 @@ async function buildOne(
   };
 }
 
-/**
- * Builds the pack of every commune actuelle and arrondissement municipal (or of `communes`).
- * One batch per département: each pack query runs once per batch with `$1 = codes`.
- * A commune whose fingerprint (sources' millésime + run, hash of its rows) is unchanged is not rebuilt.
- */
-export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> {
-  const t0 = Date.now();
-  const s = opts.settings ?? currentSettings();
+/** What every batch of one build shares: settings, the plan, its per-commune COPY statements. */
+export interface BuildContext {
+  s: Settings;
+  db: Pool;
+  plan: PackPlan;
+  streamed: StreamedQuery[];
+  /** The build's global key (sources, millésimes, runs, pack format): two processes of one build must agree on it. */
+  globalKey: string;
+  sliced: SourceMeta[];
+  force: boolean;
+}
+
+/** Loads the plan and derives what every batch needs (once per build, and once per build process). */
+export async function prepareBuild(s: Settings, force: boolean): Promise<BuildContext> {
   const db = pool(s.DATABASE_URL);
-  const progress = opts.progress ?? silentProgress;
-  const log = opts.log ?? logTo('packs');
   const plan = await loadPlan(db, s);
-  const buildId = opts.buildId ?? `${new Date().toISOString().replace(/[-:.]/g, '')}-${crypto.randomBytes(3).toString('hex')}`;
-  const streamed = streamedQueries(plan);
   // Bump PACK_FORMAT when the pack layout or texts change, so every pack is checked again.
   // What a commune's pack is built from: every source's millésime and run, or, for a source whose
   // slices have their own version (sliceVersion), that commune's slice version alone: a new
@@ -419,7 +433,118 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
       .filter(Boolean)
       .map((m) => (m!.section?.sliceVersion ? `${m!.id}:slices` : `${m!.id}:${m!.millesime}:${m!.runId}`))
       .join(',');
-  const sliced = plan.sources.filter((m) => m.section?.sliceVersion);
+  return { s, db, plan, streamed: streamedQueries(plan), globalKey, sliced: plan.sources.filter((m) => m.section?.sliceVersion), force };
+}
+
+/**
+ * Builds the packs of one département's communes (one batch: each pack query runs once with
+ * `$1 = codes`), calls `emit` once per commune, records the outcomes in pack_builds and
+ * pack_versions, and returns the codes whose pack got a new version. Never throws: a broken pack
+ * query fails the batch's packs (emitted as failed), never the whole build.
+ */
+export async function buildBatch(
+  ctx: BuildContext,
+  dep: string,
+  codes: string[],
+  keys: Map<string, string>,
+  buildId: string,
+  emit: (o: CommuneOutcome) => void,
+  log: (m: string) => void,
+): Promise<string[]> {
+  const { s, db, plan, streamed } = ctx;
+  let communes: CommuneRow[];
+  let data: Map<string, CommuneData>;
+  let prev: Map<string, PrevBuild>;
+  try {
+    [communes, data, prev] = await Promise.all([
+      Promise.all([communeRows(db, codes), communeFacts(db, codes)]).then(([rows, facts]) =>
+        rows.map((r) => ({ ...r, facts: facts.get(r.code) })),
+      ),
+      batchData(db, plan, codes),
+      db
+        .query(`select code, fingerprint, version, sha256, bytes, millesime from pack_builds where code = any($1::text[])`, [codes])
+        .then((r) => new Map(r.rows.map((x) => [x.code as string, { ...x, bytes: Number(x.bytes) } as PrevBuild]))),
+    ]);
+  } catch (err) {
+    const message = `batch ${dep}: ${(err as Error).message}`;
+    log(message);
+    for (const code of codes) emit({ code, departement: dep, status: 'failed', error: message });
+    return [];
+  }
+  const outcomes: Outcome[] = [];
+  await pool_(communes, 4, async (c) => {
+    try {
+      const d = data.get(c.code)!;
+      d.streamed = await streamedData(db, streamed, c.code);
+      // A commune's streamed files (a large city: tens of MB) are dropped as soon as its pack is done.
+      const o = await buildOne(s, plan, c, d, keys.get(c.code)!, prev.get(c.code), ctx.force).finally(() => {
+        d.streamed = undefined;
+      });
+      if (o) {
+        outcomes.push(o);
+        emit({ code: o.code, departement: dep, status: o.status, version: o.latest.version });
+      }
+    } catch (err) {
+      emit({ code: c.code, departement: dep, status: 'failed', error: (err as Error).message });
+      log(`${c.code}: ${(err as Error).message}`);
+    }
+  });
+  if (!outcomes.length) return [];
+  outcomes.sort((a, b) => a.code.localeCompare(b.code));
+  await db.query(
+    `insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, donnees, built_at, checked_at, sources_key)
+     select t.code, t.fp, t.v, t.sha, t.b, t.m, t.d::jsonb, now(), now(), t.k
+       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bool[], $9::text[]) as t(code, fp, v, sha, b, m, d, built, k)
+     on conflict (code) do update set fingerprint = excluded.fingerprint, version = excluded.version, sha256 = excluded.sha256,
+       bytes = excluded.bytes, millesime = excluded.millesime, donnees = excluded.donnees, checked_at = now(), sources_key = excluded.sources_key,
+       built_at = case when pack_builds.sha256 = excluded.sha256 then pack_builds.built_at else now() end`,
+    [
+      outcomes.map((o) => o.code),
+      outcomes.map((o) => o.fingerprint),
+      outcomes.map((o) => o.latest.version),
+      outcomes.map((o) => o.latest.sha256),
+      outcomes.map((o) => o.latest.bytes),
+      outcomes.map((o) => o.latest.millesime),
+      outcomes.map((o) => JSON.stringify(o.donnees)),
+      outcomes.map((o) => o.status === 'built'),
+      outcomes.map((o) => o.sourcesKey),
+    ],
+  );
+  const built = outcomes.filter((o) => o.status === 'built');
+  if (built.length)
+    await db.query(
+      `insert into pack_versions (code, version, build_id, created_at, sha256, bytes, summary)
+       select t.code, t.v, $7, t.at, t.sha, t.b, t.s
+         from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bigint[], $6::text[]) as t(code, v, at, sha, b, s)
+       on conflict (code, version) do nothing`,
+      [
+        built.map((o) => o.code),
+        built.map((o) => o.latest.version),
+        built.map((o) => o.createdAt),
+        built.map((o) => o.latest.sha256),
+        built.map((o) => o.latest.bytes),
+        built.map((o) => o.summary ?? ''),
+        buildId,
+      ],
+    );
+  return built.map((o) => o.code);
+}
+
+/**
+ * Builds the pack of every commune actuelle and arrondissement municipal (or of `communes`).
+ * One batch per département: each pack query runs once per batch with `$1 = codes`.
+ * A commune whose fingerprint (sources' millésime + run, hash of its rows) is unchanged is not rebuilt.
+ * A large build (≥ PARALLEL_MIN communes to read) runs its batches in PACK_BUILD_PROCESSES processes
+ * (src/packs/parallel.ts): rendering and zipping a pack is CPU work of Node's main thread.
+ */
+export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> {
+  const t0 = Date.now();
+  const s = opts.settings ?? currentSettings();
+  const progress = opts.progress ?? silentProgress;
+  const log = opts.log ?? logTo('packs');
+  const ctx = await prepareBuild(s, !!opts.force);
+  const { db } = ctx;
+  const buildId = opts.buildId ?? `${new Date().toISOString().replace(/[-:.]/g, '')}-${crypto.randomBytes(3).toString('hex')}`;
   const { rows: list } = await db.query(
     `select code, coalesce(departement, left(code, 2)) as dep from communes
       where type = any($1::text[]) and ($2::text[] is null or code = any($2::text[]))
@@ -437,8 +562,8 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   // Communes none of whose sources was republished since their last build: unchanged, unread.
   const keys = await sourcesKeys(
     db,
-    globalKey,
-    sliced,
+    ctx.globalKey,
+    ctx.sliced,
     list.map((r) => r.code),
   );
   const fresh = new Set<string>();
@@ -461,7 +586,6 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
   );
   if (orphans) log(`${orphans} temporary file(s) left by an interrupted build removed`);
   const batches = new Map<string, string[]>();
-  const builtCodes: string[] = [];
   for (const r of list) {
     if (fresh.has(r.code)) {
       report.unchanged++;
@@ -473,100 +597,48 @@ export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> 
     (batches.get(r.dep) ?? batches.set(r.dep, []).get(r.dep)!).push(r.code);
   }
   await fs.promises.mkdir(s.PACKS_DIR, { recursive: true });
-  await pool_([...batches.entries()], opts.concurrency ?? 2, async ([dep, codes]) => {
-    let communes: CommuneRow[];
-    let data: Map<string, CommuneData>;
-    let prev: Map<string, PrevBuild>;
-    try {
-      [communes, data, prev] = await Promise.all([
-        Promise.all([communeRows(db, codes), communeFacts(db, codes)]).then(([rows, facts]) =>
-          rows.map((r) => ({ ...r, facts: facts.get(r.code) })),
-        ),
-        batchData(db, plan, codes),
-        db
-          .query(`select code, fingerprint, version, sha256, bytes, millesime from pack_builds where code = any($1::text[])`, [codes])
-          .then((r) => new Map(r.rows.map((x) => [x.code as string, { ...x, bytes: Number(x.bytes) } as PrevBuild]))),
-      ]);
-    } catch (err) {
-      // A broken pack query fails the batch's packs (reported), never the whole build.
-      const message = `batch ${dep}: ${(err as Error).message}`;
-      log(message);
-      report.failed += codes.length;
-      for (const code of codes) {
-        report.errors.push({ code, error: message });
-        opts.onCommune?.({ code, departement: dep, status: 'failed', error: message });
-      }
-      done += codes.length;
-      progress.update(done);
-      return;
-    }
-    const outcomes: Outcome[] = [];
-    await pool_(communes, 4, async (c) => {
-      try {
-        const d = data.get(c.code)!;
-        d.streamed = await streamedData(db, streamed, c.code);
-        // A commune's streamed files (a large city: tens of MB) are dropped as soon as its pack is done.
-        const o = await buildOne(s, plan, c, d, keys.get(c.code)!, prev.get(c.code), !!opts.force).finally(() => {
-          d.streamed = undefined;
-        });
-        if (o) {
-          outcomes.push(o);
-          report[o.status]++;
-          opts.onCommune?.({ code: o.code, departement: dep, status: o.status, version: o.latest.version });
-        }
-      } catch (err) {
-        report.failed++;
-        report.errors.push({ code: c.code, error: (err as Error).message });
-        opts.onCommune?.({ code: c.code, departement: dep, status: 'failed', error: (err as Error).message });
-        log(`${c.code}: ${(err as Error).message}`);
-      }
-      progress.update(++done);
-    });
-    if (outcomes.length) {
-      outcomes.sort((a, b) => a.code.localeCompare(b.code));
-      await db.query(
-        `insert into pack_builds (code, fingerprint, version, sha256, bytes, millesime, donnees, built_at, checked_at, sources_key)
-         select t.code, t.fp, t.v, t.sha, t.b, t.m, t.d::jsonb, now(), now(), t.k
-           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bool[], $9::text[]) as t(code, fp, v, sha, b, m, d, built, k)
-         on conflict (code) do update set fingerprint = excluded.fingerprint, version = excluded.version, sha256 = excluded.sha256,
-           bytes = excluded.bytes, millesime = excluded.millesime, donnees = excluded.donnees, checked_at = now(), sources_key = excluded.sources_key,
-           built_at = case when pack_builds.sha256 = excluded.sha256 then pack_builds.built_at else now() end`,
-        [
-          outcomes.map((o) => o.code),
-          outcomes.map((o) => o.fingerprint),
-          outcomes.map((o) => o.latest.version),
-          outcomes.map((o) => o.latest.sha256),
-          outcomes.map((o) => o.latest.bytes),
-          outcomes.map((o) => o.latest.millesime),
-          outcomes.map((o) => JSON.stringify(o.donnees)),
-          outcomes.map((o) => o.status === 'built'),
-          outcomes.map((o) => o.sourcesKey),
-        ],
-      );
-      const built = outcomes.filter((o) => o.status === 'built');
-      if (built.length)
-        await db.query(
-          `insert into pack_versions (code, version, build_id, created_at, sha256, bytes, summary)
-           select t.code, t.v, $7, t.at, t.sha, t.b, t.s
-             from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bigint[], $6::text[]) as t(code, v, at, sha, b, s)
-           on conflict (code, version) do nothing`,
-          [
-            built.map((o) => o.code),
-            built.map((o) => o.latest.version),
-            built.map((o) => o.createdAt),
-            built.map((o) => o.latest.sha256),
-            built.map((o) => o.latest.bytes),
-            built.map((o) => o.summary ?? ''),
-            buildId,
-          ],
-        );
-      if (built.length) builtCodes.push(...built.map((o) => o.code));
-    }
-  });
+  const emit = (o: CommuneOutcome) => {
+    report[o.status]++;
+    if (o.status === 'failed') report.errors.push({ code: o.code, error: o.error ?? 'échec' });
+    opts.onCommune?.(o);
+    progress.update(++done);
+  };
+  const toRead = [...batches.values()].reduce((n, c) => n + c.length, 0);
+  const processes = opts.processes ?? s.PACK_BUILD_PROCESSES;
+  const parallel = processes > 1 && batches.size > 1 && (opts.processes !== undefined || toRead >= PARALLEL_MIN);
+  const builtCodes = parallel
+    ? await buildInProcesses({
+        ctx,
+        buildId,
+        batches: [...batches.entries()],
+        keys,
+        processes,
+        emit,
+        log,
+        here: (rest) => buildHere(ctx, rest, keys, buildId, opts.concurrency ?? 2, emit, log),
+      })
+    : await buildHere(ctx, [...batches.entries()], keys, buildId, opts.concurrency ?? 2, emit, log);
   progress.stop();
   if (builtCodes.length) await schedulePublications(db, log);
   report.seconds = (Date.now() - t0) / 1000;
   return report;
+}
+
+/** Builds batches in this process, `concurrency` départements at once. */
+async function buildHere(
+  ctx: BuildContext,
+  batches: [string, string[]][],
+  keys: Map<string, string>,
+  buildId: string,
+  concurrency: number,
+  emit: (o: CommuneOutcome) => void,
+  log: (m: string) => void,
+): Promise<string[]> {
+  const builtCodes: string[] = [];
+  await pool_(batches, concurrency, async ([dep, codes]) => {
+    builtCodes.push(...(await buildBatch(ctx, dep, codes, keys, buildId, emit, log)));
+  });
+  return builtCodes;
 }
 
 /**
