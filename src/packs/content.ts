@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Pipeline } from '../engine/pipeline';
 import type { PackSection, PackTable, PackLayer } from './section';
-import { CSV_BOM, csvCell, slugify, tableSchema, toCsv, validateCsv } from './format';
+import { CSV_BOM, csvCell, slugify, tableSchema, toCsv, validateCsv, validateRows } from './format';
 import {
   CATALOGUE_SCHEMA,
   SCDL_CATALOGUE_SCHEMA_URL,
@@ -258,12 +258,12 @@ export function renderPack(c: CommuneRow, plan: PackPlan, data: CommuneData): Re
     }
     const rows = data.tables.get(t.file) ?? [];
     if (!rows.length) continue;
+    const errors = validateRows(rows, schema, 5);
+    if (errors.length) throw new Error(`${c.code}/${t.file} does not follow its schema: ${errors.join('; ')}`);
     const csv = toCsv(
       t.table.fields.map((f) => f.name),
       rows,
     );
-    const errors = validateCsv(csv, schema, 5);
-    if (errors.length) throw new Error(`${c.code}/${t.file} does not follow its schema: ${errors.join('; ')}`);
     ship(t.source, t.file, t.table.title, rows.length, Buffer.concat([CSV_BOM, Buffer.from(csv, 'utf8')]));
   }
   for (const l of plan.layers) {

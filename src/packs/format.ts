@@ -107,8 +107,19 @@ export interface TableSchema {
   primaryKey?: string[];
 }
 
-/** Frictionless Table Schema (v2) of a pack table. */
+/** Schemas by their fields and key: every pack of a build asks for the same few (read-only, shared). */
+const schemas = new WeakMap<PackField[], Map<string, TableSchema>>();
+
+/** Frictionless Table Schema (v2) of a pack table (one object per table declaration: do not modify it). */
 export function tableSchema(fields: PackField[], primaryKey?: string[]): TableSchema {
+  const byKey = schemas.get(fields) ?? schemas.set(fields, new Map()).get(fields)!;
+  const k = (primaryKey ?? []).join('\u0000');
+  let schema = byKey.get(k);
+  if (!schema) byKey.set(k, (schema = buildSchema(fields, primaryKey)));
+  return schema;
+}
+
+function buildSchema(fields: PackField[], primaryKey?: string[]): TableSchema {
   return {
     fields: fields.map((f) => ({
       name: f.name,
@@ -145,20 +156,32 @@ const patternOf = (p: string): RegExp => {
  * types, required, enum, pattern, minimum, format uri, primary key unique. Returns the errors (empty = valid).
  */
 export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): string[] {
-  const errors: string[] = [];
   const rows = parseCsv(text);
   if (!rows.length) return ['empty file (no header)'];
   const [header, ...data] = rows;
   const names = schema.fields.map((f) => f.name);
+  const errors: string[] = [];
   if (header.join(';') !== names.join(';')) errors.push(`header '${header.join(';')}' ≠ schema fields '${names.join(';')}'`);
+  return errors.concat(validateRows(data, schema, maxErrors)).slice(0, maxErrors);
+}
+
+/**
+ * The same checks on rows of cells, before they are written as CSV (the header is the schema's by
+ * construction): the packs validate a table's cells as rendered, without parsing back the text
+ * `toCsv` wrote from them. Line numbers count the header as line 1, as in the file.
+ */
+export function validateRows(data: string[][], schema: TableSchema, maxErrors = 20): string[] {
+  const errors: string[] = [];
+  const names = schema.fields.map((f) => f.name);
   const missing = new Set(schema.missingValues);
   const pk = (schema.primaryKey ?? []).map((k) => names.indexOf(k));
   const seen = new Set<string>();
-  data.forEach((r, i) => {
+  for (let i = 0; i < data.length && errors.length < maxErrors; i++) {
+    const r = data[i];
     const line = i + 2;
     if (r.length !== names.length) {
       errors.push(`line ${line}: ${r.length} cells, expected ${names.length}`);
-      return;
+      continue;
     }
     schema.fields.forEach((f, j) => {
       const v = r[j];
@@ -180,7 +203,7 @@ export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): 
       if (seen.has(key)) errors.push(`line ${line}: duplicate primary key ${pk.map((k) => r[k]).join(',')}`);
       seen.add(key);
     }
-  });
+  }
   return errors.slice(0, maxErrors);
 }
 
