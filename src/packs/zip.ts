@@ -1,24 +1,7 @@
-import yazl from 'yazl';
 import yauzl from 'yauzl';
-import path from 'node:path';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
-
-/**
- * yazl computes each entry's CRC-32 with the buffer-crc32 package, in JavaScript (≈ 200 MB/s on
- * this machine, a minute of the main thread for the national BAN's packs); Node ≥ 20.15 has the
- * same checksum in C (zlib.crc32, ≈ 2 GB/s). Same values, so the ZIP bytes are unchanged. The
- * module patched is the copy yazl itself loads.
- */
-const nativeCrc32 = (zlib as unknown as { crc32?: (b: Buffer, previous?: number) => number }).crc32;
-if (nativeCrc32) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the copy yazl loads, found from yazl's own folder
-  const yazlCrc32 = require(require.resolve('buffer-crc32', { paths: [path.dirname(require.resolve('yazl'))] })) as {
-    unsigned: (b: Buffer, previous?: number) => number;
-  };
-  const js = yazlCrc32.unsigned;
-  yazlCrc32.unsigned = (b: Buffer, previous?: number) => (Buffer.isBuffer(b) ? nativeCrc32(b, previous ?? 0) : js(b, previous));
-}
 
 /**
  * Deflate level 5: on the packs' CSV and GeoJSON it compresses within 1–2 % of level 6 (zlib's
@@ -29,6 +12,16 @@ const LEVEL = 5;
 /** Every entry gets this date (DOS time, local clock: 2000-01-01 00:00 on any machine). */
 const FIXED_MTIME = new Date(2000, 0, 1, 0, 0, 0);
 
+/**
+ * Entries from this size are deflated on libuv's threads, smaller ones here. An asynchronous
+ * deflate costs about 0.2–0.3 ms of CPU per call whatever the size (thread hand-off, one callback
+ * per 16 KB of output): on a pack of 33 files, mostly a few KB, yazl's all-asynchronous deflate
+ * took 12.6 ms of CPU where deflating each file synchronously took 5.6 ms (bench: 35238's pack,
+ * 200 times). A large file (a city's addresses, MB) keeps the event loop free.
+ */
+const ASYNC_FROM = 256 * 1024;
+const deflateRaw = promisify(zlib.deflateRaw);
+
 export interface PackFile {
   name: string;
   data: Buffer;
@@ -36,22 +29,87 @@ export interface PackFile {
   sha256?: string;
 }
 
+/** DOS date and time of a local date, as yazl computes them (the packs' bytes did not change when yazl was replaced). */
+function dosDateTime(d: Date): { date: number; time: number } {
+  return {
+    date: (d.getDate() & 0x1f) | (((d.getMonth() + 1) & 0xf) << 5) | (((d.getFullYear() - 1980) & 0x7f) << 9),
+    time: Math.floor(d.getSeconds() / 2) | ((d.getMinutes() & 0x3f) << 5) | ((d.getHours() & 0x1f) << 11),
+  };
+}
+const DOS = dosDateTime(FIXED_MTIME);
+/** Unix, spec 6.3 (what yazl writes). */
+const VERSION_MADE_BY = (3 << 8) | 63;
+const VERSION_NEEDED = 20;
+const UTF8_NAMES = 1 << 11;
+const DEFLATE = 8;
+/** -rw-r--r--, in the high half of the external attributes (Unix mode). */
+const EXTERNAL_ATTRIBUTES = (0o100644 << 16) >>> 0;
+
 /**
- * Deterministic ZIP: entries in the given order, fixed date, fixed mode, no extended
- * timestamp field. Same files → same bytes. Packs are small (KB to a few MB), built in memory.
+ * Deterministic ZIP: entries in the given order, deflated, fixed date and mode, UTF-8 names, no
+ * extra field, no data descriptor. Same files → same bytes. Packs are small (KB to tens of MB) and
+ * built in memory. Byte for byte what yazl 3 wrote for the same files with these options
+ * (test/unit/zip.test.ts compares both), written here because yazl deflates every entry
+ * asynchronously, which doubled the CPU of zipping a pack (see ASYNC_FROM).
  */
-export function zipFiles(files: PackFile[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const zip = new yazl.ZipFile();
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('error', reject);
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    for (const f of files) {
-      zip.addBuffer(f.data, f.name, { mtime: FIXED_MTIME, mode: 0o100644, compressionLevel: LEVEL, forceDosTimestamp: true });
-    }
-    zip.end();
+export async function zipFiles(files: PackFile[]): Promise<Buffer> {
+  const names = files.map((f) => {
+    if (!f.name || f.name.startsWith('/') || f.name.includes('\\') || f.name.split('/').includes('..'))
+      throw new Error(`ZIP entry name not allowed: '${f.name}'`);
+    return Buffer.from(f.name, 'utf8');
   });
+  const deflated = await Promise.all(
+    files.map((f) => (f.data.length >= ASYNC_FROM ? deflateRaw(f.data, { level: LEVEL }) : zlib.deflateRawSync(f.data, { level: LEVEL }))),
+  );
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  files.forEach((f, i) => {
+    const name = names[i];
+    const data = deflated[i];
+    const crc = zlib.crc32(f.data);
+    if (data.length > 0xfffffffe || f.data.length > 0xfffffffe || offset > 0xfffffffe)
+      throw new Error(`ZIP entry too large for a pack built in memory: '${f.name}'`);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(VERSION_NEEDED, 4);
+    local.writeUInt16LE(UTF8_NAMES, 6);
+    local.writeUInt16LE(DEFLATE, 8);
+    local.writeUInt16LE(DOS.time, 10);
+    local.writeUInt16LE(DOS.date, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(f.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    const record = Buffer.alloc(46);
+    record.writeUInt32LE(0x02014b50, 0);
+    record.writeUInt16LE(VERSION_MADE_BY, 4);
+    record.writeUInt16LE(VERSION_NEEDED, 6);
+    record.writeUInt16LE(UTF8_NAMES, 8);
+    record.writeUInt16LE(DEFLATE, 10);
+    record.writeUInt16LE(DOS.time, 12);
+    record.writeUInt16LE(DOS.date, 14);
+    record.writeUInt32LE(crc, 16);
+    record.writeUInt32LE(data.length, 20);
+    record.writeUInt32LE(f.data.length, 24);
+    record.writeUInt16LE(name.length, 28);
+    // extra field length, comment length, disk number, internal attributes: 0
+    record.writeUInt32LE(EXTERNAL_ATTRIBUTES, 38);
+    record.writeUInt32LE(offset, 42);
+    parts.push(local, name, data);
+    central.push(record, name);
+    offset += local.length + name.length + data.length;
+  });
+  const centralSize = central.reduce((n, b) => n + b.length, 0);
+  if (files.length >= 0xffff || offset + centralSize > 0xfffffffe) throw new Error('ZIP too large for a pack built in memory');
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, ...central, end]);
 }
 
 async function streamToBuffer(s: Readable): Promise<Buffer> {

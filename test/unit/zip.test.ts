@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yauzl from 'yauzl';
+import yazl from 'yazl';
 import { zipFiles, readZipEntries } from '../../src/packs/zip';
 
-// Packs are ZIPs written by yazl with its CRC-32 computed by zlib.crc32 (see src/packs/zip.ts):
-// the checksums in the archive must still be those of the data.
+// Packs are ZIPs written by src/packs/zip.ts with each entry's CRC-32 computed by zlib.crc32:
+// the checksums in the archive must be those of the data.
 
 test('ZIP entries carry the CRC-32 of their data, and the same files give the same bytes', async () => {
   const files = [
@@ -41,4 +42,39 @@ test('ZIP entries carry the CRC-32 of their data, and the same files give the sa
   }
   const back = await readZipEntries(file);
   for (const f of files) expect(back.get(f.name)!.equals(f.data)).toBe(true);
+});
+
+/** What yazl 3 wrote for the packs until the writer of src/packs/zip.ts replaced it (same options). */
+function yazlZip(files: { name: string; data: Buffer }[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const zip = new yazl.ZipFile();
+    const chunks: Buffer[] = [];
+    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
+    zip.outputStream.on('error', reject);
+    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
+    for (const f of files)
+      zip.addBuffer(f.data, f.name, { mtime: new Date(2000, 0, 1, 0, 0, 0), mode: 0o100644, compressionLevel: 5, forceDosTimestamp: true });
+    zip.end();
+  });
+}
+
+test("the packs' ZIPs are byte for byte what yazl wrote for the same files (no pack changes when the writer changed)", async () => {
+  const text = (n: number) =>
+    Buffer.from(Array.from({ length: n }, (_, i) => `35238;rue de la Mairie ${i % 97};${i};48.11;-1.68\n`).join(''));
+  const sets = [
+    [{ name: 'LISEZMOI.md', data: Buffer.from('# Données ouvertes de Rennes\n\nÉdition 2026.\n') }],
+    [
+      { name: 'vide.csv', data: Buffer.alloc(0) },
+      { name: 'données é.csv', data: text(10) },
+      { name: 'dossier/adresses.csv', data: text(20_000) }, // ≥ 256 KB: deflated on libuv's threads
+      { name: 'bruit.bin', data: crypto.randomBytes(300_000) },
+      { name: 'petit.json', data: Buffer.from('{}\n') },
+    ],
+  ];
+  for (const files of sets) expect((await zipFiles(files)).equals(await yazlZip(files))).toBe(true);
+});
+
+test('an entry name that would escape the folder is refused', async () => {
+  for (const name of ['/etc/passwd', '../x.csv', 'a/../../x', 'a\\b.csv', ''])
+    await expect(zipFiles([{ name, data: Buffer.from('x') }])).rejects.toThrow(/not allowed/);
 });
