@@ -9,6 +9,7 @@ import os from 'node:os';
 import zlib from 'node:zlib';
 import { LineChecker, BadLine, BanSplitter } from '../pipelines/ban/lines';
 import { pipeline as ban } from '../pipelines/ban';
+import { perCommuneSql } from '../src/packs/section';
 
 const FIX = path.join(__dirname, 'fixtures', 'ban');
 /** The test copies carry no date (nor does the BAN): each run states the edition, as an operator would with --millesime. */
@@ -211,7 +212,7 @@ describe('ban pipeline', () => {
     expect((await run('adresses-75.csv.gz')).status).toBe('succeeded');
     expect((await run('adresses-974.csv.gz')).status).toBe('succeeded');
     // Per-commune pack queries: `$code` is the commune's code as a literal (src/packs/build.ts).
-    const ofCommune = (sql: string, code: string) => pool().query(sql.replaceAll('$code', `'${code}'`));
+    const ofCommune = (sql: string, code: string) => pool().query(perCommuneSql(sql, code));
     expect(ban.pack!.tables[0].perCommune).toBe(true);
     const csv = await ofCommune(ban.pack!.tables[0].query, '75056');
     expect(csv.rows.map((x) => x.code_insee)).toEqual(['75112', '75101']);

