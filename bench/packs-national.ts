@@ -43,7 +43,7 @@ import zlib from 'node:zlib';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { BAN_COLUMNS } from '../pipelines/ban/source';
-import { resetSettings } from '../config/settings';
+import { resetSettings, settings } from '../config/settings';
 import { closePools, pool } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
 import { runSource, RunOptions, RunReport } from '../src/engine/runner';
@@ -539,7 +539,7 @@ Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench
 - One scratch database (migrations ${migrateSeconds.toFixed(1)} s), every source loaded through the runner (\`runSource\`), inputs from the parser benchmarks' generators (bench/parsers/*.ts, bench/ban/generate.ts), ${PREVIOUS ? '' : `the socle generators (bench/socle/generate.ts, bench/sante/generate.ts: sizes and their sources stated there; scale ${SCALE}) `}or real files of ../shared/data; generated files deleted after their load. NETWORK=never.
 - BAN: ${fmt(BAN_ROWS)} generated addresses (${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of the national ≈ 26 M) spread over every commune in proportion to population — pessimistic for big cities (Paris gets ≈ 3 % of all addresses, ten times its real share).
 - Not at national size: équipements (${fmt(EQUIPEMENTS_ROWS)} equipments, ≈ 1/10), budgets (10× the fixtures), contours (only the real files of ../shared/data/geo). Not loaded: iris, qpv (no generator; their pack sections are absent).
-- Packs: ${CONCURRENCY} départements at once, 4 communes at once per département, into an empty PACKS_DIR; ${DEPARTEMENTS ? `only the ${fmt(scopeCommunes)} communes of département(s) ${DEPARTEMENTS.join(', ')}` : `every commune actuelle and arrondissement municipal (${fmt(scopeCommunes)})`}.
+- Packs: ${settings().PACK_BUILD_PROCESSES > 1 && scopeCommunes >= 1000 ? `${settings().PACK_BUILD_PROCESSES} build processes (PACK_BUILD_PROCESSES, default: the machine's cores), each one département at a time` : `one process, ${CONCURRENCY} départements at once`}, 4 communes at once per département, into an empty PACKS_DIR; ${DEPARTEMENTS ? `only the ${fmt(scopeCommunes)} communes of département(s) ${DEPARTEMENTS.join(', ')}` : `every commune actuelle and arrondissement municipal (${fmt(scopeCommunes)})`}.
 
 ### Loads
 
