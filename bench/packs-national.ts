@@ -559,7 +559,7 @@ ${packRow(`build every pack after département ${RELOADED_DEP}'s BAN file was re
 ${packRow(`build every pack after a new RNA archive (associations) changing ${RNA_CHANGED} communes`, afterRna, rnaNote)}
 
 - Disk: packs ${mb(disk.bytes)} in ${fmt(disk.files)} files (ZIP + manifest per commune); pack size avg ${mb(Number(packStats.avg ?? 0))}, median ${mb(Number(packStats.p50 ?? 0))}, p99 ${mb(Number(packStats.p99 ?? 0))}, max ${mb(Number(packStats.max ?? 0))} (${packStats.max_code ?? '–'}). Database after the loads: ${mb(dbBytes)}.
-- Process maxRSS over the whole run: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.
+- Process maxRSS over the whole run: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.${settings().PACK_BUILD_PROCESSES > 1 ? " The packs' Peak RSS column is the parent process's: the build processes' own peaks are not measured." : ''}
 ${
   PREVIOUS
     ? `- Sources: those of the 2026-11-26 run (cog, populations, recensement, état civil, équipements, elections, budgets, arcep, atmo, contours, BAN); the socle sources are not loaded, so their pack sections are absent.\n- Goal (issue 11): the first build within 10 % of the 2026-11-26 run's (${PREVIOUS_SECONDS} s, same sources, same generators): ${previousGoal}`
