@@ -35,61 +35,72 @@ export function toCsv(header: string[], rows: string[][]): string {
   return out;
 }
 
-/** Parses the CSV written by `toCsv` (and any RFC 4180 `;` file); a leading byte order mark is skipped. */
+/**
+ * Parses the CSV written by `toCsv` (and any RFC 4180 `;` file); a leading byte order mark is skipped.
+ * Unquoted cells are sliced, not built a character at a time: the packs check the head of every
+ * streamed file with it (a few hundred lines a pack).
+ */
 export function parseCsv(input: string): string[][] {
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  const n = text.length;
   const rows: string[][] = [];
   let row: string[] = [];
-  let cell = '';
   let i = 0;
-  let quoted = false;
-  while (i < text.length) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
+  while (i < n) {
+    let cell: string;
+    if (text.charCodeAt(i) === 34 /* " */) {
+      // Quoted: up to the closing quote, "" standing for one quote.
+      cell = '';
+      i++;
+      for (;;) {
+        const q = text.indexOf('"', i);
+        if (q < 0) {
+          cell += text.slice(i);
+          i = n;
+          break;
+        }
+        cell += text.slice(i, q);
+        if (text.charCodeAt(q + 1) === 34) {
           cell += '"';
-          i += 2;
+          i = q + 2;
           continue;
         }
-        quoted = false;
-        i++;
-        continue;
+        i = q + 1;
+        break;
       }
-      cell += c;
-      i++;
-      continue;
+      // Anything after the closing quote up to the separator belongs to the cell, as before.
+      let k = i;
+      while (k < n) {
+        const c = text.charCodeAt(k);
+        if (c === 59 || c === 10 || (c === 13 && text.charCodeAt(k + 1) === 10)) break;
+        k++;
+      }
+      cell += text.slice(i, k);
+      i = k;
+    } else {
+      let k = i;
+      while (k < n) {
+        const c = text.charCodeAt(k);
+        if (c === 59 /* ; */ || c === 10 || (c === 13 && text.charCodeAt(k + 1) === 10)) break;
+        k++;
+      }
+      cell = text.slice(i, k);
+      i = k;
     }
-    if (c === '"') {
-      quoted = true;
-      i++;
-      continue;
-    }
-    if (c === ';') {
-      row.push(cell);
-      cell = '';
-      i++;
-      continue;
-    }
-    if (c === '\r' && text[i + 1] === '\n') {
-      i++;
-      continue;
-    }
-    if (c === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-      continue;
-    }
-    cell += c;
-    i++;
-  }
-  if (cell !== '' || row.length) {
     row.push(cell);
+    if (i >= n) break;
+    const c = text.charCodeAt(i);
+    if (c === 59) {
+      i++;
+      if (i >= n) row.push('');
+      continue;
+    }
+    // End of line (LF or CRLF).
+    i += c === 13 ? 2 : 1;
     rows.push(row);
+    row = [];
   }
+  if (row.length) rows.push(row);
   return rows;
 }
 

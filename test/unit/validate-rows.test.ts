@@ -1,4 +1,4 @@
-import { tableSchema, toCsv, validateCsv, validateRows } from '../../src/packs/format';
+import { parseCsv, tableSchema, toCsv, validateCsv, validateRows } from '../../src/packs/format';
 import type { PackField } from '../../src/packs/section';
 
 /**
@@ -44,4 +44,27 @@ test('a schema is built once per table declaration', () => {
   expect(tableSchema(FIELDS, ['code_commune', 'annee'])).toBe(schema);
   expect(tableSchema(FIELDS)).not.toBe(schema);
   expect(tableSchema(FIELDS).primaryKey).toBeUndefined();
+});
+
+test('parseCsv reads back what toCsv wrote, whatever the cells hold (quotes, separators, line ends, accents)', () => {
+  const alphabet = ['a', 'é', ';', '"', '\n', '\r\n', '\r', ' ', '1', '€'];
+  let seed = 42;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let k = 0; k < 300; k++) {
+    const width = 1 + rnd(5);
+    const header = Array.from({ length: width }, (_, j) => `c${j}`);
+    const rows = Array.from({ length: rnd(6) }, () =>
+      Array.from({ length: width }, () => Array.from({ length: rnd(7) }, () => alphabet[rnd(alphabet.length)]).join('')),
+    );
+    expect(parseCsv('\uFEFF' + toCsv(header, rows))).toEqual([header, ...rows]);
+  }
+  // PostgreSQL's COPY csv: LF line ends, the last line ended too; an unended last line is read as well.
+  expect(parseCsv('a;b\n"x;y";"say ""hi"""\n')).toEqual([
+    ['a', 'b'],
+    ['x;y', 'say "hi"'],
+  ]);
+  expect(parseCsv('a;\n;b')).toEqual([
+    ['a', ''],
+    ['', 'b'],
+  ]);
 });
