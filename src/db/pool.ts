@@ -41,19 +41,21 @@ function onRelease(_err: Error | undefined, client: PoolClient): void {
 }
 
 /**
- * One pool per database URL for the whole process. Every client checked out of it, whoever
+ * One pool per database URL for the whole process (and one more per set of session options a
+ * caller asks for: `-c name=value …`, PostgreSQL's startup options, see packs/build.ts). Every client checked out of it, whoever
  * checks it out (staging COPY, the BAN lanes, the publishing transaction, the pack build and
  * its lock), has an error listener while it is out; the pool has one while it is idle.
  */
-export function pool(url = settings().DATABASE_URL): Pool {
-  let p = pools.get(url);
+export function pool(url = settings().DATABASE_URL, sessionOptions?: string): Pool {
+  const key = sessionOptions ? `${url}\0${sessionOptions}` : url;
+  let p = pools.get(key);
   if (!p) {
-    p = new Pool({ connectionString: url, max: 8, application_name: 'dotation' });
+    p = new Pool({ connectionString: url, max: 8, application_name: 'dotation', ...(sessionOptions ? { options: sessionOptions } : {}) });
     p.on('error', (err) => logTo('db', 'error')(`idle database client error: ${err.message}`));
     p.on('connect', watchConnection);
     p.on('acquire', (client) => client.on('error', onCheckedOutError));
     p.on('release', onRelease);
-    pools.set(url, p);
+    pools.set(key, p);
   }
   return p;
 }

@@ -419,8 +419,17 @@ export interface BuildContext {
 }
 
 /** Loads the plan and derives what every batch needs (once per build, and once per build process). */
+/**
+ * The pack build's sessions: many short queries (a département's rows, a commune's COPY), run by
+ * several communes and processes at once. JIT compilation cost ≈ 110 ms on each of a batch's
+ * larger queries (measured: the marchés publics per-year query of département 35, 1.5 s with
+ * JIT and two parallel workers), and parallel workers compete for the cores the build already
+ * fills; a city's addresses (tens of thousands of rows sorted by line) spilled to disk at 4 MB.
+ */
+const PACK_SESSION = '-c jit=off -c max_parallel_workers_per_gather=0 -c work_mem=32MB';
+
 export async function prepareBuild(s: Settings, force: boolean): Promise<BuildContext> {
-  const db = pool(s.DATABASE_URL);
+  const db = pool(s.DATABASE_URL, PACK_SESSION);
   const plan = await loadPlan(db, s);
   // Bump PACK_FORMAT when the pack layout or texts change, so every pack is checked again.
   // What a commune's pack is built from: every source's millésime and run, or, for a source whose
