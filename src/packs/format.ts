@@ -176,41 +176,92 @@ export function validateCsv(text: string, schema: TableSchema, maxErrors = 20): 
   return errors.concat(validateRows(data, schema, maxErrors)).slice(0, maxErrors);
 }
 
+/** One field's checks, compiled once per schema: the errors of one non-missing value (empty: valid). */
+type CellCheck = (v: string, line: number, out: string[]) => void;
+
+function compileField(f: TableSchema['fields'][number]): CellCheck {
+  const checks: CellCheck[] = [];
+  const typeOk = CHECKS[f.type];
+  if (f.type !== 'string') checks.push((v, line, out) => typeOk(v) || out.push(`line ${line}, ${f.name}: '${v}' is not a valid ${f.type}`));
+  const c = f.constraints;
+  if (c?.enum) {
+    const allowed = new Set(c.enum);
+    checks.push((v, line, out) => allowed.has(v) || out.push(`line ${line}, ${f.name}: '${v}' not in ${c.enum!.join('|')}`));
+  }
+  if (c?.pattern) {
+    const re = patternOf(c.pattern);
+    checks.push((v, line, out) => re.test(v) || out.push(`line ${line}, ${f.name}: '${v}' does not match ${c.pattern}`));
+  }
+  if (c?.minimum !== undefined) {
+    const min = c.minimum;
+    checks.push((v, line, out) => !(Number(v) < min) || out.push(`line ${line}, ${f.name}: ${v} is below the minimum ${min}`));
+  }
+  if (f.format === 'uri')
+    checks.push((v, line, out) => /^https?:\/\/[^\s/]+\S*$/.test(v) || out.push(`line ${line}, ${f.name}: '${v}' is not a URI`));
+  if (checks.length === 1) return checks[0];
+  return (v, line, out) => {
+    for (const check of checks) check(v, line, out);
+  };
+}
+
+interface CompiledSchema {
+  names: string[];
+  missing: Set<string>;
+  required: boolean[];
+  checks: (CellCheck | null)[];
+  pk: number[];
+}
+const compiled = new WeakMap<TableSchema, CompiledSchema>();
+function compile(schema: TableSchema): CompiledSchema {
+  let c = compiled.get(schema);
+  if (!c) {
+    const names = schema.fields.map((f) => f.name);
+    const pk = (schema.primaryKey ?? []).map((k) => names.indexOf(k));
+    c = {
+      names,
+      missing: new Set(schema.missingValues),
+      required: schema.fields.map((f) => !!f.constraints?.required),
+      checks: schema.fields.map((f) => {
+        const check = compileField(f);
+        const c = f.constraints;
+        // A string field without constraint accepts any value: nothing to run.
+        return f.type === 'string' && !c?.enum && !c?.pattern && c?.minimum === undefined && f.format !== 'uri' ? null : check;
+      }),
+      pk: pk.length && pk.every((k) => k >= 0) ? pk : [],
+    };
+    compiled.set(schema, c);
+  }
+  return c;
+}
+
 /**
  * The same checks on rows of cells, before they are written as CSV (the header is the schema's by
  * construction): the packs validate a table's cells as rendered, without parsing back the text
- * `toCsv` wrote from them. Line numbers count the header as line 1, as in the file.
+ * `toCsv` wrote from them. Line numbers count the header as line 1, as in the file. Each field's
+ * checks are compiled once per schema (schemas are shared by every pack of a build).
  */
 export function validateRows(data: string[][], schema: TableSchema, maxErrors = 20): string[] {
   const errors: string[] = [];
-  const names = schema.fields.map((f) => f.name);
-  const missing = new Set(schema.missingValues);
-  const pk = (schema.primaryKey ?? []).map((k) => names.indexOf(k));
+  const { names, missing, required, checks, pk } = compile(schema);
+  const width = names.length;
   const seen = new Set<string>();
   for (let i = 0; i < data.length && errors.length < maxErrors; i++) {
     const r = data[i];
     const line = i + 2;
-    if (r.length !== names.length) {
-      errors.push(`line ${line}: ${r.length} cells, expected ${names.length}`);
+    if (r.length !== width) {
+      errors.push(`line ${line}: ${r.length} cells, expected ${width}`);
       continue;
     }
-    schema.fields.forEach((f, j) => {
+    for (let j = 0; j < width; j++) {
       const v = r[j];
       if (missing.has(v)) {
-        if (f.constraints?.required) errors.push(`line ${line}, ${f.name}: required value missing`);
-        return;
+        if (required[j]) errors.push(`line ${line}, ${names[j]}: required value missing`);
+        continue;
       }
-      if (!CHECKS[f.type](v)) errors.push(`line ${line}, ${f.name}: '${v}' is not a valid ${f.type}`);
-      if (f.constraints?.enum && !f.constraints.enum.includes(v))
-        errors.push(`line ${line}, ${f.name}: '${v}' not in ${f.constraints.enum.join('|')}`);
-      if (f.constraints?.pattern && !patternOf(f.constraints.pattern).test(v))
-        errors.push(`line ${line}, ${f.name}: '${v}' does not match ${f.constraints.pattern}`);
-      if (f.constraints?.minimum !== undefined && Number(v) < f.constraints.minimum)
-        errors.push(`line ${line}, ${f.name}: ${v} is below the minimum ${f.constraints.minimum}`);
-      if (f.format === 'uri' && !/^https?:\/\/[^\s/]+\S*$/.test(v)) errors.push(`line ${line}, ${f.name}: '${v}' is not a URI`);
-    });
-    if (pk.length && pk.every((k) => k >= 0)) {
-      const key = pk.map((k) => r[k]).join('\u0000');
+      checks[j]?.(v, line, errors);
+    }
+    if (pk.length) {
+      const key = pk.length === 1 ? r[pk[0]] : pk.map((k) => r[k]).join('\u0000');
       if (seen.has(key)) errors.push(`line ${line}: duplicate primary key ${pk.map((k) => r[k]).join(',')}`);
       seen.add(key);
     }
