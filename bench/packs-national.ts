@@ -21,6 +21,8 @@
  *
  *   npx tsx bench/packs-national.ts --load-only                 the loads only: keeps the database (its name is printed)
  *                                                               with the load rows stored in it (table bench_loads)
+ *   npx tsx bench/packs-national.ts --reuse <database> --first-build-only --write   the first build only, in its
+ *                                                               own section (packs-national-first-build)
  *   npx tsx bench/packs-national.ts --reuse <database> --write  the pack steps only, on a database a --load-only run
  *                                                               kept; the report gives that run's load rows, date and
  *                                                               load average. The steps republish département 35's BAN
@@ -90,6 +92,11 @@ const REUSE = arg('--reuse');
 if (REUSE !== undefined && !/^dotation_bench_packs_national_[0-9a-f]{6}$/.test(REUSE))
   throw new Error('--reuse takes the name of a database kept by --load-only (dotation_bench_packs_national_xxxxxx)');
 if (REUSE && LOAD_ONLY) throw new Error('--reuse and --load-only exclude each other');
+/**
+ * The first build only (with --reuse: a database whose later steps already ran once — its BAN and
+ * RNA republications would find nothing new): written to its own section, packs-national-first-build.
+ */
+const FIRST_ONLY = ARGS.includes('--first-build-only');
 
 interface Input {
   file?: string;
@@ -404,76 +411,78 @@ async function main(): Promise<void> {
     );
     packStats = Object.fromEntries(Object.entries(st).map(([k, v]) => [k, String(v)]));
     dbBytes = Number((await pool().query(`select pg_database_size(current_database()) as b`)).rows[0].b);
-    log(`packs: again (nothing changed)`);
-    last = Date.now();
-    again = await measure(() =>
-      buildPacks({ concurrency: CONCURRENCY, departements: DEPARTEMENTS, log: errLog, progress: progress('again') }),
-    );
-    log(
-      `packs: again ${again.seconds.toFixed(1)} s: built ${again.result.built}, unchanged ${again.result.unchanged}, failed ${again.result.failed}`,
-    );
+    if (!FIRST_ONLY) {
+      log(`packs: again (nothing changed)`);
+      last = Date.now();
+      again = await measure(() =>
+        buildPacks({ concurrency: CONCURRENCY, departements: DEPARTEMENTS, log: errLog, progress: progress('again') }),
+      );
+      log(
+        `packs: again ${again.seconds.toFixed(1)} s: built ${again.result.built}, unchanged ${again.result.unchanged}, failed ${again.result.failed}`,
+      );
 
-    // One département's BAN file republished (its own adresses-35.csv.gz, every 50th street renamed):
-    // the whole build is asked for; only that département's communes are re-read.
-    const depFile = path.join(work, `adresses-${RELOADED_DEP}.csv.gz`);
-    await exportDepartement(pool(), RELOADED_DEP, depFile);
-    const rl = await measure(() =>
-      runSource('ban', { file: depFile, millesime: '2024-06-02', trigger: 'test', log: (x) => log(`[ban ${RELOADED_DEP}] ${x}`) }),
-    );
-    depReload = { seconds: rl.seconds, rows: rl.result.published };
-    depCommunes = Number(
-      (
-        await pool().query(
-          `select count(*)::int as n from communes where type in ('commune-actuelle', 'arrondissement-municipal') and departement = $1`,
-          [RELOADED_DEP],
-        )
-      ).rows[0].n,
-    );
-    log(`packs: after the reload of ${RELOADED_DEP} (${rl.seconds.toFixed(1)} s)`);
-    afterReload = await measure(() =>
-      buildPacks({ concurrency: CONCURRENCY, departements: DEPARTEMENTS, log: errLog, progress: progress('after reload') }),
-    );
-    log(
-      `packs: after reload ${afterReload.seconds.toFixed(1)} s: built ${afterReload.result.built}, unchanged ${afterReload.result.unchanged} (skipped ${afterReload.result.skipped})`,
-    );
+      // One département's BAN file republished (its own adresses-35.csv.gz, every 50th street renamed):
+      // the whole build is asked for; only that département's communes are re-read.
+      const depFile = path.join(work, `adresses-${RELOADED_DEP}.csv.gz`);
+      await exportDepartement(pool(), RELOADED_DEP, depFile);
+      const rl = await measure(() =>
+        runSource('ban', { file: depFile, millesime: '2024-06-02', trigger: 'test', log: (x) => log(`[ban ${RELOADED_DEP}] ${x}`) }),
+      );
+      depReload = { seconds: rl.seconds, rows: rl.result.published };
+      depCommunes = Number(
+        (
+          await pool().query(
+            `select count(*)::int as n from communes where type in ('commune-actuelle', 'arrondissement-municipal') and departement = $1`,
+            [RELOADED_DEP],
+          )
+        ).rows[0].n,
+      );
+      log(`packs: after the reload of ${RELOADED_DEP} (${rl.seconds.toFixed(1)} s)`);
+      afterReload = await measure(() =>
+        buildPacks({ concurrency: CONCURRENCY, departements: DEPARTEMENTS, log: errLog, progress: progress('after reload') }),
+      );
+      log(
+        `packs: after reload ${afterReload.seconds.toFixed(1)} s: built ${afterReload.result.built}, unchanged ${afterReload.result.unchanged} (skipped ${afterReload.result.skipped})`,
+      );
 
-    // A new monthly RNA archive (rna_waldec_20261101.zip): the same generated associations, but the
-    // first one of RNA_CHANGED communes renamed. Only their packs should be rebuilt (associations'
-    // slice versions, src/packs/slices.ts); every other commune is skipped unread or found unchanged.
-    // The RNA step needs the socle sources.
-    if (!PREVIOUS) {
-      const { rows: picked } = await pool().query(
-        `select distinct a.code_commune as code, md5(a.code_commune) from association a join communes c on c.code = a.code_commune and c.type = 'commune-actuelle'
+      // A new monthly RNA archive (rna_waldec_20261101.zip): the same generated associations, but the
+      // first one of RNA_CHANGED communes renamed. Only their packs should be rebuilt (associations'
+      // slice versions, src/packs/slices.ts); every other commune is skipped unread or found unchanged.
+      // The RNA step needs the socle sources.
+      if (!PREVIOUS) {
+        const { rows: picked } = await pool().query(
+          `select distinct a.code_commune as code, md5(a.code_commune) from association a join communes c on c.code = a.code_commune and c.type = 'commune-actuelle'
         where a.registre = 'waldec' and a.par_code_postal is not true and a.code_source = a.code_commune
           and a.code_commune not in ('75056', '69123', '13055') and ($1::text[] is null or c.departement = any($1))
         order by md5(a.code_commune) limit $2`,
-        [DEPARTEMENTS ?? null, RNA_CHANGED],
-      );
-      const changed = picked.map((r) => r.code as string);
-      const rnaDir = dirFor('associations-republished');
-      const rg = await measure(() =>
-        generateRna('waldec', scaled(SOCLE_NATIONAL.waldec, SCALE), rnaDir, { date: '20261101', changed: new Set(changed) }),
-      );
-      const rr = await measure(() =>
-        runSource('associations', { file: rg.result.file, trigger: 'test', log: (x) => log(`[associations 2026-11] ${x}`) }),
-      );
-      fs.rmSync(rnaDir, { recursive: true, force: true });
-      rnaReload = { seconds: rr.seconds, genSeconds: rg.seconds, rows: rr.result.read, changed };
-      log(`packs: after a new RNA archive changing ${changed.join(', ')} (reload ${rr.seconds.toFixed(1)} s, ${rr.result.status})`);
-      afterRna = await measure(() =>
-        buildPacks({
-          concurrency: CONCURRENCY,
-          departements: DEPARTEMENTS,
-          log: errLog,
-          progress: progress('after RNA'),
-          onCommune: (o) => {
-            if (o.status === 'built') rebuiltAfterRna.push(o.code);
-          },
-        }),
-      );
-      log(
-        `packs: after the RNA archive ${afterRna.seconds.toFixed(1)} s: built ${afterRna.result.built} (${rebuiltAfterRna.join(', ')}), unchanged ${afterRna.result.unchanged} (skipped ${afterRna.result.skipped})`,
-      );
+          [DEPARTEMENTS ?? null, RNA_CHANGED],
+        );
+        const changed = picked.map((r) => r.code as string);
+        const rnaDir = dirFor('associations-republished');
+        const rg = await measure(() =>
+          generateRna('waldec', scaled(SOCLE_NATIONAL.waldec, SCALE), rnaDir, { date: '20261101', changed: new Set(changed) }),
+        );
+        const rr = await measure(() =>
+          runSource('associations', { file: rg.result.file, trigger: 'test', log: (x) => log(`[associations 2026-11] ${x}`) }),
+        );
+        fs.rmSync(rnaDir, { recursive: true, force: true });
+        rnaReload = { seconds: rr.seconds, genSeconds: rg.seconds, rows: rr.result.read, changed };
+        log(`packs: after a new RNA archive changing ${changed.join(', ')} (reload ${rr.seconds.toFixed(1)} s, ${rr.result.status})`);
+        afterRna = await measure(() =>
+          buildPacks({
+            concurrency: CONCURRENCY,
+            departements: DEPARTEMENTS,
+            log: errLog,
+            progress: progress('after RNA'),
+            onCommune: (o) => {
+              if (o.status === 'built') rebuiltAfterRna.push(o.code);
+            },
+          }),
+        );
+        log(
+          `packs: after the RNA archive ${afterRna.seconds.toFixed(1)} s: built ${afterRna.result.built} (${rebuiltAfterRna.join(', ')}), unchanged ${afterRna.result.unchanged} (skipped ${afterRna.result.skipped})`,
+        );
+      }
     }
   } catch (err) {
     fatal = (err as Error).stack ?? String(err);
@@ -529,7 +538,7 @@ async function main(): Promise<void> {
     : 'not measured';
   const md = `## Every pack${PREVIOUS ? ', the sources of the 2026-11-26 run (no socle source),' : ', every source'} at national size (bench/packs-national.ts${PREVIOUS ? ' --previous-sources' : ''})
 
-Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts${PREVIOUS ? ' --previous-sources' : ''}${REUSE ? ' --reuse …' : ''}${SCALE !== 1 ? ` --scale ${SCALE}` : ''}${DEPARTEMENTS ? ` --departements ${DEPARTEMENTS.join(',')}` : ''}\` (BAN rows: ${fmt(BAN_ROWS)}).
+Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench/packs-national.ts${PREVIOUS ? ' --previous-sources' : ''}${REUSE ? ' --reuse …' : ''}${FIRST_ONLY ? ' --first-build-only' : ''}${SCALE !== 1 ? ` --scale ${SCALE}` : ''}${DEPARTEMENTS ? ` --departements ${DEPARTEMENTS.join(',')}` : ''}\` (BAN rows: ${fmt(BAN_ROWS)}).
 
 - Machine: ${machine()}. Load average before ${loadBefore}, after ${loadAfter} (1/5/15 min, this run's own load included: check that nothing else ran); PostgreSQL on the same host.${
     loadedBy
@@ -566,7 +575,7 @@ ${
     : `- Goal (issues 5 and 14): every pack (≈ 35,000) with every source, old and new, in under 10 minutes on this 2-core machine: ${goal}`
 }${BAN_ROWS < 26_000_000 ? `, with the BAN at ${((100 * BAN_ROWS) / 26_000_000).toFixed(0)} % of its national size` : ''}.
 ${failures(full, 'first build')}${failures(again, 'again')}${failures(afterRna, 'after the RNA archive')}${fatal ? `\n**The run stopped on an error**: \`${fatal.split('\n')[0]}\`\n` : ''}`;
-  if (WRITE) writeBenchmarkSection(PREVIOUS ? 'packs-national-previous' : 'packs-national', md);
+  if (WRITE) writeBenchmarkSection(PREVIOUS ? 'packs-national-previous' : FIRST_ONLY ? 'packs-national-first-build' : 'packs-national', md);
   else log('BENCHMARKS.md not written (no --write)');
   console.log(md);
   console.log(
