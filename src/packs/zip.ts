@@ -4,10 +4,14 @@ import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 
 /**
- * Deflate level 5: on the packs' CSV and GeoJSON it compresses within 1–2 % of level 6 (zlib's
- * default) for 30–40 % less CPU (measured on adresses.csv / .geojson: 86 vs 62 MB/s, 277 vs 195 MB/s).
+ * Deflate level 3. Measured on whole packs built at national size (bench/packs-national.ts, every
+ * source; each file deflated 5 times): Marseille's pack (25.5 MB of files) 20.2 MB at level 5 in
+ * 1.43 s, 22.6 MB at level 3 in 0.84 s; a village's (35001) 271 KB in 20.3 ms against 302 KB in
+ * 12.7 ms: about 11 % more bytes for 35–40 % less CPU. Deflating is the largest single cost of
+ * building a pack, and the national build is CPU-bound (issue 14: every pack in under 10 minutes on
+ * two cores). Level 6, zlib's default, gave 2 % fewer bytes than 5 for 40 % more CPU.
  */
-const LEVEL = 5;
+const LEVEL = 3;
 
 /** Every entry gets this date (DOS time, local clock: 2000-01-01 00:00 on any machine). */
 const FIXED_MTIME = new Date(2000, 0, 1, 0, 0, 0);
