@@ -247,11 +247,21 @@ export function installHttpMetrics(app: FastifyInstance): void {
 }
 
 /**
- * One answer timed outside Fastify's lifecycle (the pack downloads' fast path, src/server/pack-fast.ts),
- * into the same histogram with the same labels as the hook above would give it.
+ * For answers timed outside Fastify's lifecycle (the pack downloads' fast path,
+ * src/server/pack-fast.ts): the observer of one (method, route, status) series of the same
+ * histogram, with the same labels as the hook above would give it; made once per series (prom-client's
+ * child), so an answer does not build and hash a labels object.
  */
-export function observeHttp(method: string, route: string, statusCode: number, seconds: number): void {
-  httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+const httpObservers = new Map<string, (seconds: number) => void>();
+export function httpObserver(method: string, route: string, statusCode: number): (seconds: number) => void {
+  const key = `${method} ${statusCode} ${route}`;
+  let o = httpObservers.get(key);
+  if (!o) {
+    if (httpObservers.size >= 1000) httpObservers.clear();
+    o = httpDuration.labels(method, route, String(statusCode)).observe;
+    httpObservers.set(key, o);
+  }
+  return o;
 }
 
 /** The exposition (Prometheus text format 0.0.4) and its content type. */

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from 'helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { FastifyRateLimitStore, RateLimitPluginOptions } from '@fastify/rate-limit';
 import compress from '@fastify/compress';
 import type { Settings } from '../../../config/settings';
 import { HttpError } from './errors';
@@ -82,13 +82,42 @@ export function trustProxy(v: string): boolean | string | ((address: string, hop
 /** A header list for `res.writeHead(status, flat)`: name, value, name, value… */
 export type FlatHeaders = string[];
 
+/** One request counted by the rate limiter: over the limit, or the X-RateLimit-* headers of the answer (none when allowed without counting). */
+export interface RateCount {
+  exceeded: boolean;
+  headers: FlatHeaders;
+}
+
+/**
+ * The rate limiter as the fast path uses it: `now` counts the request synchronously when it can
+ * (undefined when it cannot, without counting), `later` always can (the plug-in's own limiter).
+ */
+export interface RateLimiter {
+  now(ip: string, url: string): RateCount | undefined;
+  later(ip: string, url: string): Promise<RateCount>;
+}
+
+/**
+ * The plug-in's in-memory store (store/LocalStore.js, what it builds when given neither `store` nor
+ * `redis`): its `incr` calls back synchronously. Taken from the package so the count stays the
+ * plug-in's own.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const LocalStore = require('@fastify/rate-limit/store/LocalStore') as new (
+  continueExceeding: boolean,
+  exponentialBackoff: boolean,
+  cache?: number,
+) => FastifyRateLimitStore;
+
 /**
  * What the pack downloads' fast path (src/server/pack-fast.ts) needs to answer a public route as
  * the plug-ins installed here would, without running them per request:
  * - `security`: helmet's headers, taken from helmet's own middleware once (they do not depend on the request);
- * - `cors(origin)`: @fastify/cors's headers of a simple (not preflight) request with this configuration;
- * - `rateLimit`: the plug-in's own limiter (`app.createRateLimit()`: same store, same key, same
- *   allow list, the request counted once); null when RATE_LIMIT_MAX is 0 (no plug-in);
+ * - `cors(origin)`: @fastify/cors's headers of a simple (not preflight) request with this
+ *   configuration (the same array for the same answer, so callers may cache by it);
+ * - `rateLimit`: the plug-in's own limiter (same store, same key, same allow list, the request
+ *   counted once), synchronously when it can (see `installSecurity`); null when RATE_LIMIT_MAX is 0
+ *   (no plug-in);
  * - `clientIp(req)`: the address the limiter counts (Fastify's `request.ip` under TRUST_PROXY);
  *   undefined when TRUST_PROXY is a list of addresses, which only Fastify's proxy-addr compiles:
  *   the fast path then leaves every request to Fastify.
@@ -96,7 +125,7 @@ export type FlatHeaders = string[];
 export interface PublicRouteHeaders {
   security: FlatHeaders;
   cors(origin: string | undefined): FlatHeaders;
-  rateLimit: ((ip: string, url: string) => Promise<{ exceeded: boolean; headers: FlatHeaders }>) | null;
+  rateLimit: RateLimiter | null;
   clientIp: ((req: IncomingMessage) => string | undefined) | undefined;
 }
 
@@ -194,12 +223,26 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
       done(err as Error | undefined),
     ),
   );
-  let limited: PublicRouteHeaders['rateLimit'] = null;
+  let limited: RateLimiter | null = null;
   if (s.RATE_LIMIT_MAX > 0) {
+    const allowList = (req: Pick<FastifyRequest, 'url'>) => isOperator(req.url) || isHealth(req.url);
+    // The plug-in's own in-memory store, built by the plug-in (option `store`: it calls `new
+    // Store(params)` once, and `child()` for routes with a limit of their own, such as the console's
+    // sign-in), kept here so the fast path can count in it without the plug-in's promises.
+    let store: FastifyRateLimitStore | undefined;
+    class KeptLocalStore extends LocalStore {
+      constructor(params: RateLimitPluginOptions) {
+        // What the plug-in passes to the LocalStore it builds itself (index.js): the cache size is its default.
+        super(params.continueExceeding ?? false, params.exponentialBackoff ?? false);
+        // eslint-disable-next-line @typescript-eslint/no-this-alias -- the instance the plug-in counts in, for `now` below
+        store = this;
+      }
+    }
     await app.register(rateLimit, {
       max: s.RATE_LIMIT_MAX,
       timeWindow: s.RATE_LIMIT_WINDOW_S * 1000,
-      allowList: (req: FastifyRequest) => isOperator(req.url) || isHealth(req.url),
+      store: KeptLocalStore,
+      allowList,
       errorResponseBuilder: (_req, ctx) => {
         const wait = Math.max(1, Math.ceil(ctx.ttl / 1000));
         return new HttpError(
@@ -212,9 +255,18 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
     // The same limiter for the fast path: the plug-in's store and key; on a public route it adds the
     // three X-RateLimit-* headers (the limit, what is left, seconds to the window's end).
     const limiter = app.createRateLimit();
-    limited = async (ip, url) => {
+    const allowed: RateCount = { exceeded: false, headers: [] };
+    // The plug-in's key of an address (index.js, normalizeIP): lower-cased when it is not IPv6 (has
+    // no ':'); else its /64 (or the IPv4 of a mapped address), as the plug-in computed it for the
+    // first request from that address (through `later`), kept here.
+    const keys = new Map<string, string>();
+    const later = async (ip: string, url: string): Promise<RateCount> => {
       const r = await limiter({ ip, url, routeOptions: { config: {} } } as unknown as FastifyRequest);
-      if (r.isAllowed) return { exceeded: false, headers: [] };
+      if (ip.includes(':')) {
+        if (keys.size >= 10_000) keys.clear();
+        keys.set(ip, r.key);
+      }
+      if (r.isAllowed) return allowed;
       return {
         exceeded: r.isExceeded,
         headers: [
@@ -227,6 +279,39 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
         ],
       };
     };
+    // applyRateLimit (index.js) with the global options — numbers, no groupId, an allow list that
+    // answers at once — on the LocalStore, whose `incr` has called back when it returns: the same
+    // key, count and values as `later`, without its three promises.
+    const max = Math.trunc(s.RATE_LIMIT_MAX);
+    const maxText = String(max);
+    const timeWindow = Math.trunc(s.RATE_LIMIT_WINDOW_S * 1000);
+    let current = -1;
+    let ttl = 0;
+    const take = (err: Error | null, r?: { current: number; ttl: number }) => {
+      if (err || !r) throw err ?? new Error('rate limit store: no count');
+      current = r.current;
+      ttl = r.ttl;
+    };
+    const now = (ip: string, url: string): RateCount | undefined => {
+      const key = ip.includes(':') ? keys.get(ip) : ip.toLowerCase();
+      if (key === undefined || !store) return undefined;
+      if (allowList({ url })) return allowed;
+      current = -1;
+      store.incr(key, take, timeWindow, max);
+      if (current < 0) throw new Error('rate limit store: incr did not call back synchronously');
+      return {
+        exceeded: current > max,
+        headers: [
+          'x-ratelimit-limit',
+          maxText,
+          'x-ratelimit-remaining',
+          String(Math.max(0, max - current)),
+          'x-ratelimit-reset',
+          String(Math.ceil(ttl / 1000)),
+        ],
+      };
+    };
+    limited = { now, later };
   }
   await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip'] });
 
@@ -235,13 +320,15 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
   const anyOrigin = origins === '*' || origins.includes('*');
   const exposed = EXPOSED_HEADERS.join(', ');
   const any: FlatHeaders = ['vary', 'Origin', 'access-control-allow-origin', '*', 'access-control-expose-headers', exposed];
-  const corsHeaders = (origin: string | undefined): FlatHeaders => {
-    if (anyOrigin) return any;
-    const allowed = origin !== undefined && origins.includes(origin) ? origin : undefined;
-    return allowed === undefined
-      ? ['vary', 'Origin', 'access-control-expose-headers', exposed]
-      : ['vary', 'Origin', 'access-control-allow-origin', allowed, 'access-control-expose-headers', exposed];
-  };
+  const none: FlatHeaders = ['vary', 'Origin', 'access-control-expose-headers', exposed];
+  const reflected = new Map<string, FlatHeaders>(
+    (origins === '*' ? [] : origins).map((o) => [
+      o,
+      ['vary', 'Origin', 'access-control-allow-origin', o, 'access-control-expose-headers', exposed],
+    ]),
+  );
+  const corsHeaders = (origin: string | undefined): FlatHeaders =>
+    anyOrigin ? any : (origin !== undefined && reflected.get(origin)) || none;
   return {
     security: headersSetBy(securityHeaders),
     cors: corsHeaders,
