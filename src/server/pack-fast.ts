@@ -114,6 +114,12 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     return h;
   };
   const noLimit: FlatHeaders = [];
+  // The histogram's series of the answers given here: 2 routes × 2 methods × 3 statuses, each made when first used.
+  const observers: ((seconds: number) => void)[] = [];
+  const observerOf = (method: string, route: string, status: number) => {
+    const i = (route === ROUTE_LATEST ? 0 : 6) + (method === 'GET' ? 0 : 3) + (status === 200 ? 0 : status === 206 ? 1 : 2);
+    return (observers[i] ??= httpObserver(method, route, status));
+  };
   let ids = 0;
   // At most one check in flight per cache; a failed check leaves the cache as the route would (kept, or dropped when the file is gone).
   let referentialCheck: Promise<unknown> | null = null;
@@ -165,7 +171,7 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     // Fastify's HEAD route (lib/head-route.js) gives an answer without payload, the 304, a Content-Length of 0.
     else if (method === 'HEAD') h.push('content-length', '0');
     stats.served++;
-    res[ANSWERED] = { started, method, url: req.url!, status, observe: httpObserver(method, route, status) };
+    res[ANSWERED] = { started, method, url: req.url!, status, observe: observerOf(method, route, status) };
     res.on('finish', finished);
     res.writeHead(status, h);
     if (method === 'HEAD' || status === 304) res.end();

@@ -80,9 +80,12 @@ export interface ServedFile {
 }
 const served = new Map<string, ServedFile>();
 let servedBytes = 0;
+/** The key last inserted or touched: touching it again would not change the order. */
+let mostRecent: string | undefined;
 
 function remember(key: string, f: ServedFile): void {
   served.set(key, f);
+  mostRecent = key;
   servedBytes += f.body?.length ?? 0;
   for (const [k, v] of served) {
     if (servedBytes <= CACHE_BYTES && served.size <= 50_000) break;
@@ -94,13 +97,30 @@ function remember(key: string, f: ServedFile): void {
 const servedKey = (packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean) =>
   `${packsDir}\0${code}\0${v.version}\0${v.sha256}\0${immutable ? 'i' : 'l'}\0${nom}`;
 
+/**
+ * The keys already built for a version object of a cached manifest (the same object until the
+ * manifest is read again): a download of a cached pack builds no key string, and looks it up by a
+ * string whose hash V8 has kept.
+ */
+const keysByVersion = new WeakMap<PackVersion, { packsDir: string; code: string; nom: string; immutable: boolean; key: string }[]>();
+function keyOf(packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean): string {
+  let keys = keysByVersion.get(v);
+  if (keys)
+    for (const k of keys) if (k.immutable === immutable && k.code === code && k.nom === nom && k.packsDir === packsDir) return k.key;
+  const key = servedKey(packsDir, code, nom, v, immutable);
+  if (!keys) keysByVersion.set(v, (keys = []));
+  if (keys.length < 8) keys.push({ packsDir, code, nom, immutable, key });
+  return key;
+}
+
 /** The served form of a version when already in the cache (touched as most recently used), without I/O. */
 export function cachedServedFile(packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean): ServedFile | undefined {
-  const key = servedKey(packsDir, code, nom, v, immutable);
+  const key = keyOf(packsDir, code, nom, v, immutable);
   const hit = served.get(key);
-  if (hit) {
+  if (hit && key !== mostRecent) {
     served.delete(key);
     served.set(key, hit);
+    mostRecent = key;
   }
   return hit;
 }
@@ -109,7 +129,7 @@ export function cachedServedFile(packsDir: string, code: string, nom: string, v:
 async function servedFile(packsDir: string, code: string, nom: string, v: PackVersion, immutable: boolean): Promise<ServedFile> {
   const hit = cachedServedFile(packsDir, code, nom, v, immutable);
   if (hit) return hit;
-  const key = servedKey(packsDir, code, nom, v, immutable);
+  const key = keyOf(packsDir, code, nom, v, immutable);
   const file = versionPath(packsDir, code, v.version);
   let body: Buffer | undefined;
   let size: number;
