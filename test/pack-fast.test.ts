@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +7,8 @@ import { freshDatabase } from './helpers/db';
 import { resetSettings } from '../config/settings';
 import { runSource } from '../src/engine/runner';
 import { buildPacks } from '../src/packs/build';
-import { readManifest } from '../src/packs/store';
+import { publishVersion, readManifest } from '../src/packs/store';
+import { zipFiles } from '../src/packs/zip';
 import { settings } from '../config/settings';
 import { buildServer } from '../src/server/app';
 import type { FastPath } from '../src/server/pack-fast';
@@ -268,6 +270,53 @@ describe('pack downloads: the fast path answers as the route through Fastify', (
     ] as const)
       codes.push((await same(q, '/communes/35238/pack.zip', { 'x-forwarded-for': xff }, 'GET', fast)).status);
     expect(codes).toEqual([200, 200, 200, 429, 200, 200, 200, 200, 429]);
+  });
+
+  test('large packs: the same answers, several at once written over turns of the event loop', async () => {
+    // A ZIP of ≈ 300 KB (the fixture's packs are small): bodies from 64 KB on are written within a byte budget per turn.
+    const zip = await zipFiles([{ name: 'bruit.bin', data: crypto.randomBytes(300 * 1024) }]);
+    const sha256 = crypto.createHash('sha256').update(zip).digest('hex');
+    const v = {
+      version: '2026.1',
+      sha256,
+      bytes: zip.length,
+      createdAt: '2026-01-05T10:00:00.000Z',
+      dataHash: 'gros',
+      millesime: '2026',
+      files: [],
+    };
+    await publishVersion(settings().PACKS_DIR, '35001', zip, v, 1, null, 'Acigné');
+    const p = await pair();
+    const full = await same(p, '/communes/35001/pack.zip');
+    expect([full.status, full.body.equals(zip)]).toEqual([200, true]);
+    expect((await same(p, '/communes/35001/pack.zip', { range: 'bytes=1000-199999' })).status).toBe(206);
+    expect((await same(p, '/communes/35001/pack.zip', {}, 'HEAD')).status).toBe(200);
+    expect((await same(p, '/communes/35001/pack/2026.1.zip', { 'if-none-match': `"${sha256}"` })).status).toBe(304);
+    // Twelve at once (3.6 MB) on kept-alive connections, so they reach the server in the same turn:
+    // some wait for a later turn; each gets the whole pack, with the headers of one answered alone.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 12 });
+    const get = () =>
+      new Promise<Answer>((resolve, reject) => {
+        http
+          .get(`${p.fast}/communes/35001/pack.zip`, { agent }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+          })
+          .on('error', reject);
+      });
+    const before = { ...p.stats };
+    await Promise.all(Array.from({ length: 12 }, get)); // opens the twelve connections
+    const answers = await Promise.all(Array.from({ length: 12 }, get));
+    agent.destroy();
+    const alone = comparable(await request(p.plain, '/communes/35001/pack.zip'));
+    for (const a of answers) {
+      const { 'x-ratelimit-remaining': _r, connection: _c, 'keep-alive': _k, ...rest } = comparable(a).headers as Record<string, unknown>;
+      const { 'x-ratelimit-remaining': _s, connection: _d, 'keep-alive': _l, ...expected } = alone.headers as Record<string, unknown>;
+      expect([a.status, rest, a.body.equals(zip)]).toEqual([200, expected, true]);
+    }
+    expect(p.stats.served - before.served).toBe(24);
+    expect(p.stats.deferred - before.deferred).toBeGreaterThan(0);
   });
 
   test('metrics: each fast answer is counted under the route pattern, method and status', async () => {

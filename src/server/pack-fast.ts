@@ -60,12 +60,21 @@ import { httpObserver } from './metrics';
  * - logging: when the server logs requests (LOG_LEVEL info or debug), one line per answer,
  *   "request completed" with method, URL, status and time, where Fastify writes two;
  * - closing: once the server is closing (`preClose`), every request goes to Fastify (503).
+ *
+ * What it adds: a body of 64 KB or more is written within a budget of 1 MB of such bodies per turn
+ * of the event loop, the others queued for the next turns (`respond`), because libuv accepts one
+ * connection per poll: at 1,000 connections on a 500 KB pack, turns that wrote hundreds of bodies
+ * left new connections seconds in the accept queue (wrk's time-outs: 3 to 395 per 3 s run, 12 runs
+ * of 13; with the budget, none in 12 of 13, the same CPU per request).
  */
 
 /** `/communes/{code}/pack.zip` or `/communes/{code}/pack/{version}.zip`, code upper-case as the route uppercases it. */
 const PACK_URL = /^\/communes\/(\d{5}|2[AB]\d{3})\/pack(?:\.zip|\/([0-9A-Za-z][0-9A-Za-z._-]{0,63})\.zip)$/;
 const ROUTE_LATEST = '/communes/:code/pack.zip';
 const ROUTE_VERSION = '/communes/:code/pack/:file';
+/** Bodies from this size on are written within a byte budget per turn of the event loop (see `respond`). */
+const LARGE = 64 * 1024;
+const TURN_BYTES = 1024 * 1024;
 
 export interface FastPathOptions {
   headers: PublicRouteHeaders;
@@ -79,6 +88,8 @@ export interface FastPathOptions {
 interface FastPathStats {
   served: number;
   passed: number;
+  /** Of the served, those whose large body waited for a later turn of the event loop (`respond`). */
+  deferred: number;
 }
 
 export type FastPath = ((req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void) => void) & {
@@ -102,7 +113,7 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
   const clientIp = headers.clientIp;
   if (!clientIp) return null;
   const limiter = headers.rateLimit;
-  const stats: FastPathStats = { served: 0, passed: 0 };
+  const stats: FastPathStats = { served: 0, passed: 0, deferred: 0 };
   // Per version file and CORS answer (the same array for the same answer): the headers every answer
   // about it starts with (helmet's, the file's own, CORS's), computed once.
   const prefixes = new WeakMap<ServedFile, Map<FlatHeaders, FlatHeaders>>();
@@ -178,6 +189,65 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     else res.end(status === 206 ? f.body!.subarray(start, end + 1) : f.body);
   };
 
+  // Large bodies: at most TURN_BYTES of them written per turn of the event loop, the others queued
+  // (first come, first answered) for the next turns. Node's libuv (≥ 1.45) accepts one connection
+  // per poll of the event loop: when every poll also wrote a 500 KB body to each of hundreds of
+  // ready sockets, a turn lasted up to ~300 ms and a thousand connections opened at once waited
+  // seconds to be accepted (wrk counted them as time-outs). Small bodies are written at once.
+  interface Queued {
+    req: IncomingMessage;
+    res: AnsweredResponse;
+    f: ServedFile;
+    route: string;
+    status: number;
+    start: number;
+    end: number;
+    started: number;
+    limitHeaders: FlatHeaders;
+    bytes: number;
+  }
+  const queued: Queued[] = [];
+  let turnBytes = 0;
+  let turnScheduled = false;
+  const nextTurn = () => {
+    turnScheduled = false;
+    turnBytes = 0;
+    let n = 0;
+    while (n < queued.length && turnBytes < TURN_BYTES) {
+      const q = queued[n++];
+      turnBytes += q.bytes;
+      answer(q.req, q.res, q.f, q.route, q.status, q.start, q.end, q.started, q.limitHeaders);
+    }
+    queued.splice(0, n);
+    if (queued.length || turnBytes) scheduleTurn();
+  };
+  const scheduleTurn = () => {
+    if (turnScheduled) return;
+    turnScheduled = true;
+    setImmediate(nextTurn);
+  };
+  const respond = (
+    req: IncomingMessage,
+    res: AnsweredResponse,
+    f: ServedFile,
+    route: string,
+    status: number,
+    start: number,
+    end: number,
+    started: number,
+    limitHeaders: FlatHeaders,
+  ) => {
+    const bytes = req.method === 'HEAD' || status === 304 ? 0 : status === 206 ? end - start + 1 : f.size;
+    if (bytes < LARGE) return answer(req, res, f, route, status, start, end, started, limitHeaders);
+    scheduleTurn();
+    if (!queued.length && turnBytes < TURN_BYTES) {
+      turnBytes += bytes;
+      return answer(req, res, f, route, status, start, end, started, limitHeaders);
+    }
+    stats.deferred++;
+    queued.push({ req, res, f, route, status, start, end, started, limitHeaders, bytes });
+  };
+
   const fast = (req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void): void => {
     const method = req.method;
     const url = req.url ?? '';
@@ -230,12 +300,12 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     const ip = clientIp(req);
     if (ip === undefined) return pass(req, res, next);
     const route = version === undefined ? ROUTE_LATEST : ROUTE_VERSION;
-    if (!limiter) return answer(req, res, f, route, status, start, end, started, noLimit);
+    if (!limiter) return respond(req, res, f, route, status, start, end, started, noLimit);
     // The rate limit: counted at once when the limiter can (its in-memory store), else through the plug-in's promise.
     const counted = limiter.now(ip, url);
-    if (counted) return counted.exceeded ? pass(req, res, next) : answer(req, res, f, route, status, start, end, started, counted.headers);
+    if (counted) return counted.exceeded ? pass(req, res, next) : respond(req, res, f, route, status, start, end, started, counted.headers);
     limiter.later(ip, url).then(
-      (r) => (r.exceeded ? pass(req, res, next) : answer(req, res, f, route, status, start, end, started, r.headers)),
+      (r) => (r.exceeded ? pass(req, res, next) : respond(req, res, f, route, status, start, end, started, r.headers)),
       () => pass(req, res, next), // the plug-in's hook meets the same error and answers it
     );
   };
