@@ -83,7 +83,7 @@ export function trustProxy(v: string): boolean | string | ((address: string, hop
 export type FlatHeaders = string[];
 
 /** One request counted by the rate limiter: over the limit, or the X-RateLimit-* headers of the answer (none when allowed without counting). */
-export interface RateCount {
+interface RateCount {
   exceeded: boolean;
   headers: FlatHeaders;
 }
@@ -92,7 +92,7 @@ export interface RateCount {
  * The rate limiter as the fast path uses it: `now` counts the request synchronously when it can
  * (undefined when it cannot, without counting), `later` always can (the plug-in's own limiter).
  */
-export interface RateLimiter {
+interface RateLimiter {
   now(ip: string, url: string): RateCount | undefined;
   later(ip: string, url: string): Promise<RateCount>;
 }
