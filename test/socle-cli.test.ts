@@ -10,10 +10,9 @@ import { pool } from '../src/db/pool';
  * launcher, as test/cli-launcher.test.ts runs it), on a fresh test database; the command exits 0,
  * prints the edition it published and read = loaded + rejected, and the runs ledger says the same.
  *
- * The file is the genuine real/ extract where one exists (associations, marches-publics, urbanisme, permis-construire, education,
- * elus: see
- * each PROVENANCE.md); the others have no genuine extract (their fixture README says so and what
- * was searched) and run on their labelled synthetic fixture.
+ * The file is the genuine real/ extract of each (see each PROVENANCE.md); santé's is of the Annuaire
+ * Santé (no genuine FINESS extract was found: test/fixtures/sante/README.md), so its synthetic FINESS
+ * fixture is not run here.
  */
 const root = path.resolve(__dirname, '..');
 const FIX = (...p: string[]) => path.join(__dirname, 'fixtures', ...p);
@@ -44,7 +43,15 @@ const CASES: Case[] = [
     genuine: true,
     edition: '2026-01',
   },
-  { source: 'sante', file: FIX('sante', 'etalab-cs1100507-stock-20260512-0339.csv'), genuine: false, edition: '' },
+  // Genuine Annuaire Santé lines whose file name carries no date (a third party's `_small` cut of the
+  // 2021-12-02 extract: real/PROVENANCE.md): the operator states the edition. FINESS has no genuine extract.
+  {
+    source: 'sante',
+    file: FIX('sante', 'real', 'PS_LibreAcces_Personne_activite_small.txt'),
+    genuine: true,
+    edition: '2021-12-02',
+    extra: ['--millesime', '2021-12-02'],
+  },
   // The annuaire's edition is its latest date_maj_ligne.
   { source: 'education', file: FIX('education', 'real', 'fr-en-annuaire-education.csv'), genuine: true, edition: '' },
   // The RNE files carry no date: the operator states the day of the extract (PROVENANCE.md: 2026-04-24).
@@ -71,8 +78,6 @@ function editionFromData(c: Case): string {
       const [, y, m, d] = /rna_(?:waldec|import)_(\d{4})(\d{2})(\d{2})/.exec(path.basename(c.file))!;
       return `${y}-${m}-${d}`;
     }
-    case 'sante':
-      return text.split(/\r?\n/)[0].split(';')[3]; // line 1: finess;etalab;<n>;<date>
     case 'education': {
       const [header, ...lines] = text
         .replace(/^\uFEFF/, '')
