@@ -86,19 +86,13 @@ export async function zipFiles(files: PackFile[]): Promise<Buffer> {
     local.writeUInt32LE(f.data.length, 22);
     local.writeUInt16LE(name.length, 26);
     local.writeUInt16LE(0, 28);
+    // The central record repeats the local header's fields from « version needed » to « extra field
+    // length » (ZIP APPNOTE 4.3.7 and 4.3.12), two bytes further on, after « version made by ».
     const record = Buffer.alloc(46);
     record.writeUInt32LE(0x02014b50, 0);
     record.writeUInt16LE(VERSION_MADE_BY, 4);
-    record.writeUInt16LE(VERSION_NEEDED, 6);
-    record.writeUInt16LE(UTF8_NAMES, 8);
-    record.writeUInt16LE(DEFLATE, 10);
-    record.writeUInt16LE(DOS.time, 12);
-    record.writeUInt16LE(DOS.date, 14);
-    record.writeUInt32LE(crc, 16);
-    record.writeUInt32LE(data.length, 20);
-    record.writeUInt32LE(f.data.length, 24);
-    record.writeUInt16LE(name.length, 28);
-    // extra field length, comment length, disk number, internal attributes: 0
+    local.copy(record, 6, 4, 30);
+    // comment length, disk number, internal attributes: 0
     record.writeUInt32LE(EXTERNAL_ATTRIBUTES, 38);
     record.writeUInt32LE(offset, 42);
     parts.push(local, name, data);
