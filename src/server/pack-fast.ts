@@ -76,6 +76,20 @@ const ROUTE_VERSION = '/communes/:code/pack/:file';
 const LARGE = 64 * 1024;
 const TURN_BYTES = 1024 * 1024;
 
+/** One answer the fast path has decided: what `answer` writes, now or in a later turn. */
+interface Answer {
+  req: IncomingMessage;
+  res: AnsweredResponse;
+  f: ServedFile;
+  route: string;
+  status: number;
+  start: number;
+  end: number;
+  /** performance.now() when the request arrived. */
+  started: number;
+  limitHeaders: FlatHeaders;
+}
+
 export interface FastPathOptions {
   headers: PublicRouteHeaders;
   /** The server's logger when it logs requests, else undefined. */
@@ -164,17 +178,8 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
       'request completed',
     );
   }
-  const answer = (
-    req: IncomingMessage,
-    res: AnsweredResponse,
-    f: ServedFile,
-    route: string,
-    status: number,
-    start: number,
-    end: number,
-    started: number,
-    limitHeaders: FlatHeaders,
-  ) => {
+  const answer = (a: Answer) => {
+    const { req, res, f, route, status, start, end, started, limitHeaders } = a;
     const method = req.method!;
     const h = prefix(f, headers.cors(req.headers.origin)).concat(limitHeaders);
     if (status === 206) h.push('content-range', `bytes ${start}-${end}/${f.size}`, 'content-length', String(end - start + 1));
@@ -194,18 +199,7 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
   // per poll of the event loop: when every poll also wrote a 500 KB body to each of hundreds of
   // ready sockets, a turn lasted up to ~300 ms and a thousand connections opened at once waited
   // seconds to be accepted (wrk counted them as time-outs). Small bodies are written at once.
-  interface Queued {
-    req: IncomingMessage;
-    res: AnsweredResponse;
-    f: ServedFile;
-    route: string;
-    status: number;
-    start: number;
-    end: number;
-    started: number;
-    limitHeaders: FlatHeaders;
-    bytes: number;
-  }
+  type Queued = Answer & { bytes: number };
   const queued: Queued[] = [];
   let turnBytes = 0;
   let turnScheduled = false;
@@ -216,7 +210,7 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     while (n < queued.length && turnBytes < TURN_BYTES) {
       const q = queued[n++];
       turnBytes += q.bytes;
-      answer(q.req, q.res, q.f, q.route, q.status, q.start, q.end, q.started, q.limitHeaders);
+      answer(q);
     }
     queued.splice(0, n);
     if (queued.length || turnBytes) scheduleTurn();
@@ -226,26 +220,17 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     turnScheduled = true;
     setImmediate(nextTurn);
   };
-  const respond = (
-    req: IncomingMessage,
-    res: AnsweredResponse,
-    f: ServedFile,
-    route: string,
-    status: number,
-    start: number,
-    end: number,
-    started: number,
-    limitHeaders: FlatHeaders,
-  ) => {
+  const respond = (a: Answer) => {
+    const { req, status, start, end, f } = a;
     const bytes = req.method === 'HEAD' || status === 304 ? 0 : status === 206 ? end - start + 1 : f.size;
-    if (bytes < LARGE) return answer(req, res, f, route, status, start, end, started, limitHeaders);
+    if (bytes < LARGE) return answer(a);
     scheduleTurn();
     if (!queued.length && turnBytes < TURN_BYTES) {
       turnBytes += bytes;
-      return answer(req, res, f, route, status, start, end, started, limitHeaders);
+      return answer(a);
     }
     stats.deferred++;
-    queued.push({ req, res, f, route, status, start, end, started, limitHeaders, bytes });
+    queued.push({ ...a, bytes });
   };
 
   const fast = (req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void): void => {
@@ -300,12 +285,15 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     const ip = clientIp(req);
     if (ip === undefined) return pass(req, res, next);
     const route = version === undefined ? ROUTE_LATEST : ROUTE_VERSION;
-    if (!limiter) return respond(req, res, f, route, status, start, end, started, noLimit);
+    if (!limiter) return respond({ req, res, f, route, status, start, end, started, limitHeaders: noLimit });
     // The rate limit: counted at once when the limiter can (its in-memory store), else through the plug-in's promise.
     const counted = limiter.now(ip, url);
-    if (counted) return counted.exceeded ? pass(req, res, next) : respond(req, res, f, route, status, start, end, started, counted.headers);
+    if (counted)
+      return counted.exceeded
+        ? pass(req, res, next)
+        : respond({ req, res, f, route, status, start, end, started, limitHeaders: counted.headers });
     limiter.later(ip, url).then(
-      (r) => (r.exceeded ? pass(req, res, next) : respond(req, res, f, route, status, start, end, started, r.headers)),
+      (r) => (r.exceeded ? pass(req, res, next) : respond({ req, res, f, route, status, start, end, started, limitHeaders: r.headers })),
       () => pass(req, res, next), // the plug-in's hook meets the same error and answers it
     );
   };
