@@ -319,6 +319,41 @@ describe('pack downloads: the fast path answers as the route through Fastify', (
     expect(p.stats.deferred - before.deferred).toBeGreaterThan(0);
   });
 
+  test('many small answers at once: at most 16 per turn of the event loop, the others in a later turn, each the same answer', async () => {
+    // 64 requests at once on kept-alive connections reach the server in the same turns: no more than
+    // 16 are answered per turn, so that the server keeps accepting new connections (libuv accepts one
+    // per poll); the others wait for the next turns and get the same answer.
+    const p = await pair();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const get = () =>
+      new Promise<Answer>((resolve, reject) => {
+        http
+          .get(`${p.fast}/communes/35238/pack.zip`, { agent }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+          })
+          .on('error', reject);
+      });
+    await Promise.all(Array.from({ length: 64 }, get)); // opens the connections
+    const before = { ...p.stats };
+    const answers = await Promise.all(Array.from({ length: 64 }, get));
+    agent.destroy();
+    const alone = await request(p.plain, '/communes/35238/pack.zip');
+    const strip = (h: Record<string, unknown>) => {
+      const { 'x-ratelimit-remaining': _r, connection: _c, 'keep-alive': _k, ...rest } = h;
+      return rest;
+    };
+    for (const a of answers)
+      expect([a.status, strip(comparable(a).headers as Record<string, unknown>), a.body.equals(alone.body)]).toEqual([
+        200,
+        strip(comparable(alone).headers as Record<string, unknown>),
+        true,
+      ]);
+    expect(p.stats.served - before.served).toBe(64);
+    expect(p.stats.deferred - before.deferred).toBeGreaterThan(0);
+  });
+
   test('metrics: each fast answer is counted under the route pattern, method and status', async () => {
     const p = await pair();
     const count = async (method: string, route: string, status: number) => {

@@ -61,18 +61,25 @@ import { httpObserver } from './metrics';
  *   "request completed" with method, URL, status and time, where Fastify writes two;
  * - closing: once the server is closing (`preClose`), every request goes to Fastify (503).
  *
- * What it adds: a body of 64 KB or more is written within a budget of 1 MB of such bodies per turn
- * of the event loop, the others queued for the next turns (`respond`), because libuv accepts one
- * connection per poll: at 1,000 connections on a 500 KB pack, turns that wrote hundreds of bodies
+ * What it adds: each turn of the event loop gives at most 16 answers, and at most 1 MB of bodies of
+ * 64 KB or more; the others are queued for the next turns (`respond`), because libuv accepts one
+ * connection per poll. At 1,000 connections on a 500 KB pack, turns that wrote hundreds of bodies
  * left new connections seconds in the accept queue (wrk's time-outs: 3 to 395 per 3 s run, 12 runs
- * of 13; with the budget, none in 12 of 13, the same CPU per request).
+ * of 13; with the byte budget, none in 12 of 13, the same CPU per request). On a 10 KB pack the
+ * byte budget did not apply and wrk still counted 381 time-outs in 10 s; a bare Node server writing
+ * 10 KB from memory (wrk, 1,000 connections, 6 s, on a loaded machine) had accepted 750 connections
+ * after 3.2–3.4 s and counted 196–541 time-outs when it answered every ready request at once, and
+ * accepted all 1,000 in 0.6–1.0 s with no time-out, at the same or a higher rate, when it answered
+ * at most 8 to 32 per turn.
  */
 
 /** `/communes/{code}/pack.zip` or `/communes/{code}/pack/{version}.zip`, code upper-case as the route uppercases it. */
 const PACK_URL = /^\/communes\/(\d{5}|2[AB]\d{3})\/pack(?:\.zip|\/([0-9A-Za-z][0-9A-Za-z._-]{0,63})\.zip)$/;
 const ROUTE_LATEST = '/communes/:code/pack.zip';
 const ROUTE_VERSION = '/communes/:code/pack/:file';
-/** Bodies from this size on are written within a byte budget per turn of the event loop (see `respond`). */
+/** Per turn of the event loop, at most this many answers (see `respond`). */
+const ANSWERS_PER_TURN = 16;
+/** Bodies from this size on are also written within a byte budget per turn of the event loop. */
 const LARGE = 64 * 1024;
 const TURN_BYTES = 1024 * 1024;
 
@@ -102,7 +109,7 @@ export interface FastPathOptions {
 interface FastPathStats {
   served: number;
   passed: number;
-  /** Of the served, those whose large body waited for a later turn of the event loop (`respond`). */
+  /** Of the served, those that waited for a later turn of the event loop (`respond`). */
   deferred: number;
 }
 
@@ -194,26 +201,33 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     else res.end(status === 206 ? f.body!.subarray(start, end + 1) : f.body);
   };
 
-  // Large bodies: at most TURN_BYTES of them written per turn of the event loop, the others queued
-  // (first come, first answered) for the next turns. Node's libuv (≥ 1.45) accepts one connection
-  // per poll of the event loop: when every poll also wrote a 500 KB body to each of hundreds of
-  // ready sockets, a turn lasted up to ~300 ms and a thousand connections opened at once waited
-  // seconds to be accepted (wrk counted them as time-outs). Small bodies are written at once.
+  // The answers of one turn of the event loop are bounded: at most ANSWERS_PER_TURN answers and
+  // TURN_BYTES of large bodies; the others are queued (first come, first answered) for the next
+  // turns. Node's libuv (≥ 1.45, libuv/libuv#3696) accepts one connection per poll of the event
+  // loop, so a turn that answers every ready socket makes each new connection wait for all the
+  // others: at 1,000 connections opened at once, the last ones waited seconds in the accept queue
+  // (wrk's time-outs), with 500 KB bodies (a turn of up to ~300 ms) and with 10 KB ones (a turn of
+  // every accepted connection's request). Short turns accept a connection every few milliseconds.
   type Queued = Answer & { bytes: number };
   const queued: Queued[] = [];
   let turnBytes = 0;
+  let turnAnswers = 0;
   let turnScheduled = false;
+  const fits = (bytes: number) => turnAnswers < ANSWERS_PER_TURN && (bytes < LARGE || turnBytes < TURN_BYTES);
+  const answerNow = (a: Answer, bytes: number) => {
+    turnAnswers++;
+    if (bytes >= LARGE) turnBytes += bytes;
+    answer(a);
+  };
   const nextTurn = () => {
     turnScheduled = false;
     turnBytes = 0;
+    turnAnswers = 0;
     let n = 0;
-    while (n < queued.length && turnBytes < TURN_BYTES) {
-      const q = queued[n++];
-      turnBytes += q.bytes;
-      answer(q);
-    }
+    while (n < queued.length && fits(queued[n].bytes)) answerNow(queued[n], queued[n++].bytes);
     queued.splice(0, n);
-    if (queued.length || turnBytes) scheduleTurn();
+    // A turn that answered something keeps the next one bounded too (what arrives meanwhile).
+    if (queued.length || n) scheduleTurn();
   };
   const scheduleTurn = () => {
     if (turnScheduled) return;
@@ -223,12 +237,8 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
   const respond = (a: Answer) => {
     const { req, status, start, end, f } = a;
     const bytes = req.method === 'HEAD' || status === 304 ? 0 : status === 206 ? end - start + 1 : f.size;
-    if (bytes < LARGE) return answer(a);
     scheduleTurn();
-    if (!queued.length && turnBytes < TURN_BYTES) {
-      turnBytes += bytes;
-      return answer(a);
-    }
+    if (!queued.length && fits(bytes)) return answerNow(a, bytes);
     stats.deferred++;
     queued.push({ ...a, bytes });
   };
