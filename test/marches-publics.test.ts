@@ -94,6 +94,11 @@ describe('marchés publics from the DECP consolidation (synthetic files)', () =>
         decpNumber(r.montant),
         r.dateNotification,
       ]);
+      // The titulaires, in the record's order: "type id [name]", separated by " | ".
+      const tit = (r.titulaires as { titulaire: { typeIdentifiant?: string; id: string; denominationSociale?: string } }[]).map((t) =>
+        [t.titulaire.typeIdentifiant, t.titulaire.id, t.titulaire.denominationSociale].filter(Boolean).join(' '),
+      );
+      expect(row.titulaires).toBe(tit.length ? tit.join(' | ') : null);
     }
     // The SCDL file: the commune's marchés, one line per titulaire.
     const scdl = await perCommune('marches_publics', '35238');
@@ -151,6 +156,23 @@ describe('marchés publics from the DECP consolidation (synthetic files)', () =>
         ',',
       ),
     );
+  });
+
+  test('the migration that added the stored titulaires computes, for contracts loaded before it, what the load writes', async () => {
+    const sql = fs.readFileSync(path.join(__dirname, '..', 'sql', 'migrations', '173_marche_public_titulaires.sql'), 'utf8');
+    const update = sql.slice(sql.indexOf('update marche_public'));
+    const c = await pool().connect();
+    try {
+      await c.query('begin');
+      const before = (await c.query(`select uid, titulaires from marche_public order by uid`)).rows;
+      expect(before.filter((r) => r.titulaires !== null).length).toBeGreaterThan(3);
+      await c.query(`update marche_public set titulaires = null`);
+      await c.query(update);
+      expect((await c.query(`select uid, titulaires from marche_public order by uid`)).rows).toEqual(before);
+    } finally {
+      await c.query('rollback');
+      c.release();
+    }
   });
 
   test('a yearly file in the flat envelope replaces the contracts of its year only', async () => {

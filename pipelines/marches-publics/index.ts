@@ -236,14 +236,17 @@ async function load(ctx: RunContext): Promise<void> {
       const { rowCount } = await tx.query(
         `insert into marche_public (uid, id, type, acheteur_siret, acheteur_siren, acheteur_nom, nature, objet, code_cpv, procedure, lieu_code, lieu_type, lieu_nom,
                                     lieu_communes, duree_mois, date_notification, date_publication, montant, forme_prix, modif_objet, modif_date_publication,
-                                    modif_duree_mois, modif_montant, modif_date_signature, modif_titulaire_id, modif_titulaire_type, modif_titulaire_nom, fichier, ligne)
+                                    modif_duree_mois, modif_montant, modif_date_signature, modif_titulaire_id, modif_titulaire_type, modif_titulaire_nom, titulaires, fichier, ligne)
          select s.uid, s.id, s.type, s.acheteur_siret, left(s.acheteur_siret, 9), s.acheteur_nom, s.nature, s.objet, s.code_cpv, s.procedure, s.lieu_code, s.lieu_type,
                 s.lieu_nom, l.communes, s.duree_mois,
                 s.date_notification, s.date_publication, s.montant, s.forme_prix, s.modif_objet, s.modif_date_publication, s.modif_duree_mois, s.modif_montant,
-                s.modif_date_signature, s.modif_titulaire_id, s.modif_titulaire_type, s.modif_titulaire_nom, s.fichier, s.line
+                s.modif_date_signature, s.modif_titulaire_id, s.modif_titulaire_type, s.modif_titulaire_nom, t.titulaires, s.fichier, s.line
            from ${staging.qualified} s
            -- grouped once and joined (a subquery per contract on the unindexed lieux was quadratic: 15,000 records 9.6 s, 30,000 30.6 s)
            left join (select uid, array_agg(code_commune order by code_commune) as communes from ${lieux.qualified} group by uid) l on l.uid = s.uid
+           -- the titulaires as the packs list them, once per contract (sql/migrations/173_marche_public_titulaires.sql)
+           left join (select uid, string_agg(concat_ws(' ', titulaire_type, titulaire_id, titulaire_nom), ' | ' order by rang) as titulaires
+                        from ${staging.qualified} where rang >= 1 group by uid) t on t.uid = s.uid
           where s.rang <= 1`,
       );
       await tx.query(
@@ -268,8 +271,7 @@ async function load(ctx: RunContext): Promise<void> {
         tx,
         'marches-publics',
         `select l.code_commune as code, md5(string_agg(concat_ws('|', l.lien, m.uid, m.objet, m.code_cpv, m.procedure, m.montant, m.date_notification, m.acheteur_nom,
-                  m.modif_montant, m.modif_date_publication, m.lieu_code, (select string_agg(concat_ws(':', t.titulaire_id, t.titulaire_nom), ',' order by t.rang)
-                  from marche_public_titulaire t where t.uid = m.uid)), E'\\n' order by m.uid)) as version
+                  m.modif_montant, m.modif_date_publication, m.lieu_code, m.titulaires), E'\\n' order by m.uid)) as version
            from marche_public_commune l join marche_public m on m.uid = l.uid group by l.code_commune`,
       );
       // Its tables are analyzed by the runner once this returns (every table a publication writes):

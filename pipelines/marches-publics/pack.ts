@@ -135,8 +135,7 @@ export const pack: PackSection = {
         },
       ],
       query: `select m.uid as identifiant, ${LIEN} as lien, m.type, m.acheteur_siret, m.acheteur_nom, m.objet, m.code_cpv, m.procedure, m.montant,
-                     (select string_agg(concat_ws(' ', t.titulaire_type, t.titulaire_id, t.titulaire_nom), ' | ' order by t.rang)
-                        from marche_public_titulaire t where t.uid = m.uid) as titulaires,
+                     m.titulaires,
                      ${D('m.date_notification')} as date_notification, nullif(concat_ws(' ', m.lieu_type, m.lieu_code), '') as lieu_execution
                 from marche_public_commune l join marche_public m on m.uid = l.uid
                where l.code_commune = $code
