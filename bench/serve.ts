@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/serve.ts [--write]             # prints the markdown section; --write puts it in BENCHMARKS.md
  *   BENCH_DURATION=3 BENCH_CONNECTIONS=50,1000 npx tsx bench/serve.ts
+ *   BENCH_ONLY=small npx tsx bench/serve.ts          # the 10 KB pack only (small) or the 500 KB one (large): for a profile
  *
  * Needs wrk and nginx (apt-get install -y wrk nginx). Uses its own database (dotation_bench_serve:
  * referential + embedded populations, created when empty) and a temporary PACKS_DIR holding the
@@ -168,7 +169,9 @@ async function main(): Promise<void> {
   const theirs = `http://127.0.0.1:${nginxPort}`;
   const rows: Row[] = [];
   try {
-    for (const code of [SMALL, LARGE]) {
+    // BENCH_ONLY=small or large: one of the two packs (a profile of one size); the report is written for both only.
+    const only = process.env.BENCH_ONLY;
+    for (const code of only === 'small' ? [SMALL] : only === 'large' ? [LARGE] : [SMALL, LARGE]) {
       const version = VERSION;
       const a = await fetch(`${ours}/communes/${code}/pack.zip`);
       const b = await fetch(`${theirs}/${code}/${version}.zip`);
@@ -222,7 +225,7 @@ Measured on ${started.toISOString().slice(0, 10)}, one run, with \`npx tsx bench
 |---|---:|---:|---:|---:|---:|---:|---|---|
 ${rows.map((r) => `| ${r.pack} | ${r.connections.toLocaleString('en-US')} | ${r.ours.requestsPerSec.toLocaleString('en-US')} | ${r.nginx.requestsPerSec.toLocaleString('en-US')} | ${ratio(r).toFixed(2)}× | ${r.ours.p50Ms} / ${r.ours.p99Ms} | ${r.nginx.p50Ms} / ${r.nginx.p99Ms} | ${r.ours.timeouts} / ${r.ours.socketErrors} / ${r.ours.non2xx} | ${r.nginx.timeouts} / ${r.nginx.socketErrors} |`).join('\n')}
 `;
-  if (process.argv.includes('--write')) writeBenchmarkSection('serve', md.trim());
+  if (process.argv.includes('--write') && !process.env.BENCH_ONLY) writeBenchmarkSection('serve', md.trim());
   console.log(md);
   process.exit(goal ? 0 : 3);
 }

@@ -12,6 +12,7 @@ import { zipFiles } from '../src/packs/zip';
 import { pool } from '../src/db/pool';
 import { invalidateReferential } from '../src/communes/referential';
 import { buildServer } from '../src/server/app';
+import { DOCUMENT_ONLY_HEADERS } from '../src/server/http/security';
 import { closeQueues } from '../src/queue/queue';
 import { closeRedisConnections } from '../src/queue/connection';
 
@@ -230,6 +231,17 @@ describe('HTTP hardening (probe 8)', () => {
     expect(csp).toMatch(/frame-ancestors 'self'/);
     expect(csp).toMatch(/object-src 'none'/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|upgrade-insecure-requests/);
+    // A ZIP is downloaded, never rendered: it goes without the headers meant for documents; an
+    // error answer on the same route (a page a browser may show) keeps them.
+    const zip = await app.inject({ url: '/communes/35238/pack.zip' });
+    expect([zip.statusCode, zip.headers['content-type'], zip.headers['cross-origin-resource-policy']]).toEqual([
+      200,
+      'application/zip',
+      'cross-origin',
+    ]);
+    for (const h of DOCUMENT_ONLY_HEADERS) expect([h, zip.headers[h]]).toEqual([h, undefined]);
+    const missing = await app.inject({ url: '/communes/99999/pack.zip' });
+    expect([missing.statusCode, typeof missing.headers['content-security-policy']]).toEqual([404, 'string']);
     const framed = await appWith({ FRAME_ANCESTORS: "'self' https://www.mairie-exemple.fr" });
     expect(String((await framed.inject({ url: '/communes/35238/page' })).headers['content-security-policy'])).toMatch(
       /frame-ancestors 'self' https:\/\/www\.mairie-exemple\.fr/,

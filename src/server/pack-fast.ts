@@ -47,8 +47,9 @@ import { httpObserver } from './metrics';
  *   400 in French, 416, 429, 503, files > 1 MB (streamed from disk, where the lifecycle's cost is
  *   small against the transfer), malformed or non-canonical URLs (lower-case code, trailing slash,
  *   percent-encoding) — is answered by Fastify, so it is the very same answer;
- * - the headers of the plug-ins: helmet's, captured from helmet itself once; CORS's for the
- *   request's Origin; the rate limit's three X-RateLimit-* (src/server/http/security.ts);
+ * - the headers of the plug-ins: helmet's of a download (without DOCUMENT_ONLY_HEADERS), captured
+ *   from helmet itself once; CORS's for the request's Origin; the rate limit's three X-RateLimit-*
+ *   (src/server/http/security.ts);
  * - the rate limit: the plug-in's own store counts each request once, with the plug-in's key —
  *   synchronously (security.ts, `RateLimiter.now`), or through the plug-in's own limiter for the
  *   first request of an IPv6 address (whose key, its /64, the plug-in computes). A request over
@@ -142,7 +143,7 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     let byCors = prefixes.get(f);
     if (!byCors) prefixes.set(f, (byCors = new Map()));
     let h = byCors.get(cors);
-    if (!h) byCors.set(cors, (h = [...headers.security, ...Object.entries(f.headers).flat(), ...cors]));
+    if (!h) byCors.set(cors, (h = [...headers.download, ...Object.entries(f.headers).flat(), ...cors]));
     return h;
   };
   const noLimit: FlatHeaders = [];

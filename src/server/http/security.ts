@@ -20,6 +20,23 @@ import { HttpError } from './errors';
  *   a partial answer, or a cached body already gzipped by src/server/http/cache.ts).
  */
 
+/**
+ * Helmet's headers that only mean something to a document a browser renders (its scripts, frames,
+ * windows, DNS prefetching, XSS filter, Adobe policy files). A ZIP download (application/zip,
+ * `Content-Disposition: attachment`, nosniff) is never rendered: its answers go without them
+ * (1,300 → 930 bytes of headers on a pack), and keep nosniff, Cross-Origin-Resource-Policy,
+ * Referrer-Policy and X-Download-Options. HTML pages and error answers keep them all.
+ */
+export const DOCUMENT_ONLY_HEADERS = [
+  'content-security-policy',
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
+  'x-dns-prefetch-control',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+const isDownload = (status: number, type: unknown) => status < 400 && type === 'application/zip';
+
 /** Routes that are not public: no CORS, no rate limit (the operator side and /metrics are behind the token or the console's sign-in). */
 const under = (url: string, prefix: string) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`);
 const isOperator = (url: string) => under(url, '/operator') || under(url, '/metrics');
@@ -112,7 +129,8 @@ const LocalStore = require('@fastify/rate-limit/store/LocalStore') as new (
 /**
  * What the pack downloads' fast path (src/server/pack-fast.ts) needs to answer a public route as
  * the plug-ins installed here would, without running them per request:
- * - `security`: helmet's headers, taken from helmet's own middleware once (they do not depend on the request);
+ * - `download`: helmet's headers of a ZIP answer (without DOCUMENT_ONLY_HEADERS), taken from helmet's
+ *   own middleware once (they do not depend on the request);
  * - `cors(origin)`: @fastify/cors's headers of a simple (not preflight) request with this
  *   configuration (the same array for the same answer, so callers may cache by it);
  * - `rateLimit`: the plug-in's own limiter (same store, same key, same allow list, the request
@@ -123,7 +141,7 @@ const LocalStore = require('@fastify/rate-limit/store/LocalStore') as new (
  *   the fast path then leaves every request to Fastify.
  */
 export interface PublicRouteHeaders {
-  security: FlatHeaders;
+  download: FlatHeaders;
   cors(origin: string | undefined): FlatHeaders;
   rateLimit: RateLimiter | null;
   clientIp: ((req: IncomingMessage) => string | undefined) | undefined;
@@ -223,6 +241,10 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
       done(err as Error | undefined),
     ),
   );
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (isDownload(reply.statusCode, reply.getHeader('content-type'))) for (const h of DOCUMENT_ONLY_HEADERS) reply.removeHeader(h);
+    done(null, payload);
+  });
   let limited: RateLimiter | null = null;
   if (s.RATE_LIMIT_MAX > 0) {
     const allowList = (req: Pick<FastifyRequest, 'url'>) => isOperator(req.url) || isHealth(req.url);
@@ -330,7 +352,7 @@ export async function installSecurity(app: FastifyInstance, s: Settings): Promis
   const corsHeaders = (origin: string | undefined): FlatHeaders =>
     anyOrigin ? any : (origin !== undefined && reflected.get(origin)) || none;
   return {
-    security: headersSetBy(securityHeaders),
+    download: headersSetBy(securityHeaders).filter((_, i, a) => !DOCUMENT_ONLY_HEADERS.includes(a[i - (i % 2)])),
     cors: corsHeaders,
     rateLimit: limited,
     clientIp: clientIpFor(trustProxy(s.TRUST_PROXY)),
