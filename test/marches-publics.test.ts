@@ -150,6 +150,23 @@ describe('marchés publics from the DECP consolidation (synthetic files)', () =>
     ]);
   });
 
+  test('counts per year for many communes at once (commune by commune): the same rows as one grouping of them all', async () => {
+    const { rows: codes } = await pool().query(`select distinct code_commune from marche_public_commune order by 1`);
+    const all = codes.map((r) => r.code_commune as string);
+    expect(all.length).toBeGreaterThan(3);
+    const { rows: got } = await pool().query(table('commande_publique_annees').query, [all]);
+    const { rows: want } = await pool().query(
+      `select l.code_commune, extract(year from m.date_notification)::int as annee,
+              case l.lien when 'commune' then 'achat de la commune' when 'intercommunalite' then 'achat de l''intercommunalité' else 'exécuté dans la commune' end as lien,
+              m.type, count(*)::int as nombre, sum(m.montant) as montant_total, count(*) filter (where m.montant is null)::int as sans_montant
+         from marche_public_commune l join marche_public m on m.uid = l.uid
+        where l.code_commune = any($1::text[]) and m.date_notification is not null
+        group by l.code_commune, 2, l.lien, m.type order by l.code_commune, 2 desc, l.lien, m.type`,
+      [all],
+    );
+    expect(got).toEqual(want);
+  });
+
   test('the SCDL file has the 26 columns of the SCDL « Marchés publics » 1.0 model, in its order', () => {
     expect(table('marches_publics').fields.map((f) => f.name)).toEqual(
       'MARCHE_ID,ACHETEURS_ID,ACHETEURS_NOM,NATURE_MARCHE,MARCHE_OBJET,CPV_CODE,PROCEDURE,LIEU_EXEC_CODE,LIEU_EXEC_TYPE,LIEU_EXEC_NOM,DUREE_MOIS,NOTIFICATION_DATE,PUBLICATION_DATE,MONTANT,PRIX_FORME,TITULAIRES_ID,TITULAIRES_ID_TYPE,TITULAIRES_DENOMINATION,MODIF_OBJET,MODIF_PUBLICATION_DATE,MODIF_DUREE_MOIS,MODIF_MARCHE_MONTANT,MODIF_TITULAIRES_ID,MODIF_TITULAIRES_ID_TYPE,MODIF_TITULAIRES_DENOMINATION,MODIF_SIGNATURE_DATE'.split(
