@@ -46,7 +46,10 @@ describe('commune packs', () => {
   test('every datapackage resource exists with its declared bytes and sha256, and each CSV follows its Table Schema', async () => {
     for (const code of CODES) {
       const files = await unzip(latestZip(code));
-      const dp = JSON.parse(files.get('datapackage.json')!.toString('utf8'));
+      const dpText = files.get('datapackage.json')!.toString('utf8');
+      const dp = JSON.parse(dpText);
+      // Written as JSON.stringify(…, null, 2) writes it (the resources' descriptions are cached as text per build).
+      expect(dpText).toBe(JSON.stringify(dp, null, 2) + '\n');
       expect(dp.resources.length).toBe(files.size - 1);
       expect(dp.licenses[0].name).toBe('etalab-2.0');
       expect(dp.sources.map((s: { version: string }) => s.version)).toContain('2021');

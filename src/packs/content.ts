@@ -330,6 +330,12 @@ function dpLicence(s: SourceMeta): { name: string; path: string; title: string }
 const BOM_NOTE =
   " Le fichier commence par la marque d'ordre des octets UTF-8 (BOM, octets EF BB BF) pour qu'Excel l'ouvre avec les bons accents ; séparateur point-virgule.";
 
+const srcOf = (s: SourceMeta) => ({
+  title: `${s.pipeline.source.producer} — ${s.pipeline.source.title}`,
+  path: s.pipeline.source.landingPage,
+  version: s.millesime,
+});
+
 /** datapackage.json (Frictionless Data Package v2) describing every other file of the pack. */
 export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): string {
   const names = new Set(files.map((f) => f.name));
@@ -341,61 +347,11 @@ export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): s
     ),
   ];
   const licences = [...new Map(all.map((s) => [dpLicence(s).name, dpLicence(s)])).values()];
-  const srcOf = (s: SourceMeta) => ({
-    title: `${s.pipeline.source.producer} — ${s.pipeline.source.title}`,
-    path: s.pipeline.source.landingPage,
-    version: s.millesime,
-  });
+  const heads = resourceHeadsOf(plan);
   const resources = files.map((f) => {
-    const base = f.name.replace(/\.[^.]+$/, '');
-    const t = plan.tables.find((x) => x.file === f.name);
-    const l = plan.layers.find((x) => x.file === f.name);
-    const r: Record<string, unknown> = {
-      name: slugify(f.name === 'LISEZMOI.html' ? 'LISEZMOI_html' : base).replace(/-/g, '_') || 'fichier',
-      path: f.name,
-      ...mediatype(f.name),
-      encoding: 'utf-8',
-    };
-    if (t) {
-      const { name, path, title } = dpLicence(t.source);
-      Object.assign(r, {
-        type: 'table',
-        title: t.table.title,
-        description: t.table.description + BOM_NOTE,
-        dialect: t.table.perCommune ? { delimiter: ';', lineTerminator: '\n' } : { delimiter: ';' },
-        schema: tableSchema(t.table.fields, t.table.primaryKey),
-        sources: [srcOf(t.source)],
-        licenses: [{ name, path, title }],
-      });
-    } else if (l) {
-      const { name, path, title } = dpLicence(l.source);
-      Object.assign(r, {
-        title: l.layer.title,
-        description: l.layer.description,
-        sources: [srcOf(l.source)],
-        licenses: [{ name, path, title }],
-      });
-    } else if (f.name === 'catalogue.csv') {
-      Object.assign(r, {
-        type: 'table',
-        title: 'Catalogue des jeux de données (SCDL catalogue)',
-        description: `Une ligne par jeu de données du dossier, selon le schéma SCDL catalogue ${SCDL_CATALOGUE_VERSION} (${SCDL_CATALOGUE_URL}, schéma officiel ${SCDL_CATALOGUE_SCHEMA_URL}), dont les contraintes sont reprises ici sauf que COLL_SIRET, PRODUCTEUR_SIRET, DATE_PUBL et DATE_MAJ peuvent être vides : LISEZMOI dit lesquels compléter.${BOM_NOTE}`,
-        dialect: { delimiter: ';' },
-        schema: CATALOGUE_SCHEMA,
-      });
-    } else if (f.name === 'commune.json' && plan.cog) {
-      const { name, path, title } = dpLicence(plan.cog);
-      Object.assign(r, { title: "Fiche d'identité de la commune", sources: [srcOf(plan.cog)], licenses: [{ name, path, title }] });
-    } else if (f.name === 'LISEZMOI.md') {
-      Object.assign(r, { title: 'Lisez-moi : présentation du dossier en français (texte Markdown)' });
-    } else if (f.name === 'LISEZMOI.html') {
-      Object.assign(r, { title: 'Lisez-moi : la même présentation, à ouvrir dans un navigateur (double-clic)' });
-    } else if (f.name === 'changes.json') {
-      Object.assign(r, { title: 'Changements depuis la version précédente' });
-    }
-    r.bytes = f.data.length;
-    r.hash = `sha256:${f.sha256 ?? sha(f.data)}`;
-    return r;
+    let head = heads.get(f.name);
+    if (head === undefined) heads.set(f.name, (head = resourceHead(plan, f.name)));
+    return `${head},\n      "bytes": ${f.data.length},\n      "hash": ${JSON.stringify(`sha256:${f.sha256 ?? sha(f.data)}`)}\n    }`;
   });
   const dp = {
     $schema: 'https://datapackage.org/profiles/2.0/datapackage.json',
@@ -407,7 +363,81 @@ export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): s
     keywords: ['commune', c.code, slugify(c.nom), ...all.map((s) => s.id)],
     licenses: licences,
     sources: all.map(srcOf),
-    resources,
   };
-  return JSON.stringify(dp, null, 2) + '\n';
+  // JSON.stringify(dp with its resources, null, 2), the resources spliced in as text (see resourceHead).
+  const text = JSON.stringify(dp, null, 2);
+  return `${text.slice(0, -2)},\n  "resources": [\n${resources.join(',\n')}\n  ]\n}\n`;
+}
+
+/**
+ * What datapackage.json says of a file, but its size and hash, as JSON.stringify(…, null, 2) writes
+ * it at its place (the elements of `resources`, indented by 4), without its closing brace. It
+ * depends on the plan and the file's name only: computed once per build and file name, instead of
+ * serialising every table's schema again for each of 35,000 packs.
+ */
+function resourceHead(plan: PackPlan, fileName: string): string {
+  const r = resourceOf(plan, fileName);
+  return JSON.stringify(r, null, 2)
+    .slice(0, -2)
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}
+
+/** datapackage.json's description of one file, without its size and hash. */
+function resourceOf(plan: PackPlan, fileName: string): Record<string, unknown> {
+  const base = fileName.replace(/\.[^.]+$/, '');
+  const t = plan.tables.find((x) => x.file === fileName);
+  const l = plan.layers.find((x) => x.file === fileName);
+  const r: Record<string, unknown> = {
+    name: slugify(fileName === 'LISEZMOI.html' ? 'LISEZMOI_html' : base).replace(/-/g, '_') || 'fichier',
+    path: fileName,
+    ...mediatype(fileName),
+    encoding: 'utf-8',
+  };
+  if (t) {
+    const { name, path, title } = dpLicence(t.source);
+    Object.assign(r, {
+      type: 'table',
+      title: t.table.title,
+      description: t.table.description + BOM_NOTE,
+      dialect: t.table.perCommune ? { delimiter: ';', lineTerminator: '\n' } : { delimiter: ';' },
+      schema: tableSchema(t.table.fields, t.table.primaryKey),
+      sources: [srcOf(t.source)],
+      licenses: [{ name, path, title }],
+    });
+  } else if (l) {
+    const { name, path, title } = dpLicence(l.source);
+    Object.assign(r, {
+      title: l.layer.title,
+      description: l.layer.description,
+      sources: [srcOf(l.source)],
+      licenses: [{ name, path, title }],
+    });
+  } else if (fileName === 'catalogue.csv') {
+    Object.assign(r, {
+      type: 'table',
+      title: 'Catalogue des jeux de données (SCDL catalogue)',
+      description: `Une ligne par jeu de données du dossier, selon le schéma SCDL catalogue ${SCDL_CATALOGUE_VERSION} (${SCDL_CATALOGUE_URL}, schéma officiel ${SCDL_CATALOGUE_SCHEMA_URL}), dont les contraintes sont reprises ici sauf que COLL_SIRET, PRODUCTEUR_SIRET, DATE_PUBL et DATE_MAJ peuvent être vides : LISEZMOI dit lesquels compléter.${BOM_NOTE}`,
+      dialect: { delimiter: ';' },
+      schema: CATALOGUE_SCHEMA,
+    });
+  } else if (fileName === 'commune.json' && plan.cog) {
+    const { name, path, title } = dpLicence(plan.cog);
+    Object.assign(r, { title: "Fiche d'identité de la commune", sources: [srcOf(plan.cog)], licenses: [{ name, path, title }] });
+  } else if (fileName === 'LISEZMOI.md') {
+    Object.assign(r, { title: 'Lisez-moi : présentation du dossier en français (texte Markdown)' });
+  } else if (fileName === 'LISEZMOI.html') {
+    Object.assign(r, { title: 'Lisez-moi : la même présentation, à ouvrir dans un navigateur (double-clic)' });
+  } else if (fileName === 'changes.json') {
+    Object.assign(r, { title: 'Changements depuis la version précédente' });
+  }
+  return r;
+}
+
+const resourceHeadsByPlan = new WeakMap<PackPlan, Map<string, string>>();
+function resourceHeadsOf(plan: PackPlan): Map<string, string> {
+  let m = resourceHeadsByPlan.get(plan);
+  if (!m) resourceHeadsByPlan.set(plan, (m = new Map()));
+  return m;
 }
