@@ -540,13 +540,6 @@ export async function buildBatch(
 }
 
 /**
- * Builds the pack of every commune actuelle and arrondissement municipal (or of `communes`).
- * One batch per département: each pack query runs once per batch with `$1 = codes`.
- * A commune whose fingerprint (sources' millésime + run, hash of its rows) is unchanged is not rebuilt.
- * A large build (≥ PARALLEL_MIN communes to read) runs its batches in PACK_BUILD_PROCESSES processes
- * (src/packs/parallel.ts): rendering and zipping a pack is CPU work of Node's main thread.
- */
-/**
  * What a pack costs beside its rows, counted in inhabitants (a commune's rows grow with its
  * population): measured on this machine, a pack of a commune of ~400 inhabitants took ≈ 29 ms of
  * CPU and one of ~3,000 ≈ 49 ms, that is ≈ 26 ms for the pack itself, ≈ 3,300 inhabitants' worth.
@@ -558,6 +551,14 @@ export function largestFirst(batches: Map<string, string[]>, weights: Map<string
   return [...batches.entries()].sort(([a], [b]) => (weights.get(b) ?? 0) - (weights.get(a) ?? 0) || a.localeCompare(b));
 }
 
+/**
+ * Builds the pack of every commune actuelle and arrondissement municipal (or of `communes`).
+ * One batch per département: each pack query runs once per batch with `$1 = codes`.
+ * A commune whose fingerprint (sources' millésime + run, hash of its rows) is unchanged is not rebuilt.
+ * A large build (≥ PARALLEL_MIN communes to read) runs its batches in PACK_BUILD_PROCESSES processes
+ * (src/packs/parallel.ts), the largest départements first: rendering and zipping a pack is CPU work
+ * of Node's main thread.
+ */
 export async function buildPacks(opts: BuildOptions = {}): Promise<BuildReport> {
   const t0 = Date.now();
   const s = opts.settings ?? currentSettings();
