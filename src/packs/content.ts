@@ -347,12 +347,10 @@ export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): s
     ),
   ];
   const licences = [...new Map(all.map((s) => [dpLicence(s).name, dpLicence(s)])).values()];
-  const heads = resourceHeadsOf(plan);
-  const resources = files.map((f) => {
-    let head = heads.get(f.name);
-    if (head === undefined) heads.set(f.name, (head = resourceHead(plan, f.name)));
-    return `${head},\n      "bytes": ${f.data.length},\n      "hash": ${JSON.stringify(`sha256:${f.sha256 ?? sha(f.data)}`)}\n    }`;
-  });
+  const resources = files.map(
+    (f) =>
+      `${resourceHead(plan, f.name)},\n      "bytes": ${f.data.length},\n      "hash": ${JSON.stringify(`sha256:${f.sha256 ?? sha(f.data)}`)}\n    }`,
+  );
   const dp = {
     $schema: 'https://datapackage.org/profiles/2.0/datapackage.json',
     name: `dotation-${c.code.toLowerCase()}`,
@@ -372,17 +370,24 @@ export function datapackage(c: CommuneRow, plan: PackPlan, files: PackFile[]): s
 /**
  * What datapackage.json says of a file, but its size and hash, as JSON.stringify(…, null, 2) writes
  * it at its place (the elements of `resources`, indented by 4), without its closing brace. It
- * depends on the plan and the file's name only: computed once per build and file name, instead of
+ * depends on the plan and the file's name only: kept per plan (one build) and file name, instead of
  * serialising every table's schema again for each of 35,000 packs.
  */
 function resourceHead(plan: PackPlan, fileName: string): string {
-  const r = resourceOf(plan, fileName);
-  return JSON.stringify(r, null, 2)
-    .slice(0, -2)
-    .split('\n')
-    .map((line) => `    ${line}`)
-    .join('\n');
+  let heads = resourceHeads.get(plan);
+  if (!heads) resourceHeads.set(plan, (heads = new Map()));
+  let head = heads.get(fileName);
+  if (head === undefined) {
+    head = JSON.stringify(resourceOf(plan, fileName), null, 2)
+      .slice(0, -2)
+      .split('\n')
+      .map((line) => `    ${line}`)
+      .join('\n');
+    heads.set(fileName, head);
+  }
+  return head;
 }
+const resourceHeads = new WeakMap<PackPlan, Map<string, string>>();
 
 /** datapackage.json's description of one file, without its size and hash. */
 function resourceOf(plan: PackPlan, fileName: string): Record<string, unknown> {
@@ -433,11 +438,4 @@ function resourceOf(plan: PackPlan, fileName: string): Record<string, unknown> {
     Object.assign(r, { title: 'Changements depuis la version précédente' });
   }
   return r;
-}
-
-const resourceHeadsByPlan = new WeakMap<PackPlan, Map<string, string>>();
-function resourceHeadsOf(plan: PackPlan): Map<string, string> {
-  let m = resourceHeadsByPlan.get(plan);
-  if (!m) resourceHeadsByPlan.set(plan, (m = new Map()));
-  return m;
 }

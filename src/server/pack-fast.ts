@@ -225,7 +225,10 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     turnBytes = 0;
     turnAnswers = 0;
     let n = 0;
-    while (n < queued.length && fits(queued[n].bytes)) answerNow(queued[n], queued[n++].bytes);
+    while (n < queued.length && fits(queued[n].bytes)) {
+      const q = queued[n++];
+      answerNow(q, q.bytes);
+    }
     queued.splice(0, n);
     // A turn that answered something keeps the next one bounded too (what arrives meanwhile).
     if (queued.length || n) scheduleTurn();
