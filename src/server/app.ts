@@ -10,14 +10,21 @@ import { logger } from '../log';
 import { closePools } from '../db/pool';
 import { closeRedisConnections } from '../queue/connection';
 import { notFoundPage } from '../site/pages';
-import { FastPath, packFastPath } from './pack-fast';
+import { FastPath, FastPathOptions, packFastPath } from './pack-fast';
 
 /**
  * The HTTP server. Every file of `src/server/routes/` exports a default Fastify plugin
  * `(app) => Promise<void>` and is registered here, so routes live beside their topic
  * (communes and packs, API Territoire, geo.api, catalog, operator side).
  */
-export async function buildServer(opts: { logger?: boolean; packFastPath?: boolean } = {}): Promise<FastifyInstance> {
+export async function buildServer(
+  opts: {
+    /** Log requests (the CLI's server: unless LOG_LEVEL is silent). */
+    logger?: boolean;
+    /** false: without the pack downloads' fast path (tests compare the two); an object: its options (tests). */
+    packFastPath?: boolean | Pick<FastPathOptions, 'acceptingMs'>;
+  } = {},
+): Promise<FastifyInstance> {
   const s = settings();
   // Pack downloads answered before Fastify's lifecycle when all they need is in memory
   // (src/server/pack-fast.ts); set once the plug-ins whose headers it reproduces are installed.
@@ -48,10 +55,18 @@ export async function buildServer(opts: { logger?: boolean; packFastPath?: boole
   // HTTP latency by route into the Prometheus metrics (src/server/metrics.ts, served at /metrics).
   installHttpMetrics(app);
   if (opts.packFastPath !== false) {
-    fast = packFastPath({ headers: publicHeaders, log: opts.logger ? app.log : undefined, closing: () => closing });
+    fast = packFastPath({
+      headers: publicHeaders,
+      log: opts.logger ? app.log : undefined,
+      closing: () => closing,
+      ...(typeof opts.packFastPath === 'object' ? opts.packFastPath : {}),
+    });
     app.decorate('packFastPath', fast);
+    // Connections are read by the fast path's lane first (pack-lane.ts), then by node:http.
+    fast?.attach(app.server);
     app.addHook('preClose', (done) => {
       closing = true;
+      fast?.close();
       done();
     });
   }
