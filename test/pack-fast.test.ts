@@ -485,6 +485,16 @@ describe('pack downloads: the fast path answers as the route through Fastify', (
     }
   });
 
+  test("a head that does not come whole at once (a slow client) is node:http's, with its head time-out", async () => {
+    const p = await pair();
+    await p.warm.inject({ url: '/communes/35238/pack.zip' });
+    const before = { ...p.stats };
+    const [a] = await rawExchange(p.fast, ['GET /communes/35238/pack.zip HTTP/1.1\r\nHo', 'st: a\r\n\r\n'], 1);
+    expect([a.status, p.stats.lane - before.lane, p.stats.handedOff - before.handedOff, p.stats.served - before.served]).toEqual([
+      200, 0, 1, 1,
+    ]);
+  });
+
   test("a closing server closes the lane's idle connections at once", async () => {
     const app = await buildServer();
     await app.listen({ port: 0, host: '127.0.0.1' });

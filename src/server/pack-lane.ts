@@ -13,7 +13,8 @@ import type { Socket } from 'node:net';
  * memory is answered here, with the very bytes node:http would write (pack-fast.ts, `rawAnswer`).
  *
  * Anything else — another route, a request with a body, `Connection: close`, HTTP/1.0, a header
- * that is repeated, folded or malformed, a head over 16 KB, an address whose rate-limit key only
+ * that is repeated, folded or malformed, a head over 16 KB or not read whole at once (node:http
+ * then applies its own head time-out to slow clients), an address whose rate-limit key only
  * the plug-in computes, a closing server — hands the connection to node:http for good (`handOff`):
  * the bytes read and not answered are put back in front of the socket's stream, and node:http's
  * own connection listener takes the socket as if it had just been accepted. So every answer but the
@@ -129,6 +130,7 @@ export class LaneConnection {
   private busy = false;
   private gone = false;
   private readonly onData = (chunk: Buffer) => {
+    // Bytes after an answer that is still queued or being written wait here (a pipelining client).
     this.buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
     this.pump();
   };
@@ -162,10 +164,9 @@ export class LaneConnection {
     while (!this.busy && !this.gone && this.buf) {
       const buf = this.buf;
       const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (buf.length > MAX_HEAD) this.handOff();
-        return;
-      }
+      // A head that did not come whole in what was read (a slow or large head, a pipelined one cut
+      // in two): node:http reads it, with its own head time-out (headersTimeout) and size limit.
+      if (end < 0) return this.handOff();
       const req = end <= MAX_HEAD ? parseHead(buf.toString('latin1', 0, end)) : null;
       if (!req) return this.handOff();
       const verdict = this.lane.hooks.request(this, req);
