@@ -40,6 +40,16 @@ const REQUEST_LINE = /^(GET|HEAD) (\/[!-~]*) HTTP\/1\.1$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** What node:http refuses in a header value (lib/_http_common.js, checkInvalidHeaderChar). */
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** HTTP's optional white space at either end of a header value. */
+const OWS = /^[ \t]+|[ \t]+$/g;
+/** The headers a pack download reads, by lower-case name: where `parseHead` puts them. */
+const READ = new Map<string, 'origin' | 'ifNoneMatch' | 'range' | 'ifRange' | 'forwardedFor'>([
+  ['origin', 'origin'],
+  ['if-none-match', 'ifNoneMatch'],
+  ['range', 'range'],
+  ['if-range', 'ifRange'],
+  ['x-forwarded-for', 'forwardedFor'],
+]);
 /** Headers whose presence means the request is not a plain download: node:http decides. */
 const HAND_OFF = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade', 'http2-settings']);
 
@@ -70,39 +80,20 @@ export function parseHead(head: string): LaneRequest | null {
     if (colon <= 0 || line.includes('\r') || line.includes('\n')) return null;
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) return null;
-    const value = line.slice(colon + 1).trim();
+    // Only spaces and tabs are trimmed (HTTP's OWS): other characters at either end stay, and are refused below.
+    const value = line.slice(colon + 1).replace(OWS, '');
     if (INVALID_VALUE.test(value)) return null;
-    switch (name.toLowerCase()) {
-      case 'host':
-        if (host) return null;
-        host = true;
-        break;
-      case 'origin':
-        if (req.origin !== undefined) return null;
-        req.origin = value;
-        break;
-      case 'if-none-match':
-        if (req.ifNoneMatch !== undefined) return null;
-        req.ifNoneMatch = value;
-        break;
-      case 'range':
-        if (req.range !== undefined) return null;
-        req.range = value;
-        break;
-      case 'if-range':
-        if (req.ifRange !== undefined) return null;
-        req.ifRange = value;
-        break;
-      case 'x-forwarded-for':
-        if (req.forwardedFor !== undefined) return null;
-        req.forwardedFor = value;
-        break;
-      case 'connection':
-        if (value.toLowerCase() !== 'keep-alive') return null;
-        break;
-      default:
-        if (HAND_OFF.has(name.toLowerCase())) return null;
-    }
+    const lower = name.toLowerCase();
+    const field = READ.get(lower);
+    if (field) {
+      if (req[field] !== undefined) return null; // node:http would join the two
+      req[field] = value;
+    } else if (lower === 'host') {
+      if (host) return null;
+      host = true;
+    } else if (lower === 'connection') {
+      if (value.toLowerCase() !== 'keep-alive') return null;
+    } else if (HAND_OFF.has(lower)) return null;
   }
   // HTTP/1.1 requires Host (node:http answers 400 without it).
   return host ? req : null;

@@ -30,6 +30,11 @@ describe('parseHead: the request heads the lane answers, and those it leaves to 
       forwardedFor: '203.0.113.1',
     });
     expect(parseHead('HEAD /communes/35238/pack.zip HTTP/1.1\r\nHost: a')).toMatchObject({ method: 'HEAD', origin: undefined });
+    // Only spaces and tabs are white space around a value, as node:http reads it: a no-break space (latin1 0xA0) stays.
+    expect(parseHead('GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match:\t"abc"\u00a0 \r\nRange: \t bytes=0-1\t')).toMatchObject({
+      ifNoneMatch: '"abc"\u00a0',
+      range: 'bytes=0-1',
+    });
   });
 
   test.each([
@@ -49,6 +54,7 @@ describe('parseHead: the request heads the lane answers, and those it leaves to 
     ['a header name with a space', 'GET / HTTP/1.1\r\nHost: a\r\nX A: b'],
     ['no colon', 'GET / HTTP/1.1\r\nHost: a\r\nX-A'],
     ['a control character in a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-A: b\u0001'],
+    ['a form feed at the end of a value (not white space to HTTP)', 'GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: "abc"\f'],
     ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: a'],
     ['an absolute target', 'GET http://a/communes/35238/pack.zip HTTP/1.1\r\nHost: a'],
   ])('%s: null', (_what, head) => {
