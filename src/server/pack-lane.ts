@@ -163,14 +163,18 @@ export class LaneConnection {
       const verdict = this.lane.hooks.request(this, req);
       if (verdict === 'pass') return this.handOff();
       this.buf = buf.length > end + 4 ? buf.subarray(end + 4) : null;
-      if (verdict === 'queued') this.busy = true;
-      else this.afterWrite();
+      if (verdict === 'queued') {
+        // Read nothing more until it is written: a pipelining client's bytes wait in the kernel, not here.
+        this.busy = true;
+        this.socket.pause();
+      } else this.afterWrite();
     }
   }
 
   /** Called by the fast path once it has written an answer it had queued. */
   answered(): void {
     this.busy = false;
+    this.socket.resume();
     this.afterWrite();
     this.pump();
   }
