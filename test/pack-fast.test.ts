@@ -159,17 +159,20 @@ async function same(
   return answers[0];
 }
 
-/** The answers on one raw connection to `base`, after writing `text` (HTTP/1.1 answers with a Content-Length each, read in order). */
-function rawExchange(
-  base: string,
-  writes: string[],
-  count: number,
-): Promise<{ status: number; headers: Record<string, string>; body: Buffer }[]> {
+/** An answer read off a raw connection. */
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** The first `count` answers on one raw connection to `base`, after writing each of `writes` 50 ms apart (HTTP/1.1 answers, each with its Content-Length or none, read in order). */
+function rawExchange(base: string, writes: string[], count: number): Promise<RawAnswer[]> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), hostname);
     let buf = Buffer.alloc(0);
-    const answers: { status: number; headers: Record<string, string>; body: Buffer }[] = [];
+    const answers: RawAnswer[] = [];
     socket.on('error', reject);
     socket.on('connect', async () => {
       for (const w of writes) {
@@ -406,40 +409,39 @@ describe('pack downloads: the fast path answers as the route through Fastify', (
     expect(p.stats.deferred - before.deferred).toBeGreaterThan(0);
   });
 
-  test('many small answers at once while connections are being accepted: at most 16 per turn of the event loop, the others in a later turn, each the same answer', async () => {
-    // 64 requests at once on kept-alive connections reach the server in the same turns. While
-    // connections are being accepted (here: at any time after one, acceptingMs), no more than 16 are
-    // answered per turn, so that the server keeps accepting new connections (libuv accepts one per
-    // poll); the others wait for the next turns and get the same answer.
-    const p = await pair({}, '127.0.0.1', { acceptingMs: 3_600_000 });
+  /**
+   * 64 requests at once on 64 kept-alive connections opened first (then `pauseMs` without any new
+   * connection): each must get the same answer as the route alone; returns the fast path's counters'
+   * changes over those 64.
+   */
+  async function sixtyFourAtOnce(p: Pair, pauseMs: number): Promise<{ served: number; lane: number; deferred: number }> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     const get = () => request(p.fast, '/communes/35238/pack.zip', {}, 'GET', agent);
     await Promise.all(Array.from({ length: 64 }, get)); // opens the connections
+    await new Promise((r) => setTimeout(r, pauseMs));
     const before = { ...p.stats };
     const answers = await Promise.all(Array.from({ length: 64 }, get));
     agent.destroy();
     const alone = await request(p.plain, '/communes/35238/pack.zip');
     for (const a of answers) expect([a.status, samePackHeaders(a), a.body.equals(alone.body)]).toEqual([200, samePackHeaders(alone), true]);
+    return { served: p.stats.served - before.served, lane: p.stats.lane - before.lane, deferred: p.stats.deferred - before.deferred };
+  }
+
+  test('many small answers at once while connections are being accepted: at most 16 per turn of the event loop, the others in a later turn, each the same answer', async () => {
+    // While connections are being accepted (here: at any time after one, acceptingMs), no more than
+    // 16 are answered per turn, so that the server keeps accepting new connections (libuv accepts
+    // one per poll); the others wait for the next turns and get the same answer.
+    const d = await sixtyFourAtOnce(await pair({}, '127.0.0.1', { acceptingMs: 3_600_000 }), 0);
     // All on kept-alive connections: answered by the lane, those queued too.
-    expect([p.stats.served - before.served, p.stats.lane - before.lane]).toEqual([64, 64]);
-    expect(p.stats.deferred - before.deferred).toBeGreaterThan(0);
+    expect([d.served, d.lane]).toEqual([64, 64]);
+    expect(d.deferred).toBeGreaterThan(0);
   });
 
   test('many small answers at once with no connection being accepted: each answered in the turn that reads it', async () => {
-    // The same 64 requests, once no connection has been accepted for a while (the default 20 ms):
-    // nothing waits to be accepted, so none waits for a later turn (parsed requests kept in memory
-    // for later turns cost the young generation's collections).
-    const p = await pair();
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-    const get = () => request(p.fast, '/communes/35238/pack.zip', {}, 'GET', agent);
-    await Promise.all(Array.from({ length: 64 }, get)); // opens the connections
-    await new Promise((r) => setTimeout(r, 200));
-    const before = { ...p.stats };
-    const answers = await Promise.all(Array.from({ length: 64 }, get));
-    agent.destroy();
-    const alone = await request(p.plain, '/communes/35238/pack.zip');
-    for (const a of answers) expect([a.status, samePackHeaders(a), a.body.equals(alone.body)]).toEqual([200, samePackHeaders(alone), true]);
-    expect([p.stats.served - before.served, p.stats.lane - before.lane, p.stats.deferred - before.deferred]).toEqual([64, 64, 0]);
+    // Once no connection has been accepted for a while (the default 20 ms): nothing waits to be
+    // accepted, so none waits for a later turn (parsed requests kept in memory for later turns cost
+    // the young generation's collections).
+    expect(await sixtyFourAtOnce(await pair(), 200)).toEqual({ served: 64, lane: 64, deferred: 0 });
   });
 
   test('one kept-alive connection: packs answered by the lane, another route handed to node:http with what follows, in order, pipelined or not', async () => {

@@ -7,7 +7,7 @@ import { settings } from '../../config/settings';
 import { referential, referentialInMemory } from '../communes/referential';
 import { latestVersion } from '../packs/store';
 import { ServedFile, cachedManifest, cachedServedFile, manifestInMemory, matchesEtag } from './pack-files';
-import type { FlatHeaders, PublicRouteHeaders } from './http/security';
+import type { ClientIpSource, FlatHeaders, PublicRouteHeaders } from './http/security';
 import { httpObserver } from './metrics';
 import { Lane, LaneConnection, LaneRequest, LaneVerdict } from './pack-lane';
 
@@ -98,8 +98,11 @@ const TURN_BYTES = 1024 * 1024;
 /** A connection accepted less than this long ago (ms) means others may wait in the accept queue: turns are bounded. */
 const ACCEPTING_MS = 20;
 
-/** What the fast path decided for one request: the route's answer, from the route's caches. */
-interface Decision {
+/**
+ * One answer the fast path has decided (`decide`): what `answer` writes, now or in a later turn, on
+ * a node:http response or on a connection of the lane.
+ */
+interface Answer {
   method: 'GET' | 'HEAD';
   url: string;
   f: ServedFile;
@@ -109,16 +112,11 @@ interface Decision {
   end: number;
   /** performance.now() when the request arrived. */
   started: number;
-  /** The rate limit's headers; undefined while the request is still to be counted by the plug-in's own promise (`ip`). */
+  /** The rate limit's headers; undefined until the plug-in's own promise has counted the request (`ip`). */
   limitHeaders: FlatHeaders | undefined;
   ip: string;
   /** The request's Origin (CORS's answer). */
   origin: string | undefined;
-}
-
-/** One answer to write, now or in a later turn: a decision, and where — a node:http response or a connection of the lane. */
-interface Answer extends Decision {
-  limitHeaders: FlatHeaders;
   res: AnsweredResponse | null;
   conn: LaneConnection | null;
   /** Bytes of body this answer writes (0 for HEAD and 304), for the turn's budget. */
@@ -253,6 +251,7 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
   function finished(this: AnsweredResponse): void {
     observe(this[ANSWERED]!);
   }
+  // Only given answers the rate limiter has counted (`limitHeaders` set): see `fast` and `laneRequest`.
   const answer = (a: Answer) => {
     const { res, conn, method, f, route, status, start, end, started, limitHeaders } = a;
     const p = prefix(f, headers.cors(a.origin));
@@ -272,7 +271,7 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
       const socket = conn.socket;
       socket.cork();
       socket.write(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${status === 200 ? p.wholeText : p.anyText}${headerLines(limitHeaders)}${headerLines(length)}Date: ${utcDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`,
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${status === 200 ? p.wholeText : p.anyText}${headerLines(limitHeaders!)}${headerLines(length)}Date: ${utcDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`,
         'latin1',
       );
       if (body) socket.write(body);
@@ -281,7 +280,7 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
       else socket.once('drain', () => observe(done));
       return;
     }
-    res!.writeHead(status, (status === 200 ? p.whole : p.any).concat(limitHeaders, length));
+    res!.writeHead(status, (status === 200 ? p.whole : p.any).concat(limitHeaders!, length));
     if (body) res!.end(body);
     else res!.end();
     // Fastify's onResponse hook, which the metrics and the log of the route use, runs on 'finish':
@@ -362,29 +361,10 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     queued.push(a);
     return 'queued';
   };
-  /** What `respond` queues and `answer` writes: a decision, where to write it, and the body's size for the turn's budget. */
-  // Written out, not spread: one shape for every answer (a spread with more fields after it made V8 build maps per object).
-  const answerOf = (d: Decision, limitHeaders: FlatHeaders, res: AnsweredResponse | null, conn: LaneConnection | null): Answer => ({
-    method: d.method,
-    url: d.url,
-    f: d.f,
-    route: d.route,
-    status: d.status,
-    start: d.start,
-    end: d.end,
-    started: d.started,
-    limitHeaders,
-    ip: d.ip,
-    origin: d.origin,
-    res,
-    conn,
-    bytes: d.method === 'HEAD' || d.status === 304 ? 0 : d.status === 206 ? d.end - d.start + 1 : d.f.size,
-  });
-
   /**
-   * What the route would answer, when the fast path can give the same answer from memory: undefined
-   * for a request that is not a pack download (not counted), null for one that Fastify must answer
-   * (counted as passed).
+   * What the route would answer to this request (on `res`, or on the lane's `conn`), when the fast
+   * path can give the same answer from memory: undefined for a request that is not a pack download,
+   * null for one that Fastify must answer.
    */
   const decide = (
     method: string | undefined,
@@ -392,14 +372,15 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
     h: DecisionHeaders,
     // The client's address is computed only for a pack download (clientIp of this request): a
     // function and its argument, not a closure per request (tsx's keepNames names each closure).
-    ipOf: (req: IncomingMessage) => string | undefined,
-    ipReq: IncomingMessage,
-  ): Decision | null | undefined => {
+    ipOf: (req: ClientIpSource) => string | undefined,
+    ipReq: ClientIpSource,
+    res: AnsweredResponse | null,
+    conn: LaneConnection | null,
+  ): Answer | null | undefined => {
     if ((method !== 'GET' && method !== 'HEAD') || !url.startsWith('/communes/')) return undefined;
     const q = url.indexOf('?');
     const m = PACK_URL.exec(q < 0 ? url : url.slice(0, q));
     if (!m) return undefined;
-    stats.passed++; // undone below when answered here
     if (opts.closing()) return null;
     const started = performance.now();
     const code = m[1];
@@ -448,25 +429,31 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
       if (counted?.exceeded) return null;
       limitHeaders = counted?.headers;
     }
-    stats.passed--;
-    return { method, url, f, route, status, start, end, started, limitHeaders, ip, origin: h.origin };
+    const bytes = method === 'HEAD' || status === 304 ? 0 : status === 206 ? end - start + 1 : f.size;
+    return { method, url, f, route, status, start, end, started, limitHeaders, ip, origin: h.origin, res, conn, bytes };
   };
 
   const fast = (req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void): void => {
     const rh = req.headers;
-    const d = decide(
+    const a = decide(
       req.method,
       req.url ?? '',
       { origin: rh.origin, ifNoneMatch: rh['if-none-match'], range: rh.range, ifRange: rh['if-range'] as string | undefined },
       clientIp,
       req,
+      res,
+      null,
     );
-    if (d === undefined) return next(req, res);
-    if (d === null) return next(req, res);
-    if (d.limitHeaders) return void respond(answerOf(d, d.limitHeaders, res, null));
+    if (a === undefined) return next(req, res);
+    if (a === null) return pass(req, res, next);
+    if (a.limitHeaders) return void respond(a);
     // The first request of an IPv6 address: counted through the plug-in's own limiter, which computes its key.
-    limiter!.later(d.ip, d.url).then(
-      (r) => (r.exceeded ? pass(req, res, next) : void respond(answerOf(d, r.headers, res, null))),
+    limiter!.later(a.ip, a.url).then(
+      (r) => {
+        if (r.exceeded) return pass(req, res, next);
+        a.limitHeaders = r.headers;
+        respond(a);
+      },
       () => pass(req, res, next), // the plug-in's hook meets the same error and answers it
     );
   };
@@ -475,16 +462,14 @@ export function packFastPath(opts: FastPathOptions): FastPath | null {
   // not answer at once from memory goes to node:http with the connection.
   let keepAliveSeconds = 5;
   const laneRequest = (conn: LaneConnection, req: LaneRequest): LaneVerdict => {
-    const d = decide(req.method, req.url, req, clientIp, laneIpRequest(conn.socket, req.forwardedFor));
-    if (!d) {
-      if (d === null) stats.passed--; // node:http reads this request again: counted there
-      return 'pass';
-    }
-    if (!d.limitHeaders) {
-      stats.passed++;
-      return 'pass'; // not counted yet (an IPv6 address's first request): the plug-in counts it in Fastify
-    }
-    return respond(answerOf(d, d.limitHeaders, null, conn));
+    const a = decide(req.method, req.url, req, clientIp, laneIpSource(conn.socket, req.forwardedFor), null, conn);
+    // Not answered here: node:http reads the request again, and the fast path or Fastify answers it
+    // there. An IPv6 address's first request (no limit headers yet) was not counted: the plug-in
+    // counts it there. A request over the limit was, and is counted again there, as the fast path
+    // inside node:http already does before Fastify's 429: the count is over either way, the answer
+    // the same.
+    if (!a?.limitHeaders) return 'pass';
+    return respond(a);
   };
   let lane: Lane | null = null;
   const attach = (server: Server) => {
@@ -516,9 +501,9 @@ function headerLines(h: FlatHeaders): string {
   return s;
 }
 
-/** What clientIp reads of a request: the socket's address and X-Forwarded-For. */
-function laneIpRequest(socket: Socket, forwardedFor: string | undefined): IncomingMessage {
-  return { socket, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } } as unknown as IncomingMessage;
+/** What clientIp reads of a request of the lane: the socket's address and X-Forwarded-For. */
+function laneIpSource(socket: Socket, forwardedFor: string | undefined): ClientIpSource {
+  return { socket, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } };
 }
 
 /** node:http's Date header (lib/internal/http.js, utcDate): the current second's, computed once a second. */

@@ -144,7 +144,7 @@ export interface PublicRouteHeaders {
   download: FlatHeaders;
   cors(origin: string | undefined): FlatHeaders;
   rateLimit: RateLimiter | null;
-  clientIp: ((req: IncomingMessage) => string | undefined) | undefined;
+  clientIp: ((req: ClientIpSource) => string | undefined) | undefined;
 }
 
 /**
@@ -152,7 +152,10 @@ export interface PublicRouteHeaders {
  * from the socket outwards, the first address not trusted, else the farthest one. Only for the
  * forms of TRUST_PROXY that need no address parsing (false, true, a hop count).
  */
-function clientIpFor(tp: ReturnType<typeof trustProxy>): ((req: IncomingMessage) => string | undefined) | undefined {
+/** What the client's address is read from: the socket and X-Forwarded-For (a node:http request, or the pack lane's head). */
+export type ClientIpSource = Pick<IncomingMessage, 'headers' | 'socket'>;
+
+function clientIpFor(tp: ReturnType<typeof trustProxy>): ((req: ClientIpSource) => string | undefined) | undefined {
   if (tp === false) return (req) => req.socket.remoteAddress;
   if (typeof tp === 'string') return undefined;
   const trusted = tp === true ? () => true : tp;
@@ -164,7 +167,7 @@ function clientIpFor(tp: ReturnType<typeof trustProxy>): ((req: IncomingMessage)
 }
 
 /** @fastify/forwarded: the socket's address, then X-Forwarded-For's from the nearest (rightmost) out, blanks dropped. */
-function forwardedFor(req: IncomingMessage): (string | undefined)[] {
+function forwardedFor(req: ClientIpSource): (string | undefined)[] {
   const header = req.headers['x-forwarded-for'];
   const addrs: (string | undefined)[] = [req.socket.remoteAddress];
   if (!header || typeof header !== 'string') return addrs;
